@@ -1,0 +1,250 @@
+"""The voice channel: runs a campaign flow on a call.
+
+`VoiceConversation` turns the interpreter's actions into prompt playback and key collection, and the
+caller's keys, silences and hang-up into interpreter input. It is driven by the call's events and the
+shared media clock's ticks (for timeouts), so no task or timer exists per call; only effects that wait
+for the outside (store, webhooks, speech synthesis of a new value) run as short asyncio tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Protocol
+
+from ivr.flow.interpreter import (
+    End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Say, Digits, StoreOutcome,
+)
+from ivr.flow.interpreter import Prompt
+from ivr.channels.effects import CampaignServices, EffectContext, run_effect
+
+log = logging.getLogger(__name__)
+
+
+class PromptSource(Protocol):
+    """Where prompt audio (16-bit linear PCM, 8 kHz mono) comes from."""
+
+    def lookup(self, prompt: Prompt) -> bytes | None:
+        """Cached audio, or None when it has to be made first (never synthesises)."""
+
+    async def render(self, prompt: Prompt) -> bytes:
+        """Make the audio off the event loop (a templated value heard for the first time)."""
+
+
+class CallMedia(Protocol):
+    """What the conversation needs of the call's media."""
+
+    def play(self, prompt_id: str, pcm: bytes) -> None: ...
+
+    def stop_playback(self) -> None: ...
+
+    @property
+    def playing(self) -> bool: ...
+
+
+@dataclass
+class CollectState:
+    """Keys gathered for the current `Listen`."""
+
+    spec: ListenSpec
+    digits: str = ""
+    deadline: float | None = None      # set when the prompts have finished
+
+
+@dataclass
+class ConversationStats:
+    digits: list[str] = field(default_factory=list)
+    prompts: int = 0
+
+
+_prompt_ids = itertools.count(1)
+
+
+class VoiceConversation:
+    """One call's flow on the voice channel."""
+
+    def __init__(self, session: FlowSession, media: CallMedia, prompts: PromptSource,
+                 services: CampaignServices, context: EffectContext,
+                 hangup: Callable[[], None], clock: Callable[[], float]) -> None:
+        self.session = session
+        self.media = media
+        self.prompts = prompts
+        self.services = services
+        self.context = context
+        self._hangup = hangup
+        self._clock = clock
+        self._pending: list[object] = []
+        self._waiting: str | None = None       # "effect" | "audio" | None
+        self._collect: CollectState | None = None
+        self._barge_in = True
+        self._typeahead = ""
+        self._ending = False
+        self._tasks: set[asyncio.Task] = set()
+        self.closed = False
+        self.stats = ConversationStats()
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._run(self.session.start())
+
+    def on_digit(self, digit: str, now: float) -> None:
+        """A key from RFC 4733, SIP INFO or in-band detection."""
+        if self.closed:
+            return
+        self.stats.digits.append(digit)
+        collect = self._collect
+        if self.media.playing:
+            if not self._barge_in:
+                return                                 # must-hear prompt: keys are ignored
+            self.media.stop_playback()
+        if collect is None or collect.spec.mode == "speech":
+            if collect is None and not self._ending:
+                self._typeahead += digit
+            return
+        self._add_digit(collect, digit, now)
+
+    def on_playback_finished(self, now: float) -> None:
+        """The player has gone quiet (the queue played out or was stopped)."""
+        if self.closed or self.media.playing:
+            return
+        if self._ending and not self._pending and self._waiting is None:
+            self._finish()
+            return
+        if self._collect is not None and self._collect.deadline is None:
+            self._collect.deadline = now + self._collect.spec.timeout
+
+    def on_tick(self, now: float) -> None:
+        """Called every media clock tick: fires key-collection timeouts."""
+        collect = self._collect
+        if self.closed or collect is None or collect.deadline is None or now < collect.deadline:
+            return
+        self._collect = None
+        if collect.digits:
+            self._feed(Digits(collect.digits))
+        else:
+            self._feed(NoInput())
+
+    def on_hangup(self) -> None:
+        """The caller hung up (or the call was ended by the engine)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._collect = None
+        if not self.session.finished:
+            for action in self.session.feed(Hangup()):
+                if isinstance(action, StoreOutcome):
+                    self._spawn(self._effect_only(action))
+        for task in list(self._tasks):
+            if not task.done() and self._waiting != "effect":
+                task.cancel()
+
+    # -- running actions ------------------------------------------------------------------------
+
+    def _feed(self, event: object) -> None:
+        if self.closed or self.session.finished:
+            return
+        self._run(self.session.feed(event))
+
+    def _run(self, actions: list) -> None:
+        self._pending.extend(actions)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._pending and self._waiting is None and not self.closed:
+            action = self._pending.pop(0)
+            if isinstance(action, Say):
+                self._say(action)
+            elif isinstance(action, Listen):
+                self._listen(action.spec)
+            elif isinstance(action, End):
+                self._ending = True
+                self._collect = None
+                if not self.media.playing:
+                    self._finish()
+            else:
+                self._waiting = "effect"
+                self._spawn(self._effect(action))
+
+    def _say(self, action: Say) -> None:
+        self._barge_in = action.barge_in
+        audio: list[bytes | None] = [self.prompts.lookup(part) for part in action.parts]
+        if all(a is not None for a in audio):
+            self._play(audio)
+            return
+        self._waiting = "audio"
+        self._spawn(self._render_then_play(action.parts, audio))
+
+    def _play(self, audio: list) -> None:
+        for pcm in audio:
+            self.stats.prompts += 1
+            self.media.play(f"p{next(_prompt_ids)}", pcm)
+
+    async def _render_then_play(self, parts: list[Prompt], audio: list[bytes | None]) -> None:
+        try:
+            for i, part in enumerate(parts):
+                if audio[i] is None:
+                    audio[i] = await self.prompts.render(part)
+        except Exception:
+            log.exception("call %s: prompt synthesis failed", self.context.call_id)
+            audio = [a for a in audio if a is not None]
+        if self.closed:
+            return
+        self._waiting = None
+        self._play(audio)
+        self._pump()
+
+    def _listen(self, spec: ListenSpec) -> None:
+        collect = CollectState(spec)
+        self._collect = collect
+        now = self._clock()
+        if not self.media.playing:
+            collect.deadline = now + spec.timeout
+        typed, self._typeahead = self._typeahead, ""
+        if spec.mode != "speech":
+            for digit in typed:
+                if self._collect is not collect:
+                    break
+                self._add_digit(collect, digit, now)
+
+    def _add_digit(self, collect: CollectState, digit: str, now: float) -> None:
+        spec = collect.spec
+        if spec.finish_key and digit == spec.finish_key and (collect.digits or spec.min_digits == 0):
+            self._complete(collect)
+            return
+        collect.digits += digit
+        if spec.max_digits and len(collect.digits) >= spec.max_digits:
+            self._complete(collect)
+            return
+        collect.deadline = now + spec.inter_digit_timeout
+
+    def _complete(self, collect: CollectState) -> None:
+        self._collect = None
+        self._feed(Digits(collect.digits))
+
+    async def _effect(self, action: object) -> None:
+        try:
+            result = await run_effect(action, self.services, self.context)
+        except Exception:
+            log.exception("call %s: effect %s failed", self.context.call_id, type(action).__name__)
+            result = None
+        self._waiting = None
+        if result is not None:
+            self._feed(result)
+        else:
+            self._pump()
+
+    async def _effect_only(self, action: object) -> None:
+        await run_effect(action, self.services, self.context)
+
+    def _spawn(self, coro: Awaitable) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _finish(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._hangup()

@@ -1,0 +1,87 @@
+"""`ivr` command line: serve | validate | simulate | prompts | keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
+
+log = logging.getLogger("ivr")
+
+
+def _serve_arguments(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the engine: SIP, media, HTTP API and store")
+    p.add_argument("--sip", default="0.0.0.0:5060", help="SIP listen address HOST:PORT (UDP and TCP)")
+    p.add_argument("--no-tcp", action="store_true", help="listen on UDP only")
+    p.add_argument("--advertise", help="address to put in Contact and SDP (default: the bind address)")
+    p.add_argument("--http", default="127.0.0.1:8080", help="HTTP listen address HOST:PORT")
+    p.add_argument("--db", default="sqlite:///var/ivr.db", help="store URL (sqlite:///FILE or postgresql+psycopg://...)")
+    p.add_argument("--data", default="var", help="folder for the store spool and recordings")
+    p.add_argument("--dialplans", default="dialplans", help="folder of campaign files loaded at start")
+    p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
+    p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
+    p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
+    p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
+    p.add_argument("--log-level", default="INFO")
+
+
+def config_from_args(args: argparse.Namespace) -> EngineConfig:
+    sip_host, sip_port = parse_hostport(args.sip, 5060)
+    http_host, http_port = parse_hostport(args.http, 8080)
+    low, _, high = args.rtp_ports.partition("-")
+    if not (low.isdigit() and high.isdigit()):
+        raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
+    return EngineConfig(
+        sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
+        http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
+        dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
+        rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
+        rtp_timeout=args.rtp_timeout)
+
+
+async def serve(config: EngineConfig) -> None:
+    """Run until SIGINT/SIGTERM; SIGTERM drains (new calls get 503, calls in progress finish)."""
+    from ivr.engine.node import Node
+
+    node = Node(config)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: draining calls in progress")
+    await node.stop(drain=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_arguments(sub)
+    from ivr.flow import tools as flow_tools
+    from ivr.media import prompts_cli
+    from ivr.store import keys_cli
+
+    flow_tools.add_arguments(sub)
+    prompts_cli.add_arguments(sub)
+    keys_cli.add_arguments(sub)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        try:
+            config = config_from_args(args)
+        except ConfigError as exc:
+            parser.error(str(exc))
+        asyncio.run(serve(config))
+        return 0
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Engine settings, with the embedded defaults `ivr serve` runs with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting cannot be used (bad address, empty port range...)."""
+
+
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    """'HOST:PORT', 'HOST', ':PORT' or '[v6]:PORT' → (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    host = host or "0.0.0.0"
+    if port_text and not port_text.isdigit():
+        raise ConfigError(f"bad port in {text!r}")
+    port = int(port_text) if port_text else default_port
+    if not 0 <= port < 65536:
+        raise ConfigError(f"port out of range in {text!r}")
+    return host, port
+
+
+@dataclass
+class EngineConfig:
+    """Everything `ivr serve` can be told."""
+
+    sip_host: str = "0.0.0.0"
+    sip_port: int = 5060
+    sip_tcp: bool = True
+    advertise_host: str | None = None        # address for Contact/SDP when binding 0.0.0.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    db_url: str = "sqlite:///var/ivr.db"
+    data_dir: Path = Path("var")             # spool, recordings
+    dialplans_dir: Path = Path("dialplans")
+    prompts_dir: Path = Path("prompts/cache")
+    rtp_host: str | None = None              # defaults to the SIP host
+    rtp_port_min: int = 20000
+    rtp_port_max: int = 30000
+    max_calls: int = 200
+    rtp_timeout: float = 30.0                # seconds without RTP before a call is ended
+    max_call_seconds: float = 600.0
+    inband_dtmf: bool = True
+
+    def __post_init__(self) -> None:
+        if self.rtp_port_min >= self.rtp_port_max:
+            raise ConfigError("empty RTP port range")
+        if self.max_calls < 1:
+            raise ConfigError("max_calls must be at least 1")

@@ -1,0 +1,339 @@
+"""The engine: SIP user agent + media + campaign flows + statistics store, on one event loop.
+
+Calls come in through `SipTransport`; for each answered call the engine owns a `MediaSession` (sans-I/O
+RTP), an `RtpSocket` and a `VoiceConversation` (the flow on the voice channel). One `MediaClock` ticks
+every 20 ms for all calls: each tick sends every call's next RTP frame and runs key timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ivr.channels.effects import EffectContext
+from ivr.channels.voice import VoiceConversation
+from ivr.flow.interpreter import FlowSession
+from ivr.media.clock import MediaClock
+from ivr.media.ports import NoPortAvailable, PortAllocator
+from ivr.media.session import DtmfDigit, MediaSession, PlaybackFinished
+from ivr.sip import sdp
+from ivr.sip.transport import SipTransport
+from ivr.sip.ua import (
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, UAConfig, UserAgent,
+)
+
+from .campaigns import CampaignRegistry
+from .config import EngineConfig
+from .metrics import EngineMetrics
+from .prompts import CachedPrompts
+from .rtp_socket import RtpSocket
+
+log = logging.getLogger("ivr.engine")
+call_log = logging.getLogger("ivr.calls")
+
+
+@dataclass
+class ActiveCall:
+    """Everything the engine holds for one call."""
+
+    call: Call
+    campaign_id: str
+    media: MediaSession
+    rtp: RtpSocket
+    answer: sdp.Answer
+    started: float
+    sdp_version: int = 1
+    answered_at: float | None = None
+    conversation: VoiceConversation | None = None
+    digits: list[str] = field(default_factory=list)
+    ended: bool = False
+
+
+class Engine:
+    """One engine node."""
+
+    def __init__(self, config: EngineConfig, store, services) -> None:
+        self.config = config
+        self.store = store
+        self.services = services
+        self.campaigns = CampaignRegistry(config.dialplans_dir)
+        self.prompts = CachedPrompts(config.prompts_dir)
+        self.metrics = EngineMetrics()
+        self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)
+        self.clock = MediaClock()
+        self.calls: dict[str, ActiveCall] = {}
+        self.ua: UserAgent | None = None
+        self.transport: SipTransport | None = None
+        self.ready = False
+        self.draining = False
+        self._session_id = secrets.randbelow(2**31)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> tuple[str, int]:
+        """Load campaigns and their prompts, start the clock and SIP; returns the SIP address."""
+        self._loop = asyncio.get_running_loop()
+        self.campaigns.load()
+        await self.prompts.prepare(self.campaigns.all())
+        await self.services.prepare(self.campaigns.all())
+        advertise = self.config.advertise_host or self.config.sip_host
+        self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port))
+        self.transport = SipTransport(self.ua, self._on_sip_events)
+        host, port = await self.transport.start(self.config.sip_host, self.config.sip_port,
+                                                tcp=self.config.sip_tcp)
+        self.ua.config.port = port
+        self.clock.start()
+        self.clock.add(self)
+        self.ready = True
+        log.info("SIP listening on %s:%s (UDP%s), %d campaign(s) on numbers %s", host, port,
+                 "+TCP" if self.config.sip_tcp else "", len(self.campaigns.all()),
+                 ", ".join(sorted(self.campaigns.numbers())))
+        return host, port
+
+    async def stop(self) -> None:
+        """Hang up every call, stop the clock and SIP."""
+        self.ready = False
+        for active in list(self.calls.values()):
+            self._hangup(active, "shutdown")
+        if self.transport is not None:
+            self.transport.flush()
+            await asyncio.sleep(0.05)
+            await self.transport.close()
+        self.clock.stop()
+
+    # -- SIP events -----------------------------------------------------------------------------
+
+    def _on_sip_events(self, events: list[CallEvent]) -> None:
+        for event in events:
+            try:
+                if isinstance(event, CallOffered):
+                    self._on_offer(event)
+                elif isinstance(event, CallConfirmed):
+                    self._on_confirmed(event.call)
+                elif isinstance(event, DtmfInfo):
+                    self._on_digit(event.call.call_id, event.digit, "info")
+                elif isinstance(event, SessionModify):
+                    self._on_modify(event)
+                elif isinstance(event, CallEnded):
+                    self._on_ended(event.call, event.cause)
+            except Exception:
+                log.exception("error handling %s", type(event).__name__)
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _on_offer(self, offer: CallOffered) -> None:
+        assert self.ua is not None
+        call, now = offer.call, self._now()
+        self.metrics.calls_offered += 1
+        campaign = self.campaigns.for_number(call.number)
+        if campaign is None:
+            self._reject(call, 404, "unknown_number")
+            return
+        if self.draining or len(self.calls) >= self.config.max_calls:
+            self._reject(call, 503, "over_capacity", headers=[("Retry-After", "5")])
+            return
+        try:
+            description = sdp.SessionDescription.parse(offer.offer)
+        except sdp.SdpError:
+            self._reject(call, 400, "bad_sdp", reason="Malformed SDP")
+            return
+        try:
+            port = self.ports.allocate()
+        except NoPortAvailable:
+            self._reject(call, 503, "no_rtp_port", headers=[("Retry-After", "5")])
+            return
+        rtp_host = self.config.rtp_host or self.config.sip_host
+        media_host = self._media_host(call)
+        try:
+            answer = sdp.negotiate(description, media_host, port,
+                                   session_id=self._session_id, session_version=1)
+        except sdp.NoCommonCodec:
+            self.ports.release(port)
+            self._reject(call, 488, "no_common_codec")
+            return
+        try:
+            rtp = RtpSocket(rtp_host, port, lambda data, addr: self._on_rtp(call.call_id, data, addr),
+                            self._loop)
+        except OSError:
+            self.ports.release(port)
+            self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
+            return
+        media = MediaSession(answer.codec_pt, answer.dtmf_pt, ptime=20, remote=answer.remote,
+                             inband_dtmf=self.config.inband_dtmf)
+        active = ActiveCall(call, campaign.id, media, rtp, answer, started=now)
+        self.calls[call.call_id] = active
+        self.ua.answer(call, answer.sdp.serialize().encode(), now)
+        active.answered_at = now
+        self.metrics.calls_answered += 1
+        self.store.call_started(call_id=call.call_id, caller=call.caller or "", number=call.number or "",
+                                campaign_id=campaign.id, channel="voice", at=_utcnow())
+
+    def _media_host(self, call: Call) -> str:
+        """The address the caller should send RTP to (SDP c=)."""
+        host = self.config.advertise_host or self.config.rtp_host or self.config.sip_host
+        if host in ("0.0.0.0", "::"):
+            return _local_address_towards(call.source.host)
+        return host
+
+    def _reject(self, call: Call, status: int, cause: str, reason: str | None = None,
+                headers: list[tuple[str, str]] | None = None) -> None:
+        assert self.ua is not None
+        self.metrics.count_disposition(cause)
+        call_log.info(json.dumps({"event": "call_rejected", "call_id": call.call_id, "from": call.caller,
+                                  "number": call.number, "status": status, "cause": cause}))
+        self.ua.reject(call, status, reason, headers=headers, now=self._now())
+
+    def _on_confirmed(self, call: Call) -> None:
+        active = self.calls.get(call.call_id)
+        if active is None:
+            return
+        campaign = self.campaigns.get(active.campaign_id)
+        session = FlowSession(campaign, channel="voice", caller=call.caller or "",
+                              short_number=call.number or "", now=datetime.now(timezone.utc))
+        context = EffectContext(call_id=call.call_id, campaign_id=campaign.id,
+                                caller=call.caller or "", channel="voice")
+        active.conversation = VoiceConversation(
+            session, active.media, self.prompts, self.services, context,
+            hangup=lambda: self._hangup(active, "flow_end"), clock=self._now)
+        active.conversation.start()
+        self._record_timeline(active)
+
+    def _on_modify(self, event: SessionModify) -> None:
+        assert self.ua is not None
+        active = self.calls.get(event.call.call_id)
+        now = self._now()
+        if active is None:
+            self.ua.reject_modify(event.call, event.key, 481, now)
+            return
+        if not event.offer:
+            # Session refresh without an offer: answer with the current session unchanged.
+            self.ua.accept_modify(event.call, event.key, active.answer.sdp.serialize().encode(), now)
+            return
+        try:
+            description = sdp.SessionDescription.parse(event.offer)
+            active.sdp_version += 1
+            answer = sdp.negotiate(description, self._media_host(event.call), active.rtp.port,
+                                   session_id=self._session_id, session_version=active.sdp_version)
+        except sdp.SdpError:
+            self.ua.reject_modify(event.call, event.key, 488, now)
+            return
+        active.answer = answer
+        active.media.update_remote(answer.codec_pt, answer.dtmf_pt, answer.remote)
+        active.media.set_hold(answer.direction in ("recvonly", "inactive"))
+        self.ua.accept_modify(event.call, event.key, answer.sdp.serialize().encode(), now)
+
+    def _on_ended(self, call: Call, cause: str) -> None:
+        active = self.calls.pop(call.call_id, None)
+        if active is None:
+            return
+        self._release(active, cause)
+
+    # -- media ----------------------------------------------------------------------------------
+
+    def _on_rtp(self, call_id: str, data: bytes, addr: tuple[str, int]) -> None:
+        active = self.calls.get(call_id)
+        if active is None:
+            return
+        self.metrics.rtp_packets_received += 1
+        for event in active.media.receive(data, addr, self._now()):
+            if isinstance(event, DtmfDigit):
+                self._on_digit(call_id, event.digit, event.source)
+
+    def _on_digit(self, call_id: str, digit: str, source: str) -> None:
+        active = self.calls.get(call_id)
+        if active is None:
+            return
+        self.metrics.dtmf_events += 1
+        active.digits.append(digit)
+        self.store.event(call_id, "dtmf", {"digit": digit, "source": source}, _utcnow())
+        if active.conversation is not None:
+            active.conversation.on_digit(digit, self._now())
+            self._record_timeline(active)
+
+    def on_tick(self, tick: int, now: float) -> None:
+        """Media clock listener: one RTP frame per call, key timeouts, dead-call detection."""
+        for active in list(self.calls.values()):
+            media = active.media
+            packet = media.on_tick(now)
+            if packet is not None and media.remote_addr is not None:
+                active.rtp.sendto(packet, media.remote_addr)
+                self.metrics.rtp_packets_sent += 1
+            conversation = active.conversation
+            for event in media.poll(now):
+                if isinstance(event, DtmfDigit):
+                    self._on_digit(active.call.call_id, event.digit, event.source)
+                elif isinstance(event, PlaybackFinished) and conversation is not None:
+                    conversation.on_playback_finished(now)
+            if conversation is not None:
+                conversation.on_tick(now)
+                self._record_timeline(active)
+            if active.ended:
+                continue
+            last = media.last_received or active.answered_at or active.started
+            if now - last > self.config.rtp_timeout:
+                self._hangup(active, "rtp_timeout")
+            elif now - active.started > self.config.max_call_seconds:
+                self._hangup(active, "max_duration")
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def _hangup(self, active: ActiveCall, cause: str) -> None:
+        """End a call from our side (flow finished, RTP timeout, shutdown)."""
+        if active.ended or self.ua is None:
+            return
+        self.ua.hangup(active.call, self._now())
+        self.calls.pop(active.call.call_id, None)
+        self._release(active, cause)
+        if self.transport is not None:
+            self.transport.flush()
+
+    def _release(self, active: ActiveCall, cause: str) -> None:
+        if active.ended:
+            return
+        active.ended = True
+        active.rtp.close()
+        self.ports.release(active.rtp.port)
+        if active.conversation is not None:
+            active.conversation.on_hangup()
+            self._record_timeline(active)
+        duration = self._now() - active.started
+        disposition = "completed" if cause in ("flow_end", "remote_bye") else cause
+        self.metrics.count_disposition(disposition)
+        session = active.conversation.session if active.conversation else None
+        self.store.call_ended(call_id=active.call.call_id, at=_utcnow(), disposition=disposition,
+                              cause=cause, path=list(session.path) if session else [])
+        call_log.info(json.dumps({
+            "event": "call_ended", "call_id": active.call.call_id, "from": active.call.caller,
+            "number": active.call.number, "campaign": active.campaign_id, "cause": cause,
+            "duration": round(duration, 3), "digits": "".join(active.digits),
+            "path": list(session.path) if session else [],
+        }))
+
+    def _record_timeline(self, active: ActiveCall) -> None:
+        if active.conversation is None:
+            return
+        for event in active.conversation.session.drain_events():
+            self.store.event(active.call.call_id, event.kind, event.data, _utcnow())
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _local_address_towards(host: str) -> str:
+    """The local address the kernel would use to reach `host` (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((host, 9))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+

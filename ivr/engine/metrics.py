@@ -1,0 +1,43 @@
+"""Engine counters, rendered in the Prometheus text format as `ivr_*` series."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EngineMetrics:
+    calls_offered: int = 0
+    calls_answered: int = 0
+    rtp_packets_sent: int = 0
+    rtp_packets_received: int = 0
+    dtmf_events: int = 0
+    dispositions: Counter = field(default_factory=Counter)
+
+    def count_disposition(self, disposition: str) -> None:
+        self.dispositions[disposition] += 1
+
+    def render(self, gauges: dict[str, float]) -> str:
+        """Prometheus exposition text; `gauges` adds point-in-time values (active calls, queue depth)."""
+        lines: list[str] = []
+
+        def series(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP {name} {help_text}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
+
+        series("ivr_calls_offered_total", "counter", "INVITEs that offered a new call.",
+               [("", self.calls_offered)])
+        series("ivr_calls_answered_total", "counter", "Calls answered with 200 OK.",
+               [("", self.calls_answered)])
+        series("ivr_calls_total", "counter", "Ended or refused calls by disposition.",
+               [(f'{{disposition="{d}"}}', n) for d, n in sorted(self.dispositions.items())] or [("", 0)])
+        series("ivr_rtp_packets_sent_total", "counter", "RTP packets sent.", [("", self.rtp_packets_sent)])
+        series("ivr_rtp_packets_received_total", "counter", "RTP packets received.",
+               [("", self.rtp_packets_received)])
+        series("ivr_dtmf_events_total", "counter", "Keys received (RFC 4733, SIP INFO, in-band).",
+               [("", self.dtmf_events)])
+        for name, value in sorted(gauges.items()):
+            series(f"ivr_{name}", "gauge", name.replace("_", " ").capitalize() + ".", [("", value)])
+        return "\n".join(lines) + "\n"

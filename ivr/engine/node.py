@@ -1,0 +1,64 @@
+"""One running engine node: store + engine (SIP, media, flows) + HTTP side, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from ivr.channels.store_services import StoreServices
+from ivr.store.db import Store
+from ivr.web.app import create_app
+
+from .config import EngineConfig
+from .engine import Engine
+
+log = logging.getLogger("ivr.node")
+
+
+class Node:
+    """Everything `ivr serve` runs."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.engine: Engine | None = None
+        self._runner: web.AppRunner | None = None
+        self.http_address: tuple[str, int] | None = None
+        self.sip_address: tuple[str, int] | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = await Store.open(config.db_url, config.data_dir / "spool")
+        services = StoreServices(self.store)
+        self.engine = Engine(config, self.store, services)
+        app = create_app(self.engine, self.store)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, config.http_host, config.http_port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.http_address = sockets[0].getsockname()[:2]
+        self.sip_address = await self.engine.start()
+        log.info("HTTP on %s:%s; engine ready", *(self.http_address or (config.http_host, config.http_port)))
+
+    async def stop(self, drain: bool = False, drain_seconds: float = 60.0) -> None:
+        """Stop; with `drain`, refuse new calls (503) and wait for calls in progress first."""
+        if self.engine is not None:
+            if drain:
+                self.engine.draining = True
+                if self.engine.ua is not None:
+                    self.engine.ua.accepting = False
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + drain_seconds
+                while self.engine.calls and loop.time() < deadline:
+                    await asyncio.sleep(0.1)
+            await self.engine.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.store is not None:
+            await self.store.close()

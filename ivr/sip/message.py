@@ -1,0 +1,629 @@
+"""SIP message model, parser and serializer (RFC 3261 section 7, 20, 25).
+
+Pure functions over bytes: `parse_message` turns one datagram (or one framed TCP message) into a
+`Request` or `Response`; `Message.serialize` gives the bytes back with a correct Content-Length.
+`check_request` applies the semantic checks a UAS makes before anything else and says which error
+response (400/505) a request deserves. `StreamFramer` cuts a TCP byte stream into messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+MAX_MESSAGE_SIZE = 65535
+MAX_HEADERS = 256
+
+
+class SipError(Exception):
+    """Base of the SIP core's errors."""
+
+
+class SipParseError(SipError):
+    """The bytes are not a SIP message at all: drop them."""
+
+
+class SipFramingError(SipError):
+    """A TCP stream cannot be framed (no or bad Content-Length, oversized): close it."""
+
+
+COMPACT_FORMS = {
+    "a": "Accept-Contact", "b": "Referred-By", "c": "Content-Type", "d": "Request-Disposition",
+    "e": "Content-Encoding", "f": "From", "i": "Call-ID", "j": "Reject-Contact", "k": "Supported",
+    "l": "Content-Length", "m": "Contact", "n": "Identity-Info", "o": "Event", "r": "Refer-To",
+    "s": "Subject", "t": "To", "u": "Allow-Events", "v": "Via", "x": "Session-Expires", "y": "Identity",
+}
+
+_CANONICAL = {name.lower(): name for name in (
+    "Accept", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow", "Authentication-Info",
+    "Authorization", "Call-ID", "Call-Info", "Contact", "Content-Disposition", "Content-Encoding",
+    "Content-Language", "Content-Length", "Content-Type", "CSeq", "Date", "Error-Info", "Expires",
+    "From", "In-Reply-To", "Max-Forwards", "Min-Expires", "MIME-Version", "Organization", "Priority",
+    "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Record-Route", "Reply-To", "Require",
+    "Retry-After", "Route", "Server", "Subject", "Supported", "Timestamp", "To", "Unsupported",
+    "User-Agent", "Via", "Warning", "WWW-Authenticate", "Event", "Refer-To", "Referred-By",
+    "Session-Expires", "Min-SE", "Allow-Events", "Accept-Contact", "Reject-Contact",
+    "Request-Disposition", "Identity", "Identity-Info", "P-Asserted-Identity", "Privacy", "RSeq", "RAck",
+)}
+
+# Headers whose values may be comma-separated lists (RFC 3261 7.3.1); others (auth, dates) may not.
+_LIST_HEADERS = frozenset(name.lower() for name in (
+    "Via", "Route", "Record-Route", "Contact", "Allow", "Supported", "Require", "Proxy-Require",
+    "Unsupported", "Accept", "Accept-Encoding", "Accept-Language", "Allow-Events", "Content-Encoding",
+    "Content-Language", "In-Reply-To", "Alert-Info", "Call-Info", "Error-Info", "Warning",
+    "P-Asserted-Identity",
+))
+
+REASONS = {
+    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued", 183: "Session Progress",
+    200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme", 420: "Bad Extension", 423: "Interval Too Brief",
+    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist", 482: "Loop Detected",
+    483: "Too Many Hops", 484: "Address Incomplete", 486: "Busy Here", 487: "Request Terminated",
+    488: "Not Acceptable Here", 491: "Request Pending", 500: "Server Internal Error",
+    501: "Not Implemented", 503: "Service Unavailable", 504: "Server Time-out",
+    505: "Version Not Supported", 513: "Message Too Large", 603: "Decline",
+}
+
+_TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~\-]+$")
+
+
+def canonical_name(name: str) -> str:
+    """Full, conventionally capitalised header name (compact forms expanded)."""
+    lower = name.strip().lower()
+    if len(lower) == 1 and lower in COMPACT_FORMS:
+        return COMPACT_FORMS[lower]
+    return _CANONICAL.get(lower, name.strip())
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma-separated header value, respecting quotes, escapes and <...>."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    escaped = False
+    start = 0
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+        elif quoted:
+            if ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(value[start:i].strip())
+            start = i + 1
+    parts.append(value[start:].strip())
+    return [p for p in parts if p]
+
+
+class Headers:
+    """Ordered, case-insensitive multi-map of header fields, compact names expanded."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        key = canonical_name(name).lower()
+        return any(n.lower() == key for n, _ in self._items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """First value of `name` (the whole field line for list headers)."""
+        key = canonical_name(name).lower()
+        for n, v in self._items:
+            if n.lower() == key:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`, list headers split at top-level commas, in order."""
+        key = canonical_name(name).lower()
+        values: list[str] = []
+        for n, v in self._items:
+            if n.lower() == key:
+                values.extend(split_list(v) if key in _LIST_HEADERS else [v])
+        return values
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((canonical_name(name), value))
+
+    def prepend(self, name: str, value: str) -> None:
+        self._items.insert(0, (canonical_name(name), value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every field of `name` with one field (kept at the first one's place)."""
+        canon = canonical_name(name)
+        key = canon.lower()
+        out: list[tuple[str, str]] = []
+        placed = False
+        for n, v in self._items:
+            if n.lower() == key:
+                if not placed:
+                    out.append((canon, value))
+                    placed = True
+            else:
+                out.append((n, v))
+        if not placed:
+            out.append((canon, value))
+        self._items = out
+
+    def remove(self, name: str) -> None:
+        key = canonical_name(name).lower()
+        self._items = [(n, v) for n, v in self._items if n.lower() != key]
+
+    def copy(self) -> "Headers":
+        return Headers(self._items)
+
+
+# --- structured header values ------------------------------------------------------------------
+
+@dataclass
+class SipUri:
+    """A sip:/sips:/tel: URI, split into its parts."""
+
+    scheme: str
+    user: str | None
+    host: str
+    port: int | None = None
+    password: str | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: str | None = None
+
+    def __str__(self) -> str:
+        if self.scheme == "tel":
+            out = f"tel:{self.host}"
+        else:
+            userinfo = ""
+            if self.user is not None:
+                userinfo = self.user + (f":{self.password}" if self.password is not None else "") + "@"
+            out = f"{self.scheme}:{userinfo}{self.host}" + (f":{self.port}" if self.port else "")
+        out += "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params.items())
+        return out + (f"?{self.headers}" if self.headers else "")
+
+
+def _parse_params(text: str) -> dict[str, str | None]:
+    params: dict[str, str | None] = {}
+    for part in _split_outside_quotes(text, ";"):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" in part:
+            k, v = part.split("=", 1)
+            params[k.strip().lower()] = v.strip()
+        else:
+            params[part.lower()] = None
+    return params
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts, quoted, escaped, start = [], False, False, 0
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_uri(text: str) -> SipUri:
+    """Parse a SIP, SIPS or tel URI; raises SipParseError when it is not one."""
+    text = text.strip()
+    scheme, sep, rest = text.partition(":")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("sip", "sips", "tel"):
+        raise SipParseError(f"unsupported URI {text!r}")
+    if scheme == "tel":
+        number, _, params = rest.partition(";")
+        return SipUri("tel", None, number, params=_parse_params(params))
+    rest, _, headers = rest.partition("?")
+    user: str | None = None
+    password: str | None = None
+    if "@" in rest:
+        userinfo, _, rest = rest.rpartition("@")
+        user, _, pw = userinfo.partition(":")
+        password = pw if _ else None
+    hostport, _, params = rest.partition(";")
+    host, port = _split_hostport(hostport)
+    if not host:
+        raise SipParseError(f"URI without host {text!r}")
+    return SipUri(scheme, user, host, port, password, _parse_params(params), headers or None)
+
+
+def _split_hostport(hostport: str) -> tuple[str, int | None]:
+    hostport = hostport.strip()
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise SipParseError(f"bad IPv6 reference {hostport!r}")
+        host, rest = hostport[: end + 1], hostport[end + 1:]
+        port_text = rest[1:] if rest.startswith(":") else ""
+        if rest and not rest.startswith(":"):
+            raise SipParseError(f"bad host {hostport!r}")
+    else:
+        host, _, port_text = hostport.partition(":")
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SipParseError(f"bad port in {hostport!r}")
+        return host.lower(), int(port_text)
+    return host.lower(), None
+
+
+@dataclass
+class NameAddr:
+    """`"Display" <uri>;params` or `uri;params` (From, To, Contact, Route...)."""
+
+    display: str | None
+    uri: str
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str | None:
+        return self.params.get("tag")
+
+    def parsed_uri(self) -> SipUri:
+        return parse_uri(self.uri)
+
+    def __str__(self) -> str:
+        escaped = (self.display or "").replace("\\", "\\\\").replace('"', '\\"')
+        display = f'"{escaped}" ' if self.display else ""
+        params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params.items())
+        return f"{display}<{self.uri}>{params}"
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    """Parse a name-addr or addr-spec with header parameters; raises SipParseError."""
+    text = text.strip()
+    display: str | None = None
+    if text.startswith('"'):
+        i, escaped = 1, False
+        while i < len(text):
+            ch = text[i]
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                break
+            i += 1
+        else:
+            raise SipParseError(f"unterminated quoted display name in {text!r}")
+        display = re.sub(r"\\(.)", r"\1", text[1:i])
+        text = text[i + 1:].strip()
+    lt = text.find("<")
+    if lt >= 0:
+        gt = text.find(">", lt)
+        if gt < 0:
+            raise SipParseError(f"missing '>' in {text!r}")
+        if display is None and text[:lt].strip():
+            display = text[:lt].strip()
+        uri = text[lt + 1:gt].strip()
+        params = _parse_params(text[gt + 1:].lstrip().removeprefix(";"))
+    else:
+        if display is not None:
+            raise SipParseError(f"display name without <uri> in {text!r}")
+        uri, _, param_text = text.partition(";")
+        params = _parse_params(param_text)
+    if ":" not in uri:
+        raise SipParseError(f"no URI in {text!r}")
+    return NameAddr(display, uri.strip(), params)
+
+
+@dataclass
+class Via:
+    """One Via entry."""
+
+    transport: str
+    host: str
+    port: int | None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port else ""
+        params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params.items())
+        return f"SIP/2.0/{self.transport} {self.host}{port}{params}"
+
+
+def parse_via(text: str) -> Via:
+    m = re.match(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;]+?)\s*(;.*)?$", text, re.S)
+    if not m:
+        raise SipParseError(f"bad Via {text!r}")
+    host, port = _split_hostport(m.group(2))
+    return Via(m.group(1).upper(), host, port, _parse_params((m.group(3) or "")[1:]))
+
+
+def parse_cseq(text: str) -> tuple[int, str]:
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN.match(parts[1]):
+        raise SipParseError(f"bad CSeq {text!r}")
+    number = int(parts[0])
+    if number >= 2**31:
+        raise SipParseError(f"CSeq number out of range {text!r}")
+    return number, parts[1]
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+@dataclass
+class Message:
+    """Common part of requests and responses."""
+
+    headers: Headers
+    body: bytes
+
+    def first_line(self) -> str:
+        raise NotImplementedError
+
+    def serialize(self) -> bytes:
+        """Wire form with Content-Length matching the body."""
+        self.headers.set("Content-Length", str(len(self.body)))
+        lines = [self.first_line()] + [f"{n}: {v}" for n, v in self.headers]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + self.body
+
+    @property
+    def call_id(self) -> str:
+        return self.headers.get("Call-ID") or ""
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        return parse_cseq(self.headers.get("CSeq") or "")
+
+    @property
+    def from_addr(self) -> NameAddr:
+        return parse_name_addr(self.headers.get("From") or "")
+
+    @property
+    def to_addr(self) -> NameAddr:
+        return parse_name_addr(self.headers.get("To") or "")
+
+    @property
+    def top_via(self) -> Via:
+        vias = self.headers.get_all("Via")
+        if not vias:
+            raise SipParseError("no Via")
+        return parse_via(vias[0])
+
+
+@dataclass
+class Request(Message):
+    method: str = ""
+    uri: str = ""
+
+    def first_line(self) -> str:
+        return f"{self.method} {self.uri} SIP/2.0"
+
+
+@dataclass
+class Response(Message):
+    status: int = 0
+    reason: str = ""
+
+    def first_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}"
+
+
+def new_request(method: str, uri: str, headers: Iterable[tuple[str, str]], body: bytes = b"") -> Request:
+    return Request(Headers(headers), body, method=method, uri=uri)
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        idx = data.find(sep)
+        if idx >= 0:
+            return data[:idx], data[idx + len(sep):]
+    return data, b""
+
+
+def _header_lines(head: str) -> list[str]:
+    """Unfold continuation lines (RFC 3261 7.3.1)."""
+    lines: list[str] = []
+    for raw in re.split(r"\r?\n", head):
+        if raw[:1] in (" ", "\t") and lines:
+            lines[-1] += " " + raw.strip()
+        else:
+            lines.append(raw)
+    return lines
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """Parse one SIP message; raises SipParseError for anything that is not one."""
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise SipParseError("message too large")
+    data = data.lstrip(b"\r\n")
+    if not data:
+        raise SipParseError("empty")
+    head_bytes, body = _split_head(data)
+    head = head_bytes.decode("utf-8", "surrogateescape")
+    lines = _header_lines(head)
+    start = lines[0]
+    if "\x00" in head:
+        raise SipParseError("NUL in header")
+    headers = Headers()
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip() or not _TOKEN.match(name.strip()):
+            raise SipParseError(f"bad header line {line[:60]!r}")
+        headers.add(name, value.strip())
+        if len(headers) > MAX_HEADERS:
+            raise SipParseError("too many headers")
+    msg: Request | Response
+    if start.startswith("SIP/"):
+        m = re.match(r"^SIP/(\d+\.\d+) (\d{3}) ?(.*)$", start)
+        if not m:
+            raise SipParseError(f"bad status line {start[:60]!r}")
+        msg = Response(headers, b"", status=int(m.group(2)), reason=m.group(3))
+        if not 100 <= msg.status <= 699:
+            raise SipParseError("status code out of range")
+    else:
+        m = re.match(r"^(\S+) (\S+) (SIP/\d+\.\d+)$", start)
+        if not m or not _TOKEN.match(m.group(1)):
+            raise SipParseError(f"bad request line {start[:60]!r}")
+        msg = Request(headers, b"", method=m.group(1), uri=m.group(2))
+        msg_version = m.group(3)
+        if msg_version.upper() != "SIP/2.0":
+            headers.add("X-Ivr-Bad-Version", msg_version)
+    length = headers.get("Content-Length")
+    if length is not None:
+        if not length.strip().isdigit():
+            raise SipParseError(f"bad Content-Length {length!r}")
+        n = int(length)
+        if n > len(body):
+            headers.add("X-Ivr-Short-Body", str(len(body)))
+        body = body[:n]
+    msg.body = body
+    return msg
+
+
+@dataclass
+class Invalid:
+    """Why a parsed request must be refused, and with which status."""
+
+    status: int
+    reason: str
+
+
+_REQUIRED = ("To", "From", "CSeq", "Call-ID", "Via")
+
+
+def can_respond(request: Request) -> bool:
+    """True when a response can be addressed (Via, From, To, Call-ID and CSeq are usable)."""
+    try:
+        request.top_via
+        request.cseq
+    except SipError:
+        return False
+    return all(request.headers.get(name) for name in _REQUIRED)
+
+
+def check_request(request: Request) -> Invalid | None:
+    """Semantic checks of RFC 3261 8.2 before a request reaches a transaction."""
+    bad_version = request.headers.get("X-Ivr-Bad-Version")
+    if bad_version:
+        return Invalid(505, "Version Not Supported")
+    for name in _REQUIRED:
+        if not request.headers.get(name):
+            return Invalid(400, f"Missing {name} header")
+    for name in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"):
+        if len(request.headers.get_all(name)) > 1:
+            return Invalid(400, f"Multiple {name} headers")
+    if request.headers.get("X-Ivr-Short-Body") is not None:
+        return Invalid(400, "Content-Length larger than body")
+    try:
+        _, method = request.cseq
+    except SipParseError:
+        return Invalid(400, "Malformed CSeq")
+    if method != request.method:
+        return Invalid(400, "CSeq method does not match request method")
+    try:
+        request.top_via
+        for via in request.headers.get_all("Via"):
+            parse_via(via)
+        request.from_addr
+        request.to_addr
+    except SipParseError as exc:
+        return Invalid(400, f"Malformed header: {exc}")
+    max_forwards = request.headers.get("Max-Forwards")
+    if max_forwards is not None and not max_forwards.strip().isdigit():
+        return Invalid(400, "Malformed Max-Forwards")
+    try:
+        parse_uri(request.uri)
+    except SipParseError:
+        scheme = request.uri.partition(":")[0].lower()
+        if scheme.isalpha() and scheme not in ("sip", "sips", "tel"):
+            return Invalid(416, "Unsupported URI Scheme")
+        return Invalid(400, "Malformed Request-URI")
+    return None
+
+
+def make_response(request: Request, status: int, reason: str | None = None, *,
+                  to_tag: str | None = None, headers: Iterable[tuple[str, str]] = (),
+                  body: bytes = b"") -> Response:
+    """A response to `request` (RFC 3261 8.2.6): Via, From, To, Call-ID, CSeq copied, To-tag added."""
+    out = Headers()
+    for via in request.headers.get_all("Via"):
+        out.add("Via", via)
+    out.add("From", request.headers.get("From") or "")
+    to = request.headers.get("To") or ""
+    if to_tag and status > 100:
+        try:
+            if parse_name_addr(to).tag is None:
+                to = f"{to};tag={to_tag}"
+        except SipParseError:
+            pass
+    out.add("To", to)
+    out.add("Call-ID", request.call_id)
+    out.add("CSeq", request.headers.get("CSeq") or "")
+    if request.method == "INVITE" and 100 < status < 300:
+        for route in request.headers.get_all("Record-Route"):
+            out.add("Record-Route", route)
+    for name, value in headers:
+        out.add(name, value)
+    return Response(out, body, status=status, reason=reason or REASONS.get(status, "Unknown"))
+
+
+class StreamFramer:
+    """Cuts a stream-oriented transport's bytes into whole SIP messages (RFC 3261 18.3)."""
+
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._buffer = bytearray()
+        self._max = max_size
+        self.keepalives = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add bytes; return the complete messages now available. Raises SipFramingError."""
+        self._buffer += data
+        out: list[bytes] = []
+        while True:
+            stripped = len(self._buffer) - len(self._buffer.lstrip(b"\r\n"))
+            if stripped:
+                self.keepalives += self._buffer[:stripped].count(b"\r\n\r\n")
+                del self._buffer[:stripped]
+            idx = self._buffer.find(b"\r\n\r\n")
+            if idx < 0:
+                if len(self._buffer) > self._max:
+                    raise SipFramingError("header section too large")
+                return out
+            head = bytes(self._buffer[:idx]).decode("utf-8", "surrogateescape")
+            length = None
+            for line in _header_lines(head)[1:]:
+                name, _, value = line.partition(":")
+                if canonical_name(name) == "Content-Length":
+                    if not value.strip().isdigit():
+                        raise SipFramingError("bad Content-Length")
+                    length = int(value.strip())
+            if length is None:
+                raise SipFramingError("Content-Length is mandatory on stream transports")
+            total = idx + 4 + length
+            if total > self._max:
+                raise SipFramingError("message too large")
+            if len(self._buffer) < total:
+                return out
+            out.append(bytes(self._buffer[:total]))
+            del self._buffer[:total]

@@ -1,0 +1,329 @@
+"""SIP transaction layer (RFC 3261 section 17, with the RFC 6026 "Accepted" state), sans-I/O.
+
+`TransactionLayer` is fed parsed messages with their source and the current time, and gives back
+events for the transaction user; what must go on the wire collects in `outbox` as `Send` items.
+Timers are driven by `poll(now)`; `next_deadline()` tells the I/O layer when to call it.
+
+Server side: INVITE and non-INVITE server transactions absorb retransmitted requests (answering
+with the last response), retransmit final INVITE responses over UDP (Timer G) until the ACK, and
+report a missing ACK (Timer H). Client side: non-INVITE client transactions (BYE, REGISTER, OPTIONS,
+REFER) retransmit over UDP (Timer E) and time out (Timer F).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from .message import Request, Response, SipError, SipParseError, make_response, parse_via
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A transport address: 'UDP' or 'TCP', host and port."""
+
+    transport: str
+    host: str
+    port: int
+
+    @property
+    def reliable(self) -> bool:
+        return self.transport != "UDP"
+
+
+@dataclass(frozen=True)
+class Timers:
+    """RFC 3261 timer values in seconds."""
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+
+@dataclass
+class Send:
+    """Bytes to put on the wire."""
+
+    data: bytes
+    dest: Endpoint
+
+
+@dataclass
+class IncomingRequest:
+    """A new request for the transaction user (not a retransmission). `key` names its transaction."""
+
+    request: Request
+    source: Endpoint
+    key: tuple
+
+
+@dataclass
+class IncomingAck:
+    """An ACK: for a 2xx (dialog level) or for a non-2xx final answer (`to_2xx` False)."""
+
+    request: Request
+    source: Endpoint
+    to_2xx: bool
+
+
+@dataclass
+class IncomingResponse:
+    """A response matched to one of our client transactions."""
+
+    response: Response
+    key: tuple
+    request: Request
+
+
+@dataclass
+class TransactionTimeout:
+    """A client transaction got no final response (Timer F), or our 2xx got no ACK (Timer H)."""
+
+    key: tuple
+    request: Request
+    no_ack: bool = False
+
+
+Event = IncomingRequest | IncomingAck | IncomingResponse | TransactionTimeout
+
+
+def new_branch() -> str:
+    return "z9hG4bK" + secrets.token_hex(8)
+
+
+def response_destination(request: Request, source: Endpoint) -> Endpoint:
+    """Where responses go (RFC 3261 18.2.2, RFC 3581 rport): stream transports reuse the connection."""
+    if source.reliable:
+        return source
+    via = request.top_via
+    if "rport" in via.params or via.port is None and "maddr" not in via.params:
+        return Endpoint(source.transport, source.host, source.port)
+    return Endpoint(source.transport, source.host, via.port or 5060)
+
+
+def _server_key(request: Request) -> tuple:
+    via = request.top_via
+    method = "INVITE" if request.method == "ACK" else request.method
+    branch = via.branch or ""
+    if branch.startswith("z9hG4bK"):
+        return ("s", branch, via.host, via.port, method)
+    # RFC 2543 peers: match on the request's identity instead of the branch.
+    cseq_num, _ = request.cseq
+    return ("s2543", request.call_id, cseq_num, method, request.headers.get("From"), via.host, via.port)
+
+
+@dataclass
+class _ServerTransaction:
+    key: tuple
+    request: Request
+    reply_to: Endpoint
+    invite: bool
+    state: str = "trying"               # trying | proceeding | completed | accepted | confirmed
+    last_response: bytes | None = None
+    final_status: int = 0
+    retransmit_at: float | None = None
+    interval: float = 0.0
+    expire_at: float | None = None
+
+
+@dataclass
+class _ClientTransaction:
+    key: tuple
+    request: Request
+    data: bytes
+    dest: Endpoint
+    state: str = "trying"               # trying | proceeding | completed
+    retransmit_at: float | None = None
+    interval: float = 0.0
+    expire_at: float = 0.0
+
+
+@dataclass
+class TransactionStats:
+    requests: int = 0
+    retransmissions_absorbed: int = 0
+    stray_responses: int = 0
+    timeouts: int = 0
+
+
+class TransactionLayer:
+    """All transactions of one user agent."""
+
+    def __init__(self, timers: Timers = Timers()) -> None:
+        self.timers = timers
+        self.outbox: list[Send] = []
+        self.stats = TransactionStats()
+        self._servers: dict[tuple, _ServerTransaction] = {}
+        self._accepted: dict[tuple[str, int], _ServerTransaction] = {}
+        self._clients: dict[tuple, _ClientTransaction] = {}
+
+    # -- incoming -----------------------------------------------------------------------------
+
+    def receive(self, message: Request | Response, source: Endpoint, now: float) -> list[Event]:
+        """Feed one parsed message; returns the events for the transaction user."""
+        if isinstance(message, Response):
+            return self._receive_response(message, now)
+        return self._receive_request(message, source, now)
+
+    def _receive_request(self, request: Request, source: Endpoint, now: float) -> list[Event]:
+        key = _server_key(request)
+        tx = self._servers.get(key)
+        if request.method == "ACK":
+            if tx is not None and tx.invite and tx.state == "completed":
+                tx.state = "confirmed"
+                tx.retransmit_at = None
+                tx.expire_at = now + (0 if source.reliable else self.timers.t4)
+                return [IncomingAck(request, source, to_2xx=False)]
+            if tx is not None and tx.state == "confirmed":
+                return []
+            cseq_num, _ = request.cseq
+            accepted = self._accepted.pop((request.call_id, cseq_num), None)
+            if accepted is not None:      # Timer L keeps absorbing INVITE retransmissions
+                accepted.state = "confirmed"
+                accepted.retransmit_at = None
+            return [IncomingAck(request, source, to_2xx=True)]
+        if tx is not None:
+            self.stats.retransmissions_absorbed += 1
+            if tx.last_response is not None:
+                self.outbox.append(Send(tx.last_response, tx.reply_to))
+            return []
+        self.stats.requests += 1
+        tx = _ServerTransaction(key, request, response_destination(request, source),
+                                invite=request.method == "INVITE")
+        self._servers[key] = tx
+        if tx.invite:
+            self._send_response(tx, make_response(request, 100), now)
+        return [IncomingRequest(request, source, key)]
+
+    def _receive_response(self, response: Response, now: float) -> list[Event]:
+        try:
+            via = response.top_via
+            _, method = response.cseq
+        except SipError:
+            self.stats.stray_responses += 1
+            return []
+        tx = self._clients.get((via.branch, method))
+        if tx is None:
+            self.stats.stray_responses += 1
+            return []
+        if tx.state == "completed":
+            return []
+        if response.status < 200:
+            tx.state = "proceeding"
+            return [IncomingResponse(response, tx.key, tx.request)]
+        tx.state = "completed"
+        tx.retransmit_at = None
+        tx.expire_at = now + (0 if tx.dest.reliable else self.timers.t4)  # Timer K
+        return [IncomingResponse(response, tx.key, tx.request)]
+
+    # -- transaction user actions -------------------------------------------------------------
+
+    def respond(self, key: tuple, response: Response, now: float) -> None:
+        """Send `response` through server transaction `key` (ignored if it has ended)."""
+        tx = self._servers.get(key)
+        if tx is None or tx.state not in ("trying", "proceeding"):
+            return
+        self._send_response(tx, response, now)
+
+    def server_request(self, key: tuple) -> Request | None:
+        tx = self._servers.get(key)
+        return tx.request if tx else None
+
+    def find_invite(self, cancel: Request) -> tuple | None:
+        """The key of the pending INVITE server transaction a CANCEL refers to (RFC 3261 9.2)."""
+        key = _server_key(cancel)
+        invite_key = key[:-1] + ("INVITE",)
+        tx = self._servers.get(invite_key)
+        if tx is None or not tx.invite:
+            return None
+        return invite_key
+
+    def is_pending(self, key: tuple) -> bool:
+        tx = self._servers.get(key)
+        return tx is not None and tx.state in ("trying", "proceeding")
+
+    def _send_response(self, tx: _ServerTransaction, response: Response, now: float) -> None:
+        data = response.serialize()
+        tx.last_response = data
+        self.outbox.append(Send(data, tx.reply_to))
+        t = self.timers
+        if response.status < 200:
+            tx.state = "proceeding"
+            return
+        tx.final_status = response.status
+        if not tx.invite:
+            tx.state = "completed"
+            tx.expire_at = now + (0 if tx.reply_to.reliable else 64 * t.t1)   # Timer J
+            return
+        tx.state = "accepted" if response.status < 300 else "completed"
+        if response.status < 300:
+            self._accepted[(tx.request.call_id, tx.request.cseq[0])] = tx
+        tx.interval = t.t1
+        tx.retransmit_at = None if tx.reply_to.reliable else now + t.t1  # Timer G
+        tx.expire_at = now + 64 * t.t1                                    # Timer H / L
+
+    def send_request(self, request: Request, dest: Endpoint, now: float) -> tuple:
+        """Start a non-INVITE client transaction; returns its key."""
+        via = parse_via(request.headers.get_all("Via")[0])
+        _, method = request.cseq
+        key = (via.branch, method)
+        data = request.serialize()
+        t = self.timers
+        tx = _ClientTransaction(key, request, data, dest, interval=t.t1,
+                                retransmit_at=None if dest.reliable else now + t.t1,
+                                expire_at=now + 64 * t.t1)
+        self._clients[key] = tx
+        self.outbox.append(Send(data, dest))
+        return key
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        times = [t for tx in self._servers.values() for t in (tx.retransmit_at, tx.expire_at) if t is not None]
+        times += [t for tx in self._clients.values() for t in (tx.retransmit_at, tx.expire_at) if t is not None]
+        return min(times) if times else None
+
+    def poll(self, now: float) -> list[Event]:
+        """Fire due timers: retransmissions go to the outbox, timeouts come back as events."""
+        events: list[Event] = []
+        t = self.timers
+        for key, tx in list(self._servers.items()):
+            if tx.retransmit_at is not None and now >= tx.retransmit_at and tx.last_response:
+                self.outbox.append(Send(tx.last_response, tx.reply_to))
+                tx.interval = min(2 * tx.interval, t.t2)
+                tx.retransmit_at = now + tx.interval
+            if tx.expire_at is not None and now >= tx.expire_at:
+                if tx.state == "accepted":
+                    self.stats.timeouts += 1
+                    events.append(TransactionTimeout(key, tx.request, no_ack=True))
+                    self._accepted.pop((tx.request.call_id, tx.request.cseq[0]), None)
+                del self._servers[key]
+        for key, ctx in list(self._clients.items()):
+            if ctx.state == "completed":
+                if now >= ctx.expire_at:
+                    del self._clients[key]
+                continue
+            if ctx.retransmit_at is not None and now >= ctx.retransmit_at:
+                self.outbox.append(Send(ctx.data, ctx.dest))
+                ctx.interval = t.t2 if ctx.state == "proceeding" else min(2 * ctx.interval, t.t2)
+                ctx.retransmit_at = now + ctx.interval
+            if now >= ctx.expire_at:
+                self.stats.timeouts += 1
+                events.append(TransactionTimeout(key, ctx.request))
+                del self._clients[key]
+        return events
+
+    def drain(self) -> list[Send]:
+        """Take what must be sent now."""
+        out, self.outbox = self.outbox, []
+        return out
+
+    @property
+    def active(self) -> int:
+        return len(self._servers) + len(self._clients)
+
+
+__all__ = [
+    "Endpoint", "Timers", "Send", "IncomingRequest", "IncomingAck", "IncomingResponse",
+    "TransactionTimeout", "TransactionLayer", "new_branch", "response_destination", "SipParseError",
+]

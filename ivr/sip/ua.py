@@ -1,0 +1,410 @@
+"""The SIP user agent server core, sans-I/O: calls in, answers, DTMF over INFO, BYE either way.
+
+`UserAgent.receive(data, source, now)` takes one datagram or framed stream message; the application
+drains call events with `drain_events()` and acts with `answer`, `reject`, `hangup`, `accept_modify`.
+Bytes to send come out of `drain_outgoing()`. It knows nothing of campaigns or media: the
+application decides which numbers exist and what SDP to answer with.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from .dialog import Dialog, new_tag, uri_user
+from .message import (
+    Request, Response, SipError, SipParseError, can_respond, check_request, make_response,
+    parse_message, parse_name_addr,
+)
+from .transaction import (
+    Endpoint, IncomingAck, IncomingRequest, Send, Timers, TransactionLayer, TransactionTimeout,
+    response_destination,
+)
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+KNOWN_UNSUPPORTED = {"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "PRACK"}
+DTMF_SIGNALS = set("0123456789*#ABCD")
+
+
+@dataclass
+class Call:
+    """One call leg as the SIP core sees it."""
+
+    call_id: str
+    number: str | None                 # Request-URI user part: the dialled short number
+    caller: str | None                 # From user part
+    invite: Request
+    source: Endpoint
+    invite_key: tuple
+    dialog: Dialog
+    state: str = "offered"             # offered | answered | confirmed | ended
+    end_cause: str | None = None
+    bye_key: tuple | None = None
+    hangup_pending: bool = False
+
+
+@dataclass
+class CallOffered:
+    """A new INVITE: answer, reject or ring it."""
+
+    call: Call
+    offer: bytes
+
+
+@dataclass
+class CallConfirmed:
+    """The ACK for our 200 arrived: media may flow both ways."""
+
+    call: Call
+
+
+@dataclass
+class CallEnded:
+    """The call is over; `cause` is cancelled, remote_bye, local_bye, no_ack, bye_timeout or rejected."""
+
+    call: Call
+    cause: str
+
+
+@dataclass
+class DtmfInfo:
+    """A key sent in a SIP INFO (application/dtmf-relay or application/dtmf)."""
+
+    call: Call
+    digit: str
+    duration_ms: int | None
+
+
+@dataclass
+class SessionModify:
+    """A re-INVITE or UPDATE (hold, unhold, refresh): answer with `accept_modify` or `reject_modify`."""
+
+    call: Call
+    key: tuple
+    offer: bytes
+    method: str
+
+
+CallEvent = CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify
+
+
+@dataclass
+class UAStats:
+    received: int = 0
+    unparseable: int = 0
+    invalid: int = 0
+    calls_offered: int = 0
+
+
+@dataclass
+class UAConfig:
+    """Identity and behaviour of the user agent."""
+
+    host: str = "127.0.0.1"            # address we put in Via/Contact
+    port: int = 5060
+    user_agent: str = "ivr/0.1"
+    timers: Timers = field(default_factory=Timers)
+
+
+class UserAgent:
+    """Sans-I/O SIP UAS with in-dialog BYE client transactions."""
+
+    def __init__(self, config: UAConfig) -> None:
+        self.config = config
+        self.layer = TransactionLayer(config.timers)
+        self.calls: dict[str, Call] = {}
+        self.stats = UAStats()
+        self.accepting = True          # False while draining: OPTIONS then answers 503
+        self._events: list[CallEvent] = []
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def receive(self, data: bytes, source: Endpoint, now: float) -> None:
+        """Feed bytes from the network. Unparseable datagrams are dropped and counted."""
+        self.stats.received += 1
+        if not data.strip(b"\r\n"):
+            return                     # keep-alive
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.stats.unparseable += 1
+            log.info("dropped unparseable message from %s:%s: %s", source.host, source.port, exc)
+            return
+        if isinstance(message, Request):
+            invalid = check_request(message)
+            if invalid is not None:
+                self.stats.invalid += 1
+                if message.method != "ACK" and can_respond(message):
+                    log.info("%s from %s: %d %s", message.method, source.host, invalid.status, invalid.reason)
+                    response = make_response(message, invalid.status, invalid.reason)
+                    self._send_direct(message, response, source)
+                else:
+                    log.info("dropped invalid %s from %s: %s", message.method, source.host, invalid.reason)
+                return
+        else:
+            try:
+                message.cseq
+                message.top_via
+            except SipError:
+                self.stats.unparseable += 1
+                return
+        for event in self.layer.receive(message, source, now):
+            self._on_transaction_event(event, now)
+
+    def poll(self, now: float) -> None:
+        """Run the transaction timers."""
+        for event in self.layer.poll(now):
+            self._on_transaction_event(event, now)
+
+    def next_deadline(self) -> float | None:
+        return self.layer.next_deadline()
+
+    def drain_outgoing(self) -> list[Send]:
+        return self.layer.drain()
+
+    def drain_events(self) -> list[CallEvent]:
+        events, self._events = self._events, []
+        return events
+
+    # -- application actions --------------------------------------------------------------------
+
+    def reject(self, call: Call, status: int, reason: str | None = None,
+               headers: list[tuple[str, str]] | None = None, now: float = 0.0) -> None:
+        """Refuse an offered call (404, 486, 488, 503...)."""
+        if call.state != "offered":
+            return
+        response = make_response(call.invite, status, reason, to_tag=call.dialog.local_tag,
+                                 headers=self._common_headers() + (headers or []))
+        self.layer.respond(call.invite_key, response, now)
+        self._end(call, "rejected")
+
+    def ring(self, call: Call, now: float) -> None:
+        if call.state == "offered":
+            self.layer.respond(call.invite_key, make_response(
+                call.invite, 180, to_tag=call.dialog.local_tag, headers=self._common_headers()), now)
+
+    def answer(self, call: Call, sdp: bytes, now: float) -> None:
+        """Send 200 OK with our SDP answer; Timer G retransmits it until the ACK."""
+        if call.state != "offered":
+            return
+        call.state = "answered"
+        response = make_response(call.invite, 200, to_tag=call.dialog.local_tag,
+                                 headers=self._common_headers() + self._contact(call)
+                                 + [("Content-Type", "application/sdp")], body=sdp)
+        self.layer.respond(call.invite_key, response, now)
+
+    def hangup(self, call: Call, now: float) -> None:
+        """End the call from our side: BYE once answered, or a final error before that."""
+        if call.state == "offered":
+            self.reject(call, 480, now=now)
+            return
+        if call.state == "ended":
+            return
+        if call.state == "answered":
+            call.hangup_pending = True     # RFC 3261 15: no BYE before the ACK (or its timeout)
+            return
+        self._send_bye(call, now)
+        self._end(call, "local_bye")
+
+    def accept_modify(self, call: Call, key: tuple, sdp: bytes | None, now: float) -> None:
+        """Answer a re-INVITE/UPDATE with 200 (and our new SDP answer, if it carried an offer)."""
+        request = self.layer.server_request(key)
+        if request is None:
+            return
+        headers = self._common_headers() + self._contact(call)
+        if sdp:
+            headers.append(("Content-Type", "application/sdp"))
+        self.layer.respond(key, make_response(request, 200, to_tag=call.dialog.local_tag,
+                                              headers=headers, body=sdp or b""), now)
+
+    def reject_modify(self, call: Call, key: tuple, status: int, now: float) -> None:
+        request = self.layer.server_request(key)
+        if request is not None:
+            self.layer.respond(key, make_response(request, status, to_tag=call.dialog.local_tag,
+                                                  headers=self._common_headers()), now)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _common_headers(self) -> list[tuple[str, str]]:
+        return [("Server", self.config.user_agent), ("Allow", ALLOW)]
+
+    def _contact(self, call: Call) -> list[tuple[str, str]]:
+        transport = call.source.transport
+        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+        user = f"{call.number}@" if call.number and re.fullmatch(r"[\w.+*#-]+", call.number) else ""
+        return [("Contact", f"<sip:{user}{self._host()}:{self.config.port}{suffix}>")]
+
+    def _host(self) -> str:
+        host = self.config.host
+        return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+    def _send_direct(self, request: Request, response: Response, source: Endpoint) -> None:
+        self.layer.outbox.append(Send(response.serialize(), response_destination(request, source)))
+
+    def _send_bye(self, call: Call, now: float) -> None:
+        dest = call.dialog.next_hop()
+        if dest is None:
+            return
+        bye = call.dialog.create_request("BYE", self._host(), self.config.port, dest.transport,
+                                         headers=[("User-Agent", self.config.user_agent)])
+        call.bye_key = self.layer.send_request(bye, dest, now)
+
+    def _end(self, call: Call, cause: str) -> None:
+        if call.state == "ended":
+            return
+        call.state = "ended"
+        call.end_cause = cause
+        self.calls.pop(call.call_id, None)
+        self._events.append(CallEnded(call, cause))
+
+    def _on_transaction_event(self, event: object, now: float) -> None:
+        if isinstance(event, IncomingRequest):
+            self._on_request(event, now)
+        elif isinstance(event, IncomingAck):
+            call = self.calls.get(event.request.call_id)
+            if event.to_2xx and call is not None and call.state == "answered":
+                call.state = "confirmed"
+                if call.hangup_pending:
+                    self.hangup(call, now)
+                else:
+                    self._events.append(CallConfirmed(call))
+        elif isinstance(event, TransactionTimeout):
+            call = self.calls.get(event.request.call_id)
+            if event.no_ack and call is not None and call.state == "answered":
+                log.info("call %s: no ACK for our 200, hanging up", call.call_id)
+                self._send_bye(call, now)
+                self._end(call, "no_ack")
+
+    def _respond(self, event: IncomingRequest, status: int, now: float, reason: str | None = None,
+                 headers: list[tuple[str, str]] | None = None, to_tag: str | None = None) -> None:
+        response = make_response(event.request, status, reason, to_tag=to_tag or new_tag(),
+                                 headers=self._common_headers() + (headers or []))
+        self.layer.respond(event.key, response, now)
+
+    def _on_request(self, event: IncomingRequest, now: float) -> None:
+        request = event.request
+        method = request.method
+        to_tag = request.to_addr.tag
+        if method == "CANCEL":
+            self._on_cancel(event, now)
+            return
+        if to_tag is not None:
+            self._on_in_dialog(event, now)
+            return
+        if method == "INVITE":
+            self._on_invite(event, now)
+        elif method == "OPTIONS":
+            if self.accepting:
+                self._respond(event, 200, now, headers=[
+                    ("Accept", "application/sdp"), ("Supported", "")])
+            else:
+                self._respond(event, 503, now, headers=[("Retry-After", "30")])
+        elif method == "BYE" or method == "INFO" or method == "UPDATE":
+            self._respond(event, 481, now)
+        elif method in KNOWN_UNSUPPORTED:
+            self._respond(event, 405, now)
+        else:
+            self._respond(event, 501, now)
+
+    def _on_invite(self, event: IncomingRequest, now: float) -> None:
+        request = event.request
+        if request.call_id in self.calls:
+            # A second INVITE with the same Call-ID but a new branch (a fork or a confused peer).
+            self._respond(event, 482, now, reason="Loop Detected")
+            return
+        try:
+            dialog = Dialog.from_invite(request, event.source)
+        except SipParseError:
+            self._respond(event, 400, now, reason="Malformed Contact")
+            return
+        call = Call(request.call_id, uri_user(request.uri), uri_user(request.from_addr.uri),
+                    request, event.source, event.key, dialog)
+        self.calls[call.call_id] = call
+        self.stats.calls_offered += 1
+        self._events.append(CallOffered(call, request.body))
+
+    def _on_cancel(self, event: IncomingRequest, now: float) -> None:
+        invite_key = self.layer.find_invite(event.request)
+        if invite_key is None:
+            self._respond(event, 481, now)
+            return
+        self._respond(event, 200, now)
+        if self.layer.is_pending(invite_key):
+            call = self.calls.get(event.request.call_id)
+            invite = self.layer.server_request(invite_key)
+            if invite is not None:
+                tag = call.dialog.local_tag if call else new_tag()
+                self.layer.respond(invite_key, make_response(invite, 487, to_tag=tag,
+                                                             headers=self._common_headers()), now)
+            if call is not None:
+                self._end(call, "cancelled")
+
+    def _on_in_dialog(self, event: IncomingRequest, now: float) -> None:
+        request = event.request
+        call = self.calls.get(request.call_id)
+        if call is None or not call.dialog.matches(request):
+            self._respond(event, 481, now)
+            return
+        if not call.dialog.accept_cseq(request):
+            self._respond(event, 500, now, reason="CSeq Out of Order", to_tag=call.dialog.local_tag)
+            return
+        method = request.method
+        tag = call.dialog.local_tag
+        if method == "BYE":
+            self._respond(event, 200, now, to_tag=tag)
+            self._end(call, "remote_bye")
+        elif method in ("INVITE", "UPDATE"):
+            contacts = request.headers.get_all("Contact")
+            if contacts:
+                try:
+                    call.dialog.remote_target = parse_name_addr(contacts[0]).uri
+                except SipParseError:
+                    self._respond(event, 400, now, reason="Malformed Contact", to_tag=tag)
+                    return
+            self._events.append(SessionModify(call, event.key, request.body, method))
+        elif method == "INFO":
+            self._on_info(event, call, now)
+        elif method == "OPTIONS":
+            self._respond(event, 200, now, to_tag=tag, headers=[("Accept", "application/sdp")])
+        elif method in KNOWN_UNSUPPORTED:
+            self._respond(event, 405, now, to_tag=tag)
+        else:
+            self._respond(event, 501, now, to_tag=tag)
+
+    def _on_info(self, event: IncomingRequest, call: Call, now: float) -> None:
+        request = event.request
+        ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        body = request.body.decode("utf-8", "replace")
+        digit: str | None = None
+        duration: int | None = None
+        if ctype == "application/dtmf-relay":
+            fields = dict(
+                (k.strip().lower(), v.strip())
+                for k, _, v in (line.partition("=") for line in body.splitlines()) if _)
+            digit = fields.get("signal")
+            if fields.get("duration", "").isdigit():
+                duration = int(fields["duration"])
+        elif ctype == "application/dtmf":
+            digit = body.strip()
+        elif not body.strip():
+            self._respond(event, 200, now, to_tag=call.dialog.local_tag)   # INFO keep-alive
+            return
+        else:
+            self._respond(event, 415, now, to_tag=call.dialog.local_tag,
+                          headers=[("Accept", "application/dtmf-relay, application/dtmf")])
+            return
+        if digit is not None:
+            digit = digit.upper()
+            if digit == "10":
+                digit = "*"
+            elif digit == "11":
+                digit = "#"
+        if digit not in DTMF_SIGNALS:
+            self._respond(event, 400, now, reason="Bad DTMF Signal", to_tag=call.dialog.local_tag)
+            return
+        self._respond(event, 200, now, to_tag=call.dialog.local_tag)
+        if call.state in ("answered", "confirmed"):
+            self._events.append(DtmfInfo(call, digit, duration))
