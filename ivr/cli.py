@@ -1,4 +1,4 @@
-"""`ivr` command line: serve | validate | simulate | prompts | keys."""
+"""`ivr` command line."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
     p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
+    p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
+    p.add_argument("--accept-register", action="store_true",
+                   help="answer REGISTER with 200, for softphones that insist on registering (testing)")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -41,7 +44,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
-        rtp_timeout=args.rtp_timeout)
+        rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
+        accept_register=args.accept_register)
 
 
 async def serve(config: EngineConfig) -> None:
@@ -63,13 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
-    from ivr.flow import tools as flow_tools
-    from ivr.media import prompts_cli
-    from ivr.store import keys_cli
-
-    flow_tools.add_arguments(sub)
-    prompts_cli.add_arguments(sub)
-    keys_cli.add_arguments(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

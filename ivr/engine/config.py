@@ -50,6 +50,8 @@ class EngineConfig:
     rtp_timeout: float = 30.0                # seconds without RTP before a call is ended
     max_call_seconds: float = 600.0
     inband_dtmf: bool = True
+    ring_seconds: float = 0.0                # ring (180) this long before answering
+    accept_register: bool = False            # answer REGISTER 200 (softphones in development/tests)
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -49,6 +49,7 @@ class ActiveCall:
     started: float
     sdp_version: int = 1
     answered_at: float | None = None
+    answer_at: float | None = None     # when ringing, the time to answer
     conversation: VoiceConversation | None = None
     digits: list[str] = field(default_factory=list)
     ended: bool = False
@@ -83,7 +84,8 @@ class Engine:
         await self.prompts.prepare(self.campaigns.all())
         await self.services.prepare(self.campaigns.all())
         advertise = self.config.advertise_host or self.config.sip_host
-        self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port))
+        self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
+                                     accept_register=self.config.accept_register))
         self.transport = SipTransport(self.ua, self._on_sip_events)
         host, port = await self.transport.start(self.config.sip_host, self.config.sip_port,
                                                 tcp=self.config.sip_tcp)
@@ -170,11 +172,21 @@ class Engine:
                              inband_dtmf=self.config.inband_dtmf)
         active = ActiveCall(call, campaign.id, media, rtp, answer, started=now)
         self.calls[call.call_id] = active
-        self.ua.answer(call, answer.sdp.serialize().encode(), now)
-        active.answered_at = now
-        self.metrics.calls_answered += 1
         self.store.call_started(call_id=call.call_id, caller=call.caller or "", number=call.number or "",
                                 campaign_id=campaign.id, channel="voice", at=_utcnow())
+        if self.config.ring_seconds > 0:
+            self.ua.ring(call, now)
+            active.answer_at = now + self.config.ring_seconds
+        else:
+            self._answer(active, now)
+
+    def _answer(self, active: ActiveCall, now: float) -> None:
+        assert self.ua is not None
+        active.answer_at = None
+        self.ua.answer(active.call, active.answer.sdp.serialize().encode(), now)
+        active.answered_at = now
+        self.metrics.calls_answered += 1
+        self.store.event(active.call.call_id, "answered", {}, _utcnow())
 
     def _media_host(self, call: Call) -> str:
         """The address the caller should send RTP to (SDP c=)."""
@@ -261,6 +273,12 @@ class Engine:
     def on_tick(self, tick: int, now: float) -> None:
         """Media clock listener: one RTP frame per call, key timeouts, dead-call detection."""
         for active in list(self.calls.values()):
+            if active.answer_at is not None:
+                if now >= active.answer_at:
+                    self._answer(active, now)
+                    if self.transport is not None:
+                        self.transport.flush()
+                continue
             media = active.media
             packet = media.on_tick(now)
             if packet is not None and media.remote_addr is not None:

@@ -107,6 +107,7 @@ class UAConfig:
     port: int = 5060
     user_agent: str = "ivr/0.1"
     timers: Timers = field(default_factory=Timers)
+    accept_register: bool = False      # answer REGISTER 200 (softphones under test); no location service
 
 
 class UserAgent:
@@ -304,6 +305,10 @@ class UserAgent:
                 self._respond(event, 503, now, headers=[("Retry-After", "30")])
         elif method == "BYE" or method == "INFO" or method == "UPDATE":
             self._respond(event, 481, now)
+        elif method == "REGISTER" and self.config.accept_register:
+            expires = request.headers.get("Expires") or "3600"
+            contacts = [("Contact", c) for c in request.headers.get_all("Contact")]
+            self._respond(event, 200, now, headers=contacts + [("Expires", expires)])
         elif method in KNOWN_UNSUPPORTED:
             self._respond(event, 405, now)
         else:

@@ -1,0 +1,46 @@
+"""Campaign services backed by the statistics store: the voice and SMS channels' real effects."""
+
+from __future__ import annotations
+
+import logging
+
+from ivr.flow.interpreter import CodeResult, VoteResult
+from ivr.flow.model import Campaign
+from ivr.store.db import Store
+
+from .effects import EffectContext
+
+log = logging.getLogger(__name__)
+
+
+class StoreServices:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def prepare(self, campaigns: list[Campaign]) -> None:
+        for campaign in campaigns:
+            for pool, codes in campaign.code_pools.items():
+                await self.store.load_code_pool(campaign.id, pool, codes)
+
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+        try:
+            accepted, previous = await self.store.cast_vote(
+                campaign_id=ctx.campaign_id, name=name, caller=ctx.caller, choice=choice, window=window,
+                channel=ctx.channel, call_id=ctx.call_id)
+        except Exception:
+            log.exception("vote not stored")
+            return VoteResult(False, None, unavailable=True)
+        return VoteResult(accepted, previous)
+
+    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
+        try:
+            status = await self.store.redeem_code(campaign_id=ctx.campaign_id, pool=pool, code=code,
+                                                  caller=ctx.caller, channel=ctx.channel, call_id=ctx.call_id)
+        except Exception:
+            log.exception("code not checked")
+            return CodeResult("unavailable")
+        return CodeResult(status)
+
+    async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
+        await self.store.record_outcome(call_id=ctx.call_id, campaign_id=ctx.campaign_id, caller=ctx.caller,
+                                        channel=ctx.channel, kind=kind, name=name, value=value)

@@ -1,0 +1,38 @@
+"""The HTTP side of a node (aiohttp): health for load balancers and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ivr.engine.engine import Engine
+    from ivr.store.db import Store
+
+ENGINE = web.AppKey("engine", object)
+STORE = web.AppKey("store", object)
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 once the engine is ready and not draining; 503 otherwise (load balancers stop sending)."""
+    engine = request.app[ENGINE]
+    if engine.ready and not engine.draining:
+        return web.json_response({"status": "ok", "active_calls": len(engine.calls)})
+    return web.json_response({"status": "draining" if engine.draining else "starting"}, status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    store = request.app[STORE]
+    gauges = {"active_calls": float(len(engine.calls)), **store.gauges()}
+    return web.Response(text=engine.metrics.render(gauges), content_type="text/plain", charset="utf-8")
+
+
+def create_app(engine: "Engine", store: "Store") -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[ENGINE] = engine
+    app[STORE] = store
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,119 @@
+"""Builds SIPp caller scenarios that press a sequence of keys as RFC 4733 events.
+
+The digit pcaps shipped with SIPp all carry the same SSRC, sequence numbers and timestamp, so a key
+pressed twice would look like a duplicate of the first press. Each press here gets its own pcap with
+its own RTP timestamp and sequence numbers, as a real phone sends them.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+EVENT_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
+SSRC = 0x1D2C3B4A
+
+
+def write_key_pcap(path: Path, key: str, index: int, payload_type: int = 101, frames: int = 5) -> Path:
+    """A pcap of one key press: `frames` 20 ms event packets, then the end packet three times."""
+    timestamp = 16000 + index * 8000
+    seq = 1000 + index * 20
+    packets: list[bytes] = []
+    for i in range(frames + 3):
+        end = i >= frames
+        duration = 160 * (min(i, frames - 1) + 1)
+        rtp = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | payload_type, seq + i, timestamp, SSRC)
+        rtp += struct.pack("!BBH", EVENT_CODES[key], (0x80 if end else 0) | 10, duration)
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        packets.append(b"\x00" * 12 + b"\x08\x00" + ip)
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    for i, frame in enumerate(packets):
+        t = i * 0.020
+        out += struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame
+    path.write_bytes(out)
+    return path
+
+_HEADER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="caller presses {keys}">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0 8 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+_PRESS = """  <pause milliseconds="{pause}"/>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+"""
+
+_FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def key_scenario(path: Path, presses: list[tuple[float, str]], *, caller: str = "+15550000[call_number]",
+                 bye_timeout_ms: int = 60000) -> Path:
+    """Write a scenario: after the ACK, for each (pause seconds, keys) wait then press the keys
+    (about 0.3 s apart), then wait for the engine's BYE. Returns `path`."""
+    body = _HEADER.format(keys=" ".join(k for _, k in presses).replace('"', ""), caller=caller)
+    index = 0
+    for pause, keys in presses:
+        first = True
+        for key in keys:
+            pcap = write_key_pcap(path.with_name(f"{path.stem}_{index}.pcap"), key, index)
+            body += _PRESS.format(pause=int(pause * 1000) if first else 350, pcap=pcap)
+            first = False
+            index += 1
+    body += _FOOTER.format(bye_timeout=bye_timeout_ms)
+    path.write_text(body)
+    return path

@@ -1,0 +1,93 @@
+"""Real SIP calls from SIPp to a real `ivr serve` on loopback."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import SIPP_DIR, run_sipp, start_engine
+
+pytestmark = pytest.mark.integration
+
+
+def test_acceptance_twenty_calls_vote_with_rfc2833_and_engine_hangs_up(engine, tmp_path: Path) -> None:
+    """The issue's acceptance run: 20 calls, 10 at once, key 1 after 2.5 s, the engine sends BYE."""
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="3838", calls=20,
+                      concurrent=10, timeout=90, workdir=tmp_path)
+    assert result.successful == 20, result.output
+    assert result.failed == 0, result.output
+    records = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert len(records) == 20
+    assert all(r["digits"].startswith("1") for r in records), records
+    assert all(r["cause"] == "flow_end" for r in records), records
+
+
+def test_options_keepalive_gets_200(engine, tmp_path: Path) -> None:
+    result = run_sipp(engine.sip, SIPP_DIR / "options.xml", calls=3, timeout=20, workdir=tmp_path)
+    assert result.successful == 3, result.output
+
+
+def test_cancel_before_answer(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path, "--ring", "5")
+    try:
+        result = run_sipp(engine.sip, SIPP_DIR / "uac_cancel.xml", calls=2, timeout=30, workdir=tmp_path)
+        assert result.successful == 2, result.output
+        time.sleep(0.5)
+        ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
+        assert [r["cause"] for r in ended] == ["cancelled", "cancelled"]
+    finally:
+        engine.stop()
+
+
+def test_unknown_number_gets_404(engine, tmp_path: Path) -> None:
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="9999", calls=1,
+                      timeout=20, workdir=tmp_path)
+    assert result.successful == 0
+    assert "404" in result.output or result.failed == 1
+
+
+def test_fifty_concurrent_calls(engine, tmp_path: Path) -> None:
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="3838", calls=50,
+                      concurrent=50, rate=50, timeout=120, workdir=tmp_path)
+    assert result.successful == 50, result.output
+    status, body = engine.http_get("/metrics")
+    assert status == 200
+    assert b"ivr_active_calls 0" in body
+
+
+def test_malformed_messages_do_not_stop_the_engine(engine, tmp_path: Path) -> None:
+    """Garbage, truncated and invalid requests get 400 or are dropped; calls still work after."""
+    good_head = (
+        "OPTIONS sip:3838@127.0.0.1 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{n}\r\n"
+        "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:3838@127.0.0.1>\r\n"
+        "Call-ID: junk{n}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(1.0)
+        port = sock.getsockname()[1]
+
+        def exchange(data: bytes) -> bytes | None:
+            sock.sendto(data, ("127.0.0.1", engine.sip_port))
+            try:
+                return sock.recvfrom(65535)[0]
+            except socket.timeout:
+                return None
+
+        assert exchange(bytes(range(256)) * 4) is None                      # binary garbage: dropped
+        assert exchange(b"INVITE sip:3838@127.0.0.1 SIP/2.0\r\nVia: SIP/2.") is None   # truncated
+        reply = exchange((good_head.format(port=port, n=1) + "Content-Length: 50\r\n\r\n").encode())
+        assert reply is not None and reply.startswith(b"SIP/2.0 400"), reply
+        missing_call_id = good_head.format(port=port, n=2).replace("Call-ID: junk2\r\n", "")
+        reply = exchange((missing_call_id + "\r\n").encode())
+        assert reply is not None and reply.startswith(b"SIP/2.0 400"), reply
+        huge = good_head.format(port=port, n=3) + "X-Big: " + "a" * 70000 + "\r\n\r\n"
+        reply = exchange(huge.encode()[:65000])                            # oversize: answered or dropped
+        assert reply is None or reply.startswith(b"SIP/2.0 "), reply[:100]
+        reply = exchange((good_head.format(port=port, n=4) + "\r\n").encode())
+        assert reply is not None and reply.startswith(b"SIP/2.0 200"), reply
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", calls=1, timeout=30, workdir=tmp_path)
+    assert result.successful == 1, result.output
