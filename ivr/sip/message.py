@@ -513,13 +513,12 @@ _REQUIRED = ("To", "From", "CSeq", "Call-ID", "Via")
 
 
 def can_respond(request: Request) -> bool:
-    """True when a response can be addressed (Via, From, To, Call-ID and CSeq are usable)."""
+    """True when a response can be routed back: the top Via is usable (RFC 3261 18.2.2)."""
     try:
         request.top_via
-        request.cseq
     except SipError:
         return False
-    return all(request.headers.get(name) for name in _REQUIRED)
+    return True
 
 
 def check_request(request: Request) -> Invalid | None:

@@ -118,13 +118,15 @@ class Store:
         plain = [fn for fn, fut in jobs if fut is None]
         if plain:
             try:
-                with Session(self.engine) as session, session.begin():
-                    for fn in plain:
-                        fn(session)
-                self.stats.written += len(plain)
+                self._write_in_order(plain)
             except Exception:
-                self.stats.failures += 1
-                log.exception("store: could not write %d record(s)", len(plain))
+                # One bad record must not take the batch with it: write them one by one.
+                for fn in plain:
+                    try:
+                        self._write_in_order([fn])
+                    except Exception:
+                        self.stats.failures += 1
+                        log.exception("store: could not write a record")
         for fn, fut in jobs:
             if fut is None:
                 continue
@@ -136,6 +138,13 @@ class Store:
             except Exception as exc:
                 self.stats.failures += 1
                 self._resolve(fut, None, exc)
+
+    def _write_in_order(self, fns: list[Callable[[Session], Any]]) -> None:
+        with Session(self.engine) as session, session.begin():
+            for fn in fns:
+                fn(session)
+                session.flush()                  # keep the queue's order (calls before their events)
+        self.stats.written += len(fns)
 
     def _resolve(self, fut: asyncio.Future, result: Any, exc: BaseException | None) -> None:
         assert self._loop is not None

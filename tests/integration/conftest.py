@@ -84,13 +84,13 @@ class EngineProcess:
 
 def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: float = 180.0) -> EngineProcess:
     sip_port, http_port = free_port(), free_port(udp_and_tcp=False)
-    rtp_low = 40000 + (sip_port % 200) * 100
+    rtp_low = 20000 + (sip_port % 100) * 400
     db_url = db_url or f"sqlite:///{tmp / 'ivr.db'}"
     log_path = tmp / "engine.log"
     cmd = [sys.executable, "-m", "ivr.cli", "serve", "--sip", f"127.0.0.1:{sip_port}",
            "--http", f"127.0.0.1:{http_port}", "--db", db_url, "--data", str(tmp / "var"),
            "--dialplans", str(ROOT / "dialplans"), "--prompts", str(PROMPT_CACHE),
-           "--rtp-ports", f"{rtp_low}-{rtp_low + 98}", *extra]
+           "--rtp-ports", f"{rtp_low}-{rtp_low + 398}", *extra]
     log_file = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     engine = EngineProcess(proc, sip_port, http_port, db_url, log_path, tmp / "var")

@@ -23,19 +23,28 @@ DTMF_FREQS = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "4": (770, 1
               "*": (941, 1209), "#": (941, 1477)}
 
 
-def tone_ulaw(key: str, seconds: float, level: float = 0.25) -> bytes:
-    """A DTMF key as 8 kHz μ-law audio (what a phone sends in-band)."""
+def to_pyvoip(pcm16: bytes) -> bytes:
+    """pyVoIP takes and gives 8-bit unsigned linear audio at 8 kHz (it does the μ-law itself)."""
+    return audioop.bias(audioop.lin2lin(pcm16, 2, 1), 1, 128)
+
+
+def from_pyvoip(pcm8: bytes) -> bytes:
+    return audioop.lin2lin(audioop.bias(pcm8, 1, -128), 1, 2)
+
+
+def tone(key: str, seconds: float, level: float = 0.25) -> bytes:
+    """A DTMF key as audio (what a phone sends in-band)."""
     low, high = DTMF_FREQS[key]
     n = int(8000 * seconds)
     samples = bytearray()
     for i in range(n):
         v = level * 32767 * (math.sin(2 * math.pi * low * i / 8000) + math.sin(2 * math.pi * high * i / 8000)) / 2
         samples += int(v).to_bytes(2, "little", signed=True)
-    return audioop.lin2ulaw(bytes(samples), 2)
+    return to_pyvoip(bytes(samples))
 
 
-def silence_ulaw(seconds: float) -> bytes:
-    return b"\xff" * int(8000 * seconds)
+def silence(seconds: float) -> bytes:
+    return b"\x80" * int(8000 * seconds)
 
 
 def test_pyvoip_call_hears_prompt_and_inband_key_is_received(tmp_path: Path) -> None:
@@ -56,7 +65,7 @@ def test_pyvoip_call_hears_prompt_and_inband_key_is_received(tmp_path: Path) -> 
         start = time.monotonic()
         while time.monotonic() - start < 2.0:              # listen to the greeting
             heard += call.read_audio(160, blocking=True)
-        call.write_audio(tone_ulaw("2", 0.12) + silence_ulaw(0.3))
+        call.write_audio(tone("2", 0.12) + silence(0.3))
         deadline = time.monotonic() + 30
         while call.state == CallState.ANSWERED and time.monotonic() < deadline:
             heard += call.read_audio(160, blocking=True)
@@ -67,7 +76,7 @@ def test_pyvoip_call_hears_prompt_and_inband_key_is_received(tmp_path: Path) -> 
     records = [r for r in engine.call_records() if r["event"] == "call_ended"]
     assert len(records) == 1
     assert records[0]["digits"].startswith("2"), records
-    linear = audioop.ulaw2lin(bytes(heard), 2)
+    linear = from_pyvoip(bytes(heard))
     frames = [linear[i:i + 320] for i in range(0, len(linear) - 320, 320)]
     loud = [f for f in frames if audioop.rms(f, 2) > 300]
     assert len(loud) > 50, f"heard only {len(loud)} non-silent frames of {len(frames)}"
