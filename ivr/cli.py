@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +31,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
     p.add_argument("--accept-register", action="store_true",
                    help="answer REGISTER with 200, for softphones that insist on registering (testing)")
+    p.add_argument("--register", metavar="URI", help="register with this registrar (carrier trunk), e.g. sip:host:5060")
+    p.add_argument("--register-aor", help="address of record, e.g. sip:3838@carrier.example (default: user@registrar host)")
+    p.add_argument("--register-user", help="digest user name")
+    p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
+    p.add_argument("--register-expires", type=int, default=3600)
     p.add_argument("--log-level", default="INFO")
 
 
@@ -45,7 +51,10 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
-        accept_register=args.accept_register)
+        accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
+        register_user=args.register_user,
+        register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
+        register_expires=args.register_expires)
 
 
 async def serve(config: EngineConfig) -> None:

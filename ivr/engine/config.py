@@ -52,6 +52,11 @@ class EngineConfig:
     inband_dtmf: bool = True
     ring_seconds: float = 0.0                # ring (180) this long before answering
     accept_register: bool = False            # answer REGISTER 200 (softphones in development/tests)
+    register: str | None = None              # registrar URI of a carrier trunk (off by default)
+    register_aor: str | None = None
+    register_user: str | None = None
+    register_password: str = ""
+    register_expires: int = 3600
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -22,6 +22,8 @@ from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, MediaSession, PlaybackFinished
 from ivr.sip import sdp
+from ivr.sip.message import Response, parse_uri
+from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
 from ivr.sip.ua import (
     Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, UAConfig, UserAgent,
@@ -70,6 +72,7 @@ class Engine:
         self.calls: dict[str, ActiveCall] = {}
         self.ua: UserAgent | None = None
         self.transport: SipTransport | None = None
+        self.registration: Registration | None = None
         self.ready = False
         self.draining = False
         self._session_id = secrets.randbelow(2**31)
@@ -92,6 +95,9 @@ class Engine:
         self.ua.config.port = port
         self.clock.start()
         self.clock.add(self)
+        if self.config.register:
+            self._start_registration(host if host not in ("0.0.0.0", "::") else _local_address_towards(
+                parse_uri(self.config.register).host), port)
         self.ready = True
         log.info("SIP listening on %s:%s (UDP%s), %d campaign(s) on numbers %s", host, port,
                  "+TCP" if self.config.sip_tcp else "", len(self.campaigns.all()),
@@ -108,6 +114,36 @@ class Engine:
             await asyncio.sleep(0.05)
             await self.transport.close()
         self.clock.stop()
+
+    # -- registration with a carrier trunk ------------------------------------------------------
+
+    def _start_registration(self, contact_host: str, contact_port: int) -> None:
+        config = self.config
+        assert config.register is not None
+        registrar = parse_uri(config.register)
+        user = config.register_user or "ivr"
+        self.registration = Registration(RegistrationConfig(
+            registrar=config.register, aor=config.register_aor or f"sip:{user}@{registrar.host}",
+            username=user, password=config.register_password, contact_host=contact_host,
+            contact_port=contact_port, expires=config.register_expires))
+        self._send_register(self.registration.start(self._now()))
+
+    def _send_register(self, request) -> None:
+        assert self.ua is not None and self.registration is not None and self.transport is not None
+        self.ua.send_request(request, self.registration.config.destination, self._now(), self._on_register_result)
+        self.transport.flush()
+
+    def _on_register_result(self, response: Response | None, now: float) -> None:
+        registration = self.registration
+        assert registration is not None
+        if response is None:
+            registration.on_timeout(now)
+        else:
+            follow_up = registration.on_response(response, now)
+            if follow_up is not None:
+                self.ua.send_request(follow_up, registration.config.destination, now, self._on_register_result)
+        log.info("registration with %s: %s %s", registration.config.registrar, registration.state,
+                 registration.reason)
 
     # -- SIP events -----------------------------------------------------------------------------
 
@@ -272,6 +308,10 @@ class Engine:
 
     def on_tick(self, tick: int, now: float) -> None:
         """Media clock listener: one RTP frame per call, key timeouts, dead-call detection."""
+        if self.registration is not None and tick % 50 == 0:
+            request = self.registration.poll(now)
+            if request is not None:
+                self._send_register(request)
         for active in list(self.calls.values()):
             if active.answer_at is not None:
                 if now >= active.answer_at:

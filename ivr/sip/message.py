@@ -3,7 +3,7 @@
 Pure functions over bytes: `parse_message` turns one datagram (or one framed TCP message) into a
 `Request` or `Response`; `Message.serialize` gives the bytes back with a correct Content-Length.
 `check_request` applies the semantic checks a UAS makes before anything else and says which error
-response (400/505) a request deserves. `StreamFramer` cuts a TCP byte stream into messages.
+response (400/416/505) a request deserves. `StreamFramer` cuts a TCP byte stream into messages.
 """
 
 from __future__ import annotations
@@ -263,6 +263,7 @@ def _split_hostport(hostport: str) -> tuple[str, int | None]:
             raise SipParseError(f"bad host {hostport!r}")
     else:
         host, _, port_text = hostport.partition(":")
+    host, port_text = host.strip(), port_text.strip()
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SipParseError(f"bad port in {hostport!r}")
@@ -371,10 +372,15 @@ def parse_cseq(text: str) -> tuple[int, str]:
 
 @dataclass
 class Message:
-    """Common part of requests and responses."""
+    """Common part of requests and responses.
+
+    `body_error` says why the Content-Length does not frame the body (unparseable, larger than
+    the datagram): the parser keeps such messages so that a request can still be answered 400.
+    """
 
     headers: Headers
     body: bytes
+    body_error: str | None = None
 
     def first_line(self) -> str:
         raise NotImplementedError
@@ -413,9 +419,10 @@ class Message:
 class Request(Message):
     method: str = ""
     uri: str = ""
+    version: str = "SIP/2.0"
 
     def first_line(self) -> str:
-        return f"{self.method} {self.uri} SIP/2.0"
+        return f"{self.method} {self.uri} {self.version}"
 
 
 @dataclass
@@ -432,11 +439,11 @@ def new_request(method: str, uri: str, headers: Iterable[tuple[str, str]], body:
 
 
 def _split_head(data: bytes) -> tuple[bytes, bytes]:
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        idx = data.find(sep)
-        if idx >= 0:
-            return data[:idx], data[idx + len(sep):]
-    return data, b""
+    """Header section and body, cut at the first empty line (CRLF or bare LF line ends)."""
+    m = re.search(rb"\r?\n\r?\n", data)
+    if m is None:
+        return data, b""
+    return data[:m.start()], data[m.end():]
 
 
 def _header_lines(head: str) -> list[str]:
@@ -475,30 +482,31 @@ def parse_message(data: bytes) -> Request | Response:
             raise SipParseError("too many headers")
     msg: Request | Response
     if start.startswith("SIP/"):
-        m = re.match(r"^SIP/(\d+\.\d+) (\d{3}) ?(.*)$", start)
+        m = re.match(r"^SIP/(\d+\.\d+) (\d{3})(?: (.*))?$", start)
         if not m:
             raise SipParseError(f"bad status line {start[:60]!r}")
-        msg = Response(headers, b"", status=int(m.group(2)), reason=m.group(3))
+        msg = Response(headers, b"", status=int(m.group(2)), reason=m.group(3) or "")
         if not 100 <= msg.status <= 699:
             raise SipParseError("status code out of range")
     else:
-        m = re.match(r"^(\S+) (\S+) (SIP/\d+\.\d+)$", start)
+        m = re.match(r"^(\S+) (\S+) ((?i:SIP)/\d+\.\d+)$", start)
         if not m or not _TOKEN.match(m.group(1)):
             raise SipParseError(f"bad request line {start[:60]!r}")
-        msg = Request(headers, b"", method=m.group(1), uri=m.group(2))
-        msg_version = m.group(3)
-        if msg_version.upper() != "SIP/2.0":
-            headers.add("X-Ivr-Bad-Version", msg_version)
-    length = headers.get("Content-Length")
-    if length is not None:
-        if not length.strip().isdigit():
-            raise SipParseError(f"bad Content-Length {length!r}")
-        n = int(length)
-        if n > len(body):
-            headers.add("X-Ivr-Short-Body", str(len(body)))
-        body = body[:n]
-    msg.body = body
+        msg = Request(headers, b"", method=m.group(1), uri=m.group(2), version=m.group(3))
+    msg.body, msg.body_error = _frame_body(headers.get("Content-Length"), body)
     return msg
+
+
+def _frame_body(length: str | None, body: bytes) -> tuple[bytes, str | None]:
+    """The body as the Content-Length frames it (UDP: the rest of the datagram without one)."""
+    if length is None:
+        return body, None
+    if not length.strip().isdigit():
+        return body, "Malformed Content-Length"
+    n = int(length)
+    if n > len(body):
+        return body, "Content-Length larger than body"
+    return body[:n], None
 
 
 @dataclass
@@ -523,8 +531,7 @@ def can_respond(request: Request) -> bool:
 
 def check_request(request: Request) -> Invalid | None:
     """Semantic checks of RFC 3261 8.2 before a request reaches a transaction."""
-    bad_version = request.headers.get("X-Ivr-Bad-Version")
-    if bad_version:
+    if request.version.upper() != "SIP/2.0":
         return Invalid(505, "Version Not Supported")
     for name in _REQUIRED:
         if not request.headers.get(name):
@@ -532,8 +539,8 @@ def check_request(request: Request) -> Invalid | None:
     for name in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"):
         if len(request.headers.get_all(name)) > 1:
             return Invalid(400, f"Multiple {name} headers")
-    if request.headers.get("X-Ivr-Short-Body") is not None:
-        return Invalid(400, "Content-Length larger than body")
+    if request.body_error is not None:
+        return Invalid(400, request.body_error)
     try:
         _, method = request.cseq
     except SipParseError:
@@ -568,17 +575,18 @@ def make_response(request: Request, status: int, reason: str | None = None, *,
     out = Headers()
     for via in request.headers.get_all("Via"):
         out.add("Via", via)
-    out.add("From", request.headers.get("From") or "")
-    to = request.headers.get("To") or ""
-    if to_tag and status > 100:
+    to = request.headers.get("To")
+    if to and to_tag and status > 100:
         try:
             if parse_name_addr(to).tag is None:
                 to = f"{to};tag={to_tag}"
         except SipParseError:
             pass
-    out.add("To", to)
-    out.add("Call-ID", request.call_id)
-    out.add("CSeq", request.headers.get("CSeq") or "")
+    # A request refused for a missing header gets a response without it rather than an empty one.
+    for name, value in (("From", request.headers.get("From")), ("To", to),
+                        ("Call-ID", request.headers.get("Call-ID")), ("CSeq", request.headers.get("CSeq"))):
+        if value:
+            out.add(name, value)
     if request.method == "INVITE" and 100 < status < 300:
         for route in request.headers.get_all("Record-Route"):
             out.add("Record-Route", route)
@@ -593,7 +601,8 @@ class StreamFramer:
     def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
         self._buffer = bytearray()
         self._max = max_size
-        self.keepalives = 0
+        self.keepalives = 0            # CRLFCRLF pings seen (RFC 5626 4.4.1); the owner answers and resets
+        self._crlfs = 0                # CRLFs since the last message: a ping may arrive in two pieces
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return the complete messages now available. Raises SipFramingError."""
@@ -602,8 +611,12 @@ class StreamFramer:
         while True:
             stripped = len(self._buffer) - len(self._buffer.lstrip(b"\r\n"))
             if stripped:
-                self.keepalives += self._buffer[:stripped].count(b"\r\n\r\n")
+                self._crlfs += self._buffer[:stripped].count(b"\r\n")
+                self.keepalives += self._crlfs // 2
+                self._crlfs %= 2
                 del self._buffer[:stripped]
+            if self._buffer:
+                self._crlfs = 0
             idx = self._buffer.find(b"\r\n\r\n")
             if idx < 0:
                 if len(self._buffer) > self._max:

@@ -92,13 +92,16 @@ def new_branch() -> str:
 
 
 def response_destination(request: Request, source: Endpoint) -> Endpoint:
-    """Where responses go (RFC 3261 18.2.2, RFC 3581 rport): stream transports reuse the connection."""
+    """Where responses go (RFC 3261 18.2.2, RFC 3581 rport).
+
+    Stream transports reuse the connection. Over UDP: the source address, at the source port when
+    the top Via asks for rport, else at the Via's sent-by port (5060 when it has none).
+    """
     if source.reliable:
         return source
     via = request.top_via
-    if "rport" in via.params or via.port is None and "maddr" not in via.params:
-        return Endpoint(source.transport, source.host, source.port)
-    return Endpoint(source.transport, source.host, via.port or 5060)
+    port = source.port if "rport" in via.params else via.port or 5060
+    return Endpoint(source.transport, source.host, port)
 
 
 def _server_key(request: Request) -> tuple:
@@ -109,7 +112,7 @@ def _server_key(request: Request) -> tuple:
         return ("s", branch, via.host, via.port, method)
     # RFC 2543 peers: match on the request's identity instead of the branch.
     cseq_num, _ = request.cseq
-    return ("s2543", request.call_id, cseq_num, method, request.headers.get("From"), via.host, via.port)
+    return ("s2543", request.call_id, cseq_num, request.headers.get("From"), via.host, via.port, method)
 
 
 @dataclass
@@ -230,9 +233,8 @@ class TransactionLayer:
         return tx.request if tx else None
 
     def find_invite(self, cancel: Request) -> tuple | None:
-        """The key of the pending INVITE server transaction a CANCEL refers to (RFC 3261 9.2)."""
-        key = _server_key(cancel)
-        invite_key = key[:-1] + ("INVITE",)
+        """The key of the INVITE server transaction a CANCEL refers to (RFC 3261 9.2)."""
+        invite_key = _server_key(cancel)[:-1] + ("INVITE",)   # keys end with the method
         tx = self._servers.get(invite_key)
         if tx is None or not tx.invite:
             return None
@@ -259,7 +261,9 @@ class TransactionLayer:
         if response.status < 300:
             self._accepted[(tx.request.call_id, tx.request.cseq[0])] = tx
         tx.interval = t.t1
-        tx.retransmit_at = None if tx.reply_to.reliable else now + t.t1  # Timer G
+        # Timer G; a 2xx is retransmitted end to end whatever the transport (RFC 3261 13.3.1.4).
+        reliable_error = tx.reply_to.reliable and response.status >= 300
+        tx.retransmit_at = None if reliable_error else now + t.t1
         tx.expire_at = now + 64 * t.t1                                    # Timer H / L
 
     def send_request(self, request: Request, dest: Endpoint, now: float) -> tuple:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
@@ -18,9 +19,11 @@ from .message import (
     parse_message, parse_name_addr,
 )
 from .transaction import (
-    Endpoint, IncomingAck, IncomingRequest, Send, Timers, TransactionLayer, TransactionTimeout,
-    response_destination,
+    Endpoint, IncomingAck, IncomingRequest, IncomingResponse, Send, Timers, TransactionLayer,
+    TransactionTimeout, response_destination,
 )
+
+ResultHandler = Callable[[Response | None, float], None]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class CallConfirmed:
 
 @dataclass
 class CallEnded:
-    """The call is over; `cause` is cancelled, remote_bye, local_bye, no_ack, bye_timeout or rejected."""
+    """The call is over; `cause` is cancelled, remote_bye, local_bye, no_ack or rejected."""
 
     call: Call
     cause: str
@@ -120,6 +123,7 @@ class UserAgent:
         self.stats = UAStats()
         self.accepting = True          # False while draining: OPTIONS then answers 503
         self._events: list[CallEvent] = []
+        self._handlers: dict[tuple, ResultHandler] = {}
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -150,6 +154,9 @@ class UserAgent:
                 message.cseq
                 message.top_via
             except SipError:
+                self.stats.unparseable += 1
+                return
+            if message.body_error is not None:
                 self.stats.unparseable += 1
                 return
         for event in self.layer.receive(message, source, now):
@@ -209,6 +216,11 @@ class UserAgent:
             return
         self._send_bye(call, now)
         self._end(call, "local_bye")
+
+    def send_request(self, request: Request, dest: Endpoint, now: float, on_result: ResultHandler) -> None:
+        """Send an out-of-dialog request (REGISTER); `on_result` gets the final response, or None on timeout."""
+        key = self.layer.send_request(request, dest, now)
+        self._handlers[key] = on_result
 
     def accept_modify(self, call: Call, key: tuple, sdp: bytes | None, now: float) -> None:
         """Answer a re-INVITE/UPDATE with 200 (and our new SDP answer, if it carried an offer)."""
@@ -272,7 +284,14 @@ class UserAgent:
                     self.hangup(call, now)
                 else:
                     self._events.append(CallConfirmed(call))
+        elif isinstance(event, IncomingResponse):
+            if event.response.status >= 200 and event.key in self._handlers:
+                self._handlers.pop(event.key)(event.response, now)
         elif isinstance(event, TransactionTimeout):
+            handler = self._handlers.pop(event.key, None)
+            if handler is not None:
+                handler(None, now)
+                return
             call = self.calls.get(event.request.call_id)
             if event.no_ack and call is not None and call.state == "answered":
                 log.info("call %s: no ACK for our 200, hanging up", call.call_id)
@@ -336,16 +355,20 @@ class UserAgent:
         if invite_key is None:
             self._respond(event, 481, now)
             return
-        self._respond(event, 200, now)
+        call = self.calls.get(event.request.call_id)
+        tag = call.dialog.local_tag if call else new_tag()    # the To-tag of the INVITE's answer
+        self._respond(event, 200, now, to_tag=tag)
         if self.layer.is_pending(invite_key):
-            call = self.calls.get(event.request.call_id)
-            invite = self.layer.server_request(invite_key)
-            if invite is not None:
-                tag = call.dialog.local_tag if call else new_tag()
-                self.layer.respond(invite_key, make_response(invite, 487, to_tag=tag,
-                                                             headers=self._common_headers()), now)
+            self._terminate_invite(invite_key, tag, now)
             if call is not None:
                 self._end(call, "cancelled")
+
+    def _terminate_invite(self, invite_key: tuple, to_tag: str, now: float) -> None:
+        """487 to a still pending INVITE (after CANCEL, or a BYE in the early dialog)."""
+        invite = self.layer.server_request(invite_key)
+        if invite is not None:
+            self.layer.respond(invite_key, make_response(invite, 487, to_tag=to_tag,
+                                                         headers=self._common_headers()), now)
 
     def _on_in_dialog(self, event: IncomingRequest, now: float) -> None:
         request = event.request
@@ -360,6 +383,8 @@ class UserAgent:
         tag = call.dialog.local_tag
         if method == "BYE":
             self._respond(event, 200, now, to_tag=tag)
+            if call.state == "offered":        # early dialog (RFC 3261 15.1.2)
+                self._terminate_invite(call.invite_key, tag, now)
             self._end(call, "remote_bye")
         elif method in ("INVITE", "UPDATE"):
             contacts = request.headers.get_all("Contact")
