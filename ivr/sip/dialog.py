@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from .message import NameAddr, Request, SipParseError, new_request, parse_name_addr, parse_uri
 from .transaction import Endpoint, new_branch
@@ -100,11 +101,12 @@ class Dialog:
 
 
 def uri_user(uri: str) -> str | None:
-    """The user part of a SIP URI (the dialled short number), or None."""
+    """The user part of a SIP URI (the dialled short number), %-escapes decoded, or None."""
     try:
-        return parse_uri(uri).user
+        user = parse_uri(uri).user
     except SipParseError:
         return None
+    return unquote(user) if user is not None else None
 
 
 __all__ = ["Dialog", "new_tag", "uri_user"]

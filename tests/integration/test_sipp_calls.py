@@ -91,3 +91,49 @@ def test_malformed_messages_do_not_stop_the_engine(engine, tmp_path: Path) -> No
         assert reply is not None and reply.startswith(b"SIP/2.0 200"), reply
     result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", calls=1, timeout=30, workdir=tmp_path)
     assert result.successful == 1, result.output
+
+
+def test_call_over_tcp(engine, tmp_path: Path) -> None:
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", calls=2, timeout=40, workdir=tmp_path,
+                      extra=("-t", "t1"))
+    assert result.successful == 2, result.output
+
+
+def test_hold_with_reinvite_keeps_the_call(engine, tmp_path: Path) -> None:
+    result = run_sipp(engine.sip, SIPP_DIR / "uac_reinvite_hold.xml", calls=1, timeout=40, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert ended[0]["cause"] == "flow_end" and ended[0]["digits"] == "1"
+
+
+def test_over_capacity_gets_503_with_retry_after(tmp_path: Path) -> None:
+    engine = start_engine(tmp_path, "--max-calls", "2")
+    try:
+        result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", calls=4, concurrent=4, rate=100,
+                          timeout=40, workdir=tmp_path)
+        assert result.successful == 2, result.output
+        assert result.failed == 2, result.output
+        assert "503 Service Unavailable" in result.output and "Retry-After: 5" in result.output
+    finally:
+        engine.stop()
+    rejected = [r for r in engine.call_records() if r["event"] == "call_rejected"]
+    assert [r["cause"] for r in rejected] == ["over_capacity", "over_capacity"]
+
+
+def test_silent_caller_is_hung_up_after_rtp_timeout(tmp_path: Path) -> None:
+    """A caller whose RTP stops (crashed phone, lost network) is ended by the engine."""
+    engine = start_engine(tmp_path, "--rtp-timeout", "2")
+    try:
+        scenario = tmp_path / "silent.xml"
+        text = (SIPP_DIR / "uac_dtmf_wait_bye.xml").read_text()
+        start = text.index("  <pause milliseconds=\"2500\"/>")
+        end = text.index("  <recv request=\"BYE\"")
+        scenario.write_text(text[:start] + text[end:])
+        began = time.monotonic()
+        result = run_sipp(engine.sip, scenario, calls=1, timeout=30, workdir=tmp_path)
+        assert result.successful == 1, result.output
+        assert time.monotonic() - began < 10
+    finally:
+        engine.stop()
+    ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert ended[0]["cause"] == "rtp_timeout"
