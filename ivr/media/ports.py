@@ -8,11 +8,11 @@ class NoPortAvailable(Exception):
 
 
 class PortAllocator:
-    """Hands out even ports in [start, end), least recently released first."""
+    """Hands out even ports of start..end (inclusive), least recently released first."""
 
     def __init__(self, start: int, end: int) -> None:
         first = start + (start % 2)
-        self._free = list(range(first, end - 1, 2))
+        self._free = list(range(first, end, 2))       # inclusive range: RTCP of the last is `end`
         if not self._free:
             raise ValueError(f"no even port in {start}-{end}")
         self._used: set[int] = set()

@@ -101,11 +101,12 @@ class Dialog:
 
 
 def uri_user(uri: str) -> str | None:
-    """The user part of a SIP URI (the dialled short number), %-escapes decoded, or None."""
+    """The dialled number: a SIP URI's user part (%-escapes decoded) or a tel URI's number, or None."""
     try:
-        user = parse_uri(uri).user
+        parsed = parse_uri(uri)
     except SipParseError:
         return None
+    user = parsed.host if parsed.scheme == "tel" else parsed.user
     return unquote(user) if user is not None else None
 
 
