@@ -269,7 +269,7 @@ class FlowSession:
             return self._goto(node["next"] if event.accepted else node["repeat"])
         if isinstance(event, CodeResult) and kind == "code":
             self._emit("code_result", {"status": event.status})
-            self.variables.setdefault("code", {})["status"] = event.status
+            self.variables["code_result"] = event.status
             target = {"redeemed": node["next"], "used": node["used"], "invalid": node["invalid"]}.get(
                 event.status, node.get("unavailable") or node["invalid"])
             return self._goto(target)
