@@ -36,6 +36,7 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--register-user", help="digest user name")
     p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
     p.add_argument("--register-expires", type=int, default=3600)
+    p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -54,7 +55,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
-        register_expires=args.register_expires)
+        register_expires=args.register_expires, sms_outbound_url=args.sms_outbound)
 
 
 async def serve(config: EngineConfig) -> None:

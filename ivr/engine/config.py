@@ -57,6 +57,7 @@ class EngineConfig:
     register_user: str | None = None
     register_password: str = ""
     register_expires: int = 3600
+    sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -34,7 +34,7 @@ class Node:
         self.store = await Store.open(config.db_url, config.data_dir / "spool")
         services = StoreServices(self.store)
         self.engine = Engine(config, self.store, services)
-        app = create_app(self.engine, self.store)
+        app = create_app(self.engine, self.store, config.sms_outbound_url)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)

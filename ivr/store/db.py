@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Base, CallEventRow, CallRow, OutcomeRow, PromoCodeRow, VoteRow
+from .models import Base, CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,45 @@ class Store:
                 PromoCodeRow.campaign_id == campaign_id, PromoCodeRow.pool == pool)))
             s.add_all(PromoCodeRow(campaign_id=campaign_id, pool=pool, code=c) for c in set(codes) - known)
         await self._ask(load)
+
+    # -- SMS conversations ----------------------------------------------------------------------
+
+    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
+                        ) -> tuple[bool, dict[str, Any] | None]:
+        """Record an inbound SMS; (new, saved session) — new is False when the id was seen before."""
+        at = _now()
+
+        def claim(s: Session) -> tuple[bool, dict[str, Any] | None]:
+            row = s.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number, SmsSessionRow.caller == caller))
+            try:
+                with s.begin_nested():
+                    s.add(SmsMessageRow(message_id=message_id, session_id=row.session_id if row else "",
+                                        direction="in", caller=caller, number=number, text=text, at=at))
+            except IntegrityError:
+                return False, None
+            if row is None:
+                return True, None
+            return True, {"session_id": row.session_id, "campaign_id": row.campaign_id, "state": row.state}
+        return await self._ask(claim)
+
+    async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
+                       state: dict[str, Any] | None, replies: list[str]) -> None:
+        """Keep the conversation's state (None: it ended) and the replies sent."""
+        at = _now()
+
+        def save(s: Session) -> None:
+            row = s.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number, SmsSessionRow.caller == caller))
+            if state is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(SmsSessionRow(session_id=session_id, number=number, caller=caller, campaign_id=campaign_id,
+                                    state=state, updated_at=at))
+            else:
+                row.session_id, row.campaign_id, row.state, row.updated_at = session_id, campaign_id, state, at
+            s.add_all(SmsMessageRow(message_id=None, session_id=session_id, direction="out", caller=caller,
+                                    number=number, text=text, at=at) for text in replies)
+        await self._ask(save)
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -86,3 +86,31 @@ class PromoCodeRow(Base):
     redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     call_id: Mapped[str | None] = mapped_column(String(255))
     __table_args__ = (UniqueConstraint("campaign_id", "pool", "code", name="uq_code"),)
+
+
+class SmsSessionRow(Base):
+    """An SMS conversation in progress: the flow's state between messages."""
+
+    __tablename__ = "sms_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("number", "caller", name="uq_sms_session"),)
+
+
+class SmsMessageRow(Base):
+    """Every SMS in and out; an inbound message id is processed once."""
+
+    __tablename__ = "sms_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    direction: Mapped[str] = mapped_column(String(4))
+    caller: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,10 +1,14 @@
-"""The HTTP side of a node (aiohttp): health for load balancers and Prometheus metrics."""
+"""The HTTP side of a node (aiohttp): health for load balancers, Prometheus metrics, SMS inbound."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from ivr.channels.sms import SmsGateway
+
+from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, sms_routes
 
 if TYPE_CHECKING:
     from ivr.engine.engine import Engine
@@ -29,10 +33,14 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=engine.metrics.render(gauges), content_type="text/plain", charset="utf-8")
 
 
-def create_app(engine: "Engine", store: "Store") -> web.Application:
+def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
+    app[SMS_GATEWAY] = SmsGateway(engine.campaigns, store, engine.services)
+    if sms_outbound_url:
+        app[SMS_OUTBOUND_URL] = sms_outbound_url
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
+    app.router.add_routes(sms_routes())
     return app

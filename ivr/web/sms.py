@@ -1,0 +1,56 @@
+"""POST /api/sms/inbound: an SMS to a short number runs the same campaign as a call."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from ivr.channels.sms import SmsGateway
+
+log = logging.getLogger(__name__)
+
+SMS_GATEWAY = web.AppKey("sms_gateway", SmsGateway)
+SMS_OUTBOUND_URL = web.AppKey("sms_outbound_url", str)
+
+
+async def inbound(request: web.Request) -> web.Response:
+    """JSON {from, to, text, message_id} → {"replies": [...]} (also POSTed to the outbound webhook)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    missing = [f for f in ("from", "to", "text", "message_id") if not isinstance(body.get(f), str) or not body[f]]
+    if missing and missing != ["text"]:
+        return web.json_response({"error": f"missing or not a string: {', '.join(missing)}"}, status=400)
+    if len(body.get("text") or "") > 1600:
+        return web.json_response({"error": "text longer than 1600 characters"}, status=413)
+    gateway = request.app[SMS_GATEWAY]
+    try:
+        reply = await gateway.inbound(body["message_id"], body["from"], body["to"], body.get("text") or "")
+    except LookupError as exc:
+        return web.json_response({"error": str(exc)}, status=404)
+    if reply.duplicate:
+        return web.json_response({"duplicate": True, "replies": []})
+    outbound = request.app.get(SMS_OUTBOUND_URL)
+    if outbound and reply.replies:
+        await _deliver(outbound, body["to"], body["from"], reply.replies)
+    return web.json_response({"session": reply.session_id, "replies": reply.replies})
+
+
+async def _deliver(url: str, sender: str, to: str, texts: list[str]) -> None:
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            for text in texts:
+                async with session.post(url, json={"from": sender, "to": to, "text": text}) as response:
+                    if response.status >= 300:
+                        log.warning("SMS outbound webhook answered %s", response.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("SMS outbound webhook failed: %s", exc)
+
+
+def sms_routes() -> list[web.RouteDef]:
+    return [web.post("/api/sms/inbound", inbound)]

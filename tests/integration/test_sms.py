@@ -1,0 +1,58 @@
+"""The same campaigns over SMS: POST /api/sms/inbound on a real engine, shared outcomes with voice."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_sipp
+from .sipp_keys import key_scenario
+from .test_demo_calls import outcomes
+
+pytestmark = pytest.mark.integration
+
+
+def sms(engine, sender: str, to: str, text: str, message_id: str) -> tuple[int, dict]:
+    data = json.dumps({"from": sender, "to": to, "text": text, "message_id": message_id}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=data,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_sms_conversation_survey(engine) -> None:
+    status, first = sms(engine, "+15551111", "5050", "hello", "m1")
+    assert status == 200
+    assert first["replies"][0].startswith("Thank you for taking our three question survey")
+    assert "how satisfied" in first["replies"][1]
+    assert "recommend" in sms(engine, "+15551111", "5050", "4", "m2")[1]["replies"][0]
+    assert "problem solved" in sms(engine, "+15551111", "5050", "five", "m3")[1]["replies"][0]
+    assert sms(engine, "+15551111", "5050", "five", "m3")[1] == {"duplicate": True, "replies": []}
+    done = sms(engine, "+15551111", "5050", "yes", "m4")[1]
+    assert done["replies"] == ["Thank you for your answers. Goodbye."]
+    assert sorted(o[2:] for o in outcomes(engine)) == [("recommend", "5"), ("satisfaction", "4"), ("solved", "yes")]
+
+
+def test_vote_by_sms_then_by_phone_counts_once(engine, tmp_path: Path) -> None:
+    status, reply = sms(engine, "+15552222", "3838", "2", "v1")
+    assert status == 200 and reply["replies"] == ["Thank you, your vote for boris is counted. Goodbye."]
+    scenario = key_scenario(tmp_path / "vote.xml", [(2.0, "4")], caller="+15552222")
+    assert run_sipp(engine.sip, scenario, service="3838", timeout=40, workdir=tmp_path).successful == 1
+    assert outcomes(engine) == [("+15552222", "vote", "talent", "boris")]
+    ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert ended[-1]["path"][-1] == "already"
+
+
+def test_bad_sms_requests(engine) -> None:
+    assert sms(engine, "+1", "9999", "1", "x1")[0] == 404
+    req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=b"not json",
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 400
