@@ -1,157 +1,291 @@
-"""Outbound registration to a carrier trunk (RFC 3261 10), with digest authentication, sans-I/O.
+"""Outbound registration to a carrier trunk (RFC 3261 section 10) with digest authentication, sans-I/O.
 
-`Registration` builds REGISTER requests and reads their final responses; the user agent sends them
-through client transactions and reports each final response (or a timeout) back. It refreshes before
-the granted expiry and backs off after failures.
+`Registration` builds REGISTER requests and reads their final responses; the user agent sends each
+request through a client transaction (which retransmits over UDP) and reports back the final response
+(`receive`) or the timeout (`on_timeout`). Every method takes the current time and returns the
+requests to send now.
+
+Rules:
+- One Call-ID for the whole life of the registration, CSeq +1 per request, a new Via branch each time.
+- A 401/407 is answered once per attempt and realm; another non-stale challenge for the same realm in
+  the same attempt (same nonce or not) means the credentials are wrong: FAILED. stale=true is answered
+  again. After a success the credentials are sent up front on refreshes (nc counts up).
+- 423 Interval Too Brief: ask again with the registrar's Min-Expires.
+- 2xx: the granted expiry is our Contact's expires parameter, else the Expires header, else what we
+  asked. The refresh is due `granted - max(5 s, 10 % of granted)` after the 200, but never earlier than
+  half the granted time (3600 s → 3240 s; 60 s → 54 s; 8 s → 4 s).
+- Failures (error responses, timeouts) retry after a backoff of 30 s doubling up to 10 min, or after
+  the registrar's Retry-After when that is longer.
+- `stop` removes our binding (Contact;expires=0, Expires: 0); nothing is retried after it.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-from .auth import AuthError, authorization, parse_challenge
+from .auth import AuthError, Challenge, authorization, is_supported, parse_challenge
 from .dialog import new_tag
 from .message import Request, Response, SipParseError, new_request, parse_name_addr, parse_uri
 from .transaction import Endpoint, new_branch
 
 
+class RegistrationError(ValueError):
+    """A registration that cannot be configured as given."""
+
+
+class RegistrationState(StrEnum):
+    IDLE = "idle"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"
+    UNREGISTERING = "unregistering"
+    UNREGISTERED = "unregistered"
+
+
 @dataclass
 class RegistrationConfig:
-    registrar: str                      # sip:host[:port]
-    aor: str                            # sip:user@domain
+    """Where and as whom to register, and the Contact to bind."""
+
+    registrar: str                      # Request-URI, e.g. sip:sip.carrier.example:5060
+    aor: str                            # address of record, e.g. sip:3838@carrier.example
     username: str
     password: str
-    contact_host: str
+    contact_host: str                   # our SIP address as the registrar should reach it
     contact_port: int
     transport: str = "UDP"
     expires: int = 3600
+    contact_user: str | None = None     # defaults to the user part of the AOR
+    user_agent: str = "ivr"
+
+    def __post_init__(self) -> None:
+        try:
+            parse_uri(self.registrar)
+            parse_uri(self.aor)
+        except SipParseError as exc:
+            raise RegistrationError(str(exc)) from exc
+        if self.expires <= 0:
+            raise RegistrationError(f"expires must be positive, not {self.expires}")
+        self.transport = self.transport.upper()
 
     @property
     def destination(self) -> Endpoint:
+        """The registrar's transport address (port 5060 when the URI has none)."""
         uri = parse_uri(self.registrar)
         return Endpoint(self.transport, uri.host.strip("[]"), uri.port or 5060)
 
+    @property
+    def contact_uri(self) -> str:
+        user = self.contact_user or parse_uri(self.aor).user or "ivr"
+        suffix = "" if self.transport == "UDP" else f";transport={self.transport.lower()}"
+        return f"sip:{user}@{_hostport(self.contact_host, self.contact_port)}{suffix}"
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+@dataclass
+class _Credentials:
+    """The last challenge of one kind (401 or 407), reused until the registrar sends another."""
+
+    header: str                         # Authorization or Proxy-Authorization
+    challenge: Challenge
+    uses: int = 0                       # requests sent with this nonce (the nc value)
+
+
+@dataclass
+class _Attempt:
+    """The exchange started by one REGISTER (a first try, a refresh, a retry or the removal)."""
+
+    cseq: int | None = None             # of the request waiting for its final response
+    answered: list[tuple[str, str]] = field(default_factory=list)   # (header, realm) per challenge
+
 
 class Registration:
-    """State of our binding at the registrar: idle, registering, registered or failed."""
+    """Our binding at one registrar: state, the granted expiry and when to send the next REGISTER."""
 
     MIN_BACKOFF = 30.0
     MAX_BACKOFF = 600.0
+    REFRESH_MARGIN = 5.0                # refresh at least this long before expiry...
+    REFRESH_FRACTION = 0.1              # ...or this share of the granted time, whichever is longer
+    MAX_CHALLENGES = 4                  # per attempt, against registrars that keep saying stale
 
     def __init__(self, config: RegistrationConfig) -> None:
         self.config = config
-        self.state = "idle"
+        self.state = RegistrationState.IDLE
         self.reason = ""
-        self.granted: int | None = None
-        self.next_action_at: float | None = None
-        self._call_id = f"{new_tag()}{new_tag()}@{config.contact_host}"
+        self.granted: int | None = None             # seconds granted by the last 2xx
+        self.expires_at: float | None = None        # when that binding lapses
+        self.next_refresh_at: float | None = None   # when poll() sends the next refresh or retry
+        self._call_id = f"{new_tag()}{new_tag()}@{_hostport(config.contact_host, config.contact_port)}"
         self._from_tag = new_tag()
-        self._cseq = random.randint(1, 1000)
-        self._expires = config.expires
-        self._answered_nonces: set[str] = set()
+        self._cseq = 0
+        self._requested = config.expires
         self._backoff = self.MIN_BACKOFF
-        self._auth_header: tuple[str, str] | None = None
-        self._unregistering = False
+        self._credentials: dict[str, _Credentials] = {}
+        self._attempt = _Attempt()
+        self._stopping = False
 
-    def start(self, now: float) -> Request:
-        self.state = "registering"
-        self._auth_header = None
-        return self._request(self._expires)
+    # -- driven by the user agent ---------------------------------------------------------------
 
-    def stop(self, now: float) -> Request:
-        """Remove our binding (Expires: 0)."""
-        self._unregistering = True
-        self.next_action_at = None
-        return self._request(0)
+    def start(self, now: float) -> list[Request]:
+        """Register now (again, if already registered)."""
+        self._stopping = False
+        if self.state != RegistrationState.REGISTERED:
+            self.state = RegistrationState.REGISTERING
+        return self._new_attempt()
 
-    def poll(self, now: float) -> Request | None:
+    def stop(self, now: float) -> list[Request]:
+        """Remove our binding; nothing to send if we never registered."""
+        if self.state in (RegistrationState.IDLE, RegistrationState.UNREGISTERED):
+            return []
+        self._stopping = True
+        self.state = RegistrationState.UNREGISTERING
+        self.next_refresh_at = None
+        return self._new_attempt()
+
+    def poll(self, now: float) -> list[Request]:
         """The refresh or retry that is due, if any."""
-        if self.next_action_at is None or now < self.next_action_at or self._unregistering:
-            return None
-        self.next_action_at = None
-        return self.start(now)
+        if (self._stopping or self._attempt.cseq is not None or self.next_refresh_at is None
+                or now < self.next_refresh_at):
+            return []
+        self.next_refresh_at = None
+        return self._new_attempt()
 
-    def on_timeout(self, now: float) -> None:
-        self._fail("registrar did not answer", now)
-
-    def on_response(self, response: Response, now: float) -> Request | None:
-        """Handle a final response; returns the next REGISTER to send right away, if any."""
-        if self._unregistering:
-            self.state = "idle"
-            return None
+    def receive(self, response: Response, now: float) -> list[Request]:
+        """Handle the final response to our outstanding REGISTER; returns the follow-up, if any."""
+        if not self._answers_pending(response):
+            return []
+        self._attempt.cseq = None
         status = response.status
         if status in (401, 407):
-            header = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-            try:
-                challenge = parse_challenge(response.headers.get(header) or "")
-            except AuthError as exc:
-                self._fail(str(exc), now)
-                return None
-            if challenge.nonce in self._answered_nonces and not challenge.stale:
-                self._fail("credentials rejected", now)
-                return None
-            self._answered_nonces.add(challenge.nonce)
-            name = "Authorization" if status == 401 else "Proxy-Authorization"
-            self._auth_header = (name, authorization(
-                challenge, "REGISTER", self.config.registrar, self.config.username, self.config.password))
-            return self._request(self._expires)
+            return self._answer_challenge(response, now)
         if status == 423:
             minimum = response.headers.get("Min-Expires") or ""
-            if minimum.isdigit() and int(minimum) > self._expires:
-                self._expires = int(minimum)
-                return self._request(self._expires)
-            self._fail("423 without a usable Min-Expires", now)
-            return None
-        if 200 <= status < 300:
-            self.granted = self._granted(response)
-            self.state = "registered"
-            self.reason = ""
-            self._backoff = self.MIN_BACKOFF
-            self.next_action_at = now + max(self.granted / 2, self.granted - 60)
-            return None
-        self._fail(f"{status} {response.reason}", now)
-        return None
+            if not self._stopping and minimum.isdigit() and int(minimum) > self._requested:
+                self._requested = int(minimum)
+                return [self._request()]
+            self._fail(f"423 without a usable Min-Expires ({minimum or 'none'})", now)
+        elif 200 <= status < 300:
+            self._succeed(response, now)
+        else:
+            self._fail(f"{status} {response.reason}", now, _retry_after(response))
+        return []
+
+    def on_timeout(self, now: float) -> None:
+        """The client transaction of our REGISTER timed out without a final response."""
+        if self._attempt.cseq is not None:
+            self._attempt.cseq = None
+            self._fail("no answer from the registrar", now)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _answers_pending(self, response: Response) -> bool:
+        if self._attempt.cseq is None or response.status < 200 or response.call_id != self._call_id:
+            return False
+        try:
+            return response.cseq == (self._attempt.cseq, "REGISTER")
+        except SipParseError:
+            return False
+
+    def _answer_challenge(self, response: Response, now: float) -> list[Request]:
+        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        challenge_header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenges = [value for name, value in response.headers if name == challenge_header]
+        challenge = next(filter(None, map(_usable_challenge, challenges)), None)
+        if challenge is None:
+            self._fail(f"{response.status} with no challenge we can answer: {challenges}", now)
+            return []
+        answered = (header, challenge.realm)
+        if answered in self._attempt.answered and not challenge.stale:
+            self._fail(f"credentials rejected ({response.status} {response.reason})", now)
+            return []
+        if len(self._attempt.answered) >= self.MAX_CHALLENGES:
+            self._fail(f"too many challenges ({response.status} {response.reason})", now)
+            return []
+        self._attempt.answered.append(answered)
+        self._credentials[header] = _Credentials(header, challenge)
+        return [self._request()]
+
+    def _succeed(self, response: Response, now: float) -> None:
+        self.reason = ""
+        self._backoff = self.MIN_BACKOFF
+        if self._stopping:
+            self.state = RegistrationState.UNREGISTERED
+            self.granted = self.expires_at = None
+            return
+        granted = self._granted(response)
+        if granted <= 0:
+            self._fail("registrar granted no time to our binding", now)
+            return
+        self.state = RegistrationState.REGISTERED
+        self.granted = granted
+        self.expires_at = now + granted
+        margin = max(self.REFRESH_MARGIN, granted * self.REFRESH_FRACTION)
+        self.next_refresh_at = now + max(granted - margin, granted / 2)
 
     def _granted(self, response: Response) -> int:
-        ours = parse_uri(self._contact_uri())
+        ours = parse_uri(self.config.contact_uri)
         for contact in response.headers.get_all("Contact"):
             try:
                 addr = parse_name_addr(contact)
                 uri = addr.parsed_uri()
             except SipParseError:
                 continue
-            if (uri.host, uri.port) == (ours.host, ours.port) and (addr.params.get("expires") or "").isdigit():
-                return int(addr.params["expires"] or 0)
-        expires = response.headers.get("Expires") or ""
-        return int(expires) if expires.isdigit() else self._expires
+            expires = addr.params.get("expires") or ""
+            if (uri.user, uri.host, uri.port or 5060) == (ours.user, ours.host, ours.port) and expires.isdigit():
+                return int(expires)
+        expires = (response.headers.get("Expires") or "").strip()
+        return int(expires) if expires.isdigit() else self._requested
 
-    def _fail(self, reason: str, now: float) -> None:
-        self.state = "failed"
-        self.reason = reason
-        self.next_action_at = now + self._backoff
+    def _fail(self, reason: str, now: float, retry_after: int | None = None) -> None:
+        self.state = RegistrationState.FAILED
+        self.reason = f"removing the binding failed: {reason}" if self._stopping else reason
+        self._credentials.clear()
+        if self._stopping:
+            self.next_refresh_at = None
+            return
+        self.next_refresh_at = now + max(self._backoff, retry_after or 0)
         self._backoff = min(self._backoff * 2, self.MAX_BACKOFF)
-        self._answered_nonces.clear()
 
-    def _contact_uri(self) -> str:
-        user = parse_uri(self.config.aor).user or "ivr"
-        suffix = "" if self.config.transport == "UDP" else f";transport={self.config.transport.lower()}"
-        return f"sip:{user}@{self.config.contact_host}:{self.config.contact_port}{suffix}"
+    def _new_attempt(self) -> list[Request]:
+        self._attempt = _Attempt()
+        return [self._request()]
 
-    def _request(self, expires: int) -> Request:
+    def _request(self) -> Request:
         self._cseq += 1
+        self._attempt.cseq = self._cseq
         c = self.config
+        expires = 0 if self._stopping else self._requested
         headers = [
-            ("Via", f"SIP/2.0/{c.transport} {c.contact_host}:{c.contact_port};branch={new_branch()};rport"),
+            ("Via", f"SIP/2.0/{c.transport} {_hostport(c.contact_host, c.contact_port)};branch={new_branch()};rport"),
             ("Max-Forwards", "70"),
             ("From", f"<{c.aor}>;tag={self._from_tag}"),
             ("To", f"<{c.aor}>"),
             ("Call-ID", self._call_id),
             ("CSeq", f"{self._cseq} REGISTER"),
-            ("Contact", f"<{self._contact_uri()}>;expires={expires}"),
+            ("Contact", f"<{c.contact_uri}>;expires={expires}"),
             ("Expires", str(expires)),
-            ("User-Agent", "ivr/0.1"),
+            ("User-Agent", c.user_agent),
         ]
-        if self._auth_header is not None:
-            headers.append(self._auth_header)
+        for credentials in self._credentials.values():
+            credentials.uses += 1
+            headers.append((credentials.header, authorization(
+                credentials.challenge, "REGISTER", c.registrar, c.username, c.password, nc=credentials.uses)))
         return new_request("REGISTER", c.registrar, headers)
+
+
+def _usable_challenge(value: str) -> Challenge | None:
+    """The challenge in `value` if we can answer it."""
+    try:
+        challenge = parse_challenge(value)
+    except AuthError:
+        return None
+    return challenge if is_supported(challenge) else None
+
+
+def _retry_after(response: Response) -> int | None:
+    match = re.match(r"\s*(\d+)", response.headers.get("Retry-After") or "")
+    return int(match.group(1)) if match else None

@@ -1,17 +1,29 @@
-"""SDP (RFC 4566) parsing/serialization and the answerer's side of offer/answer (RFC 3264).
+"""SDP (RFC 4566) parsing and serialization, and offer/answer (RFC 3264) for a G.711 voice endpoint.
 
-We answer audio with PCMU or PCMA, whichever the caller lists first, plus telephone-event at the
-payload type the caller chose; other media lines are refused with port 0. We always send 20 ms
-frames and say so with a=ptime:20.
+We answer the first audio stream that offers PCMU or PCMA, choosing the codec in the caller's order,
+plus telephone-event (RFC 4733) at whatever payload type the caller gave it; every other m= line is
+refused with port 0. Our answer always says a=ptime:20 because we send 20 ms frames; the caller's own
+preference is reported in `Answer.ptime` for the media layer to use if it can.
+
+Lines of types we do not model (i=, u=, e=, p=, b=, z=, k=, r= and unknown letters) are accepted and
+not kept: serialize() writes only what the dataclasses hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STATIC_TYPES = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
+STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int]] = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
-_ANSWER_DIRECTION = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+HOLD_ADDRESSES = ("0.0.0.0", "::")          # RFC 2543-style hold: "send nothing to me"
+RTP_PROFILES = ("RTP/AVP", "RTP/AVPF")
+DEFAULT_PTIME = 20
+DTMF_EVENTS = "0-15"                         # the DTMF digits of RFC 4733
+DTMF_EVENTS_WITH_FLASH = "0-16"              # answered when the caller offers event 16 (flash) too
+_ANSWER_DIRECTION = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
+                     "inactive": "inactive"}
+
+Attribute = tuple[str, str | None]           # a=name:value, or a=name (value None)
 
 
 class SdpError(ValueError):
@@ -19,95 +31,97 @@ class SdpError(ValueError):
 
 
 class NoCommonCodec(SdpError):
-    """Neither PCMU nor PCMA was offered (answer 488)."""
+    """No audio stream offers PCMU or PCMA (answer 488 Not Acceptable Here)."""
 
 
 @dataclass
 class Media:
-    """One m= section."""
+    """One m= section: media type, port, transport profile, formats, its c= and a= lines."""
 
     kind: str
     port: int
     proto: str
     formats: list[str]
     connection: str | None = None
-    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
 
     def attribute(self, name: str) -> str | None:
-        for key, value in self.attributes:
-            if key == name:
-                return value
-        return None
+        """Value of the first a=`name` (None when absent or valueless)."""
+        return next((value for key, value in self.attributes if key == name), None)
 
     def attribute_values(self, name: str) -> list[str]:
-        return [v or "" for k, v in self.attributes if k == name]
+        return [value or "" for key, value in self.attributes if key == name]
 
     def direction(self, default: str = "sendrecv") -> str:
-        for key, _ in self.attributes:
-            if key in DIRECTIONS:
-                return key
-        return default
+        return next((key for key, _ in self.attributes if key in DIRECTIONS), default)
 
     def rtpmap(self) -> dict[int, tuple[str, int]]:
-        """Payload type → (encoding name, clock rate), static types included."""
-        out: dict[int, tuple[str, int]] = {}
-        for fmt in self.formats:
-            if fmt.isdigit() and int(fmt) in STATIC_TYPES:
-                out[int(fmt)] = STATIC_TYPES[int(fmt)]
+        """Payload type → (encoding name, clock rate); static types 0 and 8 count without a=rtpmap."""
+        out = {int(f): STATIC_PAYLOAD_TYPES[int(f)] for f in self.formats
+               if f.isdigit() and int(f) in STATIC_PAYLOAD_TYPES}
         for value in self.attribute_values("rtpmap"):
-            pt, _, rest = value.partition(" ")
-            name, _, rate = rest.partition("/")
-            if pt.isdigit() and rate.split("/")[0].isdigit():
-                out[int(pt)] = (name.strip(), int(rate.split("/")[0]))
+            pt, _, encoding = value.partition(" ")
+            name, _, rate = encoding.strip().partition("/")
+            rate = rate.partition("/")[0]
+            if pt.isdigit() and rate.isdigit():
+                out[int(pt)] = (name, int(rate))
         return out
+
+    def payloads(self) -> list[tuple[int, str, int]]:
+        """(payload type, encoding name, clock rate) of the formats we can name, in m= line order."""
+        rtpmap = self.rtpmap()
+        return [(int(f), *rtpmap[int(f)]) for f in self.formats if f.isdigit() and int(f) in rtpmap]
+
+    def fmtp(self, payload_type: int) -> str | None:
+        """The format parameters given for `payload_type`, if any."""
+        for value in self.attribute_values("fmtp"):
+            pt, _, params = value.partition(" ")
+            if pt == str(payload_type):
+                return params.strip()
+        return None
 
 
 @dataclass
 class SessionDescription:
+    """A whole SDP body: origin, session name, session-level c= and a= lines, and media sections."""
+
     origin: str
     session_name: str = "-"
     connection: str | None = None
-    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
     media: list[Media] = field(default_factory=list)
-    version: int = 0
     timing: str = "0 0"
 
     @classmethod
-    def parse(cls, data: bytes | str) -> "SessionDescription":
+    def parse(cls, data: bytes | str) -> SessionDescription:
+        """Parse SDP text (CRLF or LF line ends); raises SdpError when it is not SDP."""
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         sdp: SessionDescription | None = None
         current: Media | None = None
-        for raw in text.replace("\r\n", "\n").split("\n"):
+        for raw in text.splitlines():
             line = raw.strip()
             if not line:
                 continue
-            if len(line) < 2 or line[1] != "=":
+            if len(line) < 2 or line[1] != "=" or not line[0].isalpha():
                 raise SdpError(f"bad SDP line {line[:40]!r}")
-            kind, value = line[0], line[2:]
-            if kind == "v":
-                if value.strip() != "0":
-                    raise SdpError("unsupported SDP version")
-                sdp = cls(origin="")
-                continue
+            kind, value = line[0], line[2:].strip()
             if sdp is None:
-                raise SdpError("SDP must start with v=0")
-            if kind == "o":
+                if kind != "v" or value != "0":
+                    raise SdpError("SDP must start with v=0")
+                sdp = cls(origin="")
+            elif kind == "o":
                 sdp.origin = value
             elif kind == "s":
                 sdp.session_name = value
             elif kind == "t":
                 sdp.timing = value
             elif kind == "c":
-                address = _connection_address(value)
                 if current is None:
-                    sdp.connection = address
+                    sdp.connection = _connection_address(value)
                 else:
-                    current.connection = address
+                    current.connection = _connection_address(value)
             elif kind == "m":
-                parts = value.split()
-                if len(parts) < 3 or not parts[1].split("/")[0].isdigit():
-                    raise SdpError(f"bad m= line {value!r}")
-                current = Media(parts[0], int(parts[1].split("/")[0]), parts[2], parts[3:])
+                current = _media_line(value)
                 sdp.media.append(current)
             elif kind == "a":
                 name, sep, attr = value.partition(":")
@@ -120,96 +134,164 @@ class SessionDescription:
         return sdp
 
     def serialize(self) -> str:
+        """SDP text with CRLF line ends, in the order RFC 4566 prescribes."""
         lines = ["v=0", f"o={self.origin}", f"s={self.session_name}"]
         if self.connection:
             lines.append(f"c={_connection_line(self.connection)}")
         lines.append(f"t={self.timing}")
-        lines += [f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes]
+        lines += _attribute_lines(self.attributes)
         for m in self.media:
             lines.append(f"m={m.kind} {m.port} {m.proto} {' '.join(m.formats)}")
             if m.connection:
                 lines.append(f"c={_connection_line(m.connection)}")
-            lines += [f"a={k}" if v is None else f"a={k}:{v}" for k, v in m.attributes]
+            lines += _attribute_lines(m.attributes)
         return "\r\n".join(lines) + "\r\n"
 
     def session_direction(self) -> str:
-        for key, _ in self.attributes:
-            if key in DIRECTIONS:
-                return key
-        return "sendrecv"
+        """The session-level direction attribute (sendrecv when there is none)."""
+        return next((key for key, _ in self.attributes if key in DIRECTIONS), "sendrecv")
+
+
+def _media_line(value: str) -> Media:
+    parts = value.split()
+    port_text = parts[1].partition("/")[0] if len(parts) >= 3 else ""
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise SdpError(f"bad m= line {value!r}")
+    return Media(parts[0], int(port_text), parts[2], parts[3:])
 
 
 def _connection_address(value: str) -> str:
     parts = value.split()
     if len(parts) < 3 or parts[0] != "IN" or parts[1] not in ("IP4", "IP6"):
         raise SdpError(f"bad c= line {value!r}")
-    return parts[2].split("/")[0]
+    return parts[2].partition("/")[0]        # drop a multicast TTL / address count
 
 
 def _connection_line(address: str) -> str:
     return f"IN {'IP6' if ':' in address else 'IP4'} {address}"
 
 
+def _attribute_lines(attributes: list[Attribute]) -> list[str]:
+    return [f"a={key}" if value is None else f"a={key}:{value}" for key, value in attributes]
+
+
+def _origin(local_ip: str, session_id: int, session_version: int) -> str:
+    return f"ivr {session_id} {session_version} {_connection_line(local_ip)}"
+
+
 @dataclass
 class Answer:
-    """The result of negotiation: what to send back and how media will flow."""
+    """The outcome of negotiating an offer: the SDP to send back and how media will flow."""
 
     sdp: SessionDescription
     codec_pt: int
     codec_name: str
     dtmf_pt: int | None
-    ptime: int
-    remote: tuple[str, int] | None
-    direction: str                      # ours
-    remote_direction: str
+    ptime: int                               # packetization the caller asked for (we advertise 20)
+    remote: tuple[str, int] | None           # where to send RTP; None on hold or without an address
+    direction: str                           # ours, as written in the answer
+    remote_direction: str                    # the caller's, from the offer
+
+
+def _usable_audio(offer: SessionDescription, codecs: tuple[str, ...]) -> tuple[int, int, str] | None:
+    """(m= index, payload type, codec) of the first audio stream offering one of `codecs`."""
+    wanted = {name.upper() for name in codecs}
+    for index, media in enumerate(offer.media):
+        if media.kind != "audio" or media.port == 0 or media.proto.upper() not in RTP_PROFILES:
+            continue
+        for pt, name, rate in media.payloads():
+            if name.upper() in wanted and rate == 8000:
+                return index, pt, name.upper()
+    return None
+
+
+def _telephone_event(media: Media) -> tuple[int, str] | None:
+    """(payload type, events to answer) for the caller's first telephone-event/8000."""
+    for pt, name, rate in media.payloads():
+        if name.lower() == "telephone-event" and rate == 8000:
+            offered = (media.fmtp(pt) or "").replace(" ", "").split(",")
+            with_flash = any(_covers(item, 16) for item in offered)
+            return pt, DTMF_EVENTS_WITH_FLASH if with_flash else DTMF_EVENTS
+    return None
+
+
+def _covers(item: str, event: int) -> bool:
+    low, _, high = item.partition("-")
+    if not low.isdigit() or not (high or low).isdigit():
+        return False
+    return int(low) <= event <= int(high or low)
+
+
+def _caller_ptime(media: Media) -> int:
+    """The caller's a=ptime if it is a whole number of 10 ms frames (else 20), within its a=maxptime."""
+    ptime, maxptime = media.attribute("ptime") or "", media.attribute("maxptime") or ""
+    value = int(ptime) if ptime.isdigit() and int(ptime) > 0 and int(ptime) % 10 == 0 else DEFAULT_PTIME
+    if maxptime.isdigit() and 0 < int(maxptime) < value:
+        value = max(10, int(maxptime) // 10 * 10)
+    return value
 
 
 def negotiate(offer: SessionDescription, local_ip: str, local_port: int, *,
               codecs: tuple[str, ...] = ("PCMU", "PCMA"), session_id: int = 0,
               session_version: int = 1) -> Answer:
-    """Answer `offer`: the first audio stream with a codec we speak, in the caller's order."""
-    chosen: tuple[int, str] | None = None
-    chosen_index = -1
-    for index, media in enumerate(offer.media):
-        if media.kind != "audio" or media.port == 0 or "RTP/AVP" not in media.proto:
-            continue
-        rtpmap = media.rtpmap()
-        for fmt in media.formats:
-            if fmt.isdigit():
-                name, rate = rtpmap.get(int(fmt), ("", 0))
-                if name.upper() in codecs and rate == 8000:
-                    chosen = (int(fmt), name.upper())
-                    break
-        if chosen is not None:
-            chosen_index = index
-            break
-    if chosen is None:
+    """Answer `offer` from `local_ip`:`local_port`; raises NoCommonCodec when no audio stream fits.
+
+    `session_version` must grow with each new answer in the same session (re-INVITE).
+    """
+    usable = _usable_audio(offer, codecs)
+    if usable is None:
         raise NoCommonCodec("no PCMU or PCMA audio stream offered")
+    chosen_index, codec_pt, codec_name = usable
     media = offer.media[chosen_index]
-    rtpmap = media.rtpmap()
-    dtmf_pt = next((pt for pt, (name, rate) in rtpmap.items()
-                    if name.lower() == "telephone-event" and rate == 8000 and str(pt) in media.formats), None)
+    dtmf = _telephone_event(media)
     remote_direction = media.direction(offer.session_direction())
     direction = _ANSWER_DIRECTION[remote_direction]
     address = media.connection or offer.connection
-    held = address in ("0.0.0.0", "::")
+    held = address in HOLD_ADDRESSES
     if held and direction == "sendrecv":
-        direction = "recvonly"            # RFC 2543-style hold
+        direction = "recvonly"
+    formats = [str(codec_pt)]
+    attributes: list[Attribute] = [("rtpmap", f"{codec_pt} {codec_name}/8000")]
+    if dtmf is not None:
+        formats.append(str(dtmf[0]))
+        attributes += [("rtpmap", f"{dtmf[0]} telephone-event/8000"), ("fmtp", f"{dtmf[0]} {dtmf[1]}")]
+    attributes += [("ptime", str(DEFAULT_PTIME)), (direction, None)]
+    answer_media = [Media("audio", local_port, media.proto, formats, attributes=attributes)
+                    if index == chosen_index else Media(m.kind, 0, m.proto, m.formats[:1] or ["0"])
+                    for index, m in enumerate(offer.media)]
+    sdp = SessionDescription(origin=_origin(local_ip, session_id, session_version), session_name="ivr",
+                             connection=local_ip, media=answer_media)
     remote = None if held or not address else (address, media.port)
-    ptime_text = media.attribute("ptime")
-    ptime = int(ptime_text) if ptime_text and ptime_text.isdigit() else 20
-    answer_media: list[Media] = []
-    for index, m in enumerate(offer.media):
-        if index != chosen_index:
-            answer_media.append(Media(m.kind, 0, m.proto, m.formats[:1] or ["0"]))
-            continue
-        formats = [str(chosen[0])]
-        attributes: list[tuple[str, str | None]] = [("rtpmap", f"{chosen[0]} {chosen[1]}/8000")]
-        if dtmf_pt is not None:
-            formats.append(str(dtmf_pt))
-            attributes += [("rtpmap", f"{dtmf_pt} telephone-event/8000"), ("fmtp", f"{dtmf_pt} 0-15")]
-        attributes += [("ptime", "20"), (direction, None)]
-        answer_media.append(Media("audio", local_port, m.proto, formats, attributes=attributes))
-    sdp = SessionDescription(origin=f"ivr {session_id} {session_version} IN {'IP6' if ':' in local_ip else 'IP4'} {local_ip}",
-                             session_name="ivr", connection=local_ip, media=answer_media)
-    return Answer(sdp, chosen[0], chosen[1], dtmf_pt, ptime, remote, direction, remote_direction)
+    return Answer(sdp, codec_pt, codec_name, dtmf[0] if dtmf else None, _caller_ptime(media), remote,
+                  direction, remote_direction)
+
+
+def make_offer(local_ip: str, local_port: int, *, codecs: tuple[str, ...] = ("PCMU", "PCMA"),
+               dtmf_pt: int | None = 101, session_id: int = 0, session_version: int = 1,
+               direction: str = "sendrecv") -> SessionDescription:
+    """An audio offer with our static-type codecs in preference order, telephone-event and 20 ms."""
+    by_name = {name: pt for pt, (name, _) in STATIC_PAYLOAD_TYPES.items()}
+    unknown = [name for name in codecs if name.upper() not in by_name]
+    if unknown or not codecs:
+        raise SdpError(f"cannot offer codecs {codecs!r}: only {sorted(by_name)}")
+    if direction not in DIRECTIONS:
+        raise SdpError(f"unknown direction {direction!r}")
+    pts = [by_name[name.upper()] for name in codecs]
+    formats = [str(pt) for pt in pts]
+    attributes: list[Attribute] = [("rtpmap", f"{pt} {STATIC_PAYLOAD_TYPES[pt][0]}/8000") for pt in pts]
+    if dtmf_pt is not None:
+        formats.append(str(dtmf_pt))
+        attributes += [("rtpmap", f"{dtmf_pt} telephone-event/8000"), ("fmtp", f"{dtmf_pt} {DTMF_EVENTS}")]
+    attributes += [("ptime", str(DEFAULT_PTIME)), (direction, None)]
+    return SessionDescription(origin=_origin(local_ip, session_id, session_version), session_name="ivr",
+                              connection=local_ip,
+                              media=[Media("audio", local_port, "RTP/AVP", formats, attributes=attributes)])
+
+
+def is_hold(offer: SessionDescription) -> bool:
+    """Whether the offer puts us on hold: its first live audio stream is sendonly, inactive or 0.0.0.0."""
+    for media in offer.media:
+        if media.kind == "audio" and media.port != 0:
+            return (media.direction(offer.session_direction()) in ("sendonly", "inactive")
+                    or (media.connection or offer.connection) in HOLD_ADDRESSES)
+    return False

@@ -13,7 +13,7 @@ REFER) retransmit over UDP (Timer E) and time out (Timer F).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .message import Request, Response, SipError, SipParseError, make_response, parse_via
 

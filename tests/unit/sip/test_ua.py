@@ -432,6 +432,17 @@ def test_keepalives_and_unparseable_datagrams_are_dropped_and_counted() -> None:
     assert (phone.ua.stats.received, phone.ua.stats.unparseable) == (2, 1)
 
 
+def test_response_with_content_length_beyond_the_datagram_is_dropped() -> None:
+    phone = Phone()
+    call = phone.confirmed()
+    phone.ua.hangup(call, phone.now)
+    [bye] = phone.wire()
+    short = make_response(bye.request, 200).serialize().replace(b"Content-Length: 0", b"Content-Length: 99")
+    assert phone.send(short) == []
+    assert phone.ua.stats.unparseable == 1
+    assert [s.request.method for s in phone.advance(T1)] == ["BYE"]      # still waiting for a real answer
+
+
 # --- malformed and torture messages -----------------------------------------------------------------
 
 MALFORMED_FILES = sorted(p for p in MALFORMED.iterdir() if p.suffix in (".sip", ".bin"))
