@@ -67,11 +67,14 @@ class SmsGateway:
             first_text: str | None = text
         else:
             session_id = uuid.uuid4().hex
-            session = FlowSession(campaign, "sms", sender, number, now=datetime.now(timezone.utc))
+            variables = {}
+            if campaign.limits.get("sessions_per_caller_per_day"):
+                variables = {"caller": {"sessions_today": await self.store.sessions_today(campaign.id, sender)}}
+            session = FlowSession(campaign, "sms", sender, number, now=datetime.now(timezone.utc),
+                                  variables=variables)
             first_text = None
-            if self.store is not None:
-                self.store.call_started(call_id=session_id, caller=sender, number=number, campaign_id=campaign.id,
-                                        channel="sms", at=session.now)
+            self.store.call_started(call_id=session_id, caller=sender, number=number, campaign_id=campaign.id,
+                                    channel="sms", at=session.now)
         ctx = EffectContext(session_id, campaign.id, sender, "sms")
         replies = await converse(session, first_text, self.services, ctx)
         if first_text is None and session.awaiting == "input" and text.strip():

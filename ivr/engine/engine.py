@@ -76,6 +76,7 @@ class Engine:
         self.ready = False
         self.draining = False
         self._session_id = secrets.randbelow(2**31)
+        self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -244,8 +245,30 @@ class Engine:
         if active is None:
             return
         campaign = self.campaigns.get(active.campaign_id)
+        if campaign.limits.get("sessions_per_caller_per_day"):
+            task = asyncio.ensure_future(self._start_flow_after_count(active))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._start_flow(active, {})
+
+    async def _start_flow_after_count(self, active: ActiveCall) -> None:
+        """Campaigns with per-caller limits need the caller's earlier sessions today first."""
+        try:
+            count = await self.store.sessions_today(active.campaign_id, active.call.caller or "",
+                                                    exclude=active.call.call_id)
+        except Exception:
+            log.exception("could not count the caller's sessions; no limit applied")
+            count = 0
+        if not active.ended:
+            self._start_flow(active, {"caller": {"sessions_today": count}})
+
+    def _start_flow(self, active: ActiveCall, variables: dict) -> None:
+        call = active.call
+        campaign = self.campaigns.get(active.campaign_id)
         session = FlowSession(campaign, channel="voice", caller=call.caller or "",
-                              short_number=call.number or "", now=datetime.now(timezone.utc))
+                              short_number=call.number or "", now=datetime.now(timezone.utc),
+                              variables=variables)
         context = EffectContext(call_id=call.call_id, campaign_id=campaign.id,
                                 caller=call.caller or "", channel="voice")
         active.conversation = VoiceConversation(

@@ -242,7 +242,8 @@ class FlowSession:
         limit = self.campaign.limits.get("sessions_per_caller_per_day")
         if limit and int(self.variables.get("caller", {}).get("sessions_today", 0)) >= limit:
             self._emit("limit_reached", {"limit": limit})
-            return self._end("caller_limit")
+            text = self._text(self.campaign.limits.get("text"))
+            return ([self._say_text(text, True)] if text else []) + self._end("caller_limit")
         return self._goto(self.campaign.start)
 
     def feed(self, event: InputEvent) -> list[Action]:

@@ -103,9 +103,10 @@ def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
                 value = localized(text, language, campaign.default_language)
                 if value:
                     out.append((language, value))
-    schedule = campaign.schedule or {}
+    extra = [(campaign.schedule or {}).get("closed_text"), campaign.limits.get("text")]
     for language in campaign.languages:
-        value = localized(schedule.get("closed_text"), language, campaign.default_language)
-        if value:
-            out.append((language, value))
+        for text in extra:
+            value = localized(text, language, campaign.default_language)
+            if value:
+                out.append((language, value))
     return out

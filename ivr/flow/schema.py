@@ -119,7 +119,8 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False},
             "closed_text": TEXT}, "additionalProperties": False},
         "limits": {"type": "object", "properties": {
-            "sessions_per_caller_per_day": {"type": "integer", "minimum": 1}}, "additionalProperties": False},
+            "sessions_per_caller_per_day": {"type": "integer", "minimum": 1}, "text": TEXT},
+            "additionalProperties": False},
         "code_pools": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "variables": {"type": "object"},
         "start": NODE_ID,

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -288,6 +288,18 @@ class Store:
             s.add_all(SmsMessageRow(message_id=None, session_id=session_id, direction="out", caller=caller,
                                     number=number, text=text, at=at) for text in replies)
         await self._ask(save)
+
+    async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
+        """Calls and SMS conversations of `caller` in a campaign since midnight (UTC)."""
+        midnight = _now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+        def count(s: Session) -> int:
+            query = select(func.count()).select_from(CallRow).where(
+                CallRow.campaign_id == campaign_id, CallRow.caller == caller, CallRow.started_at >= midnight)
+            if exclude is not None:
+                query = query.where(CallRow.call_id != exclude)
+            return int(s.scalar(query) or 0)
+        return await self._ask(count)
 
     # -- reading --------------------------------------------------------------------------------
 

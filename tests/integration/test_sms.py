@@ -56,3 +56,15 @@ def test_bad_sms_requests(engine) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 400
+
+
+def test_per_caller_daily_limit(engine) -> None:
+    """The survey allows three sessions a day per caller; the fourth is turned away."""
+    for n in range(3):
+        assert "how satisfied" in sms(engine, "+15553333", "5050", "hi", f"l{n}a")[1]["replies"][1]
+        sms(engine, "+15553333", "5050", "1", f"l{n}b")
+        sms(engine, "+15553333", "5050", "1", f"l{n}c")
+        assert sms(engine, "+15553333", "5050", "yes", f"l{n}d")[1]["replies"] == [
+            "Thank you for your answers. Goodbye."]
+    assert sms(engine, "+15553333", "5050", "hi", "l4")[1]["replies"] == [
+        "You have already taken this survey three times today. Thank you!"]
