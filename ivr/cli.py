@@ -37,12 +37,20 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
     p.add_argument("--register-expires", type=int, default=3600)
     p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--log-level", default="INFO")
 
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
     sip_host, sip_port = parse_hostport(args.sip, 5060)
     http_host, http_port = parse_hostport(args.http, 8080)
+    variables = {}
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"bad --var {item!r}: expected NAME=VALUE")
+        variables[name] = value
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -55,7 +63,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
-        register_expires=args.register_expires, sms_outbound_url=args.sms_outbound)
+        register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
+        variables=variables)
 
 
 async def serve(config: EngineConfig) -> None:

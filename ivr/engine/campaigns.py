@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 
 
 class CampaignRegistry:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, variables: dict[str, str] | None = None) -> None:
         self.directory = directory
+        self.variables = variables or {}
         self._by_id: dict[str, Campaign] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
@@ -28,6 +29,7 @@ class CampaignRegistry:
                 log.error("campaign file not loaded: %s", exc)
 
     def add(self, campaign: Campaign) -> None:
+        campaign.variables.update(self.variables)
         self._by_id[campaign.id] = campaign
         for number in campaign.voice_numbers:
             self._by_voice[number] = campaign

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -58,6 +58,7 @@ class EngineConfig:
     register_password: str = ""
     register_expires: int = 3600
     sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
+    variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

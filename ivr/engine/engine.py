@@ -64,7 +64,7 @@ class Engine:
         self.config = config
         self.store = store
         self.services = services
-        self.campaigns = CampaignRegistry(config.dialplans_dir)
+        self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(config.prompts_dir)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)

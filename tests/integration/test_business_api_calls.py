@@ -1,0 +1,76 @@
+"""Order status and branch alert over real calls: the engine calls a business API served by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from .conftest import free_port, run_sipp, start_engine
+from .sipp_keys import key_scenario
+
+pytestmark = pytest.mark.integration
+
+
+class BusinessApi:
+    """A brand's API on loopback: order look-ups and alert notifications, recorded for the test."""
+
+    def __init__(self) -> None:
+        self.port = free_port(udp_and_tcp=False)
+        self.alerts: list[dict] = []
+        self.lookups: list[str] = []
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    async def order(self, request: web.Request) -> web.Response:
+        number = request.match_info["number"]
+        self.lookups.append(number)
+        if number == "99999":
+            return web.json_response({"error": "down"}, status=503)
+        return web.json_response({"status": "out for delivery"})
+
+    async def alert(self, request: web.Request) -> web.Response:
+        self.alerts.append(await request.json())
+        return web.json_response({"ok": True})
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_get("/orders/{number}", self.order)
+        app.router.add_post("/alerts", self.alert)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    def __enter__(self) -> "BusinessApi":
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def test_order_status_and_branch_alert(tmp_path: Path) -> None:
+    with BusinessApi() as api:
+        base = f"http://127.0.0.1:{api.port}"
+        engine = start_engine(tmp_path, "--var", f"orders_api={base}/orders", "--var", f"alerts_hook={base}/alerts")
+        try:
+            for n, (number, keys) in enumerate((("1414", "12345#"), ("1414", "99999#"), ("2525", "012#"))):
+                scenario = key_scenario(tmp_path / f"call{n}.xml", [(2.0, keys)], caller=f"+1555900{n}")
+                assert run_sipp(engine.sip, scenario, service=number, timeout=40, workdir=tmp_path).successful == 1
+        finally:
+            engine.stop()
+    assert api.lookups == ["12345", "99999", "99999"]          # the failing API is retried once
+    assert len(api.alerts) == 1
+    assert api.alerts[0]["text"] == "Operators needed in branch 012 (reported by +15559002)."
+    paths = [r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"]
+    assert paths == ["status", "unavailable", "done"]
