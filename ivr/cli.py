@@ -39,6 +39,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
+    p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
+    p.add_argument("--smtp-from", default="ivr@localhost", help="sender address of those e-mails")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -51,6 +53,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         if not sep or not name:
             raise ConfigError(f"bad --var {item!r}: expected NAME=VALUE")
         variables[name] = value
+    smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -64,7 +67,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
-        variables=variables)
+        variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from)
 
 
 async def serve(config: EngineConfig) -> None:

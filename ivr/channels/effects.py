@@ -41,6 +41,9 @@ class CampaignServices(Protocol):
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None: ...
 
+    async def send_email(self, to: str, subject: str, text: str) -> bool:
+        """True when the message was handed to the mail relay."""
+
     async def prepare(self, campaigns: list[Campaign]) -> None:
         """Load what campaigns bring with them (promo code pools)."""
 
@@ -72,14 +75,13 @@ async def http_call(action: CallWebhook) -> WebhookResult:
     return WebhookResult(False, last_status, {})
 
 
-async def send_notification(action: Notify, ctx: EffectContext) -> NotifyResult:
+async def send_notification(action: Notify, services: CampaignServices, ctx: EffectContext) -> NotifyResult:
     if action.method == "webhook":
         result = await http_call(CallWebhook(action.target, "POST", {
             "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
             "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2))
         return NotifyResult(result.ok)
-    log.warning("notify by %s is not configured; alert not sent: %s", action.method, action.text)
-    return NotifyResult(False)
+    return NotifyResult(await services.send_email(action.target, action.subject, action.text))
 
 
 async def run_effect(action: object, services: CampaignServices, ctx: EffectContext) -> object | None:
@@ -94,7 +96,7 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, CallWebhook):
         return await http_call(action)
     if isinstance(action, Notify):
-        return await send_notification(action, ctx)
+        return await send_notification(action, services, ctx)
     if isinstance(action, StartRecording):
         return RecordResult(False)           # recording is not built yet: the flow takes its failure exit
     if isinstance(action, Transfer):
@@ -109,6 +111,7 @@ class InMemoryServices:
         self.votes: dict[tuple[str, str, str], str] = {}
         self.pools: dict[tuple[str, str], dict[str, str | None]] = defaultdict(dict)
         self.outcomes: list[dict[str, str]] = []
+        self.emails: list[dict[str, str]] = []
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         for campaign in campaigns:
@@ -136,3 +139,7 @@ class InMemoryServices:
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         self.outcomes.append({"kind": kind, "name": name, "value": value})
+
+    async def send_email(self, to: str, subject: str, text: str) -> bool:
+        self.emails.append({"to": to, "subject": subject, "text": text})
+        return True

@@ -9,13 +9,21 @@ from ivr.flow.model import Campaign
 from ivr.store.db import Store
 
 from .effects import EffectContext
+from .mailer import Mailer
 
 log = logging.getLogger(__name__)
 
 
 class StoreServices:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
         self.store = store
+        self.mailer = mailer
+
+    async def send_email(self, to: str, subject: str, text: str) -> bool:
+        if self.mailer is None:
+            log.warning("no SMTP relay configured (--smtp): e-mail to %s not sent", to)
+            return False
+        return await self.mailer.send(to, subject, text)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         for campaign in campaigns:

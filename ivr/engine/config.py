@@ -59,6 +59,9 @@ class EngineConfig:
     register_expires: int = 3600
     sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
     variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)
+    smtp_host: str | None = None             # mail relay for notify by e-mail
+    smtp_port: int = 25
+    smtp_from: str = "ivr@localhost"
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from ivr.channels.mailer import Mailer
 from ivr.channels.store_services import StoreServices
 from ivr.store.db import Store
 from ivr.web.app import create_app
@@ -32,7 +33,8 @@ class Node:
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await Store.open(config.db_url, config.data_dir / "spool")
-        services = StoreServices(self.store)
+        mailer = Mailer(config.smtp_host, config.smtp_port, config.smtp_from) if config.smtp_host else None
+        services = StoreServices(self.store, mailer)
         self.engine = Engine(config, self.store, services)
         app = create_app(self.engine, self.store, config.sms_outbound_url)
         self._runner = web.AppRunner(app, access_log=None)

@@ -74,3 +74,36 @@ def test_order_status_and_branch_alert(tmp_path: Path) -> None:
     assert api.alerts[0]["text"] == "Operators needed in branch 012 (reported by +15559002)."
     paths = [r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"]
     assert paths == ["status", "unavailable", "done"]
+
+
+def test_alert_by_email_through_smtp(tmp_path: Path) -> None:
+    """A notify node that e-mails: the message reaches an SMTP server on loopback."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list = []
+
+    class Collect(Message):
+        def handle_message(self, message) -> None:
+            received.append(message)
+
+    port = free_port(udp_and_tcp=False)
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    text = (Path(__file__).resolve().parents[2] / "dialplans" / "alert.yaml").read_text()
+    text = text.replace("method: webhook\n    target: \"{{alerts_hook}}\"", "method: email\n    target: manager@branch.test")
+    (plans / "alert.yaml").write_text(text)
+    engine = start_engine(tmp_path, "--smtp", f"127.0.0.1:{port}", "--smtp-from", "ivr@brand.test",
+                          "--dialplans", str(plans))
+    try:
+        scenario = key_scenario(tmp_path / "alert.xml", [(2.0, "345#")], caller="+15559876")
+        assert run_sipp(engine.sip, scenario, service="2525", timeout=40, workdir=tmp_path).successful == 1
+    finally:
+        engine.stop()
+        controller.stop()
+    assert len(received) == 1
+    mail = received[0]
+    assert mail["To"] == "manager@branch.test" and mail["Subject"] == "Operators needed"
+    assert "Operators needed in branch 345 (reported by +15559876)." in mail.get_payload()
