@@ -22,7 +22,7 @@ from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, MediaSession, PlaybackFinished
 from ivr.sip import sdp
-from ivr.sip.message import Response, parse_uri
+from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
 from ivr.sip.ua import (
@@ -129,10 +129,13 @@ class Engine:
             contact_port=contact_port, expires=config.register_expires))
         self._send_register(self.registration.start(self._now()))
 
-    def _send_register(self, request) -> None:
-        assert self.ua is not None and self.registration is not None and self.transport is not None
-        self.ua.send_request(request, self.registration.config.destination, self._now(), self._on_register_result)
-        self.transport.flush()
+    def _send_register(self, requests: list[Request]) -> None:
+        assert self.ua is not None and self.registration is not None
+        for request in requests:
+            self.ua.send_request(request, self.registration.config.destination, self._now(),
+                                 self._on_register_result)
+        if self.transport is not None:
+            self.transport.flush()
 
     def _on_register_result(self, response: Response | None, now: float) -> None:
         registration = self.registration
@@ -140,10 +143,8 @@ class Engine:
         if response is None:
             registration.on_timeout(now)
         else:
-            follow_up = registration.on_response(response, now)
-            if follow_up is not None:
-                self.ua.send_request(follow_up, registration.config.destination, now, self._on_register_result)
-        log.info("registration with %s: %s %s", registration.config.registrar, registration.state,
+            self._send_register(registration.receive(response, now))
+        log.info("registration with %s: %s %s", registration.config.registrar, registration.state.value,
                  registration.reason)
 
     # -- SIP events -----------------------------------------------------------------------------
@@ -332,9 +333,9 @@ class Engine:
     def on_tick(self, tick: int, now: float) -> None:
         """Media clock listener: one RTP frame per call, key timeouts, dead-call detection."""
         if self.registration is not None and tick % 50 == 0:
-            request = self.registration.poll(now)
-            if request is not None:
-                self._send_register(request)
+            requests = self.registration.poll(now)
+            if requests:
+                self._send_register(requests)
         for active in list(self.calls.values()):
             if active.answer_at is not None:
                 if now >= active.answer_at:
