@@ -110,6 +110,8 @@ class Engine:
         self.ready = False
         for active in list(self.calls.values()):
             self._hangup(active, "shutdown")
+        if self.registration is not None and self.registration.state.value == "registered":
+            self._send_register(self.registration.stop(self._now()))     # remove our binding
         if self.transport is not None:
             self.transport.flush()
             await asyncio.sleep(0.05)
