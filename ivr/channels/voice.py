@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol
 
 from ivr.flow.interpreter import (
-    End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Say, Digits, StoreOutcome,
+    Digits, End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Prompt, Say, StoreOutcome, Transfer,
+    TransferResult,
 )
-from ivr.flow.interpreter import Prompt
 from ivr.channels.effects import CampaignServices, EffectContext, run_effect
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ class VoiceConversation:
 
     def __init__(self, session: FlowSession, media: CallMedia, prompts: PromptSource,
                  services: CampaignServices, context: EffectContext,
-                 hangup: Callable[[], None], clock: Callable[[], float]) -> None:
+                 hangup: Callable[[], None], clock: Callable[[], float],
+                 transfer: Callable[[str], Awaitable[bool]] | None = None) -> None:
         self.session = session
         self.media = media
         self.prompts = prompts
@@ -75,6 +76,8 @@ class VoiceConversation:
         self.context = context
         self._hangup = hangup
         self._clock = clock
+        self._transfer = transfer
+        self._deferred: object | None = None    # an action waiting for the prompts to finish
         self._pending: list[object] = []
         self._waiting: str | None = None       # "effect" | "audio" | None
         self._collect: CollectState | None = None
@@ -112,6 +115,11 @@ class VoiceConversation:
             return
         if self._ending and not self._pending and self._waiting is None:
             self._finish()
+            return
+        if self._waiting == "playback" and self._deferred is not None:
+            action, self._deferred = self._deferred, None
+            self._waiting = "effect"
+            self._spawn(self._effect(action))
             return
         if self._collect is not None and self._collect.deadline is None:
             self._collect.deadline = now + self._collect.spec.timeout
@@ -164,6 +172,9 @@ class VoiceConversation:
                 self._collect = None
                 if not self.media.playing:
                     self._finish()
+            elif isinstance(action, Transfer) and self.media.playing:
+                self._waiting = "playback"          # the caller hears the prompt before the transfer
+                self._deferred = action
             else:
                 self._waiting = "effect"
                 self._spawn(self._effect(action))
@@ -226,7 +237,10 @@ class VoiceConversation:
 
     async def _effect(self, action: object) -> None:
         try:
-            result = await run_effect(action, self.services, self.context)
+            if isinstance(action, Transfer) and self._transfer is not None:
+                result: object | None = TransferResult(await self._transfer(action.target))
+            else:
+                result = await run_effect(action, self.services, self.context)
         except Exception:
             log.exception("call %s: effect %s failed", self.context.call_id, type(action).__name__)
             result = None

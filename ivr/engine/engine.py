@@ -26,7 +26,8 @@ from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
 from ivr.sip.ua import (
-    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, UAConfig, UserAgent,
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, TransferProgress, UAConfig,
+    UserAgent,
 )
 
 from .campaigns import CampaignRegistry
@@ -36,6 +37,7 @@ from .prompts import CachedPrompts
 from .rtp_socket import RtpSocket
 
 log = logging.getLogger("ivr.engine")
+TRANSFER_REPORT_WAIT = 8.0
 call_log = logging.getLogger("ivr.calls")
 
 
@@ -55,6 +57,7 @@ class ActiveCall:
     conversation: VoiceConversation | None = None
     digits: list[str] = field(default_factory=list)
     ended: bool = False
+    transfer_done: asyncio.Future | None = None     # resolved by the NOTIFY that ends a transfer
 
 
 class Engine:
@@ -164,6 +167,11 @@ class Engine:
                     self._on_modify(event)
                 elif isinstance(event, CallEnded):
                     self._on_ended(event.call, event.cause)
+                elif isinstance(event, TransferProgress):
+                    active = self.calls.get(event.call.call_id)
+                    done = active.transfer_done if active else None
+                    if event.final and done is not None and not done.done():
+                        done.set_result(event.status is None or 200 <= event.status < 300)
             except Exception:
                 log.exception("error handling %s", type(event).__name__)
 
@@ -276,9 +284,32 @@ class Engine:
                                 caller=call.caller or "", channel="voice")
         active.conversation = VoiceConversation(
             session, active.media, self.prompts, self.services, context,
-            hangup=lambda: self._hangup(active, "flow_end"), clock=self._now)
+            hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
+            transfer=lambda target: self._transfer(active, target))
         active.conversation.start()
         self._record_timeline(active)
+
+    async def _transfer(self, active: ActiveCall, target: str) -> bool:
+        """Blind transfer by REFER; True when the caller's side accepted it."""
+        assert self.ua is not None and self._loop is not None
+        done: asyncio.Future[bool] = self._loop.create_future()
+
+        def on_result(response: Response | None, now: float) -> None:
+            if not done.done():
+                done.set_result(response is not None and 200 <= response.status < 300)
+        active.transfer_done = self._loop.create_future()
+        self.ua.refer(active.call, target, self._now(), on_result)
+        if self.transport is not None:
+            self.transport.flush()
+        accepted = await done
+        if accepted:
+            # Hang up once the caller's side reports the new call (RFC 5589), or after a grace period.
+            try:
+                accepted = await asyncio.wait_for(asyncio.shield(active.transfer_done), TRANSFER_REPORT_WAIT)
+            except asyncio.TimeoutError:
+                pass
+        self.store.event(active.call.call_id, "transfer", {"target": target, "accepted": accepted}, _utcnow())
+        return accepted
 
     def _on_modify(self, event: SessionModify) -> None:
         assert self.ua is not None

@@ -16,7 +16,7 @@ from typing import Callable
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
     Request, Response, SipError, SipParseError, can_respond, check_request, make_response,
-    parse_message, parse_name_addr,
+    parse_message, parse_name_addr, parse_uri,
 )
 from .transaction import (
     Endpoint, IncomingAck, IncomingRequest, IncomingResponse, Send, Timers, TransactionLayer,
@@ -91,7 +91,16 @@ class SessionModify:
     method: str
 
 
-CallEvent = CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify
+@dataclass
+class TransferProgress:
+    """A NOTIFY about a transfer we asked for: the status line of the transferee's call (sipfrag)."""
+
+    call: Call
+    status: int | None
+    final: bool
+
+
+CallEvent = CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify | TransferProgress
 
 
 @dataclass
@@ -216,6 +225,25 @@ class UserAgent:
             return
         self._send_bye(call, now)
         self._end(call, "local_bye")
+
+    def refer(self, call: Call, target: str, now: float, on_result: ResultHandler) -> None:
+        """Blind transfer (RFC 3515): ask the caller's side to call `target` (a number or SIP URI).
+
+        `on_result` gets the final response to the REFER (202 means the transfer was accepted), or
+        None on timeout. The NOTIFYs that report its progress are answered 200.
+        """
+        dest = call.dialog.next_hop()
+        if dest is None or call.state != "confirmed":
+            on_result(None, now)
+            return
+        if ":" not in target:
+            domain = parse_uri(call.invite.uri).host
+            target = f"sip:{target}@{domain}"
+        refer = call.dialog.create_request(
+            "REFER", self._host(), self.config.port, dest.transport,
+            headers=[("Refer-To", f"<{target}>"), ("Referred-By", f"<{parse_name_addr(call.dialog.local_uri).uri}>"),
+                     ("User-Agent", self.config.user_agent)] + self._contact(call))
+        self.send_request(refer, dest, now, on_result)
 
     def send_request(self, request: Request, dest: Endpoint, now: float, on_result: ResultHandler) -> None:
         """Send an out-of-dialog request (REGISTER); `on_result` gets the final response, or None on timeout."""
@@ -399,6 +427,12 @@ class UserAgent:
             self._on_info(event, call, now)
         elif method == "OPTIONS":
             self._respond(event, 200, now, to_tag=tag, headers=[("Accept", "application/sdp")])
+        elif method == "NOTIFY" and (request.headers.get("Event") or "").split(";")[0].strip().lower() == "refer":
+            self._respond(event, 200, now, to_tag=tag)      # progress of a transfer we asked for
+            match = re.match(r"\s*SIP/2\.0\s+(\d{3})", request.body.decode("utf-8", "replace"))
+            status = int(match.group(1)) if match else None
+            terminated = (request.headers.get("Subscription-State") or "").strip().lower().startswith("terminated")
+            self._events.append(TransferProgress(call, status, terminated or (status or 0) >= 200))
         elif method in KNOWN_UNSUPPORTED:
             self._respond(event, 405, now, to_tag=tag)
         else:

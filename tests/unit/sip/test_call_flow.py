@@ -169,3 +169,26 @@ def test_garbage_is_dropped_and_counted_and_calls_still_work() -> None:
     assert ua.stats.unparseable == 3 and sent(ua) == []
     ua.receive(request("INVITE", body=SDP), PEER, 0.0)
     assert isinstance(ua.drain_events()[0], CallOffered)
+
+
+def test_refer_then_notify_reports_transfer_progress() -> None:
+    from ivr.sip.ua import TransferProgress
+
+    ua, call, tag = answered_call()
+    ua.receive(request("ACK", branch="z9hG4bK2", to_tag=tag), PEER, 0.1)
+    ua.drain_events()
+    results = []
+    ua.refer(call, "100", 1.0, lambda response, now: results.append(response.status if response else None))
+    (refer, dest), = sent(ua)
+    assert refer.method == "REFER" and dest == PEER
+    assert refer.headers.get("Refer-To") == "<sip:100@127.0.0.1>"
+    assert refer.headers.get("Referred-By") == "<sip:3838@127.0.0.1>"
+    accepted = (f"SIP/2.0 202 Accepted\r\nVia: {refer.headers.get('Via')}\r\nFrom: {refer.headers.get('From')}\r\n"
+                f"To: {refer.headers.get('To')}\r\nCall-ID: c1\r\nCSeq: {refer.headers.get('CSeq')}\r\n"
+                "Content-Length: 0\r\n\r\n")
+    ua.receive(accepted.encode(), PEER, 1.1)
+    assert results == [202]
+    ua.receive(request("NOTIFY", 2, "z9hG4bKn", tag, b"SIP/2.0 200 OK\r\n",
+                       "Event: refer\r\nSubscription-State: terminated\r\nContent-Type: message/sipfrag\r\n"), PEER, 1.2)
+    assert statuses(ua) == [200]
+    assert [(e.status, e.final) for e in ua.drain_events() if isinstance(e, TransferProgress)] == [(200, True)]
