@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol
 
 from ivr.flow.interpreter import (
-    Digits, End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Prompt, Say, StoreOutcome, Transfer,
-    TransferResult,
+    Digits, End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Prompt, RecordResult, Say, StartRecording,
+    StoreOutcome, Transfer, TransferResult,
 )
+from ivr.channels.recording import Recording, beep
 from ivr.channels.effects import CampaignServices, EffectContext, run_effect
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class CallMedia(Protocol):
     """What the conversation needs of the call's media."""
 
     def play(self, prompt_id: str, pcm: bytes) -> None: ...
+
+    audio_sink: Callable[[bytes], None] | None
 
     def stop_playback(self) -> None: ...
 
@@ -68,7 +72,8 @@ class VoiceConversation:
     def __init__(self, session: FlowSession, media: CallMedia, prompts: PromptSource,
                  services: CampaignServices, context: EffectContext,
                  hangup: Callable[[], None], clock: Callable[[], float],
-                 transfer: Callable[[str], Awaitable[bool]] | None = None) -> None:
+                 transfer: Callable[[str], Awaitable[bool]] | None = None,
+                 recordings_dir: Path | None = None) -> None:
         self.session = session
         self.media = media
         self.prompts = prompts
@@ -78,6 +83,8 @@ class VoiceConversation:
         self._clock = clock
         self._transfer = transfer
         self._deferred: object | None = None    # an action waiting for the prompts to finish
+        self._recordings_dir = recordings_dir
+        self._recording: Recording | None = None
         self._pending: list[object] = []
         self._waiting: str | None = None       # "effect" | "audio" | None
         self._collect: CollectState | None = None
@@ -98,6 +105,10 @@ class VoiceConversation:
         if self.closed:
             return
         self.stats.digits.append(digit)
+        if self._recording is not None:
+            if digit in "#*":
+                self._finish_recording()
+            return
         collect = self._collect
         if self.media.playing:
             if not self._barge_in:
@@ -118,6 +129,9 @@ class VoiceConversation:
             return
         if self._waiting == "playback" and self._deferred is not None:
             action, self._deferred = self._deferred, None
+            if isinstance(action, StartRecording):
+                self._start_recording(action, now)
+                return
             self._waiting = "effect"
             self._spawn(self._effect(action))
             return
@@ -125,7 +139,9 @@ class VoiceConversation:
             self._collect.deadline = now + self._collect.spec.timeout
 
     def on_tick(self, now: float) -> None:
-        """Called every media clock tick: fires key-collection timeouts."""
+        """Called every media clock tick: fires key-collection timeouts and ends recordings."""
+        if self._recording is not None and self._recording.done(now):
+            self._finish_recording()
         collect = self._collect
         if self.closed or collect is None or collect.deadline is None or now < collect.deadline:
             return
@@ -141,10 +157,21 @@ class VoiceConversation:
             return
         self.closed = True
         self._collect = None
+        actions: list = []
+        if self._recording is not None:            # hung up while recording: keep the message
+            recording, self._recording = self._recording, None
+            self.media.audio_sink = None
+            try:
+                recording.save()
+                actions += self.session.feed(RecordResult(recording.duration > 0.3, recording.path.name,
+                                                          round(recording.duration, 2)))
+            except OSError:
+                log.exception("call %s: recording not saved", self.context.call_id)
         if not self.session.finished:
-            for action in self.session.feed(Hangup()):
-                if isinstance(action, StoreOutcome):
-                    self._spawn(self._effect_only(action))
+            actions += self.session.feed(Hangup())
+        for action in actions:
+            if isinstance(action, StoreOutcome):
+                self._spawn(self._effect_only(action))
         for task in list(self._tasks):
             if not task.done() and self._waiting != "effect":
                 task.cancel()
@@ -175,9 +202,35 @@ class VoiceConversation:
             elif isinstance(action, Transfer) and self.media.playing:
                 self._waiting = "playback"          # the caller hears the prompt before the transfer
                 self._deferred = action
+            elif isinstance(action, StartRecording) and self._recordings_dir is not None:
+                self.media.play("beep", beep())
+                self._waiting = "playback"          # prompt and beep first, then the caller speaks
+                self._deferred = action
             else:
                 self._waiting = "effect"
                 self._spawn(self._effect(action))
+
+    def _start_recording(self, action: StartRecording, now: float) -> None:
+        assert self._recordings_dir is not None
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in f"{self.context.call_id}-{action.name}")
+        recording = Recording(self._recordings_dir / f"{safe}.wav", action.max_seconds, now)
+        self._recording = recording
+        self._waiting = "recording"
+        self.media.audio_sink = lambda pcm: recording.add(pcm, self._clock())
+
+    def _finish_recording(self) -> None:
+        recording, self._recording = self._recording, None
+        if recording is None:
+            return
+        self.media.audio_sink = None
+        self._waiting = None
+        try:
+            recording.save()
+            result = RecordResult(recording.duration > 0.3, recording.path.name, round(recording.duration, 2))
+        except OSError:
+            log.exception("call %s: recording not saved", self.context.call_id)
+            result = RecordResult(False)
+        self._feed(result)
 
     def _say(self, action: Say) -> None:
         self._barge_in = action.barge_in

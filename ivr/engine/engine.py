@@ -285,7 +285,8 @@ class Engine:
         active.conversation = VoiceConversation(
             session, active.media, self.prompts, self.services, context,
             hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
-            transfer=lambda target: self._transfer(active, target))
+            transfer=lambda target: self._transfer(active, target),
+            recordings_dir=self.config.data_dir / "recordings")
         active.conversation.start()
         self._record_timeline(active)
 
