@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import aiohttp
 
 from ivr.flow.interpreter import (
-    CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, StartRecording,
-    StoreOutcome, Transfer, TransferResult, VoteResult, WebhookResult,
+    CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult,
+    StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult, WebhookResult,
 )
 from ivr.flow.model import Campaign
 
@@ -97,6 +97,10 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
         return await http_call(action)
     if isinstance(action, Notify):
         return await send_notification(action, services, ctx)
+    if isinstance(action, RouteRequest):
+        result = await http_call(CallWebhook(action.url, "POST", action.state, action.headers, action.timeout, 1))
+        node = result.data.get("node", result.data) if result.ok else None
+        return RoutingResult(node if isinstance(node, dict) else None)
     if isinstance(action, StartRecording):
         return RecordResult(False)           # recording is not built yet: the flow takes its failure exit
     if isinstance(action, Transfer):

@@ -15,8 +15,13 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema
+
 from . import templates
 from .model import Campaign, localized
+from .schema import NODE_SCHEMA
+
+_NODE_VALIDATOR = jsonschema.Draft202012Validator(NODE_SCHEMA)
 
 # -- input events ------------------------------------------------------------------------------
 
@@ -83,8 +88,15 @@ class TransferResult:
     ok: bool
 
 
+@dataclass
+class RoutingResult:
+    """The routing server's answer: the next node to run, or None when it could not be asked."""
+
+    node: dict[str, Any] | None
+
+
 InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResult | WebhookResult
-              | NotifyResult | RecordResult | TransferResult)
+              | NotifyResult | RecordResult | TransferResult | RoutingResult)
 
 # -- actions -----------------------------------------------------------------------------------
 
@@ -173,13 +185,26 @@ class Transfer:
 
 
 @dataclass
+class RouteRequest:
+    """Routing mode: POST the session's state to the business's URL; the answer is the next node."""
+
+    url: str
+    state: dict[str, Any]
+    timeout: float
+    headers: dict[str, str]
+
+
+@dataclass
 class End:
     reason: str
 
 
 Action = (Say | Listen | StoreOutcome | CastVote | RedeemCode | CallWebhook | Notify | StartRecording
-          | Transfer | End)
-EFFECTS = (CastVote, RedeemCode, CallWebhook, Notify, StartRecording, Transfer)
+          | Transfer | RouteRequest | End)
+EFFECTS = (CastVote, RedeemCode, CallWebhook, Notify, StartRecording, Transfer, RouteRequest)
+ROUTED = "__routed"          # the node the routing server sent
+ASK_SERVER = "__ask_server"  # where every exit of a routed node leads: ask the server again
+ROUTING_STEPS = 500          # a routed session ends after this many round trips
 
 
 @dataclass
@@ -229,6 +254,8 @@ class FlowSession:
         self.current: str | None = None
         self.attempt = 0                  # tries of the current ask
         self.awaiting: str | None = None  # "input" | an effect's class name
+        self.routed: dict[str, Any] | None = None   # routing mode: the node being run
+        self.last: dict[str, Any] = {}               # routing mode: what happened since the last request
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -244,11 +271,16 @@ class FlowSession:
             self._emit("limit_reached", {"limit": limit})
             text = self._text(self.campaign.limits.get("text"))
             return ([self._say_text(text, True)] if text else []) + self._end("caller_limit")
+        if self.campaign.routing is not None:
+            return self._ask_server("start")
         return self._goto(self.campaign.start)
 
     def feed(self, event: InputEvent) -> list[Action]:
         if self.finished:
             return []
+        if isinstance(event, RoutingResult) and self.awaiting == "RouteRequest":
+            self.awaiting = None
+            return self._routed(event.node)
         if isinstance(event, Hangup):
             self._emit("hangup", {"node": self.current})
             self.finished = True
@@ -304,7 +336,8 @@ class FlowSession:
         """Everything needed to resume later (SMS sessions live between messages)."""
         return {"channel": self.channel, "language": self.language, "variables": self.variables,
                 "path": self.path, "finished": self.finished, "end_reason": self.end_reason,
-                "current": self.current, "attempt": self.attempt, "awaiting": self.awaiting}
+                "current": self.current, "attempt": self.attempt, "awaiting": self.awaiting,
+                "routed": self.routed, "last": self.last}
 
     @classmethod
     def from_state(cls, campaign: Campaign, state: dict[str, Any]) -> "FlowSession":
@@ -313,6 +346,8 @@ class FlowSession:
         session.variables = state["variables"]
         for name in ("path", "finished", "end_reason", "current", "attempt", "awaiting"):
             setattr(session, name, state[name])
+        session.routed = state.get("routed")
+        session.last = state.get("last") or {}
         return session
 
     # -- internals ------------------------------------------------------------------------------
@@ -320,10 +355,52 @@ class FlowSession:
     def _node(self) -> dict[str, Any]:
         if self.current is None:
             raise FlowError("no current node")
-        return self.campaign.nodes[self.current]
+        return self._lookup(self.current)
+
+    def _lookup(self, node_id: str) -> dict[str, Any]:
+        if node_id == ROUTED and self.routed is not None:
+            return self.routed
+        return self.campaign.nodes[node_id]
+
+    # -- routing mode ---------------------------------------------------------------------------
+
+    def _ask_server(self, reason: str) -> list[Action]:
+        routing = self.campaign.routing or {}
+        if len(self.path) >= ROUTING_STEPS:
+            return self._end("routing_steps")
+        state = {"campaign": self.campaign.id, "channel": self.channel, "caller": self.variables["caller"]["number"],
+                 "short_number": self.variables.get("short_number"), "language": self.language,
+                 "reason": reason, "last": self.last, "variables": self.variables, "path": self.path}
+        self.last = {}
+        self.awaiting = "RouteRequest"
+        self._emit("route_request", {"reason": reason})
+        return [RouteRequest(routing["url"], json_safe(state), float(routing.get("timeout", 5)),
+                             dict(routing.get("headers", {})))]
+
+    def _routed(self, node: dict[str, Any] | None) -> list[Action]:
+        if node is None:
+            self._emit("routing_failed", {})
+            return self._end("routing_failed")
+        errors = list(_NODE_VALIDATOR.iter_errors(node)) if isinstance(node, dict) else [None]
+        if errors:
+            self._emit("routing_failed", {"error": errors[0].message if errors[0] else "not an object"})
+            return self._end("routing_invalid_node")
+        routed = dict(node)
+        for name in ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid", "unavailable",
+                     "failure", "default"):
+            if name in routed or name == "next":
+                routed[name] = ASK_SERVER
+        routed["choices"] = [{**c, "next": ASK_SERVER} for c in routed.get("choices") or []] or None
+        routed["cases"] = [{**c, "next": ASK_SERVER} for c in routed.get("cases") or []] or None
+        self.routed = {k: v for k, v in routed.items() if v is not None}
+        return self._goto(ROUTED)
+
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        self.events.append(TimelineEvent(kind, {"node": self.current, **data}))
+        event = TimelineEvent(kind, {"node": self.current, **data})
+        self.events.append(event)
+        if self.campaign.routing is not None and kind != "route_request":
+            self.last.setdefault("events", []).append({"kind": kind, **json_safe(event.data)})
 
     def _open(self) -> bool:
         schedule = self.campaign.schedule
@@ -372,9 +449,11 @@ class FlowSession:
     def _goto(self, node_id: str) -> list[Action]:
         actions: list[Action] = []
         for _ in range(MAX_STEPS):
+            if node_id == ASK_SERVER:
+                return actions + self._ask_server("next")
             self.current = node_id
             self.path.append(node_id)
-            node = self.campaign.nodes[node_id]
+            node = self._lookup(node_id)
             self._emit("node", {"type": node["type"]})
             kind = node["type"]
             if kind == "say":
@@ -553,3 +632,14 @@ def _condition(cond: dict[str, Any], variables: dict[str, Any]) -> bool:
     if "lt" in cond:
         return number < float(cond["lt"])
     return False
+
+
+def json_safe(value: Any) -> Any:
+    """Variables as plain JSON (what a routing server receives)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

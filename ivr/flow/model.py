@@ -32,6 +32,7 @@ class Campaign:
     code_pools: dict[str, list[str]] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
 
     @property
     def default_language(self) -> str:
@@ -42,7 +43,8 @@ class Campaign:
         """Build from a document the schema has accepted."""
         numbers = data.get("numbers", {})
         return cls(
-            id=data["id"], name=data.get("name", data["id"]), start=data["start"], nodes=data["nodes"],
+            id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
+            nodes=data.get("nodes", {}), routing=data.get("routing"),
             languages=list(data.get("languages") or ["en"]),
             voice_numbers=[str(n) for n in numbers.get("voice", [])],
             sms_numbers=[str(n) for n in numbers.get("sms", [])],

@@ -123,6 +123,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False},
         "code_pools": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
         "variables": {"type": "object"},
+        "routing": {"type": "object", "properties": {
+            "url": {"type": "string", "pattern": "^https?://"}, "timeout": SECONDS,
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}}},
+            "required": ["url"], "additionalProperties": False},
         "start": NODE_ID,
         "nodes": {"type": "object", "minProperties": 1,
                   "propertyNames": NODE_ID,
@@ -132,6 +136,11 @@ SCHEMA: dict[str, Any] = {
                       "allOf": [{"if": {"properties": {"type": {"const": n["properties"]["type"]["const"]}}},
                                  "then": n} for n in NODES]}},
     },
-    "required": ["id", "start", "nodes"],
+    "required": ["id"],
+    "oneOf": [{"required": ["start", "nodes"], "not": {"required": ["routing"]}},
+              {"required": ["routing"], "not": {"anyOf": [{"required": ["start"]}, {"required": ["nodes"]}]}}],
     "additionalProperties": False,
 }
+
+# One node as a routing server may return it (its exits are ignored: the server is asked again).
+NODE_SCHEMA: dict[str, Any] = {"$schema": SCHEMA["$schema"], **SCHEMA["properties"]["nodes"]["additionalProperties"]}
