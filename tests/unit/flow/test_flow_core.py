@@ -196,3 +196,42 @@ def test_cli_validate_and_simulate(tmp_path: Path, capsys) -> None:
     assert simulate_command(str(ROOT / "dialplans" / "vote.yaml"), "voice", ["1"], as_json=True) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["outcomes"] == [{"kind": "vote", "name": "talent", "value": "anna"}]
+
+
+BRANCHY = """
+id: branchy
+numbers: {voice: ["1111"], sms: ["1111"]}
+start: route
+nodes:
+  route:
+    type: branch
+    cases:
+      - {if: {var: channel, equals: voice}, next: operator}
+      - {if: {var: caller.number, matches: "\\\\+44.*"}, next: uk}
+    default: alert
+  operator: {type: transfer, target: "100", prompt: Connecting you., failure: alert}
+  uk: {type: end, text: Hello UK.}
+  alert: {type: notify, method: email, target: ops@brand.test, text: "Call from {{caller.number}}", next: ok,
+          failure: failed}
+  ok: {type: end, text: Sent.}
+  failed: {type: end, text: Not sent.}
+"""
+
+
+def test_branch_transfer_and_notify_exits_on_both_channels() -> None:
+    from ivr.flow.interpreter import Notify, NotifyResult, Transfer, TransferResult
+
+    flow = load_campaign(BRANCHY, "branchy.yaml")
+    voice = FlowSession(flow, "voice", "+15550001")
+    actions = voice.start()
+    assert actions[0].parts[0].text == "Connecting you." and actions[-1] == Transfer("100")
+    assert voice.feed(TransferResult(True)) == [End("transferred")]
+    voice = FlowSession(flow, "voice", "+15550001")
+    voice.start()
+    assert isinstance(voice.feed(TransferResult(False))[-1], Notify)           # transfer failed: alert
+    assert voice.feed(NotifyResult(False))[0].parts[0].text == "Not sent."
+    assert FlowSession(flow, "sms", "+447700900").start()[0].parts[0].text == "Hello UK."
+    sms = FlowSession(flow, "sms", "+15550001")
+    notify = sms.start()[-1]
+    assert isinstance(notify, Notify) and notify.text == "Call from +15550001" and notify.target == "ops@brand.test"
+    assert sms.feed(NotifyResult(True))[0].parts[0].text == "Sent."
