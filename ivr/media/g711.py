@@ -13,15 +13,18 @@ SILENCE_FRAME = b"\x00\x00" * FRAME_SAMPLES
 
 
 class CodecError(ValueError):
-    """A payload type we do not speak."""
+    """A payload type we do not speak, or PCM that is not whole 16-bit samples."""
 
 
 def encode(payload_type: int, pcm: bytes) -> bytes:
-    """Linear 16-bit PCM → G.711 bytes for `payload_type`."""
-    if payload_type == PCMU:
-        return audioop.lin2ulaw(pcm, 2)
-    if payload_type == PCMA:
-        return audioop.lin2alaw(pcm, 2)
+    """Linear 16-bit PCM → G.711 bytes for `payload_type`, one byte per sample."""
+    try:
+        if payload_type == PCMU:
+            return audioop.lin2ulaw(pcm, 2)
+        if payload_type == PCMA:
+            return audioop.lin2alaw(pcm, 2)
+    except audioop.error as exc:
+        raise CodecError(str(exc)) from None
     raise CodecError(f"unsupported payload type {payload_type}")
 
 

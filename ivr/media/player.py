@@ -11,15 +11,26 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 SILENCE = b"\x00" * FRAME_BYTES
 
 
-@dataclass
+class PlayerError(ValueError):
+    """Audio that is not 16-bit linear PCM (an odd number of bytes)."""
+
+
+@dataclass(frozen=True)
 class PlaybackStarted:
+    """The first frame of a prompt went out."""
+
     prompt_id: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlaybackFinished:
+    """A prompt's last frame went out, or it was stopped (`interrupted`) while playing or queued."""
+
     prompt_id: str
     interrupted: bool
+
+
+PlaybackEvent = PlaybackStarted | PlaybackFinished
 
 
 class Player:
@@ -29,48 +40,45 @@ class Player:
         self._queue: deque[tuple[str, bytes]] = deque()
         self._current: tuple[str, bytes] | None = None
         self._offset = 0
-        self.events: list[PlaybackStarted | PlaybackFinished] = []
+        self._events: list[PlaybackEvent] = []
 
     @property
     def playing(self) -> bool:
+        """Whether the next frame holds prompt audio."""
         return self._current is not None or bool(self._queue)
 
     def play(self, prompt_id: str, pcm: bytes) -> None:
+        """Queue a prompt after the ones already queued."""
         if len(pcm) % 2:
-            pcm = pcm[:-1]
+            raise PlayerError(f"prompt {prompt_id!r}: {len(pcm)} bytes is not whole 16-bit samples")
         self._queue.append((prompt_id, pcm))
 
     def stop(self) -> None:
-        """Barge-in: drop everything queued and playing now."""
+        """Barge-in: end the prompt playing and drop the queue; each is reported finished, interrupted."""
         if self._current is not None:
-            self.events.append(PlaybackFinished(self._current[0], interrupted=True))
-        for prompt_id, _ in self._queue:
-            self.events.append(PlaybackFinished(prompt_id, interrupted=True))
+            self._events.append(PlaybackFinished(self._current[0], interrupted=True))
+        self._events += [PlaybackFinished(prompt_id, interrupted=True) for prompt_id, _ in self._queue]
         self._queue.clear()
         self._current = None
-        self._offset = 0
 
-    def next_frame(self) -> bytes | None:
-        """The next 20 ms of audio, or None when nothing plays (the caller sends silence)."""
+    def next_frame(self) -> bytes:
+        """The next 20 ms: prompt audio running on into the next prompt, silence-padded only after the
+        last one; silence when nothing plays."""
         frame = b""
-        while len(frame) < FRAME_BYTES:
+        while len(frame) < FRAME_BYTES and self.playing:
             if self._current is None:
-                if not self._queue:
-                    break
-                self._current = self._queue.popleft()
-                self._offset = 0
-                self.events.append(PlaybackStarted(self._current[0]))
+                self._current, self._offset = self._queue.popleft(), 0
+                self._events.append(PlaybackStarted(self._current[0]))
             prompt_id, pcm = self._current
             take = pcm[self._offset:self._offset + FRAME_BYTES - len(frame)]
             frame += take
             self._offset += len(take)
             if self._offset >= len(pcm):
-                self.events.append(PlaybackFinished(prompt_id, interrupted=False))
+                self._events.append(PlaybackFinished(prompt_id, interrupted=False))
                 self._current = None
-        if not frame:
-            return None
         return frame + SILENCE[len(frame):]
 
-    def drain_events(self) -> list[PlaybackStarted | PlaybackFinished]:
-        events, self.events = self.events, []
+    def drain_events(self) -> list[PlaybackEvent]:
+        """Playback events since the last call, oldest first."""
+        events, self._events = self._events, []
         return events

@@ -1,68 +1,338 @@
-"""The prompt cache: audio made from text ahead of calls, kept as 8 kHz PCM files.
+"""The prompt cache: every `say`/`ask` made into telephony audio ahead of calls.
 
-Key = hash of (engine, engine version, language, voice, text). Campaign prompts are made when a
-campaign is loaded; during a call only look-ups happen, except for a templated text heard with a new
-value for the first time, which `render` makes off the event loop and caches too.
+An entry is 16-bit linear PCM, 8 kHz mono (`KEY.pcm`), with its ready-to-send G.711 encodings beside it
+(`KEY.ulaw`, `KEY.alaw`). The key hashes everything the audio depends on: the text (or the recording's
+content), language, engine and its version, voice, rate and the audio processing version. Prompts are
+made by `build` when a dialplan is loaded or uploaded; during a call only `get_or_none` runs, which never
+synthesises: a miss is None and the caller decides (`synthesize_in_background` makes a new templated
+value off the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
+import os
+import re
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .audio import to_telephony
-from .tts import TtsEngine, engine_for
+from . import audio, g711
+from .tts import MAX_RATE, MIN_RATE, TtsError, TtsRegistry
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DIRECTORY = Path("prompts/cache")
+ENCODINGS = {g711.PCMU: ".ulaw", g711.PCMA: ".alaw"}
+_SUFFIXES = (".pcm", *ENCODINGS.values())
+_TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+_SPEAKABLE = re.compile(r"\w")
+
+
+class PromptError(Exception):
+    """Base error of the prompt cache."""
+
+
+class PromptMissing(PromptError, KeyError):
+    """No cached audio under that key."""
+
+
+class PromptFailed(PromptError):
+    """Audio could not be made for a request (engine or conversion error)."""
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    """One prompt to make: a text to speak or a recording to convert (exactly one of the two)."""
+
+    text: str | None = None
+    audio_path: Path | None = None
+    language: str = "en"
+    voice: str | None = None
+    engine: str | None = None
+    rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.audio_path is None):
+            raise PromptError("a prompt request needs exactly one of text and audio_path")
+        if self.text is not None and not self.text.strip():
+            raise PromptError("a prompt text is empty")
+        if not MIN_RATE <= self.rate <= MAX_RATE:
+            raise PromptError(f"rate {self.rate} is outside {MIN_RATE}..{MAX_RATE}")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A variable of a templated prompt: `{{ name }}` or `{{ name | default }}`."""
+
+    name: str
+    default: str | None = None
+
+
+def split_template(text: str) -> list[str | Slot]:
+    """`Your order {{status}} today` → ["Your order", Slot("status"), "today"]: fixed parts (stripped, empty
+    ones left out) and the variables between them, in order."""
+    parts: list[str | Slot] = []
+    position = 0
+    for match in _TAG.finditer(text):
+        parts.append(text[position:match.start()].strip())
+        parts.append(Slot(match.group(1), match.group(2)))
+        position = match.end()
+    parts.append(text[position:].strip())
+    return [p for p in parts if p != ""]
+
+
+def is_template(text: str) -> bool:
+    """True when the text has a `{{ variable }}`."""
+    return _TAG.search(text) is not None
+
+
+def fixed_parts(request: PromptRequest) -> list[PromptRequest]:
+    """What can be made ahead of calls: the request itself, or for a template its speakable fixed parts."""
+    if request.text is None or not is_template(request.text):
+        return [request]
+    return [PromptRequest(text=part, language=request.language, voice=request.voice, engine=request.engine,
+                          rate=request.rate)
+            for part in split_template(request.text) if isinstance(part, str) and _SPEAKABLE.search(part)]
+
+
+@dataclass
+class BuildFailure:
+    request: PromptRequest
+    error: str
+
+
+@dataclass
+class BuildReport:
+    """What `build` did: the keys the requests need (give them to `clean`), which were made now, and failures."""
+
+    keys: set[str] = field(default_factory=set)
+    generated: list[str] = field(default_factory=list)
+    failures: list[BuildFailure] = field(default_factory=list)
+
+    @property
+    def reused(self) -> int:
+        return len(self.keys) - len(self.generated)
+
 
 class PromptCache:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    """Prompt audio on disk (`directory`), with a small in-memory LRU of recently played entries."""
+
+    def __init__(self, directory: Path = DEFAULT_DIRECTORY, registry: TtsRegistry | None = None,
+                 memory_entries: int = 512) -> None:
+        self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._memory: dict[str, bytes] = {}
-        self._versions: dict[str, str] = {}
-        self.generated = 0
+        self.registry = registry or TtsRegistry()
+        self.generated = 0                      # entries made by this object (synthesised or converted)
+        self._memory: OrderedDict[str, bytes] = OrderedDict()
+        self._memory_entries = memory_entries
+        self._lock = threading.Lock()
+        self._content_digests: dict[tuple[Path, int, int], str] = {}
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
 
-    def key(self, text: str, language: str, voice: str | None, engine: TtsEngine) -> str:
-        version = self._versions.setdefault(engine.name, engine.version())
-        material = "\x00".join([engine.name, version, language, voice or "", text])
-        return hashlib.sha256(material.encode()).hexdigest()[:32]
+    # -- keys and files
 
-    def path(self, key: str) -> Path:
-        return self.directory / f"{key}.pcm"
+    def key(self, request: PromptRequest) -> str:
+        """The cache key of a request (TtsError when its engine is not available here)."""
+        if request.audio_path is not None:
+            material = {"audio": self._digest_of(Path(request.audio_path))}
+        else:
+            engine = self.registry.choose(request.language, request.engine)
+            material = {"text": request.text, "language": request.language, "engine": engine.name,
+                        "engine_version": engine.version(),
+                        "voice": request.voice or engine.default_voice(request.language), "rate": request.rate}
+        material["processing"] = audio.PROCESSING_VERSION
+        blob = json.dumps(material, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
 
-    def lookup(self, text: str, language: str, voice: str | None = None) -> bytes | None:
-        """Cached audio, never synthesising."""
-        key = self.key(text, language, voice, engine_for(language))
-        if key in self._memory:
-            return self._memory[key]
-        path = self.path(key)
-        if path.exists():
-            self._memory[key] = path.read_bytes()
-            return self._memory[key]
-        return None
+    def path(self, key: str, suffix: str = ".pcm") -> Path:
+        return self.directory / f"{key}{suffix}"
 
-    def make(self, text: str, language: str, voice: str | None = None) -> bytes:
-        """Cached audio, synthesising it first when missing (blocking: run off the loop)."""
-        engine = engine_for(language)
-        key = self.key(text, language, voice, engine)
-        cached = self.lookup(text, language, voice)
-        if cached is not None:
-            return cached
-        with tempfile.TemporaryDirectory() as tmp:
-            wav = Path(tmp) / "speech.wav"
-            engine.synthesize(text, language, voice, wav)
-            pcm = to_telephony(wav)
-        partial = self.path(key).with_suffix(".tmp")
-        partial.write_bytes(pcm)
-        partial.replace(self.path(key))
-        self._memory[key] = pcm
-        self.generated += 1
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def keys(self) -> set[str]:
+        """Keys of every complete entry on disk."""
+        return {p.stem for p in self.directory.glob("*.pcm")}
+
+    def load_pcm(self, key: str) -> bytes:
+        """16-bit 8 kHz mono PCM of an entry (PromptMissing if absent)."""
+        with self._lock:
+            if key in self._memory:
+                self._memory.move_to_end(key)
+                return self._memory[key]
+        try:
+            pcm = self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise PromptMissing(key) from None
+        self._remember(key, pcm)
         return pcm
 
+    def load_encoded(self, key: str, payload_type: int) -> bytes:
+        """The entry as G.711 bytes for `payload_type` (g711.PCMU or g711.PCMA), ready to packetise."""
+        suffix = ENCODINGS.get(payload_type)
+        if suffix is None:
+            raise g711.CodecError(f"unsupported payload type {payload_type}")
+        try:
+            return self.path(key, suffix).read_bytes()
+        except FileNotFoundError:
+            raise PromptMissing(key) from None
+
+    # -- during a call
+
+    def get_or_none(self, request: PromptRequest) -> bytes | None:
+        """Cached PCM for a request, or None. Never synthesises (also None when the engine is missing)."""
+        try:
+            return self.load_pcm(self.key(request))
+        except (PromptMissing, TtsError, OSError):
+            return None
+
+    async def synthesize_in_background(self, request: PromptRequest) -> bytes:
+        """Make (or load) a request's PCM in a worker thread; concurrent asks for one key share the work."""
+        key = await asyncio.to_thread(self.key, request)
+        running = self._in_flight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            pcm = await asyncio.to_thread(self.synthesize, request)
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()          # marked retrieved: the waiters get it, nobody else has to
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        else:
+            future.set_result(pcm)
+            return pcm
+        finally:
+            del self._in_flight[key]
+
+    # -- ahead of calls
+
+    def synthesize(self, request: PromptRequest) -> bytes:
+        """PCM for a request, making the entry first when missing (blocking: keep it off the event loop)."""
+        return self.load_pcm(self.ensure(request))
+
+    def ensure(self, request: PromptRequest) -> str:
+        """Make the entry of a request unless it is cached; its key. PromptFailed when it cannot be made."""
+        try:
+            key = self.key(request)
+        except (TtsError, OSError) as exc:
+            raise PromptFailed(str(exc)) from exc
+        if self.has(key):
+            return key
+        try:
+            pcm = self._make(request)
+        except (TtsError, audio.AudioError, OSError) as exc:
+            raise PromptFailed(str(exc)) from exc
+        for payload_type, suffix in ENCODINGS.items():
+            self._write(self.path(key, suffix), g711.encode(payload_type, pcm))
+        self._write(self.path(key), pcm)        # last: a .pcm file means the entry is complete
+        self._remember(key, pcm)
+        with self._lock:
+            self.generated += 1
+        log.info("prompt made: %s (%.2f s) %s", key, len(pcm) / 2 / audio.SAMPLE_RATE, _describe(request))
+        return key
+
+    def build(self, requests: Iterable[PromptRequest], workers: int = 2) -> BuildReport:
+        """Make every prompt the requests need (templates: their fixed parts), `workers` at a time."""
+        report = BuildReport()
+        wanted: dict[str, PromptRequest] = {}
+        for request in requests:
+            for part in fixed_parts(request):
+                try:
+                    wanted.setdefault(self.key(part), part)
+                except (TtsError, OSError) as exc:
+                    report.failures.append(BuildFailure(part, str(exc)))
+        missing = {key: request for key, request in wanted.items() if not self.has(key)}
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            outcomes = {key: pool.submit(self.ensure, request) for key, request in missing.items()}
+        for key, outcome in outcomes.items():
+            error = outcome.exception()
+            if error is None:
+                report.generated.append(key)
+            else:
+                report.failures.append(BuildFailure(missing[key], str(error)))
+        report.keys = {key for key in wanted if self.has(key)}
+        return report
+
+    def clean(self, keep_keys: Iterable[str]) -> list[str]:
+        """Delete every entry whose key is not kept (and leftovers of interrupted writes); the keys deleted."""
+        keep = set(keep_keys)
+        removed: set[str] = set()
+        for path in self.directory.iterdir():
+            if path.is_file() and (path.suffix in _SUFFIXES and path.stem not in keep or path.suffix == ".tmp"):
+                path.unlink(missing_ok=True)
+                if path.suffix != ".tmp":
+                    removed.add(path.stem)
+        with self._lock:
+            for key in removed:
+                self._memory.pop(key, None)
+        return sorted(removed)
+
+    # -- helpers
+
+    def _make(self, request: PromptRequest) -> bytes:
+        if request.audio_path is not None:
+            return audio.to_telephony(Path(request.audio_path))
+        assert request.text is not None
+        engine = self.registry.choose(request.language, request.engine)
+        voice = request.voice or engine.default_voice(request.language)
+        with tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
+            wav = Path(tmp) / "speech.wav"
+            engine.synthesize(request.text, request.language, voice, request.rate, wav)
+            if not wav.is_file() or wav.stat().st_size == 0:
+                raise PromptFailed(f"{engine.name} wrote no audio")
+            return audio.to_telephony(wav)
+
+    def _digest_of(self, path: Path) -> str:
+        stat = path.stat()
+        marker = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+        digest = self._content_digests.get(marker)
+        if digest is None:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            self._content_digests[marker] = digest
+        return digest
+
+    def _remember(self, key: str, pcm: bytes) -> None:
+        with self._lock:
+            self._memory[key] = pcm
+            self._memory.move_to_end(key)
+            while len(self._memory) > self._memory_entries:
+                self._memory.popitem(last=False)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=path.name + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # -- the calls ivr.engine.prompts makes today (text, language, voice); new code uses PromptRequest
+
+    def lookup(self, text: str, language: str, voice: str | None = None) -> bytes | None:
+        """`get_or_none` for a text."""
+        return self.get_or_none(PromptRequest(text=text, language=language, voice=voice))
+
     async def make_async(self, text: str, language: str, voice: str | None = None) -> bytes:
-        return await asyncio.to_thread(self.make, text, language, voice)
+        """`synthesize_in_background` for a text."""
+        return await self.synthesize_in_background(PromptRequest(text=text, language=language, voice=voice))
+
+
+def _describe(request: PromptRequest) -> str:
+    if request.audio_path is not None:
+        return f"recording {request.audio_path}"
+    return f"{request.language}/{request.engine or 'default'}: {request.text!r}"[:120]

@@ -1,14 +1,23 @@
 """A call's media, sans-I/O: RTP in (audio, RFC 4733 keys, in-band keys), RTP out (prompts or silence).
 
-The engine feeds every datagram to `receive` and asks `on_tick` for the packet to send on each media
-clock tick; `poll` reports keys whose end packets were lost and playback progress. Symmetric RTP:
-packets go to where the caller's RTP comes from (NAT), falling back to the SDP address.
+The call layer owns one `MediaSession` per call and drives it:
+
+- every datagram from the call's RTP socket: `events = session.receive(data, addr, now)`;
+- every media clock tick (20 ms): `packet = session.on_tick(now)`, sent to `session.remote_addr` when
+  not None, then `session.poll(now)` for playback events and keys whose end packets were lost.
+
+Symmetric RTP: we send to wherever the caller's valid RTP comes from (NAT), until then to the SDP
+address. Keys: RFC 4733 events and, optionally, tones in the audio; a press that arrives both ways
+is reported once (the in-band copy is dropped while the same key is held by RFC 4733 or just ended,
+the RFC 4733 copy when the tone was already reported in-band during that press). Lost audio packets
+are not concealed: the detector hears the frames that came, back to back.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 from . import g711
 from .goertzel import DtmfDetector
@@ -16,14 +25,24 @@ from .player import PlaybackFinished, PlaybackStarted, Player
 from .rfc4733 import TelephoneEvent, TelephoneEventReceiver
 from .rtp import RtpError, RtpPacket, RtpSender
 
+__all__ = ["DtmfDigit", "MediaEvent", "MediaSession", "MediaSessionError", "MediaStats", "PlaybackFinished",
+           "PlaybackStarted"]
 
-@dataclass
+SAME_PRESS = 0.12            # s: an in-band tone this soon after the RFC 4733 end is the same press
+CLOCK_MS = 20                # the media clock's tick
+
+
+class MediaSessionError(ValueError):
+    """A codec or packetisation time the session cannot handle."""
+
+
+@dataclass(frozen=True)
 class DtmfDigit:
-    """A key the caller pressed; `source` is rfc4733 or inband."""
+    """A key the caller pressed. In-band keys are reported as soon as recognised: duration 0."""
 
     digit: str
-    source: str
-    duration_ms: int = 0
+    source: Literal["rfc4733", "inband"]
+    duration_ms: int
 
 
 MediaEvent = DtmfDigit | PlaybackStarted | PlaybackFinished
@@ -31,10 +50,13 @@ MediaEvent = DtmfDigit | PlaybackStarted | PlaybackFinished
 
 @dataclass
 class MediaStats:
-    packets_received: int = 0
+    packets_received: int = 0    # valid RTP of our codec or telephone-event type
+    bytes_received: int = 0      # their payload octets
     packets_sent: int = 0
-    bad_packets: int = 0
-    other_payload: int = 0
+    bytes_sent: int = 0
+    bad_packets: int = 0         # not RTP
+    other_payload: int = 0       # RTP of a payload type not negotiated (comfort noise, ...)
+    duplicate_digits: int = 0    # one press heard both in-band and by RFC 4733, reported once
 
 
 class MediaSession:
@@ -42,97 +64,142 @@ class MediaSession:
 
     def __init__(self, codec_pt: int, dtmf_pt: int | None, ptime: int = 20,
                  remote: tuple[str, int] | None = None, inband_dtmf: bool = True,
-                 audio_sink: Callable[[bytes], None] | None = None) -> None:
+                 audio_sink: Callable[[bytes], None] | None = None, dtmf_end_timeout: float = 0.25) -> None:
+        _check_codec(codec_pt)
+        if ptime <= 0 or ptime % CLOCK_MS:
+            raise MediaSessionError(f"ptime {ptime} ms is not a multiple of the {CLOCK_MS} ms clock")
         self.codec_pt = codec_pt
         self.dtmf_pt = dtmf_pt
-        self.samples = 8000 * ptime // 1000
+        self.ptime = ptime
         self.sdp_remote = remote
         self.remote_addr = remote
-        self.player = Player()
-        self.sender = RtpSender()
-        self.events = TelephoneEventReceiver()
-        self.detector = DtmfDetector() if inband_dtmf else None
-        self.audio_sink = audio_sink
+        self.audio_sink = audio_sink          # gets the decoded linear PCM of each audio packet received
         self.on_hold = False
         self.last_received: float | None = None
         self.stats = MediaStats()
-        self._talking = False
-        self._seen_events = False
-        self._pending: list[MediaEvent] = []
+        self.player = Player()
+        self.sender = RtpSender()
+        self.telephone_events = TelephoneEventReceiver(end_timeout=dtmf_end_timeout)
+        self.detector = DtmfDetector() if inband_dtmf else None
+        self._frames: list[bytes] = []
+        self._frames_talking = False
+        self._last_sent: Literal["audio", "silence"] | None = None   # None: nothing sent since start/hold
+        self._inband_recent: deque[tuple[str, float]] = deque(maxlen=8)
+        self._rfc4733_recent: deque[tuple[str, float]] = deque(maxlen=8)
 
-    # -- receive --------------------------------------------------------------------------------
+    # -- receive ----------------------------------------------------------------------------------
 
     def receive(self, datagram: bytes, source: tuple[str, int], now: float) -> list[MediaEvent]:
+        """Feed a datagram from the RTP socket; returns the keys it completes."""
         try:
             packet = RtpPacket.parse(datagram)
         except RtpError:
             self.stats.bad_packets += 1
             return []
         if packet.payload_type == self.dtmf_pt:
-            self._latch(source, now)
-            self._seen_events = True
-            return [self._digit(e, "rfc4733") for e in self.events.receive(packet, now)]
+            self._accept(packet, source, now)
+            return self._rfc4733_digits(self.telephone_events.receive(packet, now), now)
         if packet.payload_type != self.codec_pt:
             self.stats.other_payload += 1
             return []
-        self._latch(source, now)
+        self._accept(packet, source, now)
         pcm = g711.decode(self.codec_pt, packet.payload)
         if self.audio_sink is not None:
             self.audio_sink(pcm)
-        if self.detector is not None and not self._seen_events:
-            return [DtmfDigit(d, "inband") for d in self.detector.feed(pcm)]
-        return []
+        if self.detector is None:
+            return []
+        return self._inband_digits(self.detector.feed(pcm), now)
 
-    def _latch(self, source: tuple[str, int], now: float) -> None:
+    def _accept(self, packet: RtpPacket, source: tuple[str, int], now: float) -> None:
         self.stats.packets_received += 1
+        self.stats.bytes_received += len(packet.payload)
         self.last_received = now
         self.remote_addr = source
 
-    @staticmethod
-    def _digit(event: TelephoneEvent, source: str) -> DtmfDigit:
-        return DtmfDigit(event.digit, source, event.duration_ms)
+    def _inband_digits(self, digits: list[str], now: float) -> list[MediaEvent]:
+        out: list[MediaEvent] = []
+        for digit in digits:
+            if digit in self.telephone_events.active_digits or any(
+                    d == digit and now - at <= SAME_PRESS for d, at in self._rfc4733_recent):
+                self.stats.duplicate_digits += 1
+                continue
+            self._inband_recent.append((digit, now))
+            out.append(DtmfDigit(digit, "inband", 0))
+        return out
 
-    # -- send -----------------------------------------------------------------------------------
+    def _rfc4733_digits(self, events: list[TelephoneEvent], now: float) -> list[MediaEvent]:
+        out: list[MediaEvent] = []
+        for event in events:
+            pressed = event.last_packet_at - event.duration_ms / 1000 - SAME_PRESS
+            heard = next((item for item in self._inband_recent if item[0] == event.digit and item[1] >= pressed),
+                         None)
+            if heard is not None:
+                self._inband_recent.remove(heard)
+                self.stats.duplicate_digits += 1
+                continue
+            self._rfc4733_recent.append((event.digit, now))
+            out.append(DtmfDigit(event.digit, "rfc4733", event.duration_ms))
+        return out
+
+    # -- send -------------------------------------------------------------------------------------
 
     def on_tick(self, now: float) -> bytes | None:
-        """The packet to send this tick (a prompt frame or silence), or None on hold/no address."""
-        frame = self.player.next_frame()
-        self._pending.extend(self.player.drain_events())
-        if self.on_hold or self.remote_addr is None:
+        """The RTP packet to send this tick: prompt audio or silence in the codec. None on ticks that
+        only collect a frame (ptime > 20 ms), on hold, or while there is no remote address; time
+        (player, RTP timestamp) runs on regardless."""
+        self._frames_talking |= self.player.playing
+        self._frames.append(self.player.next_frame())
+        if len(self._frames) * CLOCK_MS < self.ptime:
             return None
-        marker = frame is not None and not self._talking
-        self._talking = frame is not None
-        payload = g711.encode(self.codec_pt, frame or g711.SILENCE_FRAME)
+        pcm, talking = b"".join(self._frames), self._frames_talking
+        self._frames, self._frames_talking = [], False
+        samples = len(pcm) // 2
+        if self.on_hold or self.remote_addr is None:
+            self.sender.skip(samples)
+            self._last_sent = None
+            return None
+        marker = self._last_sent is None or (talking and self._last_sent == "silence")
+        self._last_sent = "audio" if talking else "silence"
+        payload = g711.encode(self.codec_pt, pcm)
         self.stats.packets_sent += 1
-        return self.sender.packet(self.codec_pt, payload, self.samples, marker=marker)
+        self.stats.bytes_sent += len(payload)
+        return self.sender.packet(self.codec_pt, payload, samples, marker=marker)
 
     def poll(self, now: float) -> list[MediaEvent]:
-        """Playback events since the last call, and keys whose end packets never came."""
-        events, self._pending = self._pending, []
-        events.extend(self._digit(e, "rfc4733") for e in self.events.poll(now))
-        return events
+        """Playback events since the last call, then keys whose end packets never came."""
+        events: list[MediaEvent] = list(self.player.drain_events())
+        return events + self._rfc4733_digits(self.telephone_events.poll(now), now)
 
-    # -- control --------------------------------------------------------------------------------
+    # -- control ----------------------------------------------------------------------------------
 
     def play(self, prompt_id: str, pcm: bytes) -> None:
+        """Queue 16-bit linear 8 kHz mono audio after what is already playing."""
         self.player.play(prompt_id, pcm)
 
     def stop_playback(self) -> None:
+        """Barge-in: silence from the next tick on; the stopped prompts are reported by `poll`."""
         self.player.stop()
-        self._pending.extend(self.player.drain_events())
 
     @property
     def playing(self) -> bool:
         return self.player.playing
 
     def set_hold(self, hold: bool) -> None:
-        """On hold (the caller sent sendonly/inactive) we keep quiet."""
+        """On hold (the caller's SDP is sendonly/inactive) we send nothing; the marker bit is set again
+        on the first packet after."""
         self.on_hold = hold
 
     def update_remote(self, codec_pt: int, dtmf_pt: int | None, remote: tuple[str, int] | None) -> None:
-        """A re-INVITE changed the codec, event type or address."""
+        """A re-INVITE's outcome: codec, telephone-event type and SDP address (None: do not send).
+        A changed SDP address replaces the latched one until RTP arrives from elsewhere."""
+        _check_codec(codec_pt)
         self.codec_pt = codec_pt
         self.dtmf_pt = dtmf_pt
         if remote != self.sdp_remote:
             self.sdp_remote = remote
             self.remote_addr = remote
+
+
+def _check_codec(codec_pt: int) -> None:
+    if codec_pt not in g711.CODEC_NAMES:
+        raise MediaSessionError(f"payload type {codec_pt} is not G.711 (0 or 8)")

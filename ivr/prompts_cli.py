@@ -1,0 +1,109 @@
+"""`ivr prompts build` and `ivr prompts say`: make prompt audio ahead of calls, or try a voice."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ivr.flow.loader import load_file
+from ivr.flow.model import prompts_of
+from ivr.flow.validate import DialplanError
+from ivr.media import audio
+from ivr.media.prompts import DEFAULT_DIRECTORY, PromptCache, PromptError, PromptRequest
+from ivr.media.tts import TtsError
+
+CAMPAIGN_SUFFIXES = (".yaml", ".yml")
+
+
+def add_arguments(subparsers: argparse._SubParsersAction) -> None:
+    """Register `prompts build` and `prompts say`; each sets `handler(args) -> exit code`."""
+    prompts = subparsers.add_parser("prompts", help="make prompt audio from campaign texts ahead of calls")
+    sub = prompts.add_subparsers(dest="prompts_command", required=True)
+
+    build = sub.add_parser("build", help="make every prompt of the campaign files (or folders of them)")
+    build.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    build.add_argument("--cache", type=Path, default=DEFAULT_DIRECTORY, help="prompt cache folder")
+    build.add_argument("--clean", action="store_true",
+                       help="also delete cached prompts these campaigns do not need (give all campaigns)")
+    build.add_argument("--workers", type=int, default=2, help="prompts made at once")
+    build.set_defaults(handler=build_command)
+
+    say = sub.add_parser("say", help="speak a text into an 8 kHz WAV file, as callers would hear it")
+    say.add_argument("text")
+    say.add_argument("--lang", default="en", help="language, e.g. en, ru, uk")
+    say.add_argument("--voice", help="engine voice (default: the engine's voice for the language)")
+    say.add_argument("--engine", help="TTS engine: flite, festival, espeak-ng, piper (default: by language)")
+    say.add_argument("--rate", type=float, default=1.0, help="speed factor, 0.5 to 2.0")
+    say.add_argument("--cache", type=Path, help="keep the result in this prompt cache too")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
+    say.set_defaults(handler=say_command)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Make the prompts of every campaign under `args.paths`; 1 when a campaign or prompt failed."""
+
+    cache = PromptCache(args.cache)
+    requests: list[PromptRequest] = []
+    ok = True
+    for path in campaign_files(args.paths):
+        try:
+            campaign = load_file(path)
+        except (DialplanError, OSError) as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            ok = False
+            continue
+        found = campaign_requests(prompts_of(campaign), campaign.nodes, campaign.source, path.parent)
+        print(f"{path}: {len(found)} prompts")
+        requests.extend(found)
+    report = cache.build(requests, workers=args.workers)
+    for failure in report.failures:
+        what = failure.request.text or failure.request.audio_path
+        print(f"failed: {what!r} ({failure.request.language}): {failure.error}", file=sys.stderr)
+    print(f"{len(report.keys)} prompts in {cache.directory}: {len(report.generated)} made, {report.reused} cached")
+    if args.clean and ok and not report.failures:
+        removed = cache.clean(report.keys)
+        print(f"{len(removed)} stale prompts deleted")
+    return 0 if ok and not report.failures else 1
+
+
+def say_command(args: argparse.Namespace) -> int:
+    """Speak `args.text` into `args.output` (16-bit 8 kHz mono WAV)."""
+    try:
+        request = PromptRequest(text=args.text, language=args.lang, voice=args.voice, engine=args.engine,
+                                rate=args.rate)
+        if args.cache is not None:
+            pcm = PromptCache(args.cache).synthesize(request)
+        else:
+            with tempfile.TemporaryDirectory(prefix="ivr-say-") as tmp:
+                pcm = PromptCache(Path(tmp)).synthesize(request)
+        audio.write_wav(args.output, pcm)
+    except (PromptError, TtsError, OSError) as exc:
+        print(f"ivr prompts say: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.output}: {len(pcm) / 2 / audio.SAMPLE_RATE:.2f} s")
+    return 0
+
+
+def campaign_files(paths: list[Path]) -> Iterator[Path]:
+    """The campaign files named, and those in the folders named."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix in CAMPAIGN_SUFFIXES)
+        else:
+            yield path
+
+
+def campaign_requests(texts: list[tuple[str, str]], nodes: dict[str, dict[str, Any]], source: dict[str, Any],
+                      folder: Path) -> list[PromptRequest]:
+    """Requests for a campaign's (language, text) prompts in its `voice` settings, and for the recordings
+    its nodes play (`audio:`, relative to the campaign file's folder)."""
+    settings = source.get("voice") or {}
+    voice, engine, rate = settings.get("voice"), settings.get("engine"), float(settings.get("rate", 1.0))
+    requests = [PromptRequest(text=text, language=language, voice=voice, engine=engine, rate=rate)
+                for language, text in texts]
+    requests += [PromptRequest(audio_path=folder / node["audio"]) for node in nodes.values() if node.get("audio")]
+    return requests
