@@ -1,8 +1,10 @@
 """Effects shared by every channel: the interpreter asks, these do, the answer goes back as an event.
 
-`CampaignServices` is what a channel needs from the outside world (the store for votes, codes and
-outcomes; HTTP for webhooks and notifications). `InMemoryServices` backs the simulator and tests;
-the store-backed implementation lives in `store_services.py`.
+`run_effect(action, services, ctx)` maps an effect action to its result event, so the voice and SMS
+channels (and the simulator) perform effects the same way. `CampaignServices` is what it needs from
+the store (votes, codes, outcomes) and the mail relay; webhooks, e-mail-less notifications and
+routing requests are plain HTTP done here (`http_call`, replaceable by a stub). `InMemoryServices`
+backs the simulator and tests; the store-backed implementation is `store_services.StoreServices`.
 """
 
 from __future__ import annotations
@@ -10,23 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Protocol
 
 import aiohttp
 
-from ivr.flow.interpreter import (
+from ivr.flow.events import (
     CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult,
     StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult, WebhookResult,
 )
 from ivr.flow.model import Campaign
+from ivr.store.records import window_key
 
 log = logging.getLogger(__name__)
+
+HttpCall = Callable[[CallWebhook], Awaitable[WebhookResult]]
 
 
 @dataclass
 class EffectContext:
-    """Who the effect is for."""
+    """Whom an effect is for: the session (call id), campaign, caller and channel."""
 
     call_id: str
     campaign_id: str
@@ -35,11 +41,16 @@ class EffectContext:
 
 
 class CampaignServices(Protocol):
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult: ...
+    """The outside world a channel needs (all async; the runtime implements it on the store)."""
 
-    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult: ...
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+        """One vote per caller, campaign, vote name and window, whatever the channel."""
 
-    async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None: ...
+    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
+        """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down)."""
+
+    async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
+        """Returns once the outcome is durable."""
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         """True when the message was handed to the mail relay."""
@@ -49,7 +60,10 @@ class CampaignServices(Protocol):
 
 
 async def http_call(action: CallWebhook) -> WebhookResult:
-    """Call the business's API with bounded retries and backoff; JSON answers become variables."""
+    """Call the business's API with bounded retries and backoff; a JSON object answer becomes the data.
+
+    5xx answers and network errors are retried; other non-2xx answers are final failures.
+    """
     timeout = aiohttp.ClientTimeout(total=action.timeout)
     last_status: int | None = None
     for attempt in range(action.retries + 1):
@@ -70,22 +84,14 @@ async def http_call(action: CallWebhook) -> WebhookResult:
                         return WebhookResult(True, response.status, data if isinstance(data, dict) else {"value": data})
                     if response.status < 500:
                         break                    # the business said no: retrying will not help
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             log.info("webhook %s %s failed: %s", action.method, action.url, exc)
     return WebhookResult(False, last_status, {})
 
 
-async def send_notification(action: Notify, services: CampaignServices, ctx: EffectContext) -> NotifyResult:
-    if action.method == "webhook":
-        result = await http_call(CallWebhook(action.target, "POST", {
-            "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
-            "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2))
-        return NotifyResult(result.ok)
-    return NotifyResult(await services.send_email(action.target, action.subject, action.text))
-
-
-async def run_effect(action: object, services: CampaignServices, ctx: EffectContext) -> object | None:
-    """Perform one effect; returns the event to feed back (None for fire-and-forget outcomes)."""
+async def run_effect(action: object, services: CampaignServices, ctx: EffectContext,
+                     http: HttpCall = http_call) -> object | None:
+    """Perform one effect; returns the event to feed back (None for `StoreOutcome`)."""
     if isinstance(action, StoreOutcome):
         await services.store_outcome(ctx, action.kind, action.name, action.value)
         return None
@@ -94,28 +100,34 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, RedeemCode):
         return await services.redeem_code(ctx, action.pool, action.code)
     if isinstance(action, CallWebhook):
-        return await http_call(action)
+        return await http(action)
     if isinstance(action, Notify):
-        return await send_notification(action, services, ctx)
+        if action.method == "email":
+            return NotifyResult(await services.send_email(action.target, action.subject, action.text))
+        result = await http(CallWebhook(action.target, "POST", {
+            "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
+            "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2))
+        return NotifyResult(result.ok)
     if isinstance(action, RouteRequest):
-        result = await http_call(CallWebhook(action.url, "POST", action.state, action.headers, action.timeout, 1))
+        result = await http(CallWebhook(action.url, "POST", action.state, action.headers, action.timeout, 1))
         node = result.data.get("node", result.data) if result.ok else None
         return RoutingResult(node if isinstance(node, dict) else None)
     if isinstance(action, StartRecording):
-        return RecordResult(False)           # recording is not built yet: the flow takes its failure exit
+        return RecordResult(False)           # a runtime without audio cannot record: the failure exit
     if isinstance(action, Transfer):
-        return TransferResult(False)         # SIP REFER is not built yet
+        return TransferResult(False)         # nor transfer
     raise TypeError(f"not an effect: {type(action).__name__}")
 
 
+@dataclass
 class InMemoryServices:
-    """Votes, codes and outcomes kept in memory (simulator, tests)."""
+    """Votes, codes, outcomes and e-mails kept in memory (simulator, tests). Vote windows are UTC."""
 
-    def __init__(self) -> None:
-        self.votes: dict[tuple[str, str, str], str] = {}
-        self.pools: dict[tuple[str, str], dict[str, str | None]] = defaultdict(dict)
-        self.outcomes: list[dict[str, str]] = []
-        self.emails: list[dict[str, str]] = []
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    votes: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    pools: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
+    outcomes: list[dict[str, str]] = field(default_factory=list)
+    emails: list[dict[str, str]] = field(default_factory=list)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         for campaign in campaigns:
@@ -124,7 +136,7 @@ class InMemoryServices:
                     self.pools[(campaign.id, pool)].setdefault(code, None)
 
     async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
-        key = (ctx.campaign_id, name, ctx.caller)
+        key = (ctx.campaign_id, name, ctx.caller, window_key(window, self.clock()))
         if key in self.votes:
             return VoteResult(False, self.votes[key])
         self.votes[key] = choice

@@ -1,223 +1,65 @@
 """The flow interpreter: a pure, channel-agnostic state machine over a campaign's nodes.
 
-`FlowSession.start()` and `FlowSession.feed(event)` return the next actions (say, listen, store,
-vote, redeem a code, call a webhook, notify, end). Voice and SMS channels adapt them: in voice `Say`
-is audio and `Listen` collects keys or speech; in SMS `Say` is a reply and `Listen` waits for the next
-message. Effects that need an answer end the returned list; the channel feeds the result back.
-Every step is appended to `events` for the call timeline. Nothing here does I/O.
+`FlowSession.start()` and `FlowSession.feed(event)` return the next actions (see `events.py`). Voice
+and SMS channels adapt them: on voice `Say` is audio and `Listen` collects keys or speech; on SMS
+`Say` is a reply and `Listen` waits for the next message (its timeout is the reminder delay). At most
+one action that needs an answer (an effect, or `Listen`) ends each list; the channel feeds the answer
+back. Every step is appended to `events` for the call timeline. Nothing here does I/O or reads a clock:
+the session is given `now` (for the schedule) and the runtime's counts in `variables`.
+
+Variables a runtime may pass: `caller.sessions_today` (sessions of this caller on this campaign today,
+voice and SMS together; checked against `limits.sessions_per_caller_per_day`) and anything else the
+templates should see (e.g. `caller.last_vote`). The session adds `caller.number`, `channel`,
+`short_number`, `language` and `campaign.id`/`campaign.name`.
+
+Answers to an ask: a choice matches by key, or (speech and SMS) when the words of one choice appear in
+what was said; free input must fit `pattern`, `min_length` and `max_length`. A failed attempt
+(noinput or nomatch) asks again up to `retries` times: the reason's own prompt (`noinput_prompt`,
+`nomatch_prompt`) followed by the attempt's entry of `reprompts` (the last one repeats), or the
+prompt again if neither is given; on SMS a silence sends the `reminder`. When the retries are used up
+the flow leaves by `noinput`/`nomatch` (whichever happened last), else by `max_retries`, else ends.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jsonschema
 
 from . import templates
-from .model import Campaign, localized
+from .conditions import holds
+from .events import (
+    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, Listen, ListenSpec,
+    NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult, Say, Speech,
+    StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult, WebhookResult,
+)
+from .model import EXIT_FIELDS, VOICE_ONLY, Campaign, localized
+from .schedule import is_open
 from .schema import NODE_SCHEMA
 
+__all__ = [
+    "EFFECTS", "Action", "CallWebhook", "CastVote", "CodeResult", "Digits", "End", "FlowError", "FlowSession",
+    "Hangup", "InputEvent", "Listen", "ListenSpec", "NoInput", "Notify", "NotifyResult", "Prompt", "RecordResult",
+    "RedeemCode", "RouteRequest", "RoutingResult", "Say", "Speech", "StartRecording", "StoreOutcome", "Text",
+    "TimelineEvent", "Transfer", "TransferResult", "VoteResult", "WebhookResult", "json_safe",
+]
+
 _NODE_VALIDATOR = jsonschema.Draft202012Validator(NODE_SCHEMA)
-
-# -- input events ------------------------------------------------------------------------------
-
-
-@dataclass
-class Digits:
-    digits: str
-
-
-@dataclass
-class Speech:
-    text: str
-    confidence: float
-
-
-@dataclass
-class Text:
-    text: str
-
-
-@dataclass
-class NoInput:
-    pass
-
-
-@dataclass
-class Hangup:
-    pass
-
-
-@dataclass
-class VoteResult:
-    accepted: bool
-    previous: str | None = None
-    unavailable: bool = False
-
-
-@dataclass
-class CodeResult:
-    status: str                          # redeemed | used | invalid | unavailable
-
-
-@dataclass
-class WebhookResult:
-    ok: bool
-    status: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class NotifyResult:
-    ok: bool
-
-
-@dataclass
-class RecordResult:
-    ok: bool
-    recording_id: str | None = None
-    duration: float = 0.0
-
-
-@dataclass
-class TransferResult:
-    ok: bool
-
-
-@dataclass
-class RoutingResult:
-    """The routing server's answer: the next node to run, or None when it could not be asked."""
-
-    node: dict[str, Any] | None
-
-
-InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResult | WebhookResult
-              | NotifyResult | RecordResult | TransferResult | RoutingResult)
-
-# -- actions -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Prompt:
-    text: str | None
-    audio: str | None
-    language: str
-    voice: str | None = None
-
-
-@dataclass
-class ListenSpec:
-    mode: str = "dtmf"                   # dtmf | speech | both
-    max_digits: int | None = None
-    min_digits: int = 1
-    finish_key: str | None = None
-    timeout: float = 5.0
-    inter_digit_timeout: float = 3.0
-    grammar: list[str] = field(default_factory=list)
-    pattern: str | None = None
-    barge_in: bool = True
-    confidence: float = 0.5
-
-
-@dataclass
-class Say:
-    parts: list[Prompt]
-    barge_in: bool = True
-
-
-@dataclass
-class Listen:
-    spec: ListenSpec
-
-
-@dataclass
-class StoreOutcome:
-    kind: str
-    name: str
-    value: str
-
-
-@dataclass
-class CastVote:
-    name: str
-    choice: str
-    window: str
-
-
-@dataclass
-class RedeemCode:
-    pool: str
-    code: str
-
-
-@dataclass
-class CallWebhook:
-    url: str
-    method: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    timeout: float
-    retries: int
-
-
-@dataclass
-class Notify:
-    method: str
-    target: str
-    subject: str
-    text: str
-
-
-@dataclass
-class StartRecording:
-    max_seconds: float
-    beep: bool
-    name: str
-
-
-@dataclass
-class Transfer:
-    target: str
-
-
-@dataclass
-class RouteRequest:
-    """Routing mode: POST the session's state to the business's URL; the answer is the next node."""
-
-    url: str
-    state: dict[str, Any]
-    timeout: float
-    headers: dict[str, str]
-
-
-@dataclass
-class End:
-    reason: str
-
-
-Action = (Say | Listen | StoreOutcome | CastVote | RedeemCode | CallWebhook | Notify | StartRecording
-          | Transfer | RouteRequest | End)
-EFFECTS = (CastVote, RedeemCode, CallWebhook, Notify, StartRecording, Transfer, RouteRequest)
+# The result event that answers each effect.
+_ANSWERS = {CastVote: VoteResult, RedeemCode: CodeResult, CallWebhook: WebhookResult, Notify: NotifyResult,
+            StartRecording: RecordResult, Transfer: TransferResult, RouteRequest: RoutingResult}
 ROUTED = "__routed"          # the node the routing server sent
 ASK_SERVER = "__ask_server"  # where every exit of a routed node leads: ask the server again
-ROUTING_STEPS = 500          # a routed session ends after this many round trips
-
-
-@dataclass
-class TimelineEvent:
-    kind: str
-    data: dict[str, Any]
+ROUTING_STEPS = 500          # a routed session ends after this many nodes
+MAX_STEPS = 200              # nodes in a row without waiting for anyone: a loop the validator missed
+SMS_REMINDER_AFTER = 3600.0  # seconds before an SMS reminder, unless the ask says `reminder_after`
 
 
 class FlowError(RuntimeError):
-    """The flow reached a state the validator should have prevented."""
-
-
-MAX_STEPS = 200
+    """The flow was fed something it cannot take, or reached a state the validator should prevent."""
 
 
 def _render_value(value: Any, variables: dict[str, Any]) -> Any:
@@ -230,6 +72,10 @@ def _render_value(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
+def _normalize(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s*#]", " ", text.lower()).split())
+
+
 class FlowSession:
     """One caller's walk through a campaign on one channel."""
 
@@ -238,129 +84,337 @@ class FlowSession:
                  variables: dict[str, Any] | None = None) -> None:
         if channel not in ("voice", "sms"):
             raise ValueError(f"unknown channel {channel!r}")
+        given = variables or {}
         self.campaign = campaign
         self.channel = channel
         self.language = language if language in campaign.languages else campaign.default_language
         self.now = now or datetime.now(timezone.utc)
         self.variables: dict[str, Any] = {
-            **campaign.variables, **(variables or {}),
-            "caller": {"number": caller, **((variables or {}).get("caller") or {})},
-            "channel": channel, "short_number": short_number, "campaign": {"id": campaign.id, "name": campaign.name},
+            **campaign.variables, **given,
+            "caller": {**(given.get("caller") or {}), "number": caller},
+            "channel": channel, "short_number": short_number, "language": self.language,
+            "campaign": {"id": campaign.id, "name": campaign.name},
         }
         self.path: list[str] = []
         self.events: list[TimelineEvent] = []
         self.finished = False
         self.end_reason: str | None = None
         self.current: str | None = None
-        self.attempt = 0                  # tries of the current ask
-        self.awaiting: str | None = None  # "input" | an effect's class name
-        self.routed: dict[str, Any] | None = None   # routing mode: the node being run
+        self.attempt = 0                             # failed tries of the current ask
+        self.awaiting: str | None = None             # "input", or the name of the effect awaiting its result
+        self.routed: dict[str, Any] | None = None    # routing mode: the node being run
         self.last: dict[str, Any] = {}               # routing mode: what happened since the last request
 
     # -- public ---------------------------------------------------------------------------------
 
     def start(self) -> list[Action]:
-        if not self._open():
-            text = localized((self.campaign.schedule or {}).get("closed_text"), self.language,
-                             self.campaign.default_language)
-            actions: list[Action] = [self._say_text(text, True)] if text else []
+        """Begin the session: the closed or over-the-limit message, or the first node."""
+        if not is_open(self.campaign.schedule, self.now):
             self._emit("closed", {})
-            return actions + self._end("closed")
+            return self._say_fixed((self.campaign.schedule or {}).get("closed_text")) + self._end("closed")
         limit = self.campaign.limits.get("sessions_per_caller_per_day")
-        if limit and int(self.variables.get("caller", {}).get("sessions_today", 0)) >= limit:
+        if limit and int(self.variables["caller"].get("sessions_today", 0)) >= limit:
             self._emit("limit_reached", {"limit": limit})
-            text = self._text(self.campaign.limits.get("text"))
-            return ([self._say_text(text, True)] if text else []) + self._end("caller_limit")
+            return self._say_fixed(self.campaign.limits.get("text")) + self._end("caller_limit")
         if self.campaign.routing is not None:
             return self._ask_server("start")
         return self._goto(self.campaign.start)
 
     def feed(self, event: InputEvent) -> list[Action]:
+        """One input event (the caller's, or an effect's result); returns the next actions."""
         if self.finished:
             return []
-        if isinstance(event, RoutingResult) and self.awaiting == "RouteRequest":
-            self.awaiting = None
-            return self._routed(event.node)
         if isinstance(event, Hangup):
-            self._emit("hangup", {"node": self.current})
+            self._emit("hangup", {})
             self.finished = True
             self.end_reason = "hangup"
             return []
-        node = self._node()
-        kind = node["type"]
         if isinstance(event, (Digits, Speech, Text, NoInput)):
             if self.awaiting != "input":
                 self._emit("input_ignored", {"input": asdict(event)})
                 return []
-            return self._on_input(node, event)
+            self.awaiting = None
+            return self._on_input(self._node(), event)
+        expected = next((answer for effect, answer in _ANSWERS.items() if effect.__name__ == self.awaiting), None)
+        if expected is None or not isinstance(event, expected):
+            raise FlowError(f"{type(event).__name__} does not answer {self.awaiting or 'anything'} "
+                            f"at node {self.current}")
         self.awaiting = None
-        if isinstance(event, VoteResult) and kind == "vote":
-            self._emit("vote_result", asdict(event))
-            self.variables["vote"] = {"previous": event.previous, "accepted": event.accepted}
-            if event.unavailable:
-                return self._goto(node["unavailable"]) if node.get("unavailable") else self._end("store_unavailable")
-            return self._goto(node["next"] if event.accepted else node["repeat"])
-        if isinstance(event, CodeResult) and kind == "code":
-            self._emit("code_result", {"status": event.status})
-            self.variables["code_result"] = event.status
-            target = {"redeemed": node["next"], "used": node["used"], "invalid": node["invalid"]}.get(
-                event.status, node.get("unavailable") or node["invalid"])
-            return self._goto(target)
-        if isinstance(event, WebhookResult) and kind == "webhook":
-            self._emit("webhook_result", {"ok": event.ok, "status": event.status})
-            if event.ok:
-                self.variables[node.get("save_as") or "result"] = event.data
-                return self._goto(node["next"])
-            return self._goto(node["failure"])
-        if isinstance(event, NotifyResult) and kind == "notify":
-            self._emit("notify_result", {"ok": event.ok})
-            return self._goto(node["next"] if event.ok or not node.get("failure") else node["failure"])
-        if isinstance(event, RecordResult) and kind == "record":
-            self._emit("record_result", asdict(event))
-            if event.ok:
-                self.variables["recording"] = {"id": event.recording_id, "duration": event.duration}
-                return self._goto(node["next"])
-            return self._goto(node.get("failure") or node["next"])
-        if isinstance(event, TransferResult) and kind == "transfer":
-            self._emit("transfer_result", {"ok": event.ok})
-            if event.ok:
-                return self._end("transferred")
-            return self._goto(node["failure"])
-        raise FlowError(f"{type(event).__name__} does not answer node {self.current} ({kind})")
+        if isinstance(event, RoutingResult):
+            return self._routed(event.node)
+        return self._on_result(self._node(), event)
+
+    def accepts(self, event: Digits | Speech | Text) -> bool:
+        """Whether the session waits for input and this answer would match (nothing changes)."""
+        if self.finished or self.awaiting != "input":
+            return False
+        node = self._node()
+        if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
+            return False
+        return self._match(node, event)[1] is not None
 
     def drain_events(self) -> list[TimelineEvent]:
+        """The timeline entries since the last drain."""
         events, self.events = self.events, []
         return events
 
     def to_state(self) -> dict[str, Any]:
-        """Everything needed to resume later (SMS sessions live between messages)."""
-        return {"channel": self.channel, "language": self.language, "variables": self.variables,
-                "path": self.path, "finished": self.finished, "end_reason": self.end_reason,
-                "current": self.current, "attempt": self.attempt, "awaiting": self.awaiting,
-                "routed": self.routed, "last": self.last}
+        """Everything needed to resume later, as plain JSON (SMS sessions live between messages)."""
+        return json_safe({"channel": self.channel, "language": self.language, "variables": self.variables,
+                          "path": self.path, "finished": self.finished, "end_reason": self.end_reason,
+                          "current": self.current, "attempt": self.attempt, "awaiting": self.awaiting,
+                          "routed": self.routed, "last": self.last})
 
     @classmethod
     def from_state(cls, campaign: Campaign, state: dict[str, Any]) -> "FlowSession":
+        """Resume a session saved by `to_state`; FlowError when the campaign no longer has its node."""
+        current = state["current"]
+        if current is not None and current != ROUTED and current not in campaign.nodes:
+            raise FlowError(f'the campaign has no node "{current}" any more')
         session = cls(campaign, state["channel"], state["variables"]["caller"]["number"],
                       language=state["language"])
         session.variables = state["variables"]
-        for name in ("path", "finished", "end_reason", "current", "attempt", "awaiting"):
+        for name in ("path", "finished", "end_reason", "current", "attempt", "awaiting", "routed", "last"):
             setattr(session, name, state[name])
-        session.routed = state.get("routed")
-        session.last = state.get("last") or {}
         return session
 
-    # -- internals ------------------------------------------------------------------------------
+    # -- nodes ----------------------------------------------------------------------------------
 
     def _node(self) -> dict[str, Any]:
         if self.current is None:
             raise FlowError("no current node")
-        return self._lookup(self.current)
-
-    def _lookup(self, node_id: str) -> dict[str, Any]:
-        if node_id == ROUTED and self.routed is not None:
+        if self.current == ROUTED and self.routed is not None:
             return self.routed
-        return self.campaign.nodes[node_id]
+        return self.campaign.nodes[self.current]
+
+    def _goto(self, node_id: str) -> list[Action]:
+        """Run nodes from `node_id` until one waits for the caller or for an effect, or the end."""
+        actions: list[Action] = []
+        for _ in range(MAX_STEPS):
+            if node_id == ASK_SERVER:
+                return actions + self._ask_server("next")
+            self.current = node_id
+            self.path.append(node_id)
+            node = self._node()
+            kind = node["type"]
+            self._emit("node", {"type": kind})
+            if kind == "say":
+                actions += self._say_node(node, "text")
+                node_id = node["next"]
+            elif kind == "ask":
+                self.attempt = 0
+                return actions + self._ask(node, [node["prompt"]], node.get("audio"))
+            elif kind == "record_result":
+                value = templates.render(node["value"], self.variables)
+                actions.append(StoreOutcome(node.get("kind", "answer"), node["name"], value))
+                self._emit("outcome", {"outcome": node.get("kind", "answer"), "name": node["name"], "value": value})
+                node_id = node["next"]
+            elif kind == "branch":
+                node_id = self._branch(node)
+            elif kind == "end":
+                return actions + self._say_node(node, "text") + self._end(node.get("reason", "completed"))
+            elif kind in VOICE_ONLY and self.channel != "voice":
+                node_id = node.get("failure") or node["next"]
+                self._emit("skipped", {"reason": f"{kind} is voice-only", "next": node_id})
+            else:
+                effect = self._effect(node)
+                self.awaiting = type(effect).__name__
+                shown = {k: v for k, v in asdict(effect).items() if k not in ("body", "headers")}
+                self._emit("effect", {"action": type(effect).__name__, **json_safe(shown)})
+                return actions + self._say_node(node, "prompt") + [effect]
+        raise FlowError(f"more than {MAX_STEPS} nodes without waiting for input")
+
+    def _effect(self, node: dict[str, Any]) -> Action:
+        kind = node["type"]
+        v = self.variables
+        if kind == "vote":
+            return CastVote(node["name"], templates.render(node["value"], v), node.get("window", "campaign"))
+        if kind == "code":
+            return RedeemCode(node["pool"], templates.render(node["value"], v).strip())
+        if kind == "webhook":
+            return CallWebhook(templates.render(node["url"], v), node.get("method", "POST"),
+                               _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
+                               float(node.get("timeout", 5)), int(node.get("retries", 1)))
+        if kind == "notify":
+            return Notify(node["method"], templates.render(node["target"], v),
+                          templates.render(node.get("subject", self.campaign.name), v),
+                          templates.render(node["text"], v))
+        if kind == "record":
+            return StartRecording(float(node.get("max_seconds", 60)), node.get("beep", True),
+                                  node.get("name", self.current or "recording"))
+        if kind == "transfer":
+            return Transfer(node["target"])
+        raise FlowError(f"unknown node type {kind!r}")
+
+    def _on_result(self, node: dict[str, Any], event: InputEvent) -> list[Action]:
+        """An effect's answer: keep what it tells, take the matching exit."""
+        self._emit(f"{node['type']}_result", json_safe(asdict(event)))
+        if isinstance(event, VoteResult):
+            choice = templates.render(node["value"], self.variables)
+            self.variables["vote"] = {"accepted": event.accepted, "previous": event.previous, "choice": choice}
+            if event.unavailable:
+                return self._exit(node, "unavailable", "store_unavailable")
+            self.variables["caller"]["last_vote"] = choice if event.accepted else event.previous
+            return self._goto(node["next"] if event.accepted else node["repeat"])
+        if isinstance(event, CodeResult):
+            self.variables["code_result"] = event.status
+            if event.status == "redeemed":
+                return self._goto(node["next"])
+            if event.status in ("used", "invalid"):
+                return self._goto(node[event.status])
+            return self._exit(node, "unavailable", "store_unavailable")
+        if isinstance(event, WebhookResult):
+            self.variables["webhook"] = {"ok": event.ok, "status": event.status}
+            self.variables[node.get("save_as") or "result"] = event.data if event.ok else {}
+            return self._goto(node["next"] if event.ok else node["failure"])
+        if isinstance(event, NotifyResult):
+            return self._goto(node["next"] if event.ok else node.get("failure") or node["next"])
+        if isinstance(event, RecordResult):
+            if event.ok:
+                self.variables["recording"] = {"id": event.recording_id, "duration": event.duration}
+                return self._goto(node["next"])
+            return self._goto(node.get("failure") or node["next"])
+        if isinstance(event, TransferResult):
+            return self._end("transferred") if event.ok else self._goto(node["failure"])
+        raise FlowError(f"{type(event).__name__} is not an effect's result")
+
+    def _exit(self, node: dict[str, Any], name: str, reason: str) -> list[Action]:
+        """Leave by an optional exit, or end the session with `reason` when the node has none."""
+        return self._goto(node[name]) if node.get(name) else self._end(reason)
+
+    def _branch(self, node: dict[str, Any]) -> str:
+        for i, case in enumerate(node["cases"]):
+            if holds(case["if"], self.variables):
+                self._emit("branch", {"case": i, "next": case["next"]})
+                return case["next"]
+        self._emit("branch", {"case": None, "next": node["default"]})
+        return node["default"]
+
+    # -- asking ---------------------------------------------------------------------------------
+
+    def _listen_spec(self, node: dict[str, Any]) -> ListenSpec:
+        choices = node.get("choices") or []
+        keys = [str(c["key"]) for c in choices if "key" in c]
+        max_digits = node.get("max_length") or (max(len(k) for k in keys) if keys else None)
+        if self.channel == "voice":
+            timeout = float(node.get("timeout", 5))
+        else:
+            timeout = float(node.get("reminder_after", SMS_REMINDER_AFTER))
+        return ListenSpec(
+            mode=node.get("input", "dtmf"), max_digits=max_digits, min_digits=int(node.get("min_length", 1)),
+            finish_key=node.get("finish_key", None if choices else "#"), timeout=timeout,
+            inter_digit_timeout=float(node.get("inter_digit_timeout", 3)),
+            grammar=[w for c in choices for w in c.get("words") or []], pattern=node.get("pattern"),
+            barge_in=node.get("barge_in", True), confidence=float(node.get("confidence", 0.5)))
+
+    def _ask(self, node: dict[str, Any], prompts: list[Any], audio: str | None = None) -> list[Action]:
+        self.awaiting = "input"
+        parts = [self._prompt(text) for text in prompts if self._text(text)]
+        actions: list[Action] = []
+        if audio:
+            parts = [Prompt(None, audio, self.language, self._voice())] + parts
+        if parts:
+            self._emit("prompt", {"text": " ".join(p.text for p in parts if p.text)})
+            actions.append(Say(parts, node.get("barge_in", True)))
+        spec = self._listen_spec(node)
+        self._emit("listen", {"mode": spec.mode, "timeout": spec.timeout})
+        return actions + [Listen(spec)]
+
+    def _on_input(self, node: dict[str, Any], event: Digits | Speech | Text | NoInput) -> list[Action]:
+        if isinstance(event, NoInput):
+            self._emit("noinput", {})
+            return self._retry(node, "noinput")
+        self._emit("input", json_safe(asdict(event)))
+        if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
+            self._emit("nomatch", {"reason": "low confidence"})
+            return self._retry(node, "nomatch")
+        value, target = self._match(node, event)
+        if target is None:
+            self._emit("nomatch", {"input": value})
+            return self._retry(node, "nomatch")
+        self._emit("match", {"value": value, "next": target})
+        if node.get("save_as"):
+            self.variables[node["save_as"]] = value
+        self.variables["input"] = value
+        return self._goto(target)
+
+    def _match(self, node: dict[str, Any], event: Digits | Speech | Text) -> tuple[str, str | None]:
+        """(the answer's value, the exit it takes or None for a nomatch)."""
+        raw = (event.digits if isinstance(event, Digits) else event.text).strip()
+        choices = node.get("choices")
+        if not choices:
+            value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
+            fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
+                    and (node.get("pattern") is None or re.fullmatch(node["pattern"], value) is not None))
+            return value, node["next"] if fits else None
+        if isinstance(event, Digits):
+            found = [c for c in choices if "key" in c and str(c["key"]) == raw]
+        else:
+            said = _normalize(raw)
+            found = [c for c in choices if said in {_normalize(w) for w in c.get("words") or []}
+                     or ("key" in c and said == str(c["key"]))]
+            if not found:                    # words (or the key) inside a longer answer: "I vote for anna"
+                padded = f" {said} "
+                found = [c for c in choices
+                         if any(f" {_normalize(w)} " in padded for w in c.get("words") or [])
+                         or ("key" in c and f" {c['key']} " in padded)]
+        if len(found) != 1:
+            return raw, None
+        choice = found[0]
+        value = choice.get("value", choice.get("key", (choice.get("words") or [raw])[0]))
+        return str(value), choice["next"]
+
+    def _retry(self, node: dict[str, Any], reason: str) -> list[Action]:
+        self.attempt += 1
+        if self.attempt > int(node.get("retries", 2)):
+            target = node.get(reason) or node.get("max_retries")
+            self._emit("max_retries", {"reason": reason, "next": target})
+            return self._goto(target) if target else self._end(f"max_retries_{reason}")
+        if self.channel == "sms" and reason == "noinput" and node.get("reminder"):
+            return self._ask(node, [node["reminder"]])
+        reprompts = node.get("reprompts") or []
+        again = reprompts[min(self.attempt, len(reprompts)) - 1] if reprompts else None
+        prompts = [p for p in (node.get(f"{reason}_prompt"), again) if p is not None]
+        return self._ask(node, prompts or [node["prompt"]], None if prompts else node.get("audio"))
+
+    # -- saying ---------------------------------------------------------------------------------
+
+    def _text(self, text: Any) -> str | None:
+        value = localized(text, self.language, self.campaign.default_language)
+        return templates.render(value, self.variables) if value else None
+
+    def _voice(self) -> str | None:
+        return (self.campaign.source.get("voice") or {}).get("voice")
+
+    def _prompt(self, text: Any) -> Prompt:
+        return Prompt(self._text(text), None, self.language, self._voice())
+
+    def _say_node(self, node: dict[str, Any], field_name: str) -> list[Action]:
+        text = self._text(node.get(field_name))
+        audio = node.get("audio") if field_name == "text" else None
+        if not text and not audio:
+            return []
+        self._emit("prompt", {"text": text})
+        return [Say([Prompt(text, audio, self.language, self._voice())], node.get("barge_in", True))]
+
+    def _say_fixed(self, text: Any) -> list[Action]:
+        rendered = self._text(text)
+        if not rendered:
+            return []
+        self._emit("prompt", {"text": rendered})
+        return [Say([self._prompt(text)], False)]
+
+    def _end(self, reason: str) -> list[Action]:
+        self.finished = True
+        self.end_reason = reason
+        self._emit("end", {"reason": reason})
+        return [End(reason)]
+
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        event = TimelineEvent(kind, {"node": self.current, **data})
+        self.events.append(event)
+        if self.campaign.routing is not None and kind != "route_request":
+            self.last.setdefault("events", []).append({**json_safe(event.data), "kind": kind})
 
     # -- routing mode ---------------------------------------------------------------------------
 
@@ -381,261 +435,38 @@ class FlowSession:
         if node is None:
             self._emit("routing_failed", {})
             return self._end("routing_failed")
-        errors = list(_NODE_VALIDATOR.iter_errors(node)) if isinstance(node, dict) else [None]
-        if errors:
-            self._emit("routing_failed", {"error": errors[0].message if errors[0] else "not an object"})
+        problem = _routed_node_problem(node)
+        if problem:
+            self._emit("routing_failed", {"error": problem})
             return self._end("routing_invalid_node")
-        routed = dict(node)
-        for name in ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid", "unavailable",
-                     "failure", "default"):
-            if name in routed or name == "next":
-                routed[name] = ASK_SERVER
-        routed["choices"] = [{**c, "next": ASK_SERVER} for c in routed.get("choices") or []] or None
-        routed["cases"] = [{**c, "next": ASK_SERVER} for c in routed.get("cases") or []] or None
-        self.routed = {k: v for k, v in routed.items() if v is not None}
+        routed = {k: (ASK_SERVER if k in EXIT_FIELDS else v) for k, v in node.items()}
+        for name in ("choices", "cases"):
+            if node.get(name):
+                routed[name] = [{**item, "next": ASK_SERVER} for item in node[name]]
+        if node["type"] == "ask":            # free input and used-up retries: ask the server too
+            routed.update(next=ASK_SERVER, max_retries=ASK_SERVER)
+        self.routed = routed
         return self._goto(ROUTED)
 
 
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        event = TimelineEvent(kind, {"node": self.current, **data})
-        self.events.append(event)
-        if self.campaign.routing is not None and kind != "route_request":
-            self.last.setdefault("events", []).append({"kind": kind, **json_safe(event.data)})
-
-    def _open(self) -> bool:
-        schedule = self.campaign.schedule
-        if not schedule:
-            return True
-        tz = ZoneInfo(schedule.get("timezone", "UTC"))
-        local = self.now.astimezone(tz)
-        for bound, test in (("start", lambda t: local >= t), ("end", lambda t: local < t)):
-            if schedule.get(bound):
-                moment = datetime.fromisoformat(schedule[bound])
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=tz)
-                if not test(moment):
-                    return False
-        hours = schedule.get("hours")
-        if hours:
-            day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-            span = hours.get(day)
-            if not span:
-                return False
-            start, end = span.split("-")
-            return start <= local.strftime("%H:%M") < end
-        return True
-
-    def _text(self, text: Any) -> str | None:
-        value = localized(text, self.language, self.campaign.default_language)
-        return templates.render(value, self.variables) if value else None
-
-    def _say_text(self, text: str | None, barge_in: bool, audio: str | None = None) -> Say:
-        voice = (self.campaign.source.get("voice") or {}).get("voice")
-        return Say([Prompt(text, audio, self.language, voice)], barge_in)
-
-    def _say(self, node: dict[str, Any], field_name: str = "text") -> list[Action]:
-        text = self._text(node.get(field_name))
-        if not text and not node.get("audio"):
-            return []
-        self._emit("prompt", {"text": text})
-        return [self._say_text(text, node.get("barge_in", True), node.get("audio"))]
-
-    def _end(self, reason: str) -> list[Action]:
-        self.finished = True
-        self.end_reason = reason
-        self._emit("end", {"reason": reason})
-        return [End(reason)]
-
-    def _goto(self, node_id: str) -> list[Action]:
-        actions: list[Action] = []
-        for _ in range(MAX_STEPS):
-            if node_id == ASK_SERVER:
-                return actions + self._ask_server("next")
-            self.current = node_id
-            self.path.append(node_id)
-            node = self._lookup(node_id)
-            self._emit("node", {"type": node["type"]})
-            kind = node["type"]
-            if kind == "say":
-                actions += self._say(node)
-                node_id = node["next"]
-            elif kind == "ask":
-                self.attempt = 0
-                return actions + self._ask(node, node.get("prompt"))
-            elif kind == "record_result":
-                value = templates.render(node["value"], self.variables)
-                actions.append(StoreOutcome(node.get("kind", "answer"), node["name"], value))
-                self._emit("outcome", {"name": node["name"], "value": value})
-                node_id = node["next"]
-            elif kind == "branch":
-                node_id = self._branch(node)
-            elif kind == "end":
-                return actions + self._say(node) + self._end(node.get("reason", "completed"))
-            else:
-                effect = self._effect(node)
-                if effect is None:                      # voice-only node reached on SMS
-                    node_id = node.get("failure") or node.get("next")
-                    continue
-                self.awaiting = type(effect).__name__
-                return actions + self._before_effect(node) + [effect]
-        raise FlowError("too many steps without input")
-
-    def _before_effect(self, node: dict[str, Any]) -> list[Action]:
-        return self._say(node, "prompt") if node["type"] in ("record", "transfer") else []
-
-    def _effect(self, node: dict[str, Any]) -> Action | None:
-        kind = node["type"]
-        v = self.variables
-        if kind == "vote":
-            return CastVote(node["name"], templates.render(node["value"], v), node.get("window", "campaign"))
-        if kind == "code":
-            return RedeemCode(node["pool"], templates.render(node["value"], v))
-        if kind == "webhook":
-            return CallWebhook(templates.render(node["url"], v), node.get("method", "POST"),
-                               _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
-                               float(node.get("timeout", 5)), int(node.get("retries", 1)))
-        if kind == "notify":
-            return Notify(node["method"], templates.render(node["target"], v),
-                          templates.render(node.get("subject", self.campaign.name), v),
-                          templates.render(node["text"], v))
-        if self.channel != "voice":
-            return None
-        if kind == "record":
-            return StartRecording(float(node.get("max_seconds", 60)), node.get("beep", True),
-                                  node.get("name", self.current or "recording"))
-        if kind == "transfer":
-            return Transfer(node["target"])
-        raise FlowError(f"unknown node type {kind}")
-
-    def _branch(self, node: dict[str, Any]) -> str:
-        for case in node["cases"]:
-            if _condition(case["if"], self.variables):
-                self._emit("branch", {"next": case["next"]})
-                return case["next"]
-        return node["default"]
-
-    def _listen_spec(self, node: dict[str, Any]) -> ListenSpec:
-        choices = node.get("choices") or []
-        keys = [c["key"] for c in choices if c.get("key")]
-        max_digits = node.get("max_length")
-        if choices and not max_digits and keys:
-            max_digits = max(len(k) for k in keys)
-        grammar = [w for c in choices for w in (c.get("words") or [])]
-        return ListenSpec(
-            mode=node.get("input", "dtmf"), max_digits=max_digits, min_digits=int(node.get("min_length", 1)),
-            finish_key=node.get("finish_key", "#" if not choices else None),
-            timeout=float(node.get("timeout", 5 if self.channel == "voice" else 3600)),
-            inter_digit_timeout=float(node.get("inter_digit_timeout", 3)), grammar=grammar,
-            pattern=node.get("pattern"), barge_in=node.get("barge_in", True),
-            confidence=float(node.get("confidence", 0.5)))
-
-    def _ask(self, node: dict[str, Any], prompt: Any) -> list[Action]:
-        self.awaiting = "input"
-        actions: list[Action] = []
-        text = self._text(prompt)
-        if text or node.get("audio"):
-            self._emit("prompt", {"text": text})
-            actions.append(self._say_text(text, node.get("barge_in", True),
-                                          node.get("audio") if prompt is node.get("prompt") else None))
-        spec = self._listen_spec(node)
-        self._emit("listen", {"mode": spec.mode, "timeout": spec.timeout})
-        return actions + [Listen(spec)]
-
-    def _on_input(self, node: dict[str, Any], event: Digits | Speech | Text | NoInput) -> list[Action]:
-        self.awaiting = None
-        if isinstance(event, NoInput):
-            self._emit("noinput", {})
-            return self._retry(node, "noinput")
-        if isinstance(event, Speech):
-            self._emit("input", {"speech": event.text, "confidence": event.confidence})
-            if event.confidence < float(node.get("confidence", 0.5)):
-                self._emit("nomatch", {"reason": "low confidence"})
-                return self._retry(node, "nomatch")
-            raw = event.text
-        elif isinstance(event, Digits):
-            self._emit("input", {"digits": event.digits})
-            raw = event.digits
-        else:
-            self._emit("input", {"text": event.text})
-            raw = event.text
-        value, target = self._match(node, raw, digits=isinstance(event, Digits))
-        if target is None:
-            self._emit("nomatch", {"input": raw})
-            return self._retry(node, "nomatch")
-        self._emit("match", {"value": value, "next": target})
-        if node.get("save_as"):
-            self.variables[node["save_as"]] = value
-        self.variables["input"] = value
-        return self._goto(target)
-
-    def _match(self, node: dict[str, Any], raw: str, digits: bool) -> tuple[str, str | None]:
-        text = raw.strip()
-        choices = node.get("choices")
-        if choices:
-            normalized = re.sub(r"[^\w\s*#]", "", text.lower()).strip()
-            for choice in choices:
-                value = str(choice.get("value", choice.get("key") or choice["words"][0]))
-                if choice.get("key") and text == choice["key"]:
-                    return value, choice["next"]
-                if not digits:
-                    words = [w.lower() for w in choice.get("words") or []]
-                    if normalized in words or (choice.get("key") and normalized == choice["key"]):
-                        return value, choice["next"]
-            return text, None
-        value = re.sub(r"\s+", "", text) if digits or node.get("pattern") else text
-        if node.get("min_length") and len(value) < int(node["min_length"]):
-            return value, None
-        if node.get("max_length") and len(value) > int(node["max_length"]):
-            return value, None
-        if node.get("pattern") and not re.fullmatch(node["pattern"], value):
-            return value, None
-        return value, node["next"]
-
-    def _retry(self, node: dict[str, Any], reason: str) -> list[Action]:
-        self.attempt += 1
-        retries = int(node.get("retries", 2))
-        if self.attempt > retries:
-            target = node.get("max_retries") or node.get(reason)
-            self._emit("max_retries", {"reason": reason})
-            if target:
-                return self._goto(target)
-            return self._end(f"max_retries_{reason}")
-        if node.get(reason) and not node.get("max_retries"):
-            return self._goto(node[reason])
-        reprompts = node.get("reprompts") or []
-        prompt = node.get(f"{reason}_prompt")
-        if reprompts:
-            prompt = reprompts[min(self.attempt, len(reprompts)) - 1]
-        if self.channel == "sms" and reason == "noinput":
-            prompt = node.get("reminder") or prompt or node.get("prompt")
-        return self._ask(node, prompt or node.get("prompt"))
-
-
-def _condition(cond: dict[str, Any], variables: dict[str, Any]) -> bool:
-    value = templates.lookup(variables, cond["var"])
-    if "exists" in cond:
-        return (value is not None) == bool(cond["exists"])
-    if "equals" in cond:
-        return str(value) == str(cond["equals"])
-    if "not_equals" in cond:
-        return str(value) != str(cond["not_equals"])
-    if "in" in cond:
-        return str(value) in [str(x) for x in cond["in"]]
-    if "matches" in cond:
-        return value is not None and re.fullmatch(cond["matches"], str(value)) is not None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    if "gt" in cond:
-        return number > float(cond["gt"])
-    if "lt" in cond:
-        return number < float(cond["lt"])
-    return False
+def _routed_node_problem(node: Any) -> str | None:
+    """Why a node sent by a routing server cannot run (None when it can)."""
+    if not isinstance(node, dict):
+        return "not an object"
+    error = next(iter(_NODE_VALIDATOR.iter_errors(node)), None)
+    if error is not None:
+        return error.message
+    patterns = [node.get("pattern")] + [c["if"].get("matches") for c in node.get("cases") or []]
+    for pattern in patterns:
+        try:
+            re.compile(pattern or "")
+        except re.error as exc:
+            return f"bad pattern: {exc}"
+    return None
 
 
 def json_safe(value: Any) -> Any:
-    """Variables as plain JSON (what a routing server receives)."""
+    """Plain JSON values (what is saved, logged, or sent to a routing server)."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,8 +1,9 @@
 """The campaign model: one file describes a campaign for both voice and SMS.
 
-A campaign has a header (id, name, short numbers per channel, languages, schedule, limits) and a
-graph of nodes keyed by id, entered at `start`. Nodes stay plain mappings checked by the schema
-(`schema.py`) and the semantic checks (`validate.py`); helpers here read them.
+A campaign has a header (id, name, short numbers per channel, languages, schedule, limits, code
+pools, variables) and either a graph of nodes keyed by id, entered at `start`, or `routing` (the
+business's server names each next node). Nodes stay plain mappings checked by the schema
+(`schema.py`) and the semantic checks (`validate.py`); the helpers here read them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ from typing import Any
 NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify", "branch",
               "record", "transfer", "end")
 VOICE_ONLY = ("record", "transfer")
-# Every field of a node that names another node, and what a business calls that exit.
+# Every field of a node that names another node (the node's exits).
 EXIT_FIELDS = ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid",
                "unavailable", "failure", "default")
+# Fields the caller hears or reads, per node type: a string or one text per language.
+SPOKEN_FIELDS = {
+    "say": ("text",),
+    "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder"),
+    "record": ("prompt",),
+    "transfer": ("prompt",),
+    "end": ("text",),
+}
+# Fields rendered as templates that only the runtime sees (values, URLs, messages to staff).
+TEMPLATE_FIELDS = ("value", "url", "body", "headers", "target", "subject")
 
 
 @dataclass
@@ -33,24 +44,30 @@ class Campaign:
     variables: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
+    report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels with a short number."""
+        return tuple(name for name, numbers in (("voice", self.voice_numbers), ("sms", self.sms_numbers)) if numbers)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Campaign":
-        """Build from a document the schema has accepted."""
+        """Build from a document the schema has accepted (code pools already read from their files)."""
         numbers = data.get("numbers", {})
         return cls(
             id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
-            nodes=data.get("nodes", {}), routing=data.get("routing"),
+            nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"),
             languages=list(data.get("languages") or ["en"]),
             voice_numbers=[str(n) for n in numbers.get("voice", [])],
             sms_numbers=[str(n) for n in numbers.get("sms", [])],
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
-            variables=data.get("variables", {}), source=data)
+            variables=dict(data.get("variables", {})), source=data)
 
 
 def exits(node: dict[str, Any]) -> list[tuple[str, str]]:
@@ -60,34 +77,48 @@ def exits(node: dict[str, Any]) -> list[tuple[str, str]]:
         target = node.get(name)
         if isinstance(target, str):
             out.append((name, target))
-    for i, choice in enumerate(node.get("choices") or []):
-        if isinstance(choice, dict) and isinstance(choice.get("next"), str):
-            out.append((f"choices[{i}].next", choice["next"]))
-    for i, case in enumerate(node.get("cases") or []):
-        if isinstance(case, dict) and isinstance(case.get("next"), str):
-            out.append((f"cases[{i}].next", case["next"]))
+    for list_name in ("choices", "cases"):
+        for i, item in enumerate(node.get(list_name) or []):
+            if isinstance(item, dict) and isinstance(item.get("next"), str):
+                out.append((f"{list_name}[{i}].next", item["next"]))
     return out
 
 
 def texts(node: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(field path, text or per-language mapping) for everything a node says or sends."""
+    """(field path, string or per-language mapping) for everything a node says or sends the caller."""
     out: list[tuple[str, Any]] = []
-    for name in ("text", "prompt", "reminder"):
-        if node.get(name) is not None:
-            out.append((name, node[name]))
-    for name in ("reprompts",):
-        for i, text in enumerate(node.get(name) or []):
-            out.append((f"{name}[{i}]", text))
-    for name in ("noinput_prompt", "nomatch_prompt"):
-        if node.get(name) is not None:
-            out.append((name, node[name]))
+    for name in SPOKEN_FIELDS.get(node.get("type", ""), ()):
+        value = node.get(name)
+        if isinstance(value, list):
+            out += [(f"{name}[{i}]", text) for i, text in enumerate(value)]
+        elif value is not None:
+            out.append((name, value))
+    return out
+
+
+def templated(node: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field path, template) for every runtime-only template of a node (values, URLs, bodies, ...)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, str):
+            out.append((path, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(f"{path}[{i}]", item)
+    for name in TEMPLATE_FIELDS:
+        if name in node:
+            walk(name, node[name])
+    if node.get("type") == "notify" and isinstance(node.get("text"), str):
+        out.append(("text", node["text"]))
     return out
 
 
 def localized(text: Any, language: str, default: str) -> str | None:
     """The text for `language` (falling back to the campaign's default language)."""
-    if text is None:
-        return None
     if isinstance(text, str):
         return text
     if isinstance(text, dict):
@@ -96,18 +127,23 @@ def localized(text: Any, language: str, default: str) -> str | None:
     return None
 
 
+def campaign_texts(campaign: Campaign) -> list[tuple[str, Any]]:
+    """(path, text) of the campaign's own messages: closed and over-the-limit texts."""
+    out: list[tuple[str, Any]] = []
+    if campaign.schedule and campaign.schedule.get("closed_text") is not None:
+        out.append(("schedule.closed_text", campaign.schedule["closed_text"]))
+    if campaign.limits.get("text") is not None:
+        out.append(("limits.text", campaign.limits["text"]))
+    return out
+
+
 def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
-    """(language, text) of every fixed prompt, for generating audio ahead of calls."""
+    """(language, text) of every prompt the campaign can say, for generating audio ahead of calls."""
+    every = [text for node in campaign.nodes.values() for _, text in texts(node)]
+    every += [text for _, text in campaign_texts(campaign)]
     out: list[tuple[str, str]] = []
-    for node in campaign.nodes.values():
-        for _, text in texts(node):
-            for language in campaign.languages:
-                value = localized(text, language, campaign.default_language)
-                if value:
-                    out.append((language, value))
-    extra = [(campaign.schedule or {}).get("closed_text"), campaign.limits.get("text")]
-    for language in campaign.languages:
-        for text in extra:
+    for text in every:
+        for language in campaign.languages:
             value = localized(text, language, campaign.default_language)
             if value:
                 out.append((language, value))

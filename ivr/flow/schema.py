@@ -1,25 +1,37 @@
-"""The JSON Schema (draft 2020-12) of a campaign file; published by the API for editors and tools."""
+"""The JSON Schema (draft 2020-12) of a campaign file, published by the API for editors and tools.
+
+`SCHEMA` checks the shape of a file (every field, its type, no unknown fields); `NODE_SCHEMA` is one
+node as a routing server may return it. What a schema cannot say (targets exist, texts are
+translated, patterns compile, ...) is checked by `validate.py`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+LANGUAGE = "^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 TEXT: dict[str, Any] = {
+    "description": "a string, or one string per language: {en: Hello, uk: Привіт}",
     "oneOf": [
         {"type": "string", "minLength": 1},
         {"type": "object", "minProperties": 1,
-         "patternProperties": {"^[a-z]{2,3}(-[A-Za-z]{2,4})?$": {"type": "string", "minLength": 1}},
+         "patternProperties": {LANGUAGE: {"type": "string", "minLength": 1}},
          "additionalProperties": False},
-    ]
+    ],
 }
 NODE_ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}
+NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
+SHORT_NUMBER = {"type": ["string", "integer"], "pattern": "^[0-9]{3,15}$", "minimum": 100}
+SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
 
 _COMMON = {"type": {}, "description": {"type": "string"}, "label": {"type": "string"}}
 
 
-def _node(kind: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _node(kind: str, summary: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
+        "title": kind,
+        "description": summary,
         "type": "object",
         "properties": {**_COMMON, **properties, "type": {"const": kind}},
         "required": ["type", *required],
@@ -30,8 +42,8 @@ def _node(kind: str, properties: dict[str, Any], required: tuple[str, ...] = ())
 CHOICE = {
     "type": "object",
     "properties": {
-        "key": {"type": "string", "pattern": "^[0-9*#A-D]{1,8}$"},
-        "words": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "key": {"type": ["string", "integer"], "pattern": "^[0-9*#]{1,8}$", "minimum": 0},
+        "words": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
         "value": {"type": ["string", "number"]},
         "next": NODE_ID,
     },
@@ -41,20 +53,27 @@ CHOICE = {
 }
 
 CONDITION = {
+    "description": "one variable and exactly one test",
     "type": "object",
     "properties": {
-        "var": {"type": "string"},
-        "equals": {}, "not_equals": {}, "in": {"type": "array"}, "gt": {"type": "number"},
-        "lt": {"type": "number"}, "matches": {"type": "string"}, "exists": {"type": "boolean"},
+        "var": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.]*$"},
+        "equals": {"type": ["string", "number", "boolean"]},
+        "not_equals": {"type": ["string", "number", "boolean"]},
+        "in": {"type": "array", "items": {"type": ["string", "number"]}},
+        "gt": {"type": "number"}, "lt": {"type": "number"},
+        "matches": {"type": "string"}, "exists": {"type": "boolean"},
     },
     "required": ["var"],
+    "minProperties": 2,
+    "maxProperties": 2,
     "additionalProperties": False,
 }
 
 NODES = [
-    _node("say", {"text": TEXT, "audio": {"type": "string"}, "barge_in": {"type": "boolean"}, "next": NODE_ID},
+    _node("say", "say a text (SMS: send it)",
+          {"text": TEXT, "audio": {"type": "string"}, "barge_in": {"type": "boolean"}, "next": NODE_ID},
           ("next",)),
-    _node("ask", {
+    _node("ask", "ask and wait for an answer: choices, or free input checked by pattern and length", {
         "prompt": TEXT, "audio": {"type": "string"}, "input": {"enum": ["dtmf", "speech", "both"]},
         "choices": {"type": "array", "items": CHOICE, "minItems": 1},
         "pattern": {"type": "string"}, "min_length": {"type": "integer", "minimum": 0},
@@ -64,35 +83,51 @@ NODES = [
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "reprompts": {"type": "array", "items": TEXT},
         "noinput_prompt": TEXT, "nomatch_prompt": TEXT, "reminder": TEXT,
+        "reminder_after": {"type": "number", "minimum": 60, "maximum": 604800},
         "barge_in": {"type": "boolean"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "save_as": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "save_as": NAME,
         "next": NODE_ID, "noinput": NODE_ID, "nomatch": NODE_ID, "max_retries": NODE_ID,
     }, ("prompt",)),
-    _node("record_result", {"name": {"type": "string", "minLength": 1}, "value": {"type": "string"},
-                            "kind": {"type": "string"}, "next": NODE_ID}, ("name", "value", "next")),
-    _node("vote", {"name": {"type": "string", "minLength": 1}, "value": {"type": "string"},
-                   "window": {"enum": ["campaign", "day", "hour"]}, "next": NODE_ID, "repeat": NODE_ID,
-                   "unavailable": NODE_ID}, ("name", "value", "next", "repeat")),
-    _node("code", {"pool": {"type": "string"}, "value": {"type": "string"}, "next": NODE_ID,
-                   "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID},
-          ("pool", "value", "next", "used", "invalid")),
-    _node("webhook", {"url": {"type": "string", "minLength": 1}, "method": {"enum": ["GET", "POST", "PUT"]},
-                      "body": {"type": "object"}, "headers": {"type": "object"}, "timeout": SECONDS,
-                      "retries": {"type": "integer", "minimum": 0, "maximum": 5},
-                      "save_as": {"type": "string"}, "next": NODE_ID, "failure": NODE_ID},
-          ("url", "next", "failure")),
-    _node("notify", {"method": {"enum": ["webhook", "email"]}, "target": {"type": "string", "minLength": 1},
-                     "subject": {"type": "string"}, "text": {"type": "string"}, "next": NODE_ID,
-                     "failure": NODE_ID}, ("method", "target", "text", "next")),
-    _node("branch", {"cases": {"type": "array", "items": {
-        "type": "object", "properties": {"if": CONDITION, "next": NODE_ID},
-        "required": ["if", "next"], "additionalProperties": False}}, "default": NODE_ID}, ("cases", "default")),
-    _node("record", {"prompt": TEXT, "max_seconds": SECONDS, "beep": {"type": "boolean"},
-                     "name": {"type": "string"}, "next": NODE_ID, "failure": NODE_ID}, ("next",)),
-    _node("transfer", {"target": {"type": "string", "pattern": "^[+0-9*#]{2,20}$"}, "prompt": TEXT,
-                       "next": NODE_ID, "failure": NODE_ID}, ("target", "failure")),
-    _node("end", {"text": TEXT, "audio": {"type": "string"}, "reason": {"type": "string"}}),
+    _node("record_result", "store a named result", {
+        "name": {"type": "string", "minLength": 1}, "value": {"type": "string"}, "kind": NAME, "next": NODE_ID},
+        ("name", "value", "next")),
+    _node("vote", "one vote per caller per window, voice and SMS together", {
+        "name": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1},
+        "window": {"enum": ["campaign", "day", "hour"]}, "next": NODE_ID, "repeat": NODE_ID,
+        "unavailable": NODE_ID}, ("name", "value", "next", "repeat")),
+    _node("code", "redeem a promo code from a pool, once", {
+        "pool": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}, "next": NODE_ID,
+        "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID}, ("pool", "value", "next", "used", "invalid")),
+    _node("webhook", "call the business's API; its JSON answer becomes {{result.*}}", {
+        "url": {"type": "string", "minLength": 1}, "method": {"enum": ["GET", "POST", "PUT"]},
+        "body": {"type": "object"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "timeout": SECONDS, "retries": {"type": "integer", "minimum": 0, "maximum": 5},
+        "save_as": NAME, "next": NODE_ID, "failure": NODE_ID}, ("url", "next", "failure")),
+    _node("notify", "alert someone by webhook or e-mail", {
+        "method": {"enum": ["webhook", "email"]}, "target": {"type": "string", "minLength": 1},
+        "subject": {"type": "string"}, "text": {"type": "string", "minLength": 1}, "next": NODE_ID,
+        "failure": NODE_ID}, ("method", "target", "text", "next")),
+    _node("branch", "go where the first true condition says", {
+        "cases": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "properties": {"if": CONDITION, "next": NODE_ID},
+            "required": ["if", "next"], "additionalProperties": False}},
+        "default": NODE_ID}, ("cases", "default")),
+    _node("record", "record a voice message after a beep (voice only)", {
+        "prompt": TEXT, "max_seconds": SECONDS, "beep": {"type": "boolean"}, "name": NAME,
+        "next": NODE_ID, "failure": NODE_ID}, ("next",)),
+    _node("transfer", "blind transfer by SIP REFER (voice only)", {
+        "target": {"type": "string", "pattern": "^([+0-9*#]{2,20}|sips?:[^\\s]+)$"}, "prompt": TEXT,
+        "failure": NODE_ID}, ("target", "failure")),
+    _node("end", "say goodbye (optional) and end", {
+        "text": TEXT, "audio": {"type": "string"}, "reason": NAME}),
 ]
+
+_NODE = {
+    "type": "object", "required": ["type"],
+    "properties": {"type": {"enum": [n["title"] for n in NODES]}},
+    "allOf": [{"if": {"properties": {"type": {"const": n["title"]}}, "required": ["type"]}, "then": n}
+              for n in NODES],
+}
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -103,44 +138,50 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "numbers": {"type": "object", "properties": {
-            "voice": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{3,15}$"}},
-            "sms": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{3,15}$"}}},
+            "voice": {"type": "array", "items": SHORT_NUMBER},
+            "sms": {"type": "array", "items": SHORT_NUMBER}},
             "additionalProperties": False},
-        "languages": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z]{2,4})?$"},
+        "languages": {"type": "array", "items": {"type": "string", "pattern": LANGUAGE},
                       "minItems": 1, "uniqueItems": True},
         "voice": {"type": "object", "properties": {"engine": {"type": "string"}, "voice": {"type": "string"},
                                                    "rate": {"type": "number"}}, "additionalProperties": False},
         "schedule": {"type": "object", "properties": {
-            "timezone": {"type": "string"}, "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
+            "timezone": {"type": "string"},
+            "start": {"type": "string", "description": "ISO date-time, local to timezone"},
+            "end": {"type": "string", "description": "ISO date-time, local to timezone"},
             "hours": {"type": "object", "patternProperties": {
-                "^(mon|tue|wed|thu|fri|sat|sun)$": {"type": "string",
-                                                     "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"}},
+                "^(mon|tue|wed|thu|fri|sat|sun)$": {"type": "string", "pattern": SPANS}},
                 "additionalProperties": False},
             "closed_text": TEXT}, "additionalProperties": False},
         "limits": {"type": "object", "properties": {
             "sessions_per_caller_per_day": {"type": "integer", "minimum": 1}, "text": TEXT},
             "additionalProperties": False},
-        "code_pools": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "code_pools": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": {"oneOf": [
+            {"type": "array", "items": {"type": ["string", "integer"]}},
+            {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
+             "required": ["file"], "additionalProperties": False}]}},
         "variables": {"type": "object"},
+        "report": {"type": "object", "description": "results e-mailed every period (needs the engine's --smtp)",
+                   "properties": {
+                       "email": {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"},
+                                 "minItems": 1, "maxItems": 20},
+                       "every": {"enum": ["hourly", "daily", "weekly"]},
+                       "at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                              "description": "local time (schedule.timezone) of daily and weekly reports"}},
+                   "required": ["email"], "additionalProperties": False},
         "routing": {"type": "object", "properties": {
             "url": {"type": "string", "pattern": "^https?://"}, "timeout": SECONDS,
             "headers": {"type": "object", "additionalProperties": {"type": "string"}}},
             "required": ["url"], "additionalProperties": False},
         "start": NODE_ID,
-        "nodes": {"type": "object", "minProperties": 1,
-                  "propertyNames": NODE_ID,
-                  "additionalProperties": {
-                      "type": "object", "required": ["type"],
-                      "properties": {"type": {"enum": [n["properties"]["type"]["const"] for n in NODES]}},
-                      "allOf": [{"if": {"properties": {"type": {"const": n["properties"]["type"]["const"]}}},
-                                 "then": n} for n in NODES]}},
+        "nodes": {"type": "object", "minProperties": 1, "propertyNames": NODE_ID, "additionalProperties": _NODE},
     },
     "required": ["id"],
-    "oneOf": [{"required": ["start", "nodes"], "not": {"required": ["routing"]}},
-              {"required": ["routing"], "not": {"anyOf": [{"required": ["start"]}, {"required": ["nodes"]}]}}],
+    "if": {"required": ["routing"]},
+    "then": {"properties": {"start": False, "nodes": False}},
+    "else": {"required": ["start", "nodes"]},
     "additionalProperties": False,
 }
 
 # One node as a routing server may return it (its exits are ignored: the server is asked again).
-NODE_SCHEMA: dict[str, Any] = {"$schema": SCHEMA["$schema"], **SCHEMA["properties"]["nodes"]["additionalProperties"]}
+NODE_SCHEMA: dict[str, Any] = {"$schema": SCHEMA["$schema"], **_NODE}

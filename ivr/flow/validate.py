@@ -1,22 +1,24 @@
-"""Loading and validating campaign files: the schema, then semantic checks, each error with its path.
+"""Validation of a campaign: the schema, then the checks a schema cannot express.
 
-Errors name where the problem is, e.g. `nodes.ask_name.choices[2].next: unknown node "end2"`, and,
-for YAML/JSON sources, the line, so the web UI can show the message beside it.
+Every problem is an `Issue` whose path names its place exactly, e.g.
+`nodes.ask_name.choices[2].next: unknown node "end2"`; the loader adds the source line. Semantic
+checks: unknown targets, unreachable nodes, loops that never wait for the caller, missing
+translations, malformed templates, bad regular expressions, keys or words used twice in one ask,
+unknown code pools, schedules that cannot be read, voice-only nodes reachable by SMS (unless a branch
+on `channel` keeps SMS away), and short numbers listed twice.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
+from . import schedule as schedules
 from . import templates
-from .model import VOICE_ONLY, Campaign, exits, texts
+from .model import VOICE_ONLY, Campaign, campaign_texts, exits, templated, texts
 from .schema import SCHEMA
 
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -38,217 +40,270 @@ class DialplanError(ValueError):
     def __init__(self, issues: list[Issue], filename: str = "") -> None:
         self.issues = issues
         self.filename = filename
-        where = f"{filename}: " if filename else ""
-        line = f" (line {issues[0].line})" if issues and issues[0].line else ""
-        super().__init__(f"{where}{issues[0]}{line}" if issues else f"{where}invalid dialplan")
+        where = f"{filename}:{issues[0].line}: " if filename and issues and issues[0].line else (
+            f"{filename}: " if filename else "")
+        super().__init__(f"{where}{issues[0]}" if issues else f"{where}invalid dialplan")
 
 
 def format_path(parts: list[Any] | tuple[Any, ...]) -> str:
+    """("nodes", "ask", "choices", 2, "next") → "nodes.ask.choices[2].next"."""
     out = ""
     for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out
 
 
-def _line_map(text: str) -> dict[tuple, int]:
-    """Path → 1-based line of the YAML/JSON node at that path."""
-    lines: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node: Any, path: tuple) -> None:
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = path + (key.value,)
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-                lines[child] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, path + (i,))
-    if root is not None:
-        walk(root, ())
-    return lines
+def parse_path(path: str) -> tuple[str | int, ...]:
+    """The inverse of `format_path`."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", path) if p != "")
 
 
-def _parse(text: str, filename: str) -> Any:
-    try:
-        if filename.endswith(".json"):
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise DialplanError([Issue("", f"not valid JSON: {exc.msg}", exc.lineno)], filename) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DialplanError([Issue("", f"not valid YAML: {problem}", mark.line + 1 if mark else None)],
-                            filename) from None
+# -- schema ------------------------------------------------------------------------------------
 
 
-def _schema_issues(data: Any) -> list[Issue]:
+def schema_issues(data: Any) -> list[Issue]:
+    """Schema errors, each on the deepest path that explains it."""
     issues: list[Issue] = []
     for error in _VALIDATOR.iter_errors(data):
-        leaves = [error]
-        while leaves and any(e.context for e in leaves):
-            leaves = [c for e in leaves for c in (e.context or [e])]
-        best = jsonschema.exceptions.best_match(leaves) if leaves else error
+        best = error
+        while best.context:
+            best = jsonschema.exceptions.best_match(best.context)
         path = list(best.absolute_path)
-        message = best.message
         if best.validator == "additionalProperties":
-            extra = re.findall(r"'([^']+)'", best.message)
-            if extra:
-                path = path + [extra[0]]
-                message = "unknown field"
+            known = best.schema.get("properties", {})
+            patterns = best.schema.get("patternProperties", {})
+            extra = [k for k in best.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+            issues += [Issue(format_path(path + [name]), "unknown field") for name in extra]
+            continue
+        if best.validator == "required":
+            missing = re.findall(r"^'([^']+)'", best.message)
+            message = f'missing field "{missing[0]}"' if missing else best.message
+        elif best.validator is None or best.schema is False:
+            message = "not allowed here" + (" (a routed campaign has no start or nodes)"
+                                            if path and path[0] in ("start", "nodes") else "")
+        else:
+            message = best.message
         issues.append(Issue(format_path(path), message))
-    issues.sort(key=lambda i: i.path)
     return issues
+
+
+# -- semantic checks ---------------------------------------------------------------------------
 
 
 def semantic_issues(campaign: Campaign) -> list[Issue]:
-    """Checks the schema cannot express."""
-    issues: list[Issue] = []
-    nodes = campaign.nodes
+    """Checks the schema cannot express, in document order."""
+    issues = _header_issues(campaign)
     if campaign.routing is not None:
         return issues
+    nodes = campaign.nodes
     if campaign.start not in nodes:
         issues.append(Issue("start", f'unknown node "{campaign.start}"'))
     for node_id, node in nodes.items():
-        base = f"nodes.{node_id}"
-        for field_path, target in exits(node):
-            if target not in nodes:
-                issues.append(Issue(f"{base}.{field_path}", f'unknown node "{target}"'))
-        for field_path, text in texts(node):
-            if isinstance(text, dict):
-                for language in campaign.languages:
-                    if language not in text:
-                        issues.append(Issue(f"{base}.{field_path}", f'missing translation "{language}"'))
-            for value in (text.values() if isinstance(text, dict) else [text]):
-                try:
-                    templates.check(value)
-                except templates.TemplateError as exc:
-                    issues.append(Issue(f"{base}.{field_path}", str(exc)))
-        if node["type"] == "ask":
-            if not node.get("choices") and not (node.get("pattern") or node.get("max_length")):
-                issues.append(Issue(base, "an ask needs choices, or a pattern/max_length for free input"))
-            keys = [c.get("key") for c in node.get("choices") or [] if c.get("key")]
-            for i, choice in enumerate(node.get("choices") or []):
-                if choice.get("key") and keys.count(choice["key"]) > 1:
-                    issues.append(Issue(f"{base}.choices[{i}].key", f'key "{choice["key"]}" used twice'))
-            if not node.get("choices") and not node.get("next"):
-                issues.append(Issue(base, "free input needs a next"))
-        for field_path, pattern in _patterns(node):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                issues.append(Issue(f"{base}.{field_path}", f"bad pattern: {exc}"))
+        issues += [Issue(f"nodes.{node_id}{'.' if path else ''}{path}", message)
+                   for path, message in _node_issues(campaign, node)]
     if issues:
-        return issues
+        return issues                       # the graph checks need sound nodes and targets
     reachable = _reachable(campaign, channel=None)
-    for node_id in nodes:
-        if node_id not in reachable:
-            issues.append(Issue(f"nodes.{node_id}", "unreachable node"))
+    issues += [Issue(f"nodes.{node_id}", "unreachable node") for node_id in nodes if node_id not in reachable]
     issues += _loops_without_input(campaign)
-    if campaign.sms_numbers:
-        for node_id in _reachable(campaign, channel="sms"):
-            if nodes[node_id]["type"] in VOICE_ONLY:
-                issues.append(Issue(f"nodes.{node_id}",
-                                    f'{nodes[node_id]["type"]} is voice-only but reachable by SMS '
-                                    '(guard it with a branch on channel)'))
-    seen: set[str] = set()
-    for i, number in enumerate(campaign.voice_numbers):
-        if number in seen:
-            issues.append(Issue(f"numbers.voice[{i}]", f'number "{number}" listed twice'))
-        seen.add(number)
+    if "sms" in campaign.channels:
+        for node_id in sorted(_reachable(campaign, channel="sms"), key=list(nodes).index):
+            kind = nodes[node_id]["type"]
+            if kind in VOICE_ONLY:
+                issues.append(Issue(f"nodes.{node_id}", f"{kind} is voice-only but reachable by SMS "
+                                                        "(put a branch on channel before it)"))
     return issues
 
 
-def _patterns(node: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    if isinstance(node.get("pattern"), str):
-        out.append(("pattern", node["pattern"]))
-    for i, case in enumerate(node.get("cases") or []):
-        cond = case.get("if") or {}
-        if isinstance(cond.get("matches"), str):
-            out.append((f"cases[{i}].if.matches", cond["matches"]))
+def _header_issues(campaign: Campaign) -> list[Issue]:
+    issues: list[Issue] = []
+    for channel, numbers in (("voice", campaign.voice_numbers), ("sms", campaign.sms_numbers)):
+        for i, number in enumerate(numbers):
+            if number in numbers[:i]:
+                issues.append(Issue(f"numbers.{channel}[{i}]", f'short number "{number}" listed twice'))
+    schedule = campaign.schedule or {}
+    try:
+        tz = schedules.zone(schedule.get("timezone", "UTC"))
+    except schedules.ScheduleError as exc:
+        issues.append(Issue("schedule.timezone", str(exc)))
+        tz = schedules.zone("UTC")
+    bounds = {}
+    for name in ("start", "end"):
+        if schedule.get(name):
+            try:
+                bounds[name] = schedules.moment(schedule[name], tz)
+            except schedules.ScheduleError as exc:
+                issues.append(Issue(f"schedule.{name}", str(exc)))
+    if len(bounds) == 2 and bounds["end"] <= bounds["start"]:
+        issues.append(Issue("schedule.end", "ends before it starts"))
+    for day, text in (schedule.get("hours") or {}).items():
+        try:
+            if any(start == end for start, end in schedules.spans(text)):
+                issues.append(Issue(f"schedule.hours.{day}", "a span must not start and end at the same time"))
+        except schedules.ScheduleError as exc:
+            issues.append(Issue(f"schedule.hours.{day}", str(exc)))
+    for path, text in campaign_texts(campaign):
+        issues += [Issue(f"{path}{'.' if sub else ''}{sub}", message)
+                   for sub, message in _text_issues(campaign, "", text)]
+    return issues
+
+
+def _text_issues(campaign: Campaign, path: str, text: Any) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if isinstance(text, dict):
+        out += [(path, f'missing translation "{language}"') for language in campaign.languages if language not in text]
+        out += [(path, f'language "{language}" is not one of the campaign\'s languages')
+                for language in text if language not in campaign.languages]
+    for value in (text.values() if isinstance(text, dict) else [text]):
+        out += [(path, message) for message in _template_issues(value)]
     return out
 
 
-def _channel_excluded(case: dict[str, Any], channel: str | None) -> bool:
-    cond = case.get("if") or {}
-    return (channel is not None and cond.get("var") == "channel" and "equals" in cond
-            and cond["equals"] != channel)
+def _template_issues(text: str) -> list[str]:
+    try:
+        templates.check(text)
+    except templates.TemplateError as exc:
+        return [str(exc)]
+    return []
+
+
+def _node_issues(campaign: Campaign, node: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path inside the node, message) for one node."""
+    out: list[tuple[str, str]] = []
+    for field_path, target in exits(node):
+        if target not in campaign.nodes:
+            out.append((field_path, f'unknown node "{target}"'))
+    for field_path, text in texts(node):
+        out += _text_issues(campaign, field_path, text)
+    for field_path, text in templated(node):
+        out += [(field_path, message) for message in _template_issues(text)]
+    kind = node["type"]
+    if kind == "ask":
+        out += _ask_issues(node)
+    elif kind == "say" and not (node.get("text") or node.get("audio")):
+        out.append(("", "a say needs a text or an audio recording"))
+    elif kind == "code" and node["pool"] not in campaign.code_pools:
+        out.append(("pool", f'unknown code pool "{node["pool"]}"'))
+    elif kind in ("webhook", "notify"):
+        out += _target_issues(node)
+    for i, case in enumerate(node.get("cases") or []):
+        if "matches" in case["if"]:
+            out += [(f"cases[{i}].if.matches", m) for m in _pattern_issues(case["if"]["matches"])]
+    return out
+
+
+def _ask_issues(node: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    choices = node.get("choices") or []
+    if choices and node.get("next"):
+        out.append(("next", "an ask with choices leaves by the choices' next"))
+    if not choices and not node.get("next"):
+        out.append(("", "an ask needs choices, or a next for free input"))
+    if choices and any(node.get(name) is not None for name in ("pattern", "min_length", "max_length")):
+        out.append(("", "pattern, min_length and max_length are for free input, not choices"))
+    keys: list[str] = []
+    words: list[str] = []
+    for i, choice in enumerate(choices):
+        if "key" in choice:
+            key = str(choice["key"])
+            if key in keys:
+                out.append((f"choices[{i}].key", f'key "{key}" used twice'))
+            keys.append(key)
+        for j, word in enumerate(choice.get("words") or []):
+            if word.lower() in words:
+                out.append((f"choices[{i}].words[{j}]", f'word "{word}" used twice'))
+            words.append(word.lower())
+    if node.get("pattern") is not None:
+        out += [("pattern", message) for message in _pattern_issues(node["pattern"])]
+    low, high = node.get("min_length"), node.get("max_length")
+    if low is not None and high is not None and low > high:
+        out.append(("min_length", "is more than max_length"))
+    return out
+
+
+def _pattern_issues(pattern: str) -> list[str]:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return [f"bad pattern: {exc}"]
+    return []
+
+
+def _target_issues(node: dict[str, Any]) -> list[tuple[str, str]]:
+    name = "url" if node["type"] == "webhook" else "target"
+    value = node[name]
+    if value.startswith("{{"):
+        return []                           # a variable: checked when the session renders it
+    if node.get("method") == "email":
+        return [] if "@" in value else [(name, "not an e-mail address")]
+    return [] if re.match(r"^https?://", value) else [(name, "must start with http:// or https://")]
+
+
+# -- the graph ---------------------------------------------------------------------------------
+
+
+def _case_on_channel(condition: dict[str, Any], channel: str) -> bool | None:
+    """Whether a condition on `channel` is surely true (True) or false (False) on that channel."""
+    if condition.get("var") != "channel":
+        return None
+    if "equals" in condition:
+        return condition["equals"] == channel
+    if "not_equals" in condition:
+        return condition["not_equals"] != channel
+    if "in" in condition:
+        return channel in condition["in"]
+    return None
+
+
+def _branch_targets(node: dict[str, Any], channel: str | None) -> list[str]:
+    targets = []
+    for case in node["cases"]:
+        known = _case_on_channel(case["if"], channel) if channel else None
+        if known is False:
+            continue
+        targets.append(case["next"])
+        if known is True:
+            return targets                  # later cases and the default are never reached
+    return targets + [node["default"]]
+
+
+def _successors(node: dict[str, Any], channel: str | None) -> list[str]:
+    if node["type"] == "branch":
+        return _branch_targets(node, channel)
+    return [target for _, target in exits(node)]
 
 
 def _reachable(campaign: Campaign, channel: str | None) -> set[str]:
+    """Nodes a session can enter; with a channel, branches on `channel` are followed as that channel."""
     seen: set[str] = set()
     stack = [campaign.start]
     while stack:
         node_id = stack.pop()
-        if node_id in seen or node_id not in campaign.nodes:
+        if node_id in seen:
             continue
         seen.add(node_id)
-        node = campaign.nodes[node_id]
-        for field_path, target in exits(node):
-            if field_path.startswith("cases["):
-                index = int(field_path[6:field_path.index("]")])
-                if _channel_excluded(node["cases"][index], channel):
-                    continue
-            stack.append(target)
+        stack += _successors(campaign.nodes[node_id], channel)
     return seen
 
 
 def _loops_without_input(campaign: Campaign) -> list[Issue]:
-    """Cycles that never wait for the caller would spin forever."""
-    waits = {"ask", "record"}
-    graph = {n: [t for _, t in exits(node)] for n, node in campaign.nodes.items() if node["type"] not in waits}
+    """Cycles of nodes none of which waits for the caller (an ask) would spin forever."""
+    graph = {node_id: [t for t in _successors(node, None) if campaign.nodes[t]["type"] != "ask"]
+             for node_id, node in campaign.nodes.items() if node["type"] != "ask"}
     issues: list[Issue] = []
-    state: dict[str, int] = {}
+    done: set[str] = set()
 
     def visit(node_id: str, trail: list[str]) -> None:
-        state[node_id] = 1
-        for target in graph.get(node_id, []):
-            if target not in graph:
-                continue
-            if state.get(target) == 1:
-                cycle = trail[trail.index(target):] + [target] if target in trail else [node_id, target]
+        for target in graph[node_id]:
+            if target in trail:
+                cycle = trail[trail.index(target):] + [target]
                 issues.append(Issue(f"nodes.{target}", "loop without input: " + " -> ".join(cycle)))
-            elif target not in state:
+            elif target not in done:
                 visit(target, trail + [target])
-        state[node_id] = 2
+        done.add(node_id)
 
     for node_id in graph:
-        if node_id not in state:
+        if node_id not in done:
             visit(node_id, [node_id])
     return issues
 
-
-def load_campaign(text: str, filename: str = "dialplan.yaml") -> Campaign:
-    """Parse and validate a campaign file's text; raises DialplanError listing every issue."""
-    data = _parse(text, filename)
-    if not isinstance(data, dict):
-        raise DialplanError([Issue("", "a campaign file must be a mapping")], filename)
-    issues = _schema_issues(data)
-    if not issues:
-        campaign = Campaign.from_dict(data)
-        issues = semantic_issues(campaign)
-    if issues:
-        lines = _line_map(text)
-        for issue in issues:
-            parts = tuple(int(p) if p.isdigit() else p
-                          for p in re.split(r"\.|\[|\]", issue.path) if p != "")
-            while parts and parts not in lines:
-                parts = parts[:-1]
-            issue.line = lines.get(parts)
-        raise DialplanError(issues, filename)
-    return campaign
-
-
-def load_file(path: str | Path) -> Campaign:
-    path = Path(path)
-    return load_campaign(path.read_text(encoding="utf-8"), str(path))

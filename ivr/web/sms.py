@@ -1,8 +1,16 @@
-"""POST /api/sms/inbound: an SMS to a short number runs the same campaign as a call."""
+"""POST /api/sms/inbound: an SMS to a short number runs the same campaign as a call.
+
+With an outbound URL configured, replies are POSTed there, and a background task sends the reminders
+of conversations left waiting (see `SmsGateway.remind_due`) every `REMINDER_POLL` seconds.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
 
 import aiohttp
 from aiohttp import web
@@ -13,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SMS_GATEWAY = web.AppKey("sms_gateway", SmsGateway)
 SMS_OUTBOUND_URL = web.AppKey("sms_outbound_url", str)
+REMINDER_POLL = 5.0
 
 
 async def inbound(request: web.Request) -> web.Response:
@@ -50,6 +59,30 @@ async def _deliver(url: str, sender: str, to: str, texts: list[str]) -> None:
                         log.warning("SMS outbound webhook answered %s", response.status)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("SMS outbound webhook failed: %s", exc)
+
+
+async def send_reminders(app: web.Application, now: datetime | None = None) -> None:
+    """Send every reminder due by `now` (default: now); the store hands each to one node only."""
+    for reply in await app[SMS_GATEWAY].remind_due(now):
+        if reply.replies:
+            await _deliver(app[SMS_OUTBOUND_URL], reply.number, reply.caller, reply.replies)
+
+
+async def reminders(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup context: the reminder loop runs while the app does (only with an outbound URL)."""
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(REMINDER_POLL)
+            try:
+                await send_reminders(app)
+            except Exception:
+                log.exception("SMS reminders failed; trying again in %.0f s", REMINDER_POLL)
+    task = asyncio.ensure_future(loop()) if app.get(SMS_OUTBOUND_URL) else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def sms_routes() -> list[web.RouteDef]:

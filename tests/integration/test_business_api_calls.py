@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .conftest import free_port, run_sipp, start_engine
 from .sipp_keys import key_scenario
+from .test_sms import sms
 
 pytestmark = pytest.mark.integration
 
@@ -67,11 +68,18 @@ def test_order_status_and_branch_alert(tmp_path: Path) -> None:
             for n, (number, keys) in enumerate((("1414", "12345#"), ("1414", "99999#"), ("2525", "012#"))):
                 scenario = key_scenario(tmp_path / f"call{n}.xml", [(2.0, keys)], caller=f"+1555900{n}")
                 assert run_sipp(engine.sip, scenario, service=number, timeout=40, workdir=tmp_path).successful == 1
+            # the same campaigns by SMS
+            assert sms(engine, "+15559100", "1414", "hi", "s1")[1]["replies"][-1].startswith("Please key in")
+            assert sms(engine, "+15559100", "1414", "777", "s2")[1]["replies"] == ["An order number has four to ten digits."]
+            assert sms(engine, "+15559100", "1414", "4242", "s3")[1]["replies"][0] == "Order 4242 is out for delivery."
+            assert sms(engine, "+15559101", "2525", "034", "s4")[1]["replies"] == [
+                "Thank you. The manager of branch 034 has been told."]
         finally:
             engine.stop()
-    assert api.lookups == ["12345", "99999", "99999"]          # the failing API is retried once
-    assert len(api.alerts) == 1
+    assert api.lookups == ["12345", "99999", "99999", "4242"]          # the failing API is retried once
+    assert len(api.alerts) == 2
     assert api.alerts[0]["text"] == "Operators needed in branch 012 (reported by +15559002)."
+    assert api.alerts[1]["text"] == "Operators needed in branch 034 (reported by +15559101)."
     paths = [r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"]
     assert paths == ["status", "unavailable", "done"]
 

@@ -68,3 +68,15 @@ def test_per_caller_daily_limit(engine) -> None:
             "Thank you for your answers. Goodbye."]
     assert sms(engine, "+15553333", "5050", "hi", "l4")[1]["replies"] == [
         "You have already taken this survey three times today. Thank you!"]
+
+
+def test_raffle_code_by_sms_then_by_phone_is_used(engine, tmp_path: Path) -> None:
+    assert sms(engine, "+15553333", "7777", "104729", "r1")[1]["replies"] == [
+        "Your code is entered in the draw. Good luck!"]
+    assert sms(engine, "+15553334", "7777", "12", "r2")[1]["replies"][-1].startswith("Please key in")  # opens
+    assert sms(engine, "+15553334", "7777", "12", "r3")[1]["replies"] == ["A code has six digits. Please try again."]
+    scenario = key_scenario(tmp_path / "raffle.xml", [(2.0, "104729#")], caller="+15553335")
+    assert run_sipp(engine.sip, scenario, service="7777", timeout=40, workdir=tmp_path).successful == 1
+    ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert ended[-1]["path"][-1] == "used"
+    assert [o[1:] for o in outcomes(engine)] == [("code", "receipts", "104729")]

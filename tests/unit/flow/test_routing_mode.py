@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ivr.channels.simulate import simulate
 from ivr.flow.interpreter import End, FlowSession, RoutingResult, RouteRequest, Say
-from ivr.flow.validate import load_campaign
+from ivr.flow.loader import load_campaign
 
 
 def campaign(url: str):
@@ -70,6 +70,6 @@ def test_simulated_survey_driven_by_a_routing_server() -> None:
 
     result = asyncio.run(run())
     assert result.outcomes == [{"kind": "answer", "name": "helped", "value": "yes"}]
-    assert [line for line in result.lines if "engine" in line][-1] == {"engine": "Thanks!"}
+    assert [e["text"] for e in result.entries if e["who"] == "ivr"][-1] == "Thanks!"
     assert result.end_reason == "completed" and len(seen) == 3
     assert seen[0]["caller"] == "+15550001" and seen[0]["channel"] == "voice"

@@ -1,0 +1,215 @@
+"""What goes in and out of a flow session: input events, actions, and timeline entries.
+
+Channels feed input events (the caller's keys, speech or text, a timeout, a hang-up, or the result of
+an effect) and carry out actions (say, listen, store, vote, redeem, call a webhook, ...). All are plain
+dataclasses so they can be logged, compared in tests and turned into JSON with `dataclasses.asdict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# -- input events: from the caller -------------------------------------------------------------
+
+
+@dataclass
+class Digits:
+    """A complete key entry (the channel collects keys as the `ListenSpec` says)."""
+
+    digits: str
+
+
+@dataclass
+class Speech:
+    text: str
+    confidence: float
+
+
+@dataclass
+class Text:
+    """An SMS message."""
+
+    text: str
+
+
+@dataclass
+class NoInput:
+    """The caller said or sent nothing before the listen timeout (SMS: the reminder delay)."""
+
+
+@dataclass
+class Hangup:
+    pass
+
+
+# -- input events: results of effects ----------------------------------------------------------
+
+
+@dataclass
+class VoteResult:
+    accepted: bool
+    previous: str | None = None
+    unavailable: bool = False            # the store could not take the vote
+
+
+@dataclass
+class CodeResult:
+    status: str                          # redeemed | used | invalid | unavailable
+
+
+@dataclass
+class WebhookResult:
+    ok: bool
+    status: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NotifyResult:
+    ok: bool
+
+
+@dataclass
+class RecordResult:
+    ok: bool
+    recording_id: str | None = None
+    duration: float = 0.0
+
+
+@dataclass
+class TransferResult:
+    ok: bool
+
+
+@dataclass
+class RoutingResult:
+    """The routing server's answer: the next node to run, or None when it could not be asked."""
+
+    node: dict[str, Any] | None
+
+
+InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResult | WebhookResult
+              | NotifyResult | RecordResult | TransferResult | RoutingResult)
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Prompt:
+    """One thing to say: rendered text (templates applied) and/or a recording."""
+
+    text: str | None
+    audio: str | None
+    language: str
+    voice: str | None = None
+
+
+@dataclass
+class ListenSpec:
+    """How to wait for the caller. On SMS `timeout` is the delay before a reminder."""
+
+    mode: str = "dtmf"                   # dtmf | speech | both
+    max_digits: int | None = None
+    min_digits: int = 1
+    finish_key: str | None = None
+    timeout: float = 5.0
+    inter_digit_timeout: float = 3.0
+    grammar: list[str] = field(default_factory=list)
+    pattern: str | None = None
+    barge_in: bool = True
+    confidence: float = 0.5
+
+
+@dataclass
+class Say:
+    parts: list[Prompt]
+    barge_in: bool = True
+
+
+@dataclass
+class Listen:
+    spec: ListenSpec
+
+
+@dataclass
+class StoreOutcome:
+    """A result to keep (fire and forget for the flow, but the runtime must make it durable)."""
+
+    kind: str
+    name: str
+    value: str
+
+
+@dataclass
+class CastVote:
+    name: str
+    choice: str
+    window: str                          # campaign | day | hour
+
+
+@dataclass
+class RedeemCode:
+    pool: str
+    code: str
+
+
+@dataclass
+class CallWebhook:
+    url: str
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    timeout: float
+    retries: int
+
+
+@dataclass
+class Notify:
+    method: str                          # webhook | email
+    target: str
+    subject: str
+    text: str
+
+
+@dataclass
+class StartRecording:
+    max_seconds: float
+    beep: bool
+    name: str
+
+
+@dataclass
+class Transfer:
+    target: str
+
+
+@dataclass
+class RouteRequest:
+    """Routing mode: POST the session's state to the business's URL; the answer is the next node."""
+
+    url: str
+    state: dict[str, Any]
+    timeout: float
+    headers: dict[str, str]
+
+
+@dataclass
+class End:
+    """The last action: the channel hangs up or closes the conversation."""
+
+    reason: str
+
+
+Action = (Say | Listen | StoreOutcome | CastVote | RedeemCode | CallWebhook | Notify | StartRecording
+          | Transfer | RouteRequest | End)
+# Actions the runtime performs and answers with a result event.
+EFFECTS = (CastVote, RedeemCode, CallWebhook, Notify, StartRecording, Transfer, RouteRequest)
+
+
+@dataclass
+class TimelineEvent:
+    """One step of a session, for the call timeline (`kind` such as node, prompt, input, match, end)."""
+
+    kind: str
+    data: dict[str, Any]
