@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
-    from ivr import flow_cli
+    from ivr import flow_cli, keys_cli, prompts_cli
 
     flow_cli.add_arguments(sub)
+    keys_cli.add_arguments(sub)
+    prompts_cli.add_arguments(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

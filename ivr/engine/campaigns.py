@@ -1,43 +1,70 @@
-"""The campaigns a node runs, by short number: loaded from the dialplans folder at start."""
+"""The campaigns a node runs, by short number.
+
+The store is the source of truth: at start the node seeds it from the dialplans folder (the demo
+campaigns, owned by the tenant "demo", stored as a new version and activated only when a file's
+SHA-256 differs from the campaign's latest version), then serves the active version of every campaign
+of every tenant. `refresh()` reloads what changed (the API calls it after an activation; a poll calls
+it every POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its
+prompts and code pools prepared before it replaces the old one, so new calls get it at once; calls in
+progress keep the `Campaign` object they started with. Routing: a campaign answers on the numbers its
+file lists and on the short numbers assigned to it in the store.
+
+Without a store (or while the database is unreachable at start) `load()` reads the folder directly.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
-from ivr.flow.validate import DialplanError, load_file
+from ivr.flow.validate import DialplanError
+from ivr.store import Conflict, DialplanVersion, NotFound, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+DEMO_TENANT = "demo"
+POLL_SECONDS = 3.0
+EXTENSIONS = ("*.yaml", "*.yml", "*.json")
+
+Prepare = Callable[[list[Campaign]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A campaign in service: which tenant owns it and which stored version it is (None: from a file)."""
+
+    campaign: Campaign
+    tenant_id: str | None
+    version: int | None
+    sha256: str | None
 
 
 class CampaignRegistry:
     def __init__(self, directory: Path, variables: dict[str, str] | None = None) -> None:
         self.directory = directory
         self.variables = variables or {}
-        self._by_id: dict[str, Campaign] = {}
+        self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
+        self._store: Store | None = None
+        self._prepare: Prepare | None = None
+        self._lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
 
-    def load(self) -> None:
-        """Load every *.yaml/*.yml/*.json file; an invalid file is logged and skipped, never half-loaded."""
-        files = sorted(p for ext in ("*.yaml", "*.yml", "*.json") for p in self.directory.glob(ext))
-        for path in files:
-            try:
-                self.add(load_file(path))
-            except DialplanError as exc:
-                log.error("campaign file not loaded: %s", exc)
-
-    def add(self, campaign: Campaign) -> None:
-        campaign.variables.update(self.variables)
-        self._by_id[campaign.id] = campaign
-        for number in campaign.voice_numbers:
-            self._by_voice[number] = campaign
-        for number in campaign.sms_numbers:
-            self._by_sms[number] = campaign
+    # -- lookups (every call and message) ------------------------------------------------------------
 
     def get(self, campaign_id: str) -> Campaign:
-        return self._by_id[campaign_id]
+        return self._by_id[campaign_id].campaign
+
+    def deployed(self, campaign_id: str) -> Deployed | None:
+        return self._by_id.get(campaign_id)
 
     def for_number(self, number: str | None) -> Campaign | None:
         return self._by_voice.get(number or "")
@@ -46,7 +73,143 @@ class CampaignRegistry:
         return self._by_sms.get(number or "")
 
     def all(self) -> list[Campaign]:
-        return list(self._by_id.values())
+        return [d.campaign for d in self._by_id.values()]
 
     def numbers(self) -> list[str]:
         return list(self._by_voice)
+
+    # -- from the folder -----------------------------------------------------------------------------
+
+    def files(self) -> list[Path]:
+        return sorted(p for ext in EXTENSIONS for p in self.directory.glob(ext))
+
+    def load(self) -> None:
+        """Load every campaign file; an invalid file is logged and skipped, never half-loaded."""
+        for path in self.files():
+            try:
+                self.add(load_file(path))
+            except DialplanError as exc:
+                log.error("campaign file not loaded: %s", exc)
+
+    def add(self, campaign: Campaign) -> None:
+        """Serve a campaign read from a file (not from the store)."""
+        self._install({**self._by_id, campaign.id: Deployed(self._with_variables(campaign), None, None, None)}, {})
+
+    # -- from the store ------------------------------------------------------------------------------
+
+    async def start(self, store: Store, prepare: Prepare, poll: float = POLL_SECONDS) -> None:
+        """Seed the store from the folder, serve its active versions (prepared) and follow it."""
+        self._store, self._prepare = store, prepare
+        try:
+            await self.seed()
+            await self.refresh()
+        except StoreUnavailable as exc:
+            log.error("campaigns: the store is unreachable (%s); serving the files of %s", exc, self.directory)
+            self.load()
+            await prepare(self.all())
+        self._poller = asyncio.ensure_future(self._poll(poll))
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+
+    async def seed(self) -> None:
+        """Store each file of the folder as a version of a campaign of the demo tenant, activated, unless
+        the campaign's latest version has the same SHA-256 already (restarts add nothing)."""
+        store = self._checked_store()
+        tenant = await store.tenant_by_name(DEMO_TENANT)
+        if tenant is None:
+            with contextlib.suppress(Conflict):                    # another node may create it first
+                await store.create_tenant(DEMO_TENANT)
+            tenant = await store.tenant_by_name(DEMO_TENANT)
+            if tenant is None:
+                raise StoreUnavailable(f"the tenant {DEMO_TENANT!r} could neither be created nor read")
+        for path in self.files():
+            try:
+                text = path.read_text(encoding="utf-8")
+                campaign = load_campaign(text, str(path), path.parent)
+            except (OSError, DialplanError) as exc:
+                log.error("campaign file not seeded: %s", exc)
+                continue
+            try:
+                versions = await store.list_versions(tenant.id, campaign.id)
+            except NotFound:
+                versions = []
+            if versions and versions[-1].sha256 == hashlib.sha256(text.encode()).hexdigest():
+                continue
+            fmt = "json" if path.suffix == ".json" else "yaml"
+            try:
+                version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt,
+                                                            claim=(*campaign.voice_numbers, *campaign.sms_numbers))
+            except Conflict as exc:
+                log.error("campaign file %s not seeded: %s", path, exc)
+                continue
+            await store.activate_version(tenant.id, campaign.id, version)
+            log.info("campaign %s: version %d from %s activated", campaign.id, version, path)
+
+    async def refresh(self) -> None:
+        """Serve the store's active versions now: changed ones are parsed and prepared first."""
+        store, prepare = self._checked_store(), self._prepare
+        async with self._lock:
+            rows = await store.active_versions()
+            assigned = {n.number: n.campaign_id for n in await store.numbers(None) if n.campaign_id}
+            fresh: dict[str, Deployed] = {}
+            changed: list[Deployed] = []
+            for tenant_id, row in rows:
+                current = self._by_id.get(row.campaign_id)
+                if current is not None and (current.version, current.sha256) == (row.version, row.sha256):
+                    fresh[row.campaign_id] = current
+                    continue
+                try:
+                    deployed = Deployed(self._with_variables(self.parse(row)), tenant_id, row.version, row.sha256)
+                except DialplanError as exc:          # stored before a stricter validator: keep what runs
+                    log.error("campaign %s version %d not loaded: %s", row.campaign_id, row.version, exc)
+                    if current is not None:
+                        fresh[row.campaign_id] = current
+                    continue
+                fresh[row.campaign_id] = deployed
+                changed.append(deployed)
+            if changed and prepare is not None:
+                await prepare([d.campaign for d in changed])
+            self._install(fresh, assigned)
+            for d in changed:
+                log.info("campaign %s: version %s in service", d.campaign.id, d.version)
+
+    def parse(self, version: DialplanVersion) -> Campaign:
+        """A stored version as a Campaign (code pool files are read from the dialplans folder)."""
+        return load_campaign(version.source_text, f"{version.campaign_id}@v{version.version}", self.directory)
+
+    async def _poll(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except StoreUnavailable as exc:
+                log.warning("campaigns: the store is unreachable (%s); serving what we have", exc)
+            except Exception:
+                log.exception("campaigns: refresh from the store failed; trying again in %.0f s", interval)
+
+    def _checked_store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the campaign registry has no store (call start first)")
+        return self._store
+
+    def _with_variables(self, campaign: Campaign) -> Campaign:
+        campaign.variables.update(self.variables)
+        return campaign
+
+    def _install(self, by_id: dict[str, Deployed], assigned: dict[str, str]) -> None:
+        """Swap in new lookup tables at once (no await in here: a call sees the old or the new)."""
+        by_voice: dict[str, Campaign] = {}
+        by_sms: dict[str, Campaign] = {}
+        for deployed in by_id.values():
+            for number in deployed.campaign.voice_numbers:
+                by_voice.setdefault(number, deployed.campaign)
+            for number in deployed.campaign.sms_numbers:
+                by_sms.setdefault(number, deployed.campaign)
+        for number, campaign_id in assigned.items():
+            if campaign_id in by_id:
+                by_voice[number] = by_sms[number] = by_id[campaign_id].campaign
+        self._by_id, self._by_voice, self._by_sms = by_id, by_voice, by_sms

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from ivr.channels.effects import EffectContext
 from ivr.channels.voice import VoiceConversation
 from ivr.flow.interpreter import FlowSession
+from ivr.flow.model import Campaign
 from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, MediaSession, PlaybackFinished
@@ -46,7 +47,7 @@ class ActiveCall:
     """Everything the engine holds for one call."""
 
     call: Call
-    campaign_id: str
+    campaign: Campaign                 # the version the call started on, kept until it ends
     media: MediaSession
     rtp: RtpSocket
     answer: sdp.Answer
@@ -58,6 +59,11 @@ class ActiveCall:
     digits: list[str] = field(default_factory=list)
     ended: bool = False
     transfer_done: asyncio.Future | None = None     # resolved by the NOTIFY that ends a transfer
+    version: int | None = None         # the stored dialplan version (None: a file)
+
+    @property
+    def campaign_id(self) -> str:
+        return self.campaign.id
 
 
 class Engine:
@@ -87,9 +93,7 @@ class Engine:
     async def start(self) -> tuple[str, int]:
         """Load campaigns and their prompts, start the clock and SIP; returns the SIP address."""
         self._loop = asyncio.get_running_loop()
-        self.campaigns.load()
-        await self.prompts.prepare(self.campaigns.all())
-        await self.services.prepare(self.campaigns.all())
+        await self.campaigns.start(self.store, self.prepare_campaigns)
         advertise = self.config.advertise_host or self.config.sip_host
         self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
                                      accept_register=self.config.accept_register))
@@ -108,9 +112,15 @@ class Engine:
                  ", ".join(sorted(self.campaigns.numbers())))
         return host, port
 
+    async def prepare_campaigns(self, campaigns: list[Campaign]) -> None:
+        """Prompts and code pools of campaigns about to be served."""
+        await self.prompts.prepare(campaigns)
+        await self.services.prepare(campaigns)
+
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""
         self.ready = False
+        await self.campaigns.stop()
         for active in list(self.calls.values()):
             self._hangup(active, "shutdown")
         if self.registration is not None and self.registration.state.value == "registered":
@@ -218,10 +228,12 @@ class Engine:
             return
         media = MediaSession(answer.codec_pt, answer.dtmf_pt, ptime=20, remote=answer.remote,
                              inband_dtmf=self.config.inband_dtmf)
-        active = ActiveCall(call, campaign.id, media, rtp, answer, started=now)
+        deployed = self.campaigns.deployed(campaign.id)
+        active = ActiveCall(call, campaign, media, rtp, answer, started=now,
+                            version=deployed.version if deployed else None)
         self.calls[call.call_id] = active
         self.store.call_started(call_id=call.call_id, caller=call.caller or "", number=call.number or "",
-                                campaign_id=campaign.id, channel="voice", at=_utcnow())
+                                campaign_id=campaign.id, channel="voice", at=_utcnow(), version=active.version)
         if self.config.ring_seconds > 0:
             self.ua.ring(call, now)
             active.answer_at = now + self.config.ring_seconds
@@ -234,6 +246,7 @@ class Engine:
         self.ua.answer(active.call, active.answer.sdp.serialize().encode(), now)
         active.answered_at = now
         self.metrics.calls_answered += 1
+        self.store.call_answered(active.call.call_id, _utcnow())
         self.store.event(active.call.call_id, "answered", {}, _utcnow())
 
     def _media_host(self, call: Call) -> str:
@@ -255,8 +268,7 @@ class Engine:
         active = self.calls.get(call.call_id)
         if active is None:
             return
-        campaign = self.campaigns.get(active.campaign_id)
-        if campaign.limits.get("sessions_per_caller_per_day"):
+        if active.campaign.limits.get("sessions_per_caller_per_day"):
             task = asyncio.ensure_future(self._start_flow_after_count(active))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -276,7 +288,7 @@ class Engine:
 
     def _start_flow(self, active: ActiveCall, variables: dict) -> None:
         call = active.call
-        campaign = self.campaigns.get(active.campaign_id)
+        campaign = active.campaign
         session = FlowSession(campaign, channel="voice", caller=call.caller or "",
                               short_number=call.number or "", now=datetime.now(timezone.utc),
                               variables=variables)

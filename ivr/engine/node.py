@@ -14,6 +14,9 @@ from ivr.web.app import create_app
 
 from .config import EngineConfig
 from .engine import Engine
+from .reports import ReportSender
+
+REPORT_POLL = 60.0      # seconds between looks for due campaign reports
 
 log = logging.getLogger("ivr.node")
 
@@ -28,6 +31,7 @@ class Node:
         self._runner: web.AppRunner | None = None
         self.http_address: tuple[str, int] | None = None
         self.sip_address: tuple[str, int] | None = None
+        self._reports: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -46,10 +50,23 @@ class Node:
         if sockets:
             self.http_address = sockets[0].getsockname()[:2]
         self.sip_address = await self.engine.start()
+        if mailer is not None:
+            self._reports = asyncio.ensure_future(self._send_reports(ReportSender(self.store, mailer)))
         log.info("HTTP on %s:%s; engine ready", *(self.http_address or (config.http_host, config.http_port)))
+
+    async def _send_reports(self, sender: ReportSender) -> None:
+        assert self.engine is not None
+        while True:
+            try:
+                await sender.run_due(self.engine.campaigns.all())
+            except Exception:
+                log.exception("campaign reports failed; trying again in %.0f s", REPORT_POLL)
+            await asyncio.sleep(REPORT_POLL)
 
     async def stop(self, drain: bool = False, drain_seconds: float = 60.0) -> None:
         """Stop; with `drain`, refuse new calls (503) and wait for calls in progress first."""
+        if self._reports is not None:
+            self._reports.cancel()
         if self.engine is not None:
             if drain:
                 self.engine.draining = True

@@ -1,311 +1,397 @@
-"""The store: one writer thread owns the database connection; the event loop never waits on it.
+"""The statistics store of one engine node: every call and SMS session writes what happened here.
 
-Fire-and-forget records (call start/end, timeline events) are queued and written in batches, in
-order. Votes, codes and outcomes are acknowledged: the caller awaits the database's answer (the
-unique constraints decide), so the engine only tells a caller "counted" once it is committed.
+`await Store.open(url, spool_dir)` connects (SQLite file or PostgreSQL URL, see `connect`), runs the
+migrations and starts the writer thread (`writer`). The asyncio side never touches the database:
+
+* Records — `call_started`, `call_answered`, `call_ended`, `event` — are fire-and-forget: queued in
+  microseconds, written in batches, in order, never raising. When the database is down they go to the
+  spool (`spool`) and are replayed when it is back.
+* Outcomes — `record_outcome` — are acknowledged: the await returns once the outcome is committed, or,
+  when the database does not answer within `ack_deadline` (0.5 s), once it is appended and fsync'd to
+  the spool ("committed" / "spooled"). kill -9 cannot lose an acknowledged outcome.
+* Votes — `cast_vote` — answer whether the vote counts; the database's UNIQUE constraint decides, so
+  nodes sharing PostgreSQL cannot both accept one caller. Trade-off when the database is unreachable:
+  the vote is spooled and reported accepted, since the caller cannot wait; on
+  replay a second vote from the same caller is kept as a "rejected" outcome and not counted.
+* Codes — `redeem_code` — cannot be checked offline: the answer is then "unavailable" and the flow
+  takes its fallback. `load_code_pool` is idempotent and waits in the spool like an outcome.
+* SMS sessions (`sms_claim`, `sms_save`) need the database: StoreUnavailable while it is down.
+* Tenants, keys, versions, numbers (`services`) and reads (`queries`) run in a small pool of reader
+  threads and raise StoreUnavailable while the database is down.
+
+A node whose database is unreachable at start starts anyway, on the spool, and catches up later.
+`await store.close()` writes (or spools) everything queued. `gauges()` gives the counters for /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import logging
-import queue
-import threading
-import uuid
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Base, CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
+from . import queries, services, writes
+from .connect import is_transient, make_engine, writing
+from .errors import StoreError, StoreUnavailable
+from .migrate import upgrade
+from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
+from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
+                      OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
+from .services import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .spool import Spool
+from .writer import Request, Ticket, Writer, WriterOptions
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+T = TypeVar("T")
+
+EXPORT_PAGE = 1000
+UNREACHABLE = object()
 
 
-class StoreError(RuntimeError):
-    """The store cannot do what was asked."""
+@dataclass(frozen=True)
+class StoreOptions:
+    """Tuning; the defaults suit production, tests shorten the timeouts."""
 
-
-@dataclass
-class StoreStats:
-    written: int = 0
-    failures: int = 0
-
-
-def make_engine(url: str) -> Engine:
-    """SQLAlchemy engine for a store URL (SQLite gets WAL, a busy timeout and foreign keys)."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _: Any) -> None:
-            cursor = conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def window_key(window: str, at: datetime) -> str:
-    if window == "day":
-        return at.strftime("%Y-%m-%d")
-    if window == "hour":
-        return at.strftime("%Y-%m-%dT%H")
-    return "campaign"
+    ack_deadline: float = 0.5        # an outcome or vote not committed by then is spooled
+    answer_timeout: float = 5.0      # extra wait when the writer is already on it (then: spool / unavailable)
+    batch_rows: int = 500
+    linger: float = 0.05             # records wait this long for company before a batch is written
+    probe_min: float = 0.25          # first retry after the database went away, doubling up to probe_max
+    probe_max: float = 5.0
+    sqlite_busy_timeout: float = 5.0
+    reader_threads: int = 4
+    close_timeout: float = 30.0
 
 
 class Store:
-    """The statistics store of one engine node."""
+    """The statistics store of one engine node (see the module docstring)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, spool: Spool, writer: Writer, options: StoreOptions) -> None:
         self.engine = engine
-        self.stats = StoreStats()
-        self._queue: queue.Queue[tuple[Callable[[Session], Any], asyncio.Future | None] | None] = queue.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, name="ivr-store", daemon=True)
-        self._seq: dict[str, int] = {}
+        self.spool = spool
+        self.options = options
+        self._writer = writer
+        self._readers = ThreadPoolExecutor(options.reader_threads, thread_name_prefix="ivr-store-read")
+        self._seq = itertools.count()
+        self._loop = asyncio.get_running_loop()
+        self._closed = False
 
     @classmethod
-    async def open(cls, url: str, spool_dir: str | Path | None = None) -> "Store":
-        engine = make_engine(url)
-        await asyncio.to_thread(Base.metadata.create_all, engine)
-        store = cls(engine)
-        store._loop = asyncio.get_running_loop()
-        store._thread.start()
+    async def open(cls, url: str, spool_dir: str | Path, options: StoreOptions = StoreOptions()) -> "Store":
+        """Connect, migrate (`alembic upgrade head`) and start writing; replays a spool left by a crash."""
+        engine = make_engine(url, options.sqlite_busy_timeout)
+        spool = await asyncio.to_thread(Spool, spool_dir)
+        try:
+            await asyncio.to_thread(upgrade, engine)
+            online = True
+        except Exception as exc:
+            if not is_transient(exc):
+                spool.close()
+                engine.dispose()
+                raise
+            log.error("store: database unreachable at start (%s); running on the spool in %s", exc, spool_dir)
+            online = False
+        writer = Writer(engine, spool, online, WriterOptions(
+            batch_rows=options.batch_rows, linger=options.linger, probe_min=options.probe_min,
+            probe_max=options.probe_max))
+        store = cls(engine, spool, writer, options)
+        writer.start()
         return store
 
     async def close(self) -> None:
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join, 30)
+        """Write everything queued (into the spool if the database is down), then let go."""
+        if self._closed:
+            return
+        self._closed = True
+        if not await asyncio.to_thread(self._writer.stop, self.options.close_timeout):
+            log.error("store: the writer did not finish within %.0f s", self.options.close_timeout)
+        self._readers.shutdown(wait=True)
+        self.spool.close()
         self.engine.dispose()
 
+    @property
+    def online(self) -> bool:
+        """False while the database is unreachable and records go to the spool."""
+        return self._writer.online
+
     def gauges(self) -> dict[str, float]:
-        return {"store_queue_depth": float(self._queue.qsize()), "store_rows_written": float(self.stats.written)}
+        stats = self._writer.stats
+        return {"store_queue_depth": float(self._writer.depth), "store_spool_records": float(self.spool.pending),
+                "store_rows_written": float(stats.written), "store_failures": float(stats.failures),
+                "store_transient_errors": float(stats.transient_errors), "store_spooled": float(stats.spooled),
+                "store_replayed": float(stats.replayed), "store_spool_torn": float(self.spool.torn),
+                "store_online": 1.0 if self._writer.online else 0.0}
 
-    # -- the writer thread ----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            jobs = []
-            for job in batch:
-                if job is None:
-                    stop = True
-                else:
-                    jobs.append(job)
-            self._write(jobs)
-
-    def _write(self, jobs: list) -> None:
-        plain = [fn for fn, fut in jobs if fut is None]
-        if plain:
-            try:
-                self._write_in_order(plain)
-            except Exception:
-                # One bad record must not take the batch with it: write them one by one.
-                for fn in plain:
-                    try:
-                        self._write_in_order([fn])
-                    except Exception:
-                        self.stats.failures += 1
-                        log.exception("store: could not write a record")
-        for fn, fut in jobs:
-            if fut is None:
-                continue
-            try:
-                with Session(self.engine) as session, session.begin():
-                    result = fn(session)
-                self.stats.written += 1
-                self._resolve(fut, result, None)
-            except Exception as exc:
-                self.stats.failures += 1
-                self._resolve(fut, None, exc)
-
-    def _write_in_order(self, fns: list[Callable[[Session], Any]]) -> None:
-        with Session(self.engine) as session, session.begin():
-            for fn in fns:
-                fn(session)
-                session.flush()                  # keep the queue's order (calls before their events)
-        self.stats.written += len(fns)
-
-    def _resolve(self, fut: asyncio.Future, result: Any, exc: BaseException | None) -> None:
-        assert self._loop is not None
-
-        def done() -> None:
-            if fut.cancelled():
-                return
-            if exc is not None:
-                fut.set_exception(exc)
-            else:
-                fut.set_result(result)
-        self._loop.call_soon_threadsafe(done)
-
-    def _enqueue(self, fn: Callable[[Session], Any]) -> None:
-        self._queue.put((fn, None))
-
-    async def _ask(self, fn: Callable[[Session], Any]) -> Any:
-        assert self._loop is not None
-        fut = self._loop.create_future()
-        self._queue.put((fn, fut))
-        return await fut
-
-    # -- records --------------------------------------------------------------------------------
+    # -- records: fire-and-forget ---------------------------------------------------------------
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime) -> None:
-        self._seq[call_id] = 0
-        self._enqueue(lambda s: s.merge(CallRow(call_id=call_id, caller=caller, number=number,
-                                                campaign_id=campaign_id, channel=channel, started_at=at)))
-
-    def event(self, call_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
-        seq = self._seq.get(call_id, 0) + 1
-        self._seq[call_id] = seq
-        self._enqueue(lambda s: s.add(CallEventRow(call_id=call_id, seq=seq, at=at, kind=kind, data=data)))
+                     at: datetime, version: int | None = None) -> None:
+        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version))
 
     def call_answered(self, call_id: str, at: datetime) -> None:
-        self._enqueue(lambda s: s.execute(update(CallRow).where(CallRow.call_id == call_id).values(answered_at=at)))
+        self._record(CallAnswered(call_id, at))
 
     def call_ended(self, *, call_id: str, at: datetime, disposition: str, cause: str, path: list[str]) -> None:
-        self._seq.pop(call_id, None)
+        self._record(CallEnded(call_id, at, disposition, cause, list(path)))
 
-        def write(s: Session) -> None:
-            row = s.get(CallRow, call_id)
-            if row is None:
-                return
-            started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=timezone.utc)
-            row.ended_at, row.disposition, row.cause, row.path = at, disposition, cause, path
-            row.duration = (at - started).total_seconds()
-        self._enqueue(write)
+    def event(self, call_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
+        """One step of the call's timeline (node entered, prompt, digits, speech, webhook result...)."""
+        self._record(CallEvent(call_id, kind, data, at, next(self._seq)))
 
-    # -- acknowledged outcomes ------------------------------------------------------------------
+    def _record(self, record: Record) -> None:
+        if self._closed:
+            log.warning("store: closed; %s %s not written", type(record).__name__, record.id)
+            return
+        self._writer.submit(record)
+
+    # -- acknowledged -----------------------------------------------------------------------------
 
     async def record_outcome(self, *, call_id: str, campaign_id: str, caller: str, channel: str, kind: str,
-                             name: str, value: str, at: datetime | None = None) -> None:
-        row = OutcomeRow(id=str(uuid.uuid4()), call_id=call_id, campaign_id=campaign_id, caller=caller,
-                         channel=channel, kind=kind, name=name, value=value, at=at or _now())
-        await self._ask(lambda s: s.add(row))
+                             name: str, value: str, at: datetime | None = None) -> Durability:
+        """Returns once the outcome is committed or in the spool (raises SpoolError if neither)."""
+        outcome = OutcomeRecord(call_id, campaign_id, caller, channel, kind, name, value, at or _now())
+        return await self._acknowledged(self._spoolable(outcome, "spooled"))
 
     async def cast_vote(self, *, campaign_id: str, name: str, caller: str, choice: str, window: str,
-                        channel: str, call_id: str) -> tuple[bool, str | None]:
-        """(accepted, previous choice). One vote per caller and window, decided by the database."""
-        at = _now()
-        key = window_key(window, at)
-
-        def vote(s: Session) -> tuple[bool, str | None]:
-            try:
-                with s.begin_nested():
-                    s.add(VoteRow(campaign_id=campaign_id, name=name, caller=caller, window_key=key,
-                                  choice=choice, channel=channel, call_id=call_id, at=at))
-            except IntegrityError:
-                previous = s.scalar(select(VoteRow.choice).where(
-                    VoteRow.campaign_id == campaign_id, VoteRow.name == name, VoteRow.caller == caller,
-                    VoteRow.window_key == key))
-                return False, previous
-            s.add(OutcomeRow(id=str(uuid.uuid4()), call_id=call_id, campaign_id=campaign_id, caller=caller,
-                             channel=channel, kind="vote", name=name, value=choice, at=at))
-            return True, None
-        return await self._ask(vote)
+                        channel: str, call_id: str, at: datetime | None = None) -> VoteOutcome:
+        """One vote per caller, vote name and window ("campaign", "day", "hour": UTC), across channels."""
+        at = at or _now()
+        vote = VoteRecord(campaign_id, name, caller, choice, window_key(window, at), channel, call_id, at)
+        return await self._acknowledged(self._spoolable(vote, VoteOutcome(True, None)))
 
     async def redeem_code(self, *, campaign_id: str, pool: str, code: str, caller: str, channel: str,
-                          call_id: str) -> str:
-        """redeemed | used | invalid; single use decided by a conditional update."""
+                          call_id: str) -> CodeStatus:
+        """"redeemed" once, then "used"; "invalid" if the pool lacks it; "unavailable" if the database is down."""
         at = _now()
+        run = functools.partial(writes.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
+                                channel=channel, call_id=call_id, at=at)
+        return await self._acknowledged(Request(run, Ticket(self._loop), offline="unavailable"))
 
-        def redeem(s: Session) -> str:
-            result = s.execute(update(PromoCodeRow).where(
-                PromoCodeRow.campaign_id == campaign_id, PromoCodeRow.pool == pool, PromoCodeRow.code == code,
-                PromoCodeRow.redeemed_at.is_(None)).values(redeemed_by=caller, redeemed_at=at, call_id=call_id))
-            if result.rowcount == 1:
-                s.add(OutcomeRow(id=str(uuid.uuid4()), call_id=call_id, campaign_id=campaign_id, caller=caller,
-                                 channel=channel, kind="code", name=pool, value=code, at=at))
-                return "redeemed"
-            exists = s.scalar(select(PromoCodeRow.id).where(
-                PromoCodeRow.campaign_id == campaign_id, PromoCodeRow.pool == pool, PromoCodeRow.code == code))
-            return "used" if exists is not None else "invalid"
-        return await self._ask(redeem)
-
-    async def load_code_pool(self, campaign_id: str, pool: str, codes: list[str]) -> None:
-        """Add the codes not yet known (idempotent)."""
-        def load(s: Session) -> None:
-            known = set(s.scalars(select(PromoCodeRow.code).where(
-                PromoCodeRow.campaign_id == campaign_id, PromoCodeRow.pool == pool)))
-            s.add_all(PromoCodeRow(campaign_id=campaign_id, pool=pool, code=c) for c in set(codes) - known)
-        await self._ask(load)
-
-    # -- SMS conversations ----------------------------------------------------------------------
+    async def load_code_pool(self, campaign_id: str, pool: str, codes: list[str]) -> Durability:
+        """Add the codes the pool does not have yet (kept in the spool while the database is down)."""
+        return await self._acknowledged(self._spoolable(CodePoolLoad(campaign_id, pool, list(codes), _now()),
+                                                        "spooled"))
 
     async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
                         ) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS; (new, saved session) — new is False when the id was seen before."""
-        at = _now()
-
-        def claim(s: Session) -> tuple[bool, dict[str, Any] | None]:
-            row = s.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number, SmsSessionRow.caller == caller))
-            try:
-                with s.begin_nested():
-                    s.add(SmsMessageRow(message_id=message_id, session_id=row.session_id if row else "",
-                                        direction="in", caller=caller, number=number, text=text, at=at))
-            except IntegrityError:
-                return False, None
-            if row is None:
-                return True, None
-            return True, {"session_id": row.session_id, "campaign_id": row.campaign_id, "state": row.state}
-        return await self._ask(claim)
+        """Record an inbound SMS: (new, saved session); new is False when the message id was seen before."""
+        run = functools.partial(writes.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
+                                at=_now())
+        return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
-                       state: dict[str, Any] | None, replies: list[str]) -> None:
-        """Keep the conversation's state (None: it ended) and the replies sent."""
-        at = _now()
+                       state: dict[str, Any] | None, replies: list[str], due_at: datetime | None = None) -> None:
+        """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+        run = functools.partial(writes.sms_save, session_id=session_id, number=number, caller=caller,
+                                campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
+                                due_at=due_at)
+        await self._answer(run)
 
-        def save(s: Session) -> None:
-            row = s.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number, SmsSessionRow.caller == caller))
-            if state is None:
-                if row is not None:
-                    s.delete(row)
-            elif row is None:
-                s.add(SmsSessionRow(session_id=session_id, number=number, caller=caller, campaign_id=campaign_id,
-                                    state=state, updated_at=at))
-            else:
-                row.session_id, row.campaign_id, row.state, row.updated_at = session_id, campaign_id, state, at
-            s.add_all(SmsMessageRow(message_id=None, session_id=session_id, direction="out", caller=caller,
-                                    number=number, text=text, at=at) for text in replies)
-        await self._ask(save)
+    async def sms_due(self, now: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Conversations whose reminder is due, each handed to one caller of this method only."""
+        return await self._answer(functools.partial(writes.sms_due, now=now or _now(), limit=limit))
+
+    async def flush(self) -> None:
+        """Returns once everything queued before is written (or spooled while the database is down)."""
+        await self._answer(_nothing, offline=None)
+
+    def _spoolable(self, record: OutcomeRecord | VoteRecord | CodePoolLoad, spooled: Any) -> Request:
+        return Request(functools.partial(writes.apply, record=record), Ticket(self._loop), spool=record,
+                       spooled=spooled)
+
+    async def _answer(self, run: Callable[[Session], Any], offline: Any = UNREACHABLE) -> Any:
+        """A request without a deadline: the writer's answer, or `offline` (by default: StoreUnavailable
+        raised) while the database is down."""
+        if offline is UNREACHABLE:
+            offline = StoreUnavailable("the database is unreachable")
+        request = Request(run, Ticket(self._loop), offline=offline)
+        self._submit(request)
+        return await request.ticket.future
+
+    async def _acknowledged(self, request: Request) -> Any:
+        """The writer's answer within the deadline; else the request is spooled (or answered `offline`)."""
+        self._submit(request)
+        future = request.ticket.future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.options.ack_deadline)
+        except TimeoutError:
+            pass
+        if not request.ticket.abandon():                 # the writer is on it: its answer is worth a wait
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), self.options.answer_timeout)
+            except TimeoutError:
+                log.warning("store: no answer in %.1f s; falling back", self.options.answer_timeout)
+        future.add_done_callback(_consume)
+        if request.spool is None:
+            if isinstance(request.offline, BaseException):
+                raise request.offline
+            return request.offline
+        await asyncio.to_thread(self.spool.append, [request.spool])
+        return request.spooled
+
+    def _submit(self, request: Request) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+        self._writer.submit(request)
+
+    # -- tenants, keys, campaign versions, numbers ----------------------------------------------------
+
+    async def create_tenant(self, name: str) -> Tenant:
+        return await self._run(services.create_tenant, name, write=True)
+
+    async def tenant_by_name(self, name: str) -> Tenant | None:
+        return await self._run(services.tenant_by_name, name)
+
+    async def tenants(self) -> list[Tenant]:
+        return await self._run(services.tenants)
+
+    async def create_api_key(self, tenant_id: str, role: str) -> str:
+        """The plain key, shown this once (only its hash is stored)."""
+        return await self._run(services.create_api_key, tenant_id, role, write=True)
+
+    async def verify_api_key(self, key: str) -> KeyOwner | None:
+        """(tenant_id, role) of a valid key, None otherwise."""
+        return await self._run(services.verify_api_key, key)
+
+    async def api_keys(self, tenant_id: str) -> list[ApiKey]:
+        return await self._run(services.api_keys, tenant_id)
+
+    async def revoke_api_key(self, tenant_id: str | None, key_id: str) -> None:
+        await self._run(services.revoke_api_key, tenant_id, key_id, write=True)
+
+    async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
+                                    claim: tuple[str, ...] = ()) -> int:
+        """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
+        assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
+        return await self._run(services.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
+                               tuple(claim), write=True)
+
+    async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
+        await self._run(services.activate_version, tenant_id, campaign_id, version, write=True)
+
+    async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
+        return await self._run(services.active_version, tenant_id, campaign_id)
+
+    async def list_versions(self, tenant_id: str, campaign_id: str) -> list[DialplanVersion]:
+        return await self._run(services.list_versions, tenant_id, campaign_id)
+
+    async def campaigns(self, tenant_id: str | None) -> list[Campaign]:
+        return await self._run(services.campaigns, tenant_id)
+
+    async def campaign_owner(self, campaign_id: str) -> str | None:
+        return await self._run(services.campaign_owner, campaign_id)
+
+    async def active_versions(self) -> list[tuple[str, DialplanVersion]]:
+        return await self._run(services.active_versions)
+
+    async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
+        return await self._run(services.assign_number, tenant_id, number, campaign_id, write=True)
+
+    async def release_number(self, tenant_id: str, number: str) -> None:
+        await self._run(services.release_number, tenant_id, number, write=True)
+
+    async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
+        return await self._run(services.numbers, tenant_id)
+
+    async def claim_report(self, campaign_id: str, period_end: datetime) -> bool:
+        """True when this node is the one to send the campaign's report for the period ending then."""
+        return await self._run(services.claim_report, campaign_id, period_end, write=True)
+
+    async def release_report(self, campaign_id: str, period_end: datetime) -> None:
+        await self._run(services.release_report, campaign_id, period_end, write=True)
+
+    # -- reads (tenant_id None: every tenant) ---------------------------------------------------------
+
+    async def tallies(self, tenant_id: str | None, campaign_id: str) -> Tallies:
+        return await self._run(queries.tallies, tenant_id, campaign_id)
+
+    async def calls_per_minute(self, tenant_id: str | None, since: datetime, until: datetime,
+                               campaign_id: str | None = None) -> list[tuple[datetime, int]]:
+        return await self._run(queries.calls_per_minute, tenant_id, since, until, campaign_id)
+
+    async def drop_off(self, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
+                       until: datetime | None = None) -> dict[str | None, int]:
+        return await self._run(queries.drop_off, tenant_id, campaign_id, since, until)
+
+    async def call_log(self, tenant_id: str | None, filters: CallFilter = CallFilter(), limit: int = 50,
+                       offset: int = 0) -> list[CallSummary]:
+        return await self._run(queries.call_log, tenant_id, filters, limit, offset)
+
+    async def count_calls(self, tenant_id: str | None, filters: CallFilter = CallFilter()) -> int:
+        return await self._run(queries.count_calls, tenant_id, filters)
+
+    async def call_detail(self, tenant_id: str | None, call_id: str) -> CallDetail | None:
+        return await self._run(queries.call_detail, tenant_id, call_id)
+
+    async def recording_call(self, tenant_id: str | None, recording_id: str) -> str | None:
+        return await self._run(queries.recording_call, tenant_id, recording_id)
+
+    async def export_calls(self, tenant_id: str | None, filters: CallFilter = CallFilter()
+                           ) -> AsyncIterator[CallSummary]:
+        """Every matching call, oldest first, fetched a page at a time (`.row()` for CSV)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            page = await self._run(queries.calls_after, tenant_id, filters, after, EXPORT_PAGE)
+            for call in page:
+                yield call
+            if len(page) < EXPORT_PAGE:
+                return
+            after = (page[-1].started_at, page[-1].call_id)
+
+    async def export_outcomes(self, tenant_id: str | None, campaign_id: str | None = None
+                              ) -> AsyncIterator[OutcomeView]:
+        """Every outcome (of one campaign, or all the tenant's), oldest first (`.row()` for CSV)."""
+        after: tuple[datetime, str] | None = None
+        while True:
+            page = await self._run(queries.outcomes_after, tenant_id, campaign_id, after, EXPORT_PAGE)
+            for outcome in page:
+                yield outcome
+            if len(page) < EXPORT_PAGE:
+                return
+            after = (page[-1].at, page[-1].id)
 
     async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
-        """Calls and SMS conversations of `caller` in a campaign since midnight (UTC)."""
+        """Calls and SMS conversations of `caller` in a campaign since midnight (UTC), counting every
+        session queued for writing before this call (StoreUnavailable while the database is down)."""
+        await self.flush()
         midnight = _now().replace(hour=0, minute=0, second=0, microsecond=0)
+        return await self._run(queries.sessions_since, campaign_id, caller, midnight, exclude)
 
-        def count(s: Session) -> int:
-            query = select(func.count()).select_from(CallRow).where(
-                CallRow.campaign_id == campaign_id, CallRow.caller == caller, CallRow.started_at >= midnight)
-            if exclude is not None:
-                query = query.where(CallRow.call_id != exclude)
-            return int(s.scalar(query) or 0)
-        return await self._ask(count)
+    async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
+        """Run `fn(session, *args)` in one transaction in a reader thread."""
+        engine = writing(self.engine) if write else self.engine
+        return await self._loop.run_in_executor(self._readers, functools.partial(_in_session, engine, fn, *args))
 
-    # -- reading --------------------------------------------------------------------------------
 
-    async def query(self, fn: Callable[[Session], Any]) -> Any:
-        """Run a read in the writer thread (after everything queued before it)."""
-        return await self._ask(fn)
+def _in_session(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        with Session(engine) as session, session.begin():
+            return fn(session, *args)
+    except StoreError:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise StoreUnavailable(f"the database is unreachable: {exc}") from exc
+        raise
+
+
+def _nothing(_session: Session) -> None:
+    return None
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _now() -> datetime:

@@ -1,15 +1,110 @@
-"""Tables of the statistics store (SQLAlchemy 2). The same schema on SQLite and PostgreSQL."""
+"""Tables of the statistics store (SQLAlchemy 2): the same schema on SQLite and PostgreSQL.
+
+Business side: tenants, their API keys (hashed), campaigns, immutable dialplan versions (the active one
+is `campaigns.active_version`, so there is at most one) and short numbers. Traffic side: calls (voice
+calls and SMS sessions alike), their timeline (call_events), outcomes, votes (one per caller and window:
+a UNIQUE constraint decides), promo codes (single use: a conditional UPDATE decides), SMS sessions and
+messages. Traffic rows name their campaign by id without a foreign key: campaigns may come from files
+on the node rather than from the database, and records must be writable in any order after an outage.
+
+Every time is stored in UTC and read back timezone-aware on both databases (`UtcDateTime`).
+Schema changes go through Alembic (`ivr/store/migrations`); the tests compare both.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps UTC times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TenantRow(Base):
+    """A business running campaigns."""
+
+    __tablename__ = "tenants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiKeyRow(Base):
+    """An API key: `id` is the public part of the key, only the SHA-256 of the whole key is kept."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CampaignRow(Base):
+    """A campaign owned by a tenant; `active_version` is the dialplan version in service."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    active_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DialplanVersionRow(Base):
+    """One saved dialplan of a campaign; rows are never updated."""
+
+    __tablename__ = "dialplan_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), ForeignKey("campaigns.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(8))
+    source_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("campaign_id", "version"),)
+
+
+class ShortNumberRow(Base):
+    """A short number a tenant owns, optionally pointing at one of its campaigns."""
+
+    __tablename__ = "short_numbers"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("campaigns.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CallRow(Base):
@@ -20,49 +115,54 @@ class CallRow(Base):
     channel: Mapped[str] = mapped_column(String(8))
     caller: Mapped[str] = mapped_column(String(64), index=True)
     number: Mapped[str] = mapped_column(String(32), index=True)
-    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     duration: Mapped[float | None] = mapped_column(Float)
-    disposition: Mapped[str | None] = mapped_column(String(32), index=True)
+    disposition: Mapped[str | None] = mapped_column(String(32))
     cause: Mapped[str | None] = mapped_column(String(64))
-    path: Mapped[list | None] = mapped_column(JSON)
+    path: Mapped[list[str] | None] = mapped_column(JSON)
+    last_node: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (Index(None, "campaign_id", "started_at"),)
 
 
 class CallEventRow(Base):
-    """The timeline of a call: node entered, prompt, keys, results..."""
+    """One step of a call's timeline: node entered, prompt played, keys or speech, webhook result..."""
 
     __tablename__ = "call_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    call_id: Mapped[str] = mapped_column(String(255), ForeignKey("calls.call_id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(255))
     seq: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(32))
-    data: Mapped[dict] = mapped_column(JSON)
-    __table_args__ = (Index("ix_call_events_call", "call_id", "seq"),)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (Index(None, "call_id", "at", "seq"), Index(None, "kind", "call_id"))
 
 
 class OutcomeRow(Base):
-    """What a caller achieved: a vote, a survey answer, a redeemed code."""
+    """What a caller achieved: a vote, a survey answer, a redeemed code ("rejected": a replayed duplicate)."""
 
     __tablename__ = "outcomes"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)          # UUID: replays are idempotent
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     call_id: Mapped[str] = mapped_column(String(255), index=True)
-    campaign_id: Mapped[str] = mapped_column(String(64), index=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
     caller: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "campaign_id", "kind", "name"),)
 
 
 class VoteRow(Base):
-    """One vote per caller per campaign, vote name and window, enforced by the database."""
+    """An accepted vote: one per campaign, vote name, caller and window, whatever the channel or node."""
 
     __tablename__ = "votes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     caller: Mapped[str] = mapped_column(String(64))
@@ -70,12 +170,12 @@ class VoteRow(Base):
     choice: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(8))
     call_id: Mapped[str] = mapped_column(String(255))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (UniqueConstraint("campaign_id", "name", "caller", "window_key", name="uq_one_vote"),)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("campaign_id", "name", "caller", "window_key"),)
 
 
 class PromoCodeRow(Base):
-    """A promo code of a pool; single use enforced by a conditional update."""
+    """A promo code of a pool; `redeemed_at` is set once, by a conditional UPDATE."""
 
     __tablename__ = "promo_codes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -83,9 +183,9 @@ class PromoCodeRow(Base):
     pool: Mapped[str] = mapped_column(String(64))
     code: Mapped[str] = mapped_column(String(64))
     redeemed_by: Mapped[str | None] = mapped_column(String(64))
-    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     call_id: Mapped[str | None] = mapped_column(String(255))
-    __table_args__ = (UniqueConstraint("campaign_id", "pool", "code", name="uq_code"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "pool", "code"),)
 
 
 class SmsSessionRow(Base):
@@ -97,9 +197,10 @@ class SmsSessionRow(Base):
     number: Mapped[str] = mapped_column(String(32))
     caller: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[dict] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (UniqueConstraint("number", "caller", name="uq_sms_session"),)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)   # when the reminder is due
+    __table_args__ = (UniqueConstraint("number", "caller"),)
 
 
 class SmsMessageRow(Base):
@@ -113,4 +214,13 @@ class SmsMessageRow(Base):
     caller: Mapped[str] = mapped_column(String(64))
     number: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReportRunRow(Base):
+    """A campaign report sent (or being sent) for the period ending at `period_end`: claimed once."""
+
+    __tablename__ = "report_runs"
+    campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_end: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from ivr.channels.sms import SmsGateway
 
-from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, sms_routes
+from .api import setup_api
+from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, reminders, sms_routes
 
 if TYPE_CHECKING:
     from ivr.engine.engine import Engine
@@ -43,4 +44,6 @@ def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = 
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(sms_routes())
+    setup_api(app, engine, store)
+    app.cleanup_ctx.append(reminders)
     return app

@@ -1,0 +1,82 @@
+"""`ivr keys create | list | revoke`: API keys for the HTTP API, straight in the store's database.
+
+`create` makes the tenant when it is new and prints the key alone on its last line (the only time it
+is shown; the store keeps its hash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ivr.store import services
+from ivr.store.connect import make_engine, writing
+from ivr.store.errors import StoreError
+from ivr.store.migrate import upgrade
+
+T = TypeVar("T")
+DEFAULT_DB = "sqlite:///var/ivr.db"          # as `ivr serve`
+
+
+def add_arguments(subparsers: argparse._SubParsersAction) -> None:
+    """Register `ivr keys ...`."""
+    keys = subparsers.add_parser("keys", help="API keys: create, list, revoke")
+    sub = keys.add_subparsers(dest="keys_command", required=True)
+    p = sub.add_parser("create", help="a new key for a tenant (created if new); prints the key last")
+    p.add_argument("--tenant", required=True, help="the tenant's name")
+    p.add_argument("--role", required=True, choices=services.ROLES)
+    p.add_argument("--db", default=DEFAULT_DB, help="store URL (as ivr serve)")
+    p.set_defaults(handler=lambda a: _run(a.db, create, a.tenant, a.role))
+    p = sub.add_parser("list", help="a tenant's keys (ids and roles, never the keys)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.set_defaults(handler=lambda a: _run(a.db, list_keys, a.tenant))
+    p = sub.add_parser("revoke", help="revoke a key by its id (see list)")
+    p.add_argument("key_id", metavar="ID")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.set_defaults(handler=lambda a: _run(a.db, revoke, a.key_id))
+
+
+def create(session: Session, tenant_name: str, role: str) -> None:
+    tenant = services.tenant_by_name(session, tenant_name)
+    if tenant is None:
+        tenant = services.create_tenant(session, tenant_name)
+        print(f"tenant {tenant.name} created ({tenant.id})")
+    key = services.create_api_key(session, tenant.id, role)
+    print(f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:")
+    print(key)
+
+
+def list_keys(session: Session, tenant_name: str) -> None:
+    tenant = services.tenant_by_name(session, tenant_name)
+    if tenant is None:
+        raise StoreError(f"no tenant named {tenant_name!r}")
+    for key in services.api_keys(session, tenant.id):
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        print(f"{key.id}  {key.role:<8}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+def revoke(session: Session, key_id: str) -> None:
+    services.revoke_api_key(session, None, key_id)
+    print(f"key {key_id} revoked")
+
+
+def _run(url: str, command: Callable[..., None], *args: str) -> int:
+    """Run one command in one transaction of the store's (migrated) database; 1 on errors."""
+    try:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            with Session(writing(engine)) as session, session.begin():
+                command(session, *args)
+        finally:
+            engine.dispose()
+    except (StoreError, SQLAlchemyError) as exc:
+        print(f"keys: {exc}", file=sys.stderr)
+        return 1
+    return 0

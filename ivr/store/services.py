@@ -1,0 +1,270 @@
+"""The business side of the store: tenants, API keys, campaigns, dialplan versions and short numbers.
+
+Plain functions of a Session (the Store runs them in its reader threads). API keys look like
+`ivr_<id>_<secret>`: the id (12 hex digits) finds the row, only the SHA-256 of the whole key is stored,
+and the plain key is returned once, by `create_api_key`. Dialplan versions are numbered 1, 2, ... per
+campaign and never change; saving the first version of an unknown campaign id creates the campaign for
+the tenant. The active version is `campaigns.active_version`, so a campaign has at most one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .connect import insert_one
+from .errors import Conflict, NotFound, StoreError
+from .models import ApiKeyRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
+
+ROLES = ("business", "operator", "admin")
+FORMATS = ("yaml", "json")
+KEY_PATTERN = re.compile(r"ivr_([0-9a-f]{12})_[A-Za-z0-9_-]{20,}")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as listed (never the key itself)."""
+
+    id: str
+    tenant_id: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyOwner(NamedTuple):
+    tenant_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    tenant_id: str
+    active_version: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DialplanVersion:
+    campaign_id: str
+    version: int
+    format: str
+    source_text: str
+    sha256: str
+    created_at: datetime
+    active: bool
+
+
+@dataclass(frozen=True)
+class ShortNumber:
+    number: str
+    tenant_id: str
+    campaign_id: str | None
+    assigned_at: datetime
+
+
+def create_tenant(session: Session, name: str) -> Tenant:
+    name = name.strip()
+    if not name:
+        raise StoreError("a tenant needs a name")
+    row = {"id": secrets.token_hex(16), "name": name, "created_at": _now()}
+    if not insert_one(session, TenantRow.__table__, row):                         # type: ignore[arg-type]
+        raise Conflict(f"a tenant named {name!r} exists already")
+    return Tenant(**row)
+
+
+def tenant_by_name(session: Session, name: str) -> Tenant | None:
+    row = session.scalar(select(TenantRow).where(TenantRow.name == name.strip()))
+    return Tenant(row.id, row.name, row.created_at) if row else None
+
+
+def tenants(session: Session) -> list[Tenant]:
+    return [Tenant(r.id, r.name, r.created_at) for r in session.scalars(select(TenantRow).order_by(TenantRow.name))]
+
+
+def create_api_key(session: Session, tenant_id: str, role: str) -> str:
+    """A new key for the tenant; the only time the plain key is seen."""
+    if role not in ROLES:
+        raise StoreError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    _tenant(session, tenant_id)
+    key_id = secrets.token_hex(6)
+    key = f"ivr_{key_id}_{secrets.token_urlsafe(32)}"
+    session.add(ApiKeyRow(id=key_id, tenant_id=tenant_id, role=role, key_hash=_hash(key), created_at=_now()))
+    return key
+
+
+def verify_api_key(session: Session, key: str) -> KeyOwner | None:
+    """Who the key belongs to, or None (unknown, revoked, or not a key)."""
+    match = KEY_PATTERN.fullmatch(key.strip())
+    if match is None:
+        return None
+    row = session.get(ApiKeyRow, match.group(1))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(key.strip())):
+        return None
+    return KeyOwner(row.tenant_id, row.role)
+
+
+def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
+    rows = session.scalars(select(ApiKeyRow).where(ApiKeyRow.tenant_id == tenant_id).order_by(ApiKeyRow.created_at))
+    return [ApiKey(r.id, r.tenant_id, r.role, r.created_at, r.revoked_at) for r in rows]
+
+
+def revoke_api_key(session: Session, tenant_id: str | None, key_id: str) -> None:
+    """Revoke a key of the tenant (None: of any tenant)."""
+    row = session.get(ApiKeyRow, key_id)
+    if row is None or tenant_id is not None and row.tenant_id != tenant_id:
+        raise NotFound(f"no API key {key_id!r}")
+    if row.revoked_at is None:
+        row.revoked_at = _now()
+
+
+def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
+                          claim: tuple[str, ...] = ()) -> int:
+    """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
+    assigned to the campaign in the same transaction (Conflict, and nothing saved, when one of them
+    belongs to another tenant or points at another campaign)."""
+    if fmt not in FORMATS:
+        raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    _tenant(session, tenant_id)
+    insert_one(session, CampaignRow.__table__,                                     # type: ignore[arg-type]
+               {"id": campaign_id, "tenant_id": tenant_id, "created_at": _now()})
+    campaign = session.get(CampaignRow, campaign_id, with_for_update=True)      # one save at a time
+    if campaign is None or campaign.tenant_id != tenant_id:
+        raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
+    for number in claim:
+        row = session.get(ShortNumberRow, number, with_for_update=True)
+        if row is not None and (row.tenant_id != tenant_id or row.campaign_id not in (None, campaign_id)):
+            raise Conflict(f"number {number} is used by another campaign")
+        assign_number(session, tenant_id, number, campaign_id)
+    version = (session.scalar(select(func.max(DialplanVersionRow.version))
+                              .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
+    session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
+                                   sha256=hashlib.sha256(source_text.encode()).hexdigest(), created_at=_now()))
+    return version
+
+
+def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int) -> None:
+    campaign = _campaign(session, tenant_id, campaign_id)
+    if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
+                                                          DialplanVersionRow.version == version)) is None:
+        raise NotFound(f"campaign {campaign_id!r} has no version {version}")
+    campaign.active_version = version
+
+
+def active_version(session: Session, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
+    campaign = _campaign(session, tenant_id, campaign_id)
+    if campaign.active_version is None:
+        return None
+    row = session.scalar(select(DialplanVersionRow).where(DialplanVersionRow.campaign_id == campaign_id,
+                                                          DialplanVersionRow.version == campaign.active_version))
+    return _version(row, campaign.active_version) if row else None
+
+
+def list_versions(session: Session, tenant_id: str, campaign_id: str) -> list[DialplanVersion]:
+    campaign = _campaign(session, tenant_id, campaign_id)
+    rows = session.scalars(select(DialplanVersionRow).where(DialplanVersionRow.campaign_id == campaign_id)
+                           .order_by(DialplanVersionRow.version))
+    return [_version(r, campaign.active_version) for r in rows]
+
+
+def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
+    """The tenant's campaigns (None: every tenant's)."""
+    query = select(CampaignRow).order_by(CampaignRow.id)
+    rows = session.scalars(query if tenant_id is None else query.where(CampaignRow.tenant_id == tenant_id))
+    return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at) for r in rows]
+
+
+def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
+    """Give the tenant a short number (or point its number at another campaign, None: at none)."""
+    _tenant(session, tenant_id)
+    if campaign_id is not None:
+        _campaign(session, tenant_id, campaign_id)
+    insert_one(session, ShortNumberRow.__table__,                                  # type: ignore[arg-type]
+               {"number": number, "tenant_id": tenant_id, "campaign_id": campaign_id, "assigned_at": _now()})
+    row = session.get(ShortNumberRow, number, with_for_update=True)
+    if row is None or row.tenant_id != tenant_id:
+        raise Conflict(f"number {number} belongs to another tenant")
+    row.campaign_id = campaign_id
+    return ShortNumber(row.number, row.tenant_id, row.campaign_id, row.assigned_at)
+
+
+def release_number(session: Session, tenant_id: str, number: str) -> None:
+    row = session.get(ShortNumberRow, number)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound(f"no number {number}")
+    session.delete(row)
+
+
+def numbers(session: Session, tenant_id: str | None) -> list[ShortNumber]:
+    """The tenant's short numbers (None: every tenant's)."""
+    query = select(ShortNumberRow).order_by(ShortNumberRow.number)
+    rows = session.scalars(query if tenant_id is None else query.where(ShortNumberRow.tenant_id == tenant_id))
+    return [ShortNumber(r.number, r.tenant_id, r.campaign_id, r.assigned_at) for r in rows]
+
+
+def campaign_owner(session: Session, campaign_id: str) -> str | None:
+    """The id of the tenant owning the campaign; None when the database does not know it."""
+    return session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
+
+
+def active_versions(session: Session) -> list[tuple[str, DialplanVersion]]:
+    """(tenant id, active version) of every campaign of every tenant that has one in service."""
+    rows = session.execute(select(CampaignRow.tenant_id, DialplanVersionRow).join(
+        CampaignRow, (CampaignRow.id == DialplanVersionRow.campaign_id)
+        & (CampaignRow.active_version == DialplanVersionRow.version)).order_by(CampaignRow.id))
+    return [(tenant_id, _version(row, row.version)) for tenant_id, row in rows]
+
+
+def _tenant(session: Session, tenant_id: str) -> TenantRow:
+    row = session.get(TenantRow, tenant_id)
+    if row is None:
+        raise NotFound(f"no tenant {tenant_id!r}")
+    return row
+
+
+def _campaign(session: Session, tenant_id: str, campaign_id: str) -> CampaignRow:
+    row = session.get(CampaignRow, campaign_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound(f"no campaign {campaign_id!r}")
+    return row
+
+
+def _version(row: DialplanVersionRow, active: int | None) -> DialplanVersion:
+    return DialplanVersion(row.campaign_id, row.version, row.format, row.source_text, row.sha256, row.created_at,
+                           row.version == active)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def claim_report(session: Session, campaign_id: str, period_end: datetime) -> bool:
+    """True for the one caller (of every node) that is to send this campaign's report for this period."""
+    return insert_one(session, ReportRunRow.__table__, {"campaign_id": campaign_id, "period_end": period_end,
+                                                         "claimed_at": datetime.now(timezone.utc)})
+
+
+def release_report(session: Session, campaign_id: str, period_end: datetime) -> None:
+    """Give the claim back (the report could not be sent: it is tried again)."""
+    session.execute(delete(ReportRunRow).where(ReportRunRow.campaign_id == campaign_id,
+                                               ReportRunRow.period_end == period_end))

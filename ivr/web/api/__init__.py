@@ -1,0 +1,133 @@
+"""The business and operator HTTP API under /api/ (documented at GET /api/openapi.json).
+
+`setup_api(app, engine, store)` mounts every route of ROUTES with API-key auth (see `core`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import admin, business, operator, openapi
+from .core import Route, setup
+
+if TYPE_CHECKING:
+    from ivr.engine.engine import Engine
+    from ivr.store import Store
+
+ANY = ("business", "operator")
+BUSINESS = ("business",)
+OPERATOR = ("operator",)
+ADMIN = ("admin",)
+
+
+def _obj(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties}
+
+
+def _list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+NUMBERS = _list(STR)
+CAMPAIGN = _obj(id=STR, tenant_id=STR, name=STR, active_version={"type": ["integer", "null"]},
+                voice_numbers=NUMBERS, sms_numbers=NUMBERS, versions=INT)
+VERSION = _obj(version=INT, created_at=STR, active=BOOL, sha256=STR, format=STR)
+NUMBER = _obj(number=STR, tenant_id=STR, campaign_id={"type": ["string", "null"]}, assigned_at=STR)
+COUNTS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": INT}}
+RESULTS = _obj(votes=COUNTS, answers=COUNTS,
+               codes={"type": "object", "additionalProperties": _obj(codes=INT, redeemed=INT)},
+               calls_per_minute=_list({"type": "array", "prefixItems": [STR, INT]}),
+               drop_off={"type": "object", "additionalProperties": INT})
+CALL = _obj(call_id=STR, channel=STR, caller=STR, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
+            started_at=STR, answered_at={"type": ["string", "null"]}, ended_at={"type": ["string", "null"]},
+            duration={"type": ["number", "null"]}, disposition={"type": ["string", "null"]},
+            cause={"type": ["string", "null"]}, last_node={"type": ["string", "null"]})
+CALL_QUERY = ("number", "caller", "campaign", "channel", "disposition", "since", "until")
+TENANT = _obj(id=STR, name=STR, created_at=STR)
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API."""
+    return web.json_response(openapi.document(ROUTES))
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/api/me", business.me, ANY, "The key's tenant and role",
+          response=_obj(tenant_id=STR, tenant=STR, role=STR)),
+    Route("GET", "/api/schema", business.schema, ANY, "The JSON Schema of campaign files"),
+    Route("GET", "/api/openapi.json", openapi_document, ANY, "This document"),
+    Route("GET", "/api/campaigns", business.list_campaigns, ANY, "The tenant's campaigns", response=_list(CAMPAIGN)),
+    Route("POST", "/api/dialplans/validate", business.validate_dialplan, BUSINESS,
+          "Check a campaign file without storing it", body={"dialplan": True},
+          response=_obj(ok=BOOL, campaign_id=STR)),
+    Route("POST", "/api/campaigns/{campaign_id}/versions", business.upload_version, BUSINESS,
+          "Store a campaign file as a new version (prompts generated), activated with ?activate=1; "
+          "409 when one of its numbers is another campaign's", body={"dialplan": True},
+          response=_obj(campaign_id=STR, version=INT, active=BOOL), status=201, query=("activate",)),
+    Route("GET", "/api/campaigns/{campaign_id}/versions", business.list_versions, BUSINESS,
+          "The campaign's versions", response=_list(VERSION)),
+    Route("GET", "/api/campaigns/{campaign_id}/versions/{version}", business.get_version, BUSINESS,
+          "One version with its source", response=_obj(campaign_id=STR, source=STR, **VERSION["properties"])),
+    Route("POST", "/api/campaigns/{campaign_id}/activate", business.activate, BUSINESS,
+          "Put a version in service for new calls (also: roll back)", body=_obj(version=INT),
+          response=_obj(campaign_id=STR, version=INT, active=BOOL)),
+    Route("POST", "/api/campaigns/{campaign_id}/simulate", business.simulate, BUSINESS,
+          "Run a version with scripted caller inputs; nothing is stored",
+          body=_obj(channel={"enum": ["voice", "sms"]}, inputs=_list(STR), version=INT, caller=STR),
+          response=_obj(version=INT, transcript=_list({"type": "object"}), outcomes=_list({"type": "object"}),
+                        path=_list(STR), end_reason={"type": ["string", "null"]})),
+    Route("GET", "/api/campaigns/{campaign_id}/results", business.results, ANY,
+          "Tallies, calls per minute (last hour) and drop-off per node (\"\": before the first node)",
+          response=RESULTS),
+    Route("GET", "/api/campaigns/{campaign_id}/live", business.live, ANY,
+          "Server-Sent Events: `event: results` (as GET .../results) at once, on change and every 2 s",
+          media="text/event-stream", response=STR),
+    Route("GET", "/api/campaigns/{campaign_id}/outcomes.csv", business.outcomes_csv, ANY,
+          "Every outcome of the campaign as CSV", media="text/csv", response=STR),
+    Route("GET", "/api/numbers", business.list_numbers, BUSINESS, "The tenant's short numbers",
+          response=_list(NUMBER)),
+    Route("PUT", "/api/numbers/{number}", business.assign_number, BUSINESS,
+          "Point a short number at a campaign (409: another tenant's number)",
+          body=_obj(campaign_id={"type": ["string", "null"]}), response=NUMBER),
+    Route("DELETE", "/api/numbers/{number}", business.release_number, BUSINESS, "Give a short number up",
+          status=204),
+    Route("GET", "/api/calls/active", operator.active_calls, OPERATOR, "Calls in progress on this node",
+          response=_list(_obj(call_id=STR, caller=STR, number=STR, campaign_id=STR, version=INT, seconds=
+                              {"type": "number"}, answered=BOOL, node={"type": ["string", "null"]}))),
+    Route("GET", "/api/calls.csv", operator.calls_csv, OPERATOR, "Calls matching the filters as CSV",
+          media="text/csv", response=STR, query=CALL_QUERY),
+    Route("GET", "/api/calls", operator.calls, OPERATOR, "The call log, newest first",
+          response=_obj(total=INT, calls=_list(CALL)), query=(*CALL_QUERY, "limit", "offset")),
+    Route("GET", "/api/calls/{call_id}", operator.call_detail, OPERATOR,
+          "A call with its timeline, outcomes and recordings",
+          response={"type": "object", "properties": {**CALL["properties"], "path": _list(STR),
+                                                     "events": _list(_obj(at=STR, kind=STR, data={"type": "object"})),
+                                                     "outcomes": _list({"type": "object"}),
+                                                     "recordings": _list(_obj(id=STR, url=STR,
+                                                                              duration={"type": "number"}))}}),
+    Route("GET", "/api/recordings/{recording_id}", operator.recording, OPERATOR, "A voice message (WAV)",
+          media="audio/wav", response=STR),
+    Route("GET", "/api/tenants", admin.list_tenants, ADMIN, "Every tenant", response=_list(TENANT)),
+    Route("POST", "/api/tenants", admin.create_tenant, ADMIN, "Create a tenant", body=_obj(name=STR),
+          response=TENANT, status=201),
+    Route("GET", "/api/tenants/{tenant_id}/keys", admin.list_keys, ADMIN, "The tenant's API keys",
+          response=_list(_obj(id=STR, role=STR, created_at=STR, revoked_at={"type": ["string", "null"]}))),
+    Route("POST", "/api/tenants/{tenant_id}/keys", admin.create_key, ADMIN, "A new API key, shown once",
+          body=_obj(role={"enum": ["business", "operator", "admin"]}), response=_obj(id=STR, role=STR, key=STR),
+          status=201),
+    Route("DELETE", "/api/keys/{key_id}", admin.revoke_key, ADMIN, "Revoke an API key", status=204),
+]
+
+
+def setup_api(app: web.Application, engine: "Engine", store: "Store") -> None:
+    """Mount the API on the node's app."""
+    app[business.LIVE_CLOSING] = asyncio.Event()
+
+    async def close_live(app: web.Application) -> None:
+        app[business.LIVE_CLOSING].set()
+    app.on_shutdown.append(close_live)
+    setup(app, engine, store, ROUTES)

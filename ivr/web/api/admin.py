@@ -1,0 +1,47 @@
+"""Admin endpoints: tenants and their API keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ivr.store.services import ROLES
+
+from .core import ApiError, read_json, store_of
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    """Every tenant."""
+    return web.json_response([{"id": t.id, "name": t.name, "created_at": t.created_at.isoformat()}
+                              for t in await store_of(request).tenants()])
+
+
+async def create_tenant(request: web.Request) -> web.Response:
+    """A new tenant (409 when the name is taken)."""
+    name = (await read_json(request)).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, 'body must be {"name": "..."}')
+    tenant = await store_of(request).create_tenant(name)
+    return web.json_response({"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at.isoformat()},
+                             status=201)
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    """The tenant's API keys (never the keys themselves)."""
+    keys = await store_of(request).api_keys(request.match_info["tenant_id"])
+    return web.json_response([{"id": k.id, "role": k.role, "created_at": k.created_at.isoformat(),
+                               "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in keys])
+
+
+async def create_key(request: web.Request) -> web.Response:
+    """A new API key for the tenant, shown this once."""
+    role = (await read_json(request)).get("role")
+    if role not in ROLES:
+        raise ApiError(400, f'body must be {{"role": ...}} with one of {", ".join(ROLES)}')
+    key = await store_of(request).create_api_key(request.match_info["tenant_id"], role)
+    return web.json_response({"id": key.split("_")[1], "role": role, "key": key}, status=201)
+
+
+async def revoke_key(request: web.Request) -> web.Response:
+    """Revoke an API key at once."""
+    await store_of(request).revoke_api_key(None, request.match_info["key_id"])
+    return web.Response(status=204)

@@ -1,0 +1,324 @@
+"""Business endpoints: campaigns and their dialplan versions, simulation, short numbers and results."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+
+from ivr.channels.simulate import simulate as simulate_flow
+from ivr.flow.interpreter import FlowError
+from ivr.flow.loader import load_campaign
+from ivr.flow.model import Campaign
+from ivr.flow.schema import SCHEMA
+from ivr.flow.simulate import ScriptError
+from ivr.flow.validate import DialplanError, Issue
+from ivr.store import DialplanVersion, OutcomeView
+
+from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, read_text, store_of
+
+DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
+NUMBER = re.compile(r"\+?[0-9]{2,15}")
+LIVE_SECONDS = 2.0          # an SSE update at least this often
+LIVE_POLL = 0.5             # how often the tallies are read for changes
+LIVE_CLOSING = web.AppKey("api_live_closing", asyncio.Event)
+
+
+# -- who am I, the schema ---------------------------------------------------------------------------
+
+async def me(request: web.Request) -> web.Response:
+    """The key's tenant and role."""
+    principal = principal_of(request)
+    tenants = {t.id: t.name for t in await store_of(request).tenants()}
+    return web.json_response({"tenant_id": principal.tenant_id, "tenant": tenants.get(principal.tenant_id),
+                              "role": principal.role})
+
+
+async def schema(request: web.Request) -> web.Response:
+    """The JSON Schema of a campaign file."""
+    return web.json_response(SCHEMA)
+
+
+# -- campaigns and versions ---------------------------------------------------------------------------
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    """The caller's campaigns with their numbers and versions."""
+    store, engine = store_of(request), engine_of(request)
+    scope = principal_of(request).scope
+    assigned: dict[str, list[str]] = {}
+    for number in await store.numbers(scope):
+        if number.campaign_id:
+            assigned.setdefault(number.campaign_id, []).append(number.number)
+    out = []
+    for row in await store.campaigns(scope):
+        versions = await store.list_versions(row.tenant_id, row.id)
+        current = next((v for v in versions if v.active), versions[-1] if versions else None)
+        campaign = _parsed(engine, current) if current else None
+        extra = assigned.get(row.id, [])
+        out.append({"id": row.id, "tenant_id": row.tenant_id, "name": campaign.name if campaign else row.id,
+                    "active_version": row.active_version, "versions": len(versions),
+                    "voice_numbers": sorted({*(campaign.voice_numbers if campaign else []), *extra}),
+                    "sms_numbers": sorted({*(campaign.sms_numbers if campaign else []), *extra})})
+    return web.json_response(out)
+
+
+async def validate_dialplan(request: web.Request) -> web.Response:
+    """Check a campaign file (YAML or JSON text) without storing it."""
+    campaign, _, _ = await _dialplan_body(request)
+    return web.json_response({"ok": True, "campaign_id": campaign.id})
+
+
+async def upload_version(request: web.Request) -> web.Response:
+    """Validate, store as a new version, generate its prompts, then activate it when ?activate=1."""
+    campaign_id = request.match_info["campaign_id"]
+    store, engine, principal = store_of(request), engine_of(request), principal_of(request)
+    owner = await store.campaign_owner(campaign_id)
+    if owner is not None and not principal.admin and owner != principal.tenant_id:
+        raise ApiError(404, f"no campaign {campaign_id!r}")
+    tenant_id = owner or principal.tenant_id
+    campaign, text, fmt = await _dialplan_body(request)
+    if campaign.id != campaign_id:
+        line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
+        raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
+            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
+    numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
+    await _prepare(engine, campaign)
+    active = request.query.get("activate", "") in ("1", "true", "yes")
+    if active:
+        await store.activate_version(tenant_id, campaign_id, version)
+        await engine.campaigns.refresh()
+    return web.json_response({"campaign_id": campaign_id, "version": version, "active": active}, status=201)
+
+
+async def list_versions(request: web.Request) -> web.Response:
+    """Every stored version of the campaign, oldest first."""
+    campaign_id = request.match_info["campaign_id"]
+    tenant_id = await owned_campaign(request, campaign_id)
+    versions = await store_of(request).list_versions(tenant_id, campaign_id)
+    return web.json_response([{"version": v.version, "created_at": v.created_at.isoformat(), "active": v.active,
+                               "sha256": v.sha256, "format": v.format} for v in versions])
+
+
+async def get_version(request: web.Request) -> web.Response:
+    """One version with its source text."""
+    campaign_id = request.match_info["campaign_id"]
+    v = await _version(request, campaign_id, _int(request.match_info["version"], "version"))
+    return web.json_response({"campaign_id": campaign_id, "version": v.version, "source": v.source_text,
+                              "format": v.format, "sha256": v.sha256, "created_at": v.created_at.isoformat(),
+                              "active": v.active})
+
+
+async def activate(request: web.Request) -> web.Response:
+    """Put a stored version in service (also the way to roll back)."""
+    campaign_id = request.match_info["campaign_id"]
+    body = await read_json(request)
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ApiError(400, 'body must be {"version": N}')
+    tenant_id = await owned_campaign(request, campaign_id)
+    engine = engine_of(request)
+    await _prepare(engine, engine.campaigns.parse(await _version(request, campaign_id, version)))
+    await store_of(request).activate_version(tenant_id, campaign_id, version)
+    await engine.campaigns.refresh()
+    return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
+
+
+async def simulate(request: web.Request) -> web.Response:
+    """Run a version (default: the active one) with scripted inputs; nothing is written to the store."""
+    campaign_id = request.match_info["campaign_id"]
+    body = await read_json(request)
+    channel, inputs = body.get("channel", "voice"), body.get("inputs", [])
+    if channel not in ("voice", "sms"):
+        raise ApiError(400, 'channel must be "voice" or "sms"')
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise ApiError(400, "inputs must be a list of strings")
+    version = body.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise ApiError(400, "version must be a number")
+    tenant_id = await owned_campaign(request, campaign_id)
+    if version is None:
+        active = await store_of(request).active_version(tenant_id, campaign_id)
+        if active is None:
+            raise ApiError(404, f"campaign {campaign_id!r} has no active version")
+        version = active.version
+    campaign = engine_of(request).campaigns.parse(await _version(request, campaign_id, version))
+    try:
+        transcript = await simulate_flow(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")))
+    except (ScriptError, FlowError) as exc:
+        raise ApiError(422, str(exc)) from None
+    return web.json_response({"version": version, **transcript.as_dict()})
+
+
+# -- short numbers ----------------------------------------------------------------------------------
+
+async def list_numbers(request: web.Request) -> web.Response:
+    """The caller's short numbers and the campaign each points at."""
+    numbers = await store_of(request).numbers(principal_of(request).scope)
+    return web.json_response([{"number": n.number, "tenant_id": n.tenant_id, "campaign_id": n.campaign_id,
+                               "assigned_at": n.assigned_at.isoformat()} for n in numbers])
+
+
+async def assign_number(request: web.Request) -> web.Response:
+    """Point a short number at one of the caller's campaigns (null: at none); 409 if another tenant has it."""
+    number = _number(request)
+    body = await read_json(request)
+    campaign_id = body.get("campaign_id")
+    if campaign_id is not None and not isinstance(campaign_id, str):
+        raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
+    tenant_id = await owned_campaign(request, campaign_id) if campaign_id else principal_of(request).tenant_id
+    row = await store_of(request).assign_number(tenant_id, number, campaign_id)
+    await engine_of(request).campaigns.refresh()
+    return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
+                              "assigned_at": row.assigned_at.isoformat()})
+
+
+async def release_number(request: web.Request) -> web.Response:
+    """Give a short number up."""
+    number = _number(request)
+    store, principal = store_of(request), principal_of(request)
+    owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
+    if not owners:
+        raise ApiError(404, f"no number {number}")
+    await store.release_number(owners[0], number)
+    await engine_of(request).campaigns.refresh()
+    return web.Response(status=204)
+
+
+# -- results --------------------------------------------------------------------------------------------
+
+async def results(request: web.Request) -> web.Response:
+    """Tallies, calls per minute over the last hour and drop-off per node."""
+    campaign_id = request.match_info["campaign_id"]
+    tenant_id = await owned_campaign(request, campaign_id)
+    return web.json_response(await campaign_results(request, tenant_id, campaign_id))
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: `event: results` at once, then on change and at least every LIVE_SECONDS."""
+    campaign_id = request.match_info["campaign_id"]
+    tenant_id = await owned_campaign(request, campaign_id)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    closing = request.app[LIVE_CLOSING]
+    loop = asyncio.get_running_loop()
+    last, sent_at = "", 0.0
+    try:
+        while not closing.is_set():
+            data = json.dumps(await campaign_results(request, tenant_id, campaign_id))
+            if data != last or loop.time() - sent_at >= LIVE_SECONDS:
+                await response.write(f"event: results\ndata: {data}\n\n".encode())
+                last, sent_at = data, loop.time()
+            try:
+                await asyncio.wait_for(closing.wait(), LIVE_POLL)
+            except TimeoutError:
+                pass
+    except ConnectionError:                       # the client went away
+        pass
+    return response
+
+
+async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
+    store = store_of(request)
+    now = datetime.now(timezone.utc)
+    tallies = await store.tallies(tenant_id, campaign_id)
+    per_minute = await store.calls_per_minute(tenant_id, now - timedelta(minutes=60), now + timedelta(seconds=1),
+                                              campaign_id)
+    drop_off = await store.drop_off(tenant_id, campaign_id)
+    return {"votes": tallies.votes, "answers": tallies.answers,
+            "codes": {pool: {"codes": t.codes, "redeemed": t.redeemed} for pool, t in tallies.codes.items()},
+            "calls_per_minute": [[minute.isoformat(), count] for minute, count in per_minute],
+            "drop_off": {node or "": count for node, count in drop_off.items()}}
+
+
+async def outcomes_csv(request: web.Request) -> web.StreamResponse:
+    """Every outcome of the campaign as CSV, oldest first."""
+    campaign_id = request.match_info["campaign_id"]
+    tenant_id = await owned_campaign(request, campaign_id)
+    rows = (o.row() async for o in store_of(request).export_outcomes(tenant_id, campaign_id))
+    return await stream_csv(request, f"{campaign_id}-outcomes.csv", [f.name for f in fields(OutcomeView)], rows)
+
+
+async def stream_csv(request: web.Request, filename: str, columns: list[str],
+                     rows: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
+    """Write rows as CSV while they are read."""
+    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
+                                           "Content-Disposition": f'attachment; filename="{filename}"'})
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns)
+    writer.writeheader()
+    count = 0
+    async for row in rows:
+        writer.writerow(row)
+        count += 1
+        if count % 500 == 0:
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
+    """(campaign, text, format) of a campaign file body; 415 for other types, 422 with every issue."""
+    if request.content_type not in DIALPLAN_TYPES:
+        raise ApiError(415, f"send the campaign file as one of {', '.join(DIALPLAN_TYPES)}")
+    text = await read_text(request)
+    try:
+        campaign = load_campaign(text, "dialplan")
+    except DialplanError as exc:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
+    fmt = "json" if request.content_type == "application/json" or text.lstrip().startswith("{") else "yaml"
+    return campaign, text, fmt
+
+
+def _issue(issue: Issue) -> dict[str, Any]:
+    return {"path": issue.path, "message": issue.message, "line": issue.line}
+
+
+async def _version(request: web.Request, campaign_id: str, version: int) -> DialplanVersion:
+    tenant_id = await owned_campaign(request, campaign_id)
+    for v in await store_of(request).list_versions(tenant_id, campaign_id):
+        if v.version == version:
+            return v
+    raise ApiError(404, f"campaign {campaign_id!r} has no version {version}")
+
+
+async def _prepare(engine: Any, campaign: Campaign) -> None:
+    try:
+        await engine.prepare_campaigns([campaign])
+    except Exception as exc:
+        raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
+
+
+def _parsed(engine: Any, version: DialplanVersion) -> Campaign | None:
+    try:
+        return engine.campaigns.parse(version)
+    except DialplanError:
+        return None
+
+
+def _int(text: str, what: str) -> int:
+    if not text.isdigit():
+        raise ApiError(400, f"{what} must be a number")
+    return int(text)
+
+
+def _number(request: web.Request) -> str:
+    number = request.match_info["number"]
+    if not NUMBER.fullmatch(number):
+        raise ApiError(400, "a short number is 2 to 15 digits, optionally after +")
+    return number

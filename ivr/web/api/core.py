@@ -1,0 +1,190 @@
+"""What every API handler shares: the route table entry, errors as JSON, API-key auth, bodies, scoping.
+
+Every path under /api/ but the SMS gateway's webhook needs `Authorization: Bearer KEY` (401 without a
+valid, unrevoked key); each route names the roles it serves (403 for the others; admin may use every
+route and sees every tenant). Errors are always JSON `{"error": "..."}`; unexpected ones are logged
+and answered 500 without details. Request bodies are limited to MAX_BODY bytes (413).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ivr.store import Conflict, KeyOwner, NotFound, StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from ivr.engine.engine import Engine
+    from ivr.store import Store
+
+log = logging.getLogger("ivr.api")
+
+MAX_BODY = 1024 * 1024
+PUBLIC = ("/api/sms/inbound",)           # the SMS gateway's webhook (not a person's key)
+ROLES = ("business", "operator", "admin")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ENGINE = web.AppKey("api_engine", object)
+STORE = web.AppKey("api_store", object)
+ROUTE_ROLES = web.AppKey("api_route_roles", dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: the route table is also the OpenAPI document's source."""
+
+    method: str
+    path: str
+    handler: Handler
+    roles: tuple[str, ...]               # admin is always allowed as well
+    summary: str
+    body: dict[str, Any] | None = None   # JSON Schema of a JSON body; {"dialplan": True} for campaign text
+    response: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    status: int = 200
+    media: str = "application/json"      # of the success response
+    query: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.handler.__name__
+
+
+class ApiError(Exception):
+    """An answer other than success: status, message and extra JSON fields."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant and role of the API key."""
+
+    tenant_id: str
+    role: str
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def scope(self) -> str | None:
+        """The tenant whose data the caller may read (None: every tenant)."""
+        return None if self.admin else self.tenant_id
+
+
+PRINCIPAL = "ivr_principal"
+
+
+def error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors for /api/ paths, never a stack trace."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error(exc.status, str(exc), **exc.extra)
+    except NotFound as exc:
+        return error(404, str(exc))
+    except Conflict as exc:
+        return error(409, str(exc))
+    except StoreUnavailable:
+        return error(503, "the database is unreachable; try again shortly")
+    except StoreError as exc:
+        return error(400, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, "internal error")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer API key → Principal; 401 without a valid key, 403 when the route does not serve the role."""
+    if not request.path.startswith("/api/") or request.path in PUBLIC:
+        return await handler(request)
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    owner: KeyOwner | None = None
+    if scheme.lower() == "bearer" and key.strip():
+        owner = await store_of(request).verify_api_key(key.strip())
+    if owner is None:
+        raise ApiError(401, "missing, unknown or revoked API key", hint="send Authorization: Bearer KEY")
+    principal = Principal(owner.tenant_id, owner.role)
+    request[PRINCIPAL] = principal
+    roles = request.app[ROUTE_ROLES].get(request.match_info.route.name)
+    if roles is not None and not principal.admin and principal.role not in roles:
+        raise ApiError(403, f"the {principal.role} role may not use this endpoint")
+    return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def engine_of(request: web.Request) -> "Engine":
+    return request.app[ENGINE]                                   # type: ignore[return-value]
+
+
+def store_of(request: web.Request) -> "Store":
+    return request.app[STORE]                                    # type: ignore[return-value]
+
+
+async def owned_campaign(request: web.Request, campaign_id: str) -> str:
+    """The id of the tenant owning the campaign; 404 when unknown or another tenant's."""
+    owner = await store_of(request).campaign_owner(campaign_id)
+    principal = principal_of(request)
+    if owner is None or not principal.admin and owner != principal.tenant_id:
+        raise ApiError(404, f"no campaign {campaign_id!r}")
+    return owner
+
+
+async def read_text(request: web.Request) -> str:
+    """The body as UTF-8 text, at most MAX_BODY bytes (413)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "request body is not UTF-8 text") from None
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """A JSON object body (400 otherwise)."""
+    text = await read_text(request)
+    try:
+        body = json.loads(text) if text.strip() else {}
+    except ValueError:
+        raise ApiError(400, "request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return body
+
+
+def setup(app: web.Application, engine: "Engine", store: "Store", routes: list[Route]) -> None:
+    """Mount the routes with their auth and error handling."""
+    app[ENGINE] = engine
+    app[STORE] = store
+    app[ROUTE_ROLES] = {route.name: route.roles for route in routes}
+    app.middlewares.extend([errors_middleware, auth_middleware])
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler, name=route.name)

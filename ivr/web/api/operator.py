@@ -1,0 +1,108 @@
+"""Operator endpoints: the call log with filters, CSV export, call detail, active calls, recordings."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import fields
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from ivr.store import CallFilter, CallSummary
+
+from .business import stream_csv
+from .core import ApiError, engine_of, principal_of, store_of
+
+RECORDING = re.compile(r"[A-Za-z0-9_-]+\.wav")
+MAX_LIMIT = 1000
+
+
+async def calls(request: web.Request) -> web.Response:
+    """Calls matching the filters, newest first: {"total", "calls"}."""
+    filters = call_filter(request)
+    limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be 1 to {MAX_LIMIT}")
+    store, scope = store_of(request), principal_of(request).scope
+    rows = await store.call_log(scope, filters, limit, offset)
+    return web.json_response({"total": await store.count_calls(scope, filters), "calls": [c.row() for c in rows]})
+
+
+async def calls_csv(request: web.Request) -> web.StreamResponse:
+    """Every call matching the filters as CSV, oldest first."""
+    filters = call_filter(request)
+    rows = (c.row() async for c in store_of(request).export_calls(principal_of(request).scope, filters))
+    return await stream_csv(request, "calls.csv", [f.name for f in fields(CallSummary)], rows)
+
+
+async def active_calls(request: web.Request) -> web.Response:
+    """The calls in progress on this node now."""
+    engine, principal = engine_of(request), principal_of(request)
+    now = asyncio.get_running_loop().time()          # the engine's clock
+    out = []
+    for active in list(engine.calls.values()):
+        deployed = engine.campaigns.deployed(active.campaign_id)
+        if principal.scope is not None and (deployed is None or deployed.tenant_id != principal.scope):
+            continue
+        conversation = active.conversation
+        out.append({"call_id": active.call.call_id, "caller": active.call.caller, "number": active.call.number,
+                    "campaign_id": active.campaign_id, "version": active.version,
+                    "seconds": round(now - active.started, 1), "answered": active.answered_at is not None,
+                    "node": conversation.session.current if conversation else None})
+    return web.json_response(out)
+
+
+async def call_detail(request: web.Request) -> web.Response:
+    """One call with its timeline ("events"), outcomes and voice messages ("recordings")."""
+    detail = await store_of(request).call_detail(principal_of(request).scope, request.match_info["call_id"])
+    if detail is None:
+        raise ApiError(404, "no such call")
+    recordings = [{"id": e.data["recording_id"], "duration": e.data.get("duration"),
+                   "url": f"/api/recordings/{e.data['recording_id']}"}
+                  for e in detail.events if e.kind == "record_result" and e.data.get("recording_id")]
+    return web.json_response({
+        **detail.call.row(), "path": detail.path,
+        "events": [{"at": e.at.isoformat(), "kind": e.kind, "data": e.data} for e in detail.events],
+        "outcomes": [o.row() for o in detail.outcomes], "recordings": recordings})
+
+
+async def recording(request: web.Request) -> web.FileResponse:
+    """A voice message as 8 kHz WAV."""
+    recording_id = request.match_info["recording_id"]
+    if not RECORDING.fullmatch(recording_id):
+        raise ApiError(404, "no such recording")
+    if await store_of(request).recording_call(principal_of(request).scope, recording_id) is None:
+        raise ApiError(404, "no such recording")
+    path = engine_of(request).config.data_dir / "recordings" / recording_id
+    if not path.is_file():
+        raise ApiError(404, "the recording is not on this node")
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
+def call_filter(request: web.Request) -> CallFilter:
+    q = request.query
+    return CallFilter(number=q.get("number") or None, caller=q.get("caller") or None,
+                      campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
+                      disposition=q.get("disposition") or None, since=_time(request, "since"),
+                      until=_time(request, "until"))
+
+
+def _time(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ApiError(400, f"{name} must be a non-negative number")
+    return int(text)

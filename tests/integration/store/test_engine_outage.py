@@ -1,0 +1,70 @@
+"""The database goes away while calls go on: callers are still answered and told their vote counts,
+the votes wait in the node's spool, and land in PostgreSQL when it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.integration.conftest import run_sipp, start_engine
+from tests.integration.sipp_keys import key_scenario
+
+from .conftest import PG_DB, PG_HOST, PG_PORT, PG_USER, Postgres
+from .tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+
+class ProxyThread:
+    """A TcpProxy to PostgreSQL on its own event loop thread, driven from the (synchronous) test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.proxy = TcpProxy(PG_HOST, PG_PORT)
+
+    def __enter__(self) -> "ProxyThread":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.call(self.proxy.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+
+def votes(postgres: Postgres) -> set[str]:
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_DB, connect_timeout=3) as conn:
+        return {caller for (caller,) in conn.execute(f"SELECT caller FROM {postgres.schema}.votes")}
+
+
+def test_calls_go_on_while_the_database_is_down(postgres: Postgres, tmp_path: Path) -> None:
+    with ProxyThread() as pg:
+        port = pg.call(pg.proxy.start())
+        engine = start_engine(tmp_path, db_url=postgres.url(port))
+        try:
+            before = key_scenario(tmp_path / "before.xml", [(2.0, "1")], caller="+15550201")
+            assert run_sipp(engine.sip, before, service="3838", timeout=40, workdir=tmp_path).successful == 1
+            pg.call(pg.proxy.stop())                                     # the database host goes away
+            during = key_scenario(tmp_path / "during.xml", [(2.0, "2")], caller="+15550202")
+            result = run_sipp(engine.sip, during, service="3838", timeout=40, workdir=tmp_path)
+            assert result.successful == 1, result.output                 # answered, vote taken, goodbye
+            status, metrics = engine.http_get("/metrics")
+            assert status == 200 and b"ivr_store_online 0" in metrics
+            assert engine.http_get("/health")[0] == 200
+            assert votes(postgres) == {"+15550201"}
+            pg.call(pg.proxy.start())                                    # back
+            deadline = time.monotonic() + 30
+            while votes(postgres) != {"+15550201", "+15550202"} and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert votes(postgres) == {"+15550201", "+15550202"}
+        finally:
+            engine.stop()
