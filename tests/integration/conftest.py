@@ -82,14 +82,15 @@ class EngineProcess:
                 self.proc.wait()
 
 
-def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: float = 180.0) -> EngineProcess:
+def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: float = 180.0,
+                 dialplans: Path = ROOT / "dialplans") -> EngineProcess:
     sip_port, http_port = free_port(), free_port(udp_and_tcp=False)
     rtp_low = 20000 + (sip_port % 100) * 400
     db_url = db_url or f"sqlite:///{tmp / 'ivr.db'}"
     log_path = tmp / "engine.log"
     cmd = [sys.executable, "-m", "ivr.cli", "serve", "--sip", f"127.0.0.1:{sip_port}",
            "--http", f"127.0.0.1:{http_port}", "--db", db_url, "--data", str(tmp / "var"),
-           "--dialplans", str(ROOT / "dialplans"), "--prompts", str(PROMPT_CACHE),
+           "--dialplans", str(dialplans), "--prompts", str(PROMPT_CACHE),
            "--rtp-ports", f"{rtp_low}-{rtp_low + 398}", *extra]
     log_file = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
