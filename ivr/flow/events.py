@@ -119,6 +119,8 @@ class ListenSpec:
     pattern: str | None = None
     barge_in: bool = True
     confidence: float = 0.5
+    end_silence: float | None = None     # speech: seconds of quiet that end the answer (None: the engine's)
+    max_speech: float | None = None      # speech: the longest answer in seconds (None: the engine's)
 
 
 @dataclass

@@ -18,12 +18,15 @@ what was said; free input must fit `pattern`, `min_length` and `max_length`. A f
 `nomatch_prompt`) followed by the attempt's entry of `reprompts` (the last one repeats), or the
 prompt again if neither is given; on SMS a silence sends the `reminder`. When the retries are used up
 the flow leaves by `noinput`/`nomatch` (whichever happened last), else by `max_retries`, else ends.
+Speech the recognizer could not place (empty text) is a nomatch; an answer heard with less than the
+ask's `confidence` is a nomatch too, unless the ask has `confirm`: then its yes/no question is asked
+(key 1 or a yes word takes the answer, anything else is a nomatch).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,6 +59,8 @@ ASK_SERVER = "__ask_server"  # where every exit of a routed node leads: ask the 
 ROUTING_STEPS = 500          # a routed session ends after this many nodes
 MAX_STEPS = 200              # nodes in a row without waiting for anyone: a loop the validator missed
 SMS_REMINDER_AFTER = 3600.0  # seconds before an SMS reminder, unless the ask says `reminder_after`
+CONFIRM_YES = ("yes", "yeah", "correct", "right")    # an ask's `confirm` without its own `yes`/`no` words
+CONFIRM_NO = ("no", "nope", "wrong")
 
 
 class FlowError(RuntimeError):
@@ -101,6 +106,7 @@ class FlowSession:
         self.end_reason: str | None = None
         self.current: str | None = None
         self.attempt = 0                             # failed tries of the current ask
+        self.confirming: dict[str, str] | None = None  # an answer waiting for the caller's yes (value, target)
         self.awaiting: str | None = None             # "input", or the name of the effect awaiting its result
         self.routed: dict[str, Any] | None = None    # routing mode: the node being run
         self.last: dict[str, Any] = {}               # routing mode: what happened since the last request
@@ -163,7 +169,7 @@ class FlowSession:
         return json_safe({"channel": self.channel, "language": self.language, "variables": self.variables,
                           "path": self.path, "finished": self.finished, "end_reason": self.end_reason,
                           "current": self.current, "attempt": self.attempt, "awaiting": self.awaiting,
-                          "routed": self.routed, "last": self.last})
+                          "routed": self.routed, "last": self.last, "confirming": self.confirming})
 
     @classmethod
     def from_state(cls, campaign: Campaign, state: dict[str, Any]) -> "FlowSession":
@@ -176,6 +182,7 @@ class FlowSession:
         session.variables = state["variables"]
         for name in ("path", "finished", "end_reason", "current", "attempt", "awaiting", "routed", "last"):
             setattr(session, name, state[name])
+        session.confirming = state.get("confirming")     # absent from sessions saved before confirmations
         return session
 
     # -- nodes ----------------------------------------------------------------------------------
@@ -305,7 +312,8 @@ class FlowSession:
             finish_key=node.get("finish_key", None if choices else "#"), timeout=timeout,
             inter_digit_timeout=float(node.get("inter_digit_timeout", 3)),
             grammar=[w for c in choices for w in c.get("words") or []], pattern=node.get("pattern"),
-            barge_in=node.get("barge_in", True), confidence=float(node.get("confidence", 0.5)))
+            barge_in=node.get("barge_in", True), confidence=float(node.get("confidence", 0.5)),
+            end_silence=node.get("end_silence"), max_speech=node.get("max_speech"))
 
     def _ask(self, node: dict[str, Any], prompts: list[Any], audio: str | None = None) -> list[Action]:
         self.awaiting = "input"
@@ -321,22 +329,59 @@ class FlowSession:
         return actions + [Listen(spec)]
 
     def _on_input(self, node: dict[str, Any], event: Digits | Speech | Text | NoInput) -> list[Action]:
+        pending, self.confirming = self.confirming, None
         if isinstance(event, NoInput):
             self._emit("noinput", {})
             return self._retry(node, "noinput")
         self._emit("input", json_safe(asdict(event)))
-        if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
-            self._emit("nomatch", {"reason": "low confidence"})
+        if pending is not None:
+            if self._confirmed(node, event):
+                return self._accept(node, pending["value"], pending["target"])
+            self._emit("nomatch", {"reason": "not confirmed", "input": pending["value"]})
+            return self._retry(node, "nomatch")
+        if isinstance(event, Speech) and not event.text.strip():
+            self._emit("nomatch", {"reason": "not understood"})
             return self._retry(node, "nomatch")
         value, target = self._match(node, event)
         if target is None:
             self._emit("nomatch", {"input": value})
             return self._retry(node, "nomatch")
+        if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
+            if node.get("confirm"):
+                return self._confirm(node, value, target, event.confidence)
+            self._emit("nomatch", {"reason": "low confidence", "input": value})
+            return self._retry(node, "nomatch")
+        return self._accept(node, value, target)
+
+    def _accept(self, node: dict[str, Any], value: str, target: str) -> list[Action]:
         self._emit("match", {"value": value, "next": target})
         if node.get("save_as"):
             self.variables[node["save_as"]] = value
         self.variables["input"] = value
         return self._goto(target)
+
+    def _confirm(self, node: dict[str, Any], value: str, target: str, confidence: float) -> list[Action]:
+        """Ask the node's yes/no question about an answer heard with too little confidence."""
+        self.confirming = {"value": value, "target": target}
+        self.variables["input"] = value
+        self._emit("confirm", {"value": value, "confidence": confidence})
+        self.awaiting = "input"
+        yes, no = _yes_no_words(node)
+        spec = replace(self._listen_spec(node), max_digits=1, min_digits=1, finish_key=None, pattern=None,
+                       grammar=yes + no)
+        prompt = self._prompt(node["confirm"]["prompt"])
+        self._emit("prompt", {"text": prompt.text})
+        return [Say([prompt], node.get("barge_in", True)), Listen(spec)]
+
+    def _confirmed(self, node: dict[str, Any], event: Digits | Speech | Text) -> bool:
+        """The caller's answer to the confirmation: key 1 or a yes word (key 2, a no word, or anything
+        else is a no)."""
+        if isinstance(event, Digits):
+            return event.digits.strip() == "1"
+        if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
+            return False
+        yes, _ = _yes_no_words(node)
+        return _normalize(event.text) in {_normalize(w) for w in yes}
 
     def _match(self, node: dict[str, Any], event: Digits | Speech | Text) -> tuple[str, str | None]:
         """(the answer's value, the exit it takes or None for a nomatch)."""
@@ -447,6 +492,11 @@ class FlowSession:
             routed.update(next=ASK_SERVER, max_retries=ASK_SERVER)
         self.routed = routed
         return self._goto(ROUTED)
+
+
+def _yes_no_words(node: dict[str, Any]) -> tuple[list[str], list[str]]:
+    confirm = node.get("confirm") or {}
+    return list(confirm.get("yes", CONFIRM_YES)), list(confirm.get("no", CONFIRM_NO))
 
 
 def _routed_node_problem(node: Any) -> str | None:

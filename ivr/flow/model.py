@@ -93,6 +93,8 @@ def texts(node: dict[str, Any]) -> list[tuple[str, Any]]:
             out += [(f"{name}[{i}]", text) for i, text in enumerate(value)]
         elif value is not None:
             out.append((name, value))
+    if node.get("type") == "ask" and isinstance(node.get("confirm"), dict) and "prompt" in node["confirm"]:
+        out.append(("confirm.prompt", node["confirm"]["prompt"]))
     return out
 
 

@@ -52,6 +52,18 @@ CHOICE = {
     "additionalProperties": False,
 }
 
+CONFIRM = {
+    "description": "speech heard with less than `confidence`: ask this yes/no question instead of a nomatch",
+    "type": "object",
+    "properties": {
+        "prompt": TEXT,
+        "yes": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        "no": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    },
+    "required": ["prompt"],
+    "additionalProperties": False,
+}
+
 CONDITION = {
     "description": "one variable and exactly one test",
     "type": "object",
@@ -85,6 +97,9 @@ NODES = [
         "noinput_prompt": TEXT, "nomatch_prompt": TEXT, "reminder": TEXT,
         "reminder_after": {"type": "number", "minimum": 60, "maximum": 604800},
         "barge_in": {"type": "boolean"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "end_silence": {"type": "number", "minimum": 0.2, "maximum": 5},
+        "max_speech": {"type": "number", "minimum": 1, "maximum": 60},
+        "confirm": CONFIRM,
         "save_as": NAME,
         "next": NODE_ID, "noinput": NODE_ID, "nomatch": NODE_ID, "max_retries": NODE_ID,
     }, ("prompt",)),

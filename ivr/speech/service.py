@@ -1,0 +1,207 @@
+"""Speech for the engine: which engine hears which language, models loaded once, recognition on
+worker threads, and the `SpeechListener` a call feeds while it waits for an answer.
+
+Engine per language: a Vosk model folder configured for it (or for every language, `*`); else Vosk
+with the packaged Korean model for `ko`; else PocketSphinx for `en`; other languages have no speech
+(a speech-only ask then hears nothing and times out, keys still work on `input: both`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ivr.flow.events import ListenSpec
+
+from .grammar import grammar_for
+from .recognizer import Recognizer, Result, SpeechEngine, SpeechError
+from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, VadEvent
+
+log = logging.getLogger(__name__)
+
+CHUNK_FRAMES = 5                 # 20 ms frames handed to the recognizer at once while the caller speaks
+
+
+@dataclass
+class SpeechConfig:
+    vosk_models: dict[str, Path] = field(default_factory=dict)   # language (or "*") → Vosk model folder
+    workers: int = max(2, os.cpu_count() or 2)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+
+
+class SpeechService:
+    """Engines by language (each loaded once, on first use or by `prepare`) and the worker threads."""
+
+    def __init__(self, config: SpeechConfig | None = None) -> None:
+        self.config = config or SpeechConfig()
+        self.executor = ThreadPoolExecutor(self.config.workers, thread_name_prefix="asr")
+        self._engines: dict[str, SpeechEngine] = {}
+        self._lock = threading.Lock()
+
+    def source(self, language: str) -> tuple[str, Path | None] | None:
+        """(engine name, model folder) that hears `language`, or None."""
+        from .vosk_engine import packaged_korean_model
+        model = self.config.vosk_models.get(language) or self.config.vosk_models.get("*")
+        if model is not None:
+            return "vosk", Path(model)
+        if language == "ko" and (packaged := packaged_korean_model()) is not None:
+            return "vosk", packaged
+        if language == "en":
+            return "pocketsphinx", None
+        return None
+
+    def available(self, language: str) -> bool:
+        return self.source(language) is not None
+
+    def engine(self, language: str) -> SpeechEngine:
+        """The loaded engine for a language (loads the model on first use: call off the event loop)."""
+        source = self.source(language)
+        if source is None:
+            raise SpeechError(f"no speech recognition for language {language!r}")
+        key = f"{source[0]}:{source[1]}"
+        with self._lock:
+            if key not in self._engines:
+                if source[0] == "vosk":
+                    from .vosk_engine import VoskEngine
+                    assert source[1] is not None
+                    self._engines[key] = VoskEngine(source[1])
+                else:
+                    from .sphinx import SphinxEngine
+                    self._engines[key] = SphinxEngine(workers=self.config.workers)
+                log.info("speech: %s loaded for %s", key, language)
+            return self._engines[key]
+
+    async def prepare(self, languages: list[str]) -> None:
+        """Load the engines of these languages now (off the event loop), so the first call waits not."""
+        loop = asyncio.get_running_loop()
+        for language in sorted(set(languages)):
+            if self.available(language):
+                try:
+                    await loop.run_in_executor(self.executor, self.engine, language)
+                except SpeechError:
+                    log.exception("speech for %s cannot be used", language)
+
+    def listen(self, spec: ListenSpec, language: str, deliver: Callable[[Result], None],
+               loop: asyncio.AbstractEventLoop | None = None) -> "SpeechListener | None":
+        """A listener for one answer, or None when nothing hears this language."""
+        if not self.available(language):
+            return None
+        return SpeechListener(self, spec, language, deliver, loop or asyncio.get_running_loop())
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for engine in self._engines.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
+
+
+class SpeechListener:
+    """One answer of one call. `feed` runs on the event loop (only the cheap endpointer); the
+    recognizer's work runs in order on the worker threads; the result comes back through `deliver`
+    on the loop (an empty result with confidence 0 when recognition failed)."""
+
+    def __init__(self, service: SpeechService, spec: ListenSpec, language: str,
+                 deliver: Callable[[Result], None], loop: asyncio.AbstractEventLoop) -> None:
+        self.endpointer = Endpointer(service.config.endpoint)
+        self.cancelled = False
+        self._service = service
+        self._deliver = deliver
+        self._loop = loop
+        self._preroll: deque[bytes] = deque()
+        self._preroll_bytes = int(service.config.endpoint.preroll * 8000) * 2
+        self._chunk: list[bytes] = []
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._running = False
+        self._lock = threading.Lock()
+        self._recognizer: Recognizer | None = None
+        self._failed: Exception | None = None
+        grammar = grammar_for(spec, language)
+        self._submit(lambda: self._start(language, grammar))
+
+    @property
+    def speaking(self) -> bool:
+        return self.endpointer.state == "speaking"
+
+    def feed(self, pcm: bytes, now: float) -> list[VadEvent]:
+        """The caller's audio (16-bit 8 kHz) that arrived at `now`."""
+        if self.cancelled or self.endpointer.state == "ended":
+            return []
+        was_idle = self.endpointer.state == "idle"
+        if was_idle:
+            self._preroll.append(pcm)
+            while sum(map(len, self._preroll)) - len(self._preroll[0]) > self._preroll_bytes:
+                self._preroll.popleft()
+        events = self.endpointer.feed(pcm, now)
+        if was_idle and any(isinstance(e, SpeechStarted) for e in events):
+            self._chunk, self._preroll = list(self._preroll), deque()
+        elif not was_idle:
+            self._chunk.append(pcm)
+        ended = any(isinstance(e, SpeechEnded) for e in events)
+        if self._chunk and (ended or sum(map(len, self._chunk)) >= CHUNK_FRAMES * FRAME * 2):
+            audio, self._chunk = b"".join(self._chunk), []
+            self._submit(lambda: self._accept(audio))
+        if ended:
+            self._submit(self._finish)
+        return events
+
+    def cancel(self) -> None:
+        """No result is wanted any more (keys answered, timeout, hang-up)."""
+        self.cancelled = True
+        with self._lock:
+            self._jobs.clear()
+
+    # -- worker side ------------------------------------------------------------------------------
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            if self.cancelled:
+                return
+            self._jobs.append(job)
+            if self._running:
+                return
+            self._running = True
+        self._service.executor.submit(self._drain)
+
+    def _drain(self) -> None:
+        """Run this listener's jobs one after another (one worker at a time per listener)."""
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    self._running = False
+                    return
+                job = self._jobs.popleft()
+            try:
+                job()
+            except Exception as exc:        # an engine failure ends this answer, not the call
+                log.exception("speech recognition failed")
+                self._failed = exc
+
+    def _start(self, language: str, grammar) -> None:
+        self._recognizer = self._service.engine(language).recognizer(grammar)
+
+    def _accept(self, audio: bytes) -> None:
+        if self._recognizer is not None:
+            self._recognizer.accept(audio)
+
+    def _finish(self) -> None:
+        result = Result("", 0.0)
+        if self._recognizer is not None and self._failed is None:
+            try:
+                result = self._recognizer.finish()
+            except Exception:
+                log.exception("speech recognition failed")
+        if not self.cancelled:
+            self._loop.call_soon_threadsafe(self._hand_over, result)
+
+    def _hand_over(self, result: Result) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self._deliver(result)

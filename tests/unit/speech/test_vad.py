@@ -1,0 +1,59 @@
+"""Endpointing: when the caller starts and stops speaking, on signals and on TTS speech."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ivr.speech.vad import EndpointConfig, Endpointer, SpeechEnded, SpeechStarted
+from tests.speech_audio import frames, silence, spoken
+
+
+def noise(seconds: float, dbfs: float, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 32768 * 10 ** (dbfs / 20), int(8000 * seconds))
+    return np.clip(x, -32768, 32767).astype("<i2").tobytes()
+
+
+def run(endpointer: Endpointer, pcm: bytes, start: float = 0.0) -> list:
+    """Feed 20 ms frames stamped with the time each one ends."""
+    events = []
+    for i, frame in enumerate(frames(pcm)):
+        events += endpointer.feed(frame, start + (i + 1) * 0.02)
+    return events
+
+
+def test_silence_and_quiet_line_noise_are_not_speech() -> None:
+    assert run(Endpointer(), silence(3.0)) == []
+    assert run(Endpointer(), noise(3.0, -50)) == []
+
+
+def test_a_burst_starts_and_quiet_ends_the_utterance() -> None:
+    endpointer = Endpointer(EndpointConfig(end_silence=0.5))
+    events = run(endpointer, silence(1.0) + noise(0.6, -20) + silence(2.0))
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    assert abs(events[0].at - 1.0) < 0.05
+    assert events[1].reason == "silence" and abs(events[1].at - (1.6 + 0.5)) < 0.06
+    assert endpointer.state == "ended" and endpointer.feed(noise(0.2, -20), 5.0) == []
+
+
+def test_max_speech_cuts_a_long_utterance() -> None:
+    events = run(Endpointer(EndpointConfig(max_speech=1.5)), noise(4.0, -20))
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    assert events[1].reason == "max_speech" and abs(events[1].at - events[0].at - 1.5) < 0.03
+
+
+def test_speech_must_rise_above_the_background_noise() -> None:
+    endpointer = Endpointer()
+    ramp = b"".join(noise(0.2, level, seed=i) for i, level in enumerate(np.linspace(-60, -36, 20)))
+    assert run(endpointer, ramp + noise(1.0, -36)) == []        # a line getting noisier: followed, not speech
+    assert endpointer.noise_dbfs > -40
+    assert run(endpointer, noise(0.5, -30, seed=1), start=5.0) == []          # not loud enough over it
+    assert isinstance(run(endpointer, noise(0.5, -18, seed=2), start=5.5)[0], SpeechStarted)
+
+
+def test_tts_word_is_one_utterance() -> None:
+    speech = spoken("three", "en")
+    events = run(Endpointer(), silence(0.5) + speech + silence(1.5))
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    assert 0.45 < events[0].at < 0.7
+    assert events[1].at - events[0].at < len(speech) / 16000 + 0.7 + 0.1
