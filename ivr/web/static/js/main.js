@@ -92,7 +92,7 @@ async function route() {
   }
   if (!found.roles.includes(me.role)) {
     main.append(h("h1", {}, "Not available"), notice("error",
-      `This page is not available to a ${ROLE_NAMES[me.role] || me.role} key.`));
+      `This page is not available with your key (role: ${ROLE_NAMES[me.role] || me.role}).`));
     return;
   }
   const controller = new AbortController();

@@ -32,7 +32,7 @@ function describe({ kind, data }) {
     case "prompt": return `Said: “${d.text}”`;
     case "listen": return `Waited for the caller’s answer${d.timeout ? ` (up to ${d.timeout} s)` : ""}`;
     case "dtmf": return `The caller pressed ${d.digit}`;
-    case "input": return d.digits !== undefined ? `The caller keyed ${d.digits}`
+    case "input": return d.digits !== undefined ? `The caller’s answer: ${d.digits}`
       : `The caller ${d.confidence !== undefined ? "said" : "sent"} “${d.text}”`;
     case "match": return `Understood as “${d.value}”`;
     case "nomatch": return `Did not understand the answer${d.input ? ` “${d.input}”` : ""}`;
@@ -78,13 +78,13 @@ export async function callView(root, { id }, { signal }) {
     h("h1", {}, `${call.channel === "sms" ? "SMS session" : "Call"} from ${call.caller} to ${call.number}`),
     h("dl", { class: "facts card" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
     h("section", {}, h("h2", {}, "What the caller chose"),
-      call.outcomes.length ? h("ul", {}, call.outcomes.map((o) => h("li", {}, `${o.kind} ${o.name}: `,
+      call.outcomes.length ? h("ul", {}, call.outcomes.map((o) => h("li", {}, `${o.kind[0].toUpperCase()}${o.kind.slice(1)} ${o.name}: `,
         h("strong", {}, o.value)))) : h("p", { class: "empty" }, "Nothing was counted on this call.")),
     h("section", {}, h("h2", {}, "Timeline"),
       call.events.length ? h("ol", { class: "timeline" }, call.events.map((e) => h("li", {},
         h("span", { class: "offset" }, `+${((Date.parse(e.at) - start) / 1000).toFixed(1)} s`), " ",
         h("span", { class: "event" }, describe(e))))) : h("p", { class: "empty" }, "No steps were recorded.")),
-    call.recordings.length ? h("section", {}, h("h2", {}, "Voice messages"), recordings) : null);
+    h("section", { hidden: !call.recordings.length }, h("h2", {}, "Voice messages"), recordings));
 
   call.recordings.forEach(async (r, i) => {
     const label = `Voice message ${i + 1}${r.duration ? ` (${seconds(r.duration)})` : ""}`;
