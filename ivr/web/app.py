@@ -1,4 +1,4 @@
-"""The HTTP side of a node (aiohttp): health for load balancers, Prometheus metrics, SMS inbound."""
+"""The HTTP side of a node (aiohttp): health for load balancers, Prometheus metrics, SMS inbound, API, web UI."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ivr.channels.sms import SmsGateway
 
 from .api import setup_api
 from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, reminders, sms_routes
+from .ui import setup_ui
 
 if TYPE_CHECKING:
     from ivr.engine.engine import Engine
@@ -45,5 +46,6 @@ def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = 
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(sms_routes())
     setup_api(app, engine, store)
+    setup_ui(app)
     app.cleanup_ctx.append(reminders)
     return app

@@ -1,0 +1,110 @@
+// The public HTTP API with the key the person typed (kept in sessionStorage until sign out).
+
+const KEY = "ivr.key";
+const ME = "ivr.me";
+
+/** A failed request: HTTP status, the server's message and, for invalid campaign files, its issues. */
+export class ApiFailure extends Error {
+  constructor(status, message, issues = []) {
+    super(message);
+    this.status = status;
+    this.issues = issues;
+  }
+}
+
+const PLAIN = {
+  401: "Your key was not accepted. It may be mistyped or revoked.",
+  403: "Your key's role may not do this.",
+  404: "Not found.",
+  413: "The file is too large (at most 1 MiB).",
+  503: "The database cannot be reached at the moment. Try again shortly.",
+};
+
+async function failure(response) {
+  let body = {};
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: a proxy's error page, for instance
+  }
+  const message = body.error && response.status !== 500 ? body.error : PLAIN[response.status]
+    || `The server answered with an error (${response.status}). Try again.`;
+  return new ApiFailure(response.status, message, Array.isArray(body.issues) ? body.issues : []);
+}
+
+export const session = {
+  get key() { return sessionStorage.getItem(KEY); },
+  get me() { return JSON.parse(sessionStorage.getItem(ME) || "null"); },
+  save(key, me) {
+    sessionStorage.setItem(KEY, key);
+    sessionStorage.setItem(ME, JSON.stringify(me));
+  },
+  clear() {
+    sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(ME);
+  },
+};
+
+/** fetch() with the key; the response when it is 2xx, else an ApiFailure. */
+export async function request(method, path, { json, text, type, key = session.key, signal } = {}) {
+  const headers = { Authorization: `Bearer ${key}` };
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (text !== undefined) {
+    headers["Content-Type"] = type;
+    body = text;
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body, signal, cache: "no-store" });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiFailure(0, "The server cannot be reached. Check your connection and try again.");
+  }
+  if (!response.ok) throw await failure(response);
+  return response;
+}
+
+export async function getJson(path, options) {
+  return (await request("GET", path, options)).json();
+}
+
+export async function send(method, path, options) {
+  const response = await request(method, path, options);
+  return response.status === 204 ? null : response.json();
+}
+
+/** A protected file (recording, CSV) as an object URL the page can play or offer for download. */
+export async function blobUrl(path, options) {
+  const response = await request("GET", path, options);
+  return URL.createObjectURL(await response.blob());
+}
+
+/**
+ * Read Server-Sent Events from `path` (fetch, since EventSource cannot send the key), calling
+ * onEvent(name, data) for each; resolves when the server ends the stream, rejects on failure.
+ */
+export async function stream(path, onEvent, signal) {
+  const response = await request("GET", path, { signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(name, data.join("\n"));
+    }
+  }
+}
