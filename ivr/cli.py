@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
+from ivr.sip.access import AccessError, parse_networks
+from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 
 log = logging.getLogger("ivr")
 
@@ -27,6 +29,16 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
+    p.add_argument("--max-calls-per-caller", type=int, default=2,
+                   help="concurrent calls from one caller number before 486 Busy Here (0: no limit)")
+    p.add_argument("--max-setup-per-source", type=int, default=20,
+                   help="calls from one address still waiting for their ACK before 503 (0: no limit)")
+    defaults = ", ".join(f"{k}={r.per_second:g}/{r.burst:g}" for k, r in DEFAULT_RATES.items())
+    p.add_argument("--sip-rate", action="append", default=[], metavar="CLASS=RATE[/BURST]|off",
+                   help=f"requests per second per source address for a class ({', '.join(CLASSES)}); "
+                        f"defaults {defaults}")
+    p.add_argument("--allow-from", action="append", default=[], metavar="CIDR",
+                   help="take SIP only from these networks (repeatable; default: from anywhere)")
     p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
     p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
     p.add_argument("--accept-register", action="store_true",
@@ -41,7 +53,29 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
     p.add_argument("--smtp-from", default="ivr@localhost", help="sender address of those e-mails")
+    p.add_argument("--webhook-secret", help="HMAC key signing webhooks of campaigns without their own "
+                                            "webhook_secret (or IVR_WEBHOOK_SECRET)")
+    p.add_argument("--allow-private-webhooks", action="store_true",
+                   help="let campaigns call loopback, private and link-local addresses (refused by default)")
     p.add_argument("--log-level", default="INFO")
+
+
+def sip_rates(items: list[str]) -> dict[str, Rate]:
+    """The default rates changed by CLASS=RATE[/BURST] or CLASS=off items."""
+    rates = dict(DEFAULT_RATES)
+    for item in items:
+        kind, sep, value = item.partition("=")
+        if not sep or kind not in CLASSES:
+            raise ConfigError(f"bad --sip-rate {item!r}: expected CLASS=RATE[/BURST] or CLASS=off, "
+                              f"CLASS one of {', '.join(CLASSES)}")
+        if value == "off":
+            rates.pop(kind, None)
+        else:
+            try:
+                rates[kind] = Rate.parse(value)
+            except RateError as exc:
+                raise ConfigError(f"--sip-rate {kind}: {exc}") from None
+    return rates
 
 
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
@@ -57,17 +91,25 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
+    try:
+        allow_from = parse_networks(args.allow_from)
+    except AccessError as exc:
+        raise ConfigError(f"--allow-from: {exc}") from None
     return EngineConfig(
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
+        max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
+        sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
-        variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from)
+        variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
+        webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
+        allow_private_webhooks=args.allow_private_webhooks)
 
 
 async def serve(config: EngineConfig) -> None:

@@ -35,6 +35,10 @@ EXTENSIONS = ("*.yaml", "*.yml", "*.json")
 
 Prepare = Callable[[list[Campaign]], Awaitable[None]]
 
+# What a number without a campaign answers (no campaign id: such calls belong to no tenant).
+NOT_IN_SERVICE = Campaign(id="", name="Not in service", start="end", nodes={"end": {
+    "type": "end", "text": "The number you have dialled is not in service.", "reason": "not_in_service"}})
+
 
 @dataclass(frozen=True)
 class Deployed:

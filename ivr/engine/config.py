@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.sip.access import Network
+from ivr.sip.ratelimit import DEFAULT_RATES, Rate
+
 
 class ConfigError(ValueError):
     """A setting cannot be used (bad address, empty port range...)."""
@@ -47,6 +50,10 @@ class EngineConfig:
     rtp_port_min: int = 20000
     rtp_port_max: int = 30000
     max_calls: int = 200
+    max_calls_per_caller: int = 2            # concurrent calls from one caller number (0: no limit)
+    max_setup_per_source: int = 20           # calls from one address not yet confirmed by ACK (0: no limit)
+    sip_rates: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))   # per source address
+    allow_from: tuple[Network, ...] = ()     # SIP only from these networks (empty: from anywhere)
     rtp_timeout: float = 30.0                # seconds without RTP before a call is ended
     max_call_seconds: float = 600.0
     inband_dtmf: bool = True
@@ -62,9 +69,13 @@ class EngineConfig:
     smtp_host: str | None = None             # mail relay for notify by e-mail
     smtp_port: int = 25
     smtp_from: str = "ivr@localhost"
+    webhook_secret: str | None = None        # signs webhooks of campaigns without their own secret
+    allow_private_webhooks: bool = False     # let campaigns call loopback, private and link-local addresses
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:
             raise ConfigError("empty RTP port range")
         if self.max_calls < 1:
             raise ConfigError("max_calls must be at least 1")
+        if self.max_calls_per_caller < 0 or self.max_setup_per_source < 0:
+            raise ConfigError("per-caller and per-source limits must be 0 (off) or more")

@@ -31,7 +31,8 @@ from ivr.sip.ua import (
     UserAgent,
 )
 
-from .campaigns import CampaignRegistry
+from . import admission
+from .campaigns import NOT_IN_SERVICE, CampaignRegistry
 from .config import EngineConfig
 from .metrics import EngineMetrics
 from .prompts import CachedPrompts
@@ -95,8 +96,10 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         await self.campaigns.start(self.store, self.prepare_campaigns)
         advertise = self.config.advertise_host or self.config.sip_host
+        await self.prompts.prepare([NOT_IN_SERVICE])
         self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
-                                     accept_register=self.config.accept_register))
+                                     accept_register=self.config.accept_register,
+                                     allow_from=self.config.allow_from, rates=self.config.sip_rates))
         self.transport = SipTransport(self.ua, self._on_sip_events)
         host, port = await self.transport.start(self.config.sip_host, self.config.sip_port,
                                                 tcp=self.config.sip_tcp)
@@ -193,13 +196,12 @@ class Engine:
         assert self.ua is not None
         call, now = offer.call, self._now()
         self.metrics.calls_offered += 1
-        campaign = self.campaigns.for_number(call.number)
-        if campaign is None:
-            self._reject(call, 404, "unknown_number")
+        refusal = admission.check(call, (a.call for a in self.calls.values()), self.config, self.draining)
+        if refusal is not None:
+            self._reject(call, refusal.status, refusal.cause, headers=list(refusal.headers))
             return
-        if self.draining or len(self.calls) >= self.config.max_calls:
-            self._reject(call, 503, "over_capacity", headers=[("Retry-After", "5")])
-            return
+        # An unknown number is answered like a closed campaign: scanners cannot tell which numbers exist.
+        campaign = self.campaigns.for_number(call.number) or NOT_IN_SERVICE
         try:
             description = sdp.SessionDescription.parse(offer.offer)
         except sdp.SdpError:

@@ -40,11 +40,15 @@ class _TcpProtocol(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         host, port = transport.get_extra_info("peername")[:2]
+        if not self.owner.ua.allowed.permits(host):
+            transport.abort()          # outside the allow-list: not even a connection
+            return
         self.peer = Endpoint("TCP", host, port)
         self.owner.tcp_connections[(host, port)] = self
 
     def data_received(self, data: bytes) -> None:
-        assert self.peer is not None and self.transport is not None
+        if self.peer is None or self.transport is None:
+            return
         try:
             messages = self.framer.feed(data)
         except SipFramingError as exc:

@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .access import AllowList, Network
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
     Request, Response, SipError, SipParseError, can_respond, check_request, make_response,
     parse_message, parse_name_addr, parse_uri,
 )
+from .ratelimit import Rate, SourceLimiter, Verdict, limit_class
 from .transaction import (
     Endpoint, IncomingAck, IncomingRequest, IncomingResponse, Send, Timers, TransactionLayer,
     TransactionTimeout, response_destination,
@@ -109,6 +111,8 @@ class UAStats:
     unparseable: int = 0
     invalid: int = 0
     calls_offered: int = 0
+    refused: int = 0                   # from a source outside the allow-list
+    rate_limited: int = 0              # over a per-source rate: answered 503 once, then dropped
 
 
 @dataclass
@@ -120,6 +124,8 @@ class UAConfig:
     user_agent: str = "ivr/0.1"
     timers: Timers = field(default_factory=Timers)
     accept_register: bool = False      # answer REGISTER 200 (softphones under test); no location service
+    allow_from: tuple[Network, ...] = ()        # when set, everything from other sources is dropped
+    rates: dict[str, Rate] = field(default_factory=dict)   # per-source rate per request class (none: no limit)
 
 
 class UserAgent:
@@ -131,21 +137,43 @@ class UserAgent:
         self.calls: dict[str, Call] = {}
         self.stats = UAStats()
         self.accepting = True          # False while draining: OPTIONS then answers 503
+        self.allowed = AllowList(config.allow_from)
+        self.limiter = SourceLimiter(config.rates)
         self._events: list[CallEvent] = []
         self._handlers: dict[tuple, ResultHandler] = {}
 
     # -- input ----------------------------------------------------------------------------------
 
     def receive(self, data: bytes, source: Endpoint, now: float) -> None:
-        """Feed bytes from the network. Unparseable datagrams are dropped and counted."""
+        """Feed bytes from the network. Unparseable datagrams are dropped and counted.
+
+        Before parsing, a source outside the allow-list is ignored and a request over its source's
+        rate is dropped, or refused with a stateless 503 (see `ratelimit`).
+        """
         self.stats.received += 1
         if not data.strip(b"\r\n"):
             return                     # keep-alive
+        if not self.allowed.permits(source.host):
+            self.stats.refused += 1
+            return
+        kind = limit_class(data)
+        verdict = Verdict.ADMIT if kind is None else self.limiter.check(source.host, kind, now)
+        if verdict is Verdict.DROP:
+            self.stats.rate_limited += 1
+            return
         try:
             message = parse_message(data)
         except SipParseError as exc:
             self.stats.unparseable += 1
             log.info("dropped unparseable message from %s:%s: %s", source.host, source.port, exc)
+            return
+        if verdict is Verdict.REJECT:
+            self.stats.rate_limited += 1
+            if isinstance(message, Request) and kind is not None and can_respond(message):
+                log.info("%s from %s over its rate: 503", message.method, source.host)
+                retry = str(self.limiter.retry_after(source.host, kind))
+                self._send_direct(message, make_response(message, 503, to_tag=new_tag(),
+                                                           headers=[("Retry-After", retry)]), source)
             return
         if isinstance(message, Request):
             invalid = check_request(message)
