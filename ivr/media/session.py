@@ -26,8 +26,8 @@ from .player import PlaybackFinished, PlaybackStarted, Player
 from .rfc4733 import TelephoneEvent, TelephoneEventReceiver
 from .rtp import RtpError, RtpPacket, RtpSender
 
-__all__ = ["DtmfDigit", "KeyDown", "MediaEvent", "MediaSession", "MediaSessionError", "MediaStats", "PlaybackFinished",
-           "PlaybackStarted"]
+__all__ = ["DtmfDigit", "KeyDown", "MediaEvent", "MediaSession", "MediaSessionError", "MediaStats",
+           "PlaybackFinished", "PlaybackStarted"]
 
 SAME_PRESS = 0.12            # s: an in-band tone this soon after the RFC 4733 end is the same press
 CLOCK_MS = 20                # the media clock's tick
