@@ -38,11 +38,12 @@ class PromptSource(Protocol):
 class CallMedia(Protocol):
     """What the conversation needs of the call's media."""
 
-    def play(self, prompt_id: str, pcm: bytes) -> None: ...
+    def play(self, prompt_id: str, pcm: bytes, barge_in: bool = True) -> None: ...
 
     audio_sink: Callable[[bytes], None] | None
 
-    def stop_playback(self) -> None: ...
+    def barge_in(self) -> bool:
+        """Stop the prompts a key may stop; False when a must-hear prompt plays (or nothing)."""
 
     @property
     def playing(self) -> bool: ...
@@ -88,7 +89,6 @@ class VoiceConversation:
         self._pending: list[object] = []
         self._waiting: str | None = None       # "effect" | "audio" | None
         self._collect: CollectState | None = None
-        self._barge_in = True
         self._typeahead = ""
         self._ending = False
         self._tasks: set[asyncio.Task] = set()
@@ -100,6 +100,11 @@ class VoiceConversation:
     def start(self) -> None:
         self._run(self.session.start())
 
+    def on_key_down(self) -> None:
+        """A key went down (RFC 4733; its digit comes with `on_digit` when released): barge-in at once."""
+        if not self.closed and self._recording is None:
+            self.media.barge_in()
+
     def on_digit(self, digit: str, now: float) -> None:
         """A key from RFC 4733, SIP INFO or in-band detection."""
         if self.closed:
@@ -110,10 +115,8 @@ class VoiceConversation:
                 self._finish_recording()
             return
         collect = self._collect
-        if self.media.playing:
-            if not self._barge_in:
-                return                                 # must-hear prompt: keys are ignored
-            self.media.stop_playback()
+        if self.media.playing and not self.media.barge_in():
+            return                                     # a must-hear prompt: keys are ignored
         if collect is None or collect.spec.mode == "speech":
             if collect is None and not self._ending:
                 self._typeahead += digit
@@ -233,20 +236,19 @@ class VoiceConversation:
         self._feed(result)
 
     def _say(self, action: Say) -> None:
-        self._barge_in = action.barge_in
         audio: list[bytes | None] = [self.prompts.lookup(part) for part in action.parts]
         if all(a is not None for a in audio):
-            self._play(audio)
+            self._play(audio, action.barge_in)
             return
         self._waiting = "audio"
-        self._spawn(self._render_then_play(action.parts, audio))
+        self._spawn(self._render_then_play(action.parts, audio, action.barge_in))
 
-    def _play(self, audio: list) -> None:
+    def _play(self, audio: list, barge_in: bool) -> None:
         for pcm in audio:
             self.stats.prompts += 1
-            self.media.play(f"p{next(_prompt_ids)}", pcm)
+            self.media.play(f"p{next(_prompt_ids)}", pcm, barge_in)
 
-    async def _render_then_play(self, parts: list[Prompt], audio: list[bytes | None]) -> None:
+    async def _render_then_play(self, parts: list[Prompt], audio: list[bytes | None], barge_in: bool) -> None:
         try:
             for i, part in enumerate(parts):
                 if audio[i] is None:
@@ -257,7 +259,7 @@ class VoiceConversation:
         if self.closed:
             return
         self._waiting = None
-        self._play(audio)
+        self._play(audio, barge_in)
         self._pump()
 
     def _listen(self, spec: ListenSpec) -> None:

@@ -21,7 +21,7 @@ from ivr.flow.interpreter import FlowSession
 from ivr.flow.model import Campaign
 from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
-from ivr.media.session import DtmfDigit, MediaSession, PlaybackFinished
+from ivr.media.session import DtmfDigit, KeyDown, MediaSession, PlaybackFinished
 from ivr.sip import sdp
 from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
@@ -366,6 +366,8 @@ class Engine:
         for event in active.media.receive(data, addr, self._now()):
             if isinstance(event, DtmfDigit):
                 self._on_digit(call_id, event.digit, event.source)
+            elif isinstance(event, KeyDown) and active.conversation is not None:
+                active.conversation.on_key_down()
 
     def _on_digit(self, call_id: str, digit: str, source: str) -> None:
         active = self.calls.get(call_id)

@@ -1,4 +1,7 @@
-"""A call's prompt player: prompts queued back to back, 20 ms of linear PCM per tick, barge-in stop."""
+"""A call's prompt player: prompts queued back to back, 20 ms of linear PCM per tick, barge-in stop.
+
+Each prompt says whether a key may stop it (`barge_in`): `barge_in()` stops the prompt playing and
+the queue behind it up to the next must-hear prompt, and does nothing while a must-hear one plays."""
 
 from __future__ import annotations
 
@@ -33,12 +36,19 @@ class PlaybackFinished:
 PlaybackEvent = PlaybackStarted | PlaybackFinished
 
 
+@dataclass(frozen=True)
+class _Prompt:
+    prompt_id: str
+    pcm: bytes
+    barge_in: bool
+
+
 class Player:
     """Queue of prompts (16-bit linear 8 kHz mono); `next_frame` gives the next 20 ms."""
 
     def __init__(self) -> None:
-        self._queue: deque[tuple[str, bytes]] = deque()
-        self._current: tuple[str, bytes] | None = None
+        self._queue: deque[_Prompt] = deque()
+        self._current: _Prompt | None = None
         self._offset = 0
         self._events: list[PlaybackEvent] = []
 
@@ -47,19 +57,25 @@ class Player:
         """Whether the next frame holds prompt audio."""
         return self._current is not None or bool(self._queue)
 
-    def play(self, prompt_id: str, pcm: bytes) -> None:
-        """Queue a prompt after the ones already queued."""
+    def play(self, prompt_id: str, pcm: bytes, barge_in: bool = True) -> None:
+        """Queue a prompt after the ones already queued; `barge_in=False`: a key does not stop it."""
         if len(pcm) % 2:
             raise PlayerError(f"prompt {prompt_id!r}: {len(pcm)} bytes is not whole 16-bit samples")
-        self._queue.append((prompt_id, pcm))
+        self._queue.append(_Prompt(prompt_id, pcm, barge_in))
 
-    def stop(self) -> None:
-        """Barge-in: end the prompt playing and drop the queue; each is reported finished, interrupted."""
+    def barge_in(self) -> bool:
+        """A key while playing: stop the prompt playing and the queued ones before the next must-hear
+        prompt, each reported finished, interrupted. False (nothing stopped) when a must-hear prompt
+        plays or nothing does."""
+        first = self._current or (self._queue[0] if self._queue else None)
+        if first is None or not first.barge_in:
+            return False
         if self._current is not None:
-            self._events.append(PlaybackFinished(self._current[0], interrupted=True))
-        self._events += [PlaybackFinished(prompt_id, interrupted=True) for prompt_id, _ in self._queue]
-        self._queue.clear()
-        self._current = None
+            self._events.append(PlaybackFinished(self._current.prompt_id, interrupted=True))
+            self._current = None
+        while self._queue and self._queue[0].barge_in:
+            self._events.append(PlaybackFinished(self._queue.popleft().prompt_id, interrupted=True))
+        return True
 
     def next_frame(self) -> bytes:
         """The next 20 ms: prompt audio running on into the next prompt, silence-padded only after the
@@ -68,13 +84,13 @@ class Player:
         while len(frame) < FRAME_BYTES and self.playing:
             if self._current is None:
                 self._current, self._offset = self._queue.popleft(), 0
-                self._events.append(PlaybackStarted(self._current[0]))
-            prompt_id, pcm = self._current
-            take = pcm[self._offset:self._offset + FRAME_BYTES - len(frame)]
+                self._events.append(PlaybackStarted(self._current.prompt_id))
+            current = self._current
+            take = current.pcm[self._offset:self._offset + FRAME_BYTES - len(frame)]
             frame += take
             self._offset += len(take)
-            if self._offset >= len(pcm):
-                self._events.append(PlaybackFinished(prompt_id, interrupted=False))
+            if self._offset >= len(current.pcm):
+                self._events.append(PlaybackFinished(current.prompt_id, interrupted=False))
                 self._current = None
         return frame + SILENCE[len(frame):]
 

@@ -7,7 +7,8 @@ The call layer owns one `MediaSession` per call and drives it:
   not None, then `session.poll(now)` for playback events and keys whose end packets were lost.
 
 Symmetric RTP: we send to wherever the caller's valid RTP comes from (NAT), until then to the SDP
-address. Keys: RFC 4733 events and, optionally, tones in the audio; a press that arrives both ways
+address. Keys: RFC 4733 events and, optionally, tones in the audio; an RFC 4733 key is announced on
+its first packet (`KeyDown`, for barge-in) and reported when it ends; a press that arrives both ways
 is reported once (the in-band copy is dropped while the same key is held by RFC 4733 or just ended,
 the RFC 4733 copy when the tone was already reported in-band during that press). Lost audio packets
 are not concealed: the detector hears the frames that came, back to back.
@@ -25,8 +26,8 @@ from .player import PlaybackFinished, PlaybackStarted, Player
 from .rfc4733 import TelephoneEvent, TelephoneEventReceiver
 from .rtp import RtpError, RtpPacket, RtpSender
 
-__all__ = ["DtmfDigit", "MediaEvent", "MediaSession", "MediaSessionError", "MediaStats", "PlaybackFinished",
-           "PlaybackStarted"]
+__all__ = ["DtmfDigit", "KeyDown", "MediaEvent", "MediaSession", "MediaSessionError", "MediaStats",
+           "PlaybackFinished", "PlaybackStarted"]
 
 SAME_PRESS = 0.12            # s: an in-band tone this soon after the RFC 4733 end is the same press
 CLOCK_MS = 20                # the media clock's tick
@@ -45,7 +46,14 @@ class DtmfDigit:
     duration_ms: int
 
 
-MediaEvent = DtmfDigit | PlaybackStarted | PlaybackFinished
+@dataclass(frozen=True)
+class KeyDown:
+    """An RFC 4733 key began (its first packet): a prompt may stop now; the `DtmfDigit` follows when it ends."""
+
+    digit: str
+
+
+MediaEvent = DtmfDigit | KeyDown | PlaybackStarted | PlaybackFinished
 
 
 @dataclass
@@ -90,7 +98,7 @@ class MediaSession:
     # -- receive ----------------------------------------------------------------------------------
 
     def receive(self, datagram: bytes, source: tuple[str, int], now: float) -> list[MediaEvent]:
-        """Feed a datagram from the RTP socket; returns the keys it completes."""
+        """Feed a datagram from the RTP socket; returns the keys it begins and completes."""
         try:
             packet = RtpPacket.parse(datagram)
         except RtpError:
@@ -98,7 +106,9 @@ class MediaSession:
             return []
         if packet.payload_type == self.dtmf_pt:
             self._accept(packet, source, now)
-            return self._rfc4733_digits(self.telephone_events.receive(packet, now), now)
+            held = self.telephone_events.active_digits
+            digits = self._rfc4733_digits(self.telephone_events.receive(packet, now), now)
+            return [KeyDown(d) for d in sorted(self.telephone_events.active_digits - held)] + digits
         if packet.payload_type != self.codec_pt:
             self.stats.other_payload += 1
             return []
@@ -172,13 +182,15 @@ class MediaSession:
 
     # -- control ----------------------------------------------------------------------------------
 
-    def play(self, prompt_id: str, pcm: bytes) -> None:
-        """Queue 16-bit linear 8 kHz mono audio after what is already playing."""
-        self.player.play(prompt_id, pcm)
+    def play(self, prompt_id: str, pcm: bytes, barge_in: bool = True) -> None:
+        """Queue 16-bit linear 8 kHz mono audio after what is already playing; `barge_in=False`: a key
+        does not stop it."""
+        self.player.play(prompt_id, pcm, barge_in)
 
-    def stop_playback(self) -> None:
-        """Barge-in: silence from the next tick on; the stopped prompts are reported by `poll`."""
-        self.player.stop()
+    def barge_in(self) -> bool:
+        """A key: unless a must-hear prompt plays, the prompts up to the next must-hear one stop from the
+        next tick on (reported by `poll`); whether anything stopped."""
+        return self.player.barge_in()
 
     @property
     def playing(self) -> bool:

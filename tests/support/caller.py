@@ -9,6 +9,7 @@ to reading its socket. Every time here is on the `time.time()` clock, the one th
 from __future__ import annotations
 
 import asyncio
+import audioop  # Python >= 3.13 gets the same module name from the audioop-lts package
 import secrets
 import socket
 import struct
@@ -26,6 +27,7 @@ SO_TIMESTAMPNS = 35                       # Linux; the socket module does not na
 TIMESPEC = struct.Struct("@ll")
 FRAME = 0.020
 DTMF_PT = 101
+SILENCE_LEVEL = 8                          # the smallest step of G.711 around zero
 
 
 class CallFailed(Exception):
@@ -46,8 +48,9 @@ class Arrival:
 
     @property
     def silent(self) -> bool:
-        """Every sample decodes to zero (what the engine sends when nothing plays)."""
-        return not any(self.pcm)
+        """Every sample is at the codec's zero level (A-law has no 0: its quietest step is ±8), which is
+        what the engine sends when nothing plays."""
+        return audioop.max(self.pcm, 2) <= SILENCE_LEVEL
 
 
 class Caller:

@@ -49,15 +49,36 @@ def test_barge_in_stops_at_once_and_reports_every_prompt() -> None:
     player.play("question", samples_of(3, 1600))
     player.play("options", samples_of(4, 1600))
     player.next_frame()
-    player.stop()
+    assert player.barge_in()
     assert not player.playing
     assert player.next_frame() == SILENCE
     assert player.drain_events() == [PlaybackStarted("question"), PlaybackFinished("question", interrupted=True),
                                      PlaybackFinished("options", interrupted=True)]
-    player.stop()
+    assert not player.barge_in()
     assert player.drain_events() == []
     player.play("next", samples_of(6, 160))
     assert player.next_frame() == samples_of(6, 160)                    # plays from its start
+
+
+def test_a_must_hear_prompt_is_not_stopped_nor_skipped() -> None:
+    player = Player()
+    player.play("notice", samples_of(1, 320), barge_in=False)
+    player.play("menu", samples_of(2, 320))
+    player.next_frame()
+    assert not player.barge_in()                                        # the notice plays on
+    assert player.next_frame() == samples_of(1, 160)
+    assert player.next_frame() == samples_of(2, 160)
+    assert player.barge_in()                                            # the menu may be stopped
+    assert player.next_frame() == SILENCE
+    player.play("question", samples_of(3, 320))
+    player.play("legal", samples_of(4, 160), barge_in=False)
+    player.play("options", samples_of(5, 160))
+    player.next_frame()
+    player.drain_events()
+    assert player.barge_in()                                            # the question stops...
+    assert player.drain_events() == [PlaybackFinished("question", interrupted=True)]
+    assert player.next_frame() == samples_of(4, 160)                    # ...the queued must-hear one plays
+    assert player.next_frame() == samples_of(5, 160)
 
 
 def test_an_empty_prompt_starts_and_finishes_without_taking_time() -> None:

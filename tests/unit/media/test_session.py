@@ -8,7 +8,7 @@ from ivr.media import g711
 from ivr.media.player import PlaybackFinished, PlaybackStarted
 from ivr.media.rfc4733 import telephone_event_packets
 from ivr.media.rtp import RtpPacket
-from ivr.media.session import DtmfDigit, MediaSession, MediaSessionError
+from ivr.media.session import DtmfDigit, KeyDown, MediaSession, MediaSessionError
 
 from .signals import pcm, silence, tone
 
@@ -141,17 +141,20 @@ def test_reinvite_changes_codec_and_address() -> None:
         session.update_remote(18, 96, moved)
 
 
-def test_rfc4733_keys_one_per_press() -> None:
+def test_rfc4733_keys_one_per_press_announced_by_their_first_packet() -> None:
     session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, inband_dtmf=False)
     caller = Caller()
-    assert caller.key(session, "#") == [DtmfDigit("#", "rfc4733", 100)]
-    assert caller.key(session, "#") == [DtmfDigit("#", "rfc4733", 100)]
+    assert caller.key(session, "#") == [KeyDown("#"), DtmfDigit("#", "rfc4733", 100)]
+    assert caller.key(session, "#") == [KeyDown("#"), DtmfDigit("#", "rfc4733", 100)]
+    packets = telephone_event_packets("5", payload_type=DTMF_PT, ssrc=0xABC, sequence=0, timestamp=caller.timestamp)
+    assert caller._send(session, packets[0]) == [KeyDown("5")]        # at once, not when the key ends
+    assert caller._send(session, packets[1]) == []
 
 
 def test_rfc4733_key_whose_end_was_lost_comes_from_poll() -> None:
     session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, dtmf_end_timeout=0.25)
     caller = Caller()
-    assert caller.key(session, "4", lose=slice(4, None)) == []
+    assert caller.key(session, "4", lose=slice(4, None)) == [KeyDown("4")]
     assert session.poll(caller.now + 0.1) == []
     assert session.poll(caller.now + 0.3) == [DtmfDigit("4", "rfc4733", 80)]
 
@@ -173,7 +176,7 @@ def test_a_press_sent_both_ways_counts_once() -> None:
     events += caller.audio(session, quiet)
     events += caller.key(session, "7", audio=pcm(tone("7", 100)))
     events += caller.audio(session, quiet)
-    assert events == [DtmfDigit("7", "rfc4733", 100)] * 2
+    assert events == [KeyDown("7"), DtmfDigit("7", "rfc4733", 100)] * 2
     assert session.stats.duplicate_digits == 2
 
 
@@ -186,7 +189,7 @@ def test_a_press_heard_in_band_before_its_late_rfc4733_end_counts_once() -> None
     assert events == [DtmfDigit("9", "inband", 0)]
     assert session.stats.duplicate_digits == 1
     events = caller.key(session, "9")                                # the next press, by RFC 4733 only
-    assert events == [DtmfDigit("9", "rfc4733", 100)]
+    assert events == [KeyDown("9"), DtmfDigit("9", "rfc4733", 100)]
 
 
 def test_audio_sink_gets_each_decoded_frame() -> None:
@@ -204,7 +207,7 @@ def test_barge_in_silences_the_next_frame_and_reports_the_interruption() -> None
     session.play("menu", pcm(tone("A", 1000)))
     ticks(session, 2)
     assert session.playing
-    session.stop_playback()
+    assert session.barge_in()
     assert not session.playing
     (packet,) = ticks(session, 1, start=0.04)
     assert packet is not None and packet.payload == g711.encode(g711.PCMU, g711.SILENCE_FRAME)
