@@ -7,13 +7,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ivr.flow.loader import load_file
 from ivr.flow.model import prompts_of
 from ivr.flow.validate import DialplanError
 from ivr.media import audio
-from ivr.media.prompts import DEFAULT_DIRECTORY, PromptCache, PromptError, PromptRequest
+from ivr.media.prompts import DEFAULT_DIRECTORY, BuildFailure, PromptCache, PromptError, PromptRequest
 from ivr.media.tts import TtsError
 
 CAMPAIGN_SUFFIXES = (".yaml", ".yml")
@@ -59,15 +59,43 @@ def build_command(args: argparse.Namespace) -> int:
         found = campaign_requests(prompts_of(campaign), campaign.nodes, campaign.source, path.parent)
         print(f"{path}: {len(found)} prompts")
         requests.extend(found)
-    report = cache.build(requests, workers=args.workers)
-    for failure in report.failures:
-        what = failure.request.text or failure.request.audio_path
-        print(f"failed: {what!r} ({failure.request.language}): {failure.error}", file=sys.stderr)
+    report = cache.build(requests, workers=args.workers, progress=ProgressReport(sys.stdout, sys.stderr))
     print(f"{len(report.keys)} prompts in {cache.directory}: {len(report.generated)} made, {report.reused} cached")
     if args.clean and ok and not report.failures:
         removed = cache.clean(report.keys)
         print(f"{len(removed)} stale prompts deleted")
     return 0 if ok and not report.failures else 1
+
+
+class ProgressReport:
+    """Prints each prompt made (failures to `err`) and, when `err` is a terminal, a progress bar there."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self.bar = err.isatty()
+
+    def __call__(self, done: int, total: int, item: BuildFailure | PromptRequest) -> None:
+        if self.bar:
+            self.err.write("\r\033[K")                                   # clear the bar, print above it
+        if isinstance(item, BuildFailure):
+            print(f"failed: {_describe(item.request)}: {item.error}", file=self.err)
+        else:
+            print(f"made {done}/{total}: {_describe(item)}", file=self.out)
+            self.out.flush()
+        if self.bar:
+            filled = self.WIDTH * done // total
+            self.err.write(f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}")
+            if done == total:
+                self.err.write("\r\033[K")
+            self.err.flush()
+
+
+def _describe(request: PromptRequest) -> str:
+    if request.audio_path is not None:
+        return f"recording {request.audio_path}"
+    return f"[{request.language}] {request.text!r}"
 
 
 def say_command(args: argparse.Namespace) -> int:

@@ -19,8 +19,8 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,8 +244,10 @@ class PromptCache:
         log.info("prompt made: %s (%.2f s) %s", key, len(pcm) / 2 / audio.SAMPLE_RATE, _describe(request))
         return key
 
-    def build(self, requests: Iterable[PromptRequest], workers: int = 2) -> BuildReport:
-        """Make every prompt the requests need (templates: their fixed parts), `workers` at a time."""
+    def build(self, requests: Iterable[PromptRequest], workers: int = 2,
+              progress: Callable[[int, int, BuildFailure | PromptRequest], None] | None = None) -> BuildReport:
+        """Make every prompt the requests need (templates: their fixed parts), `workers` at a time.
+        `progress(done, total, made_or_failure)` is called after each prompt made (or failed) now."""
         report = BuildReport()
         wanted: dict[str, PromptRequest] = {}
         for request in requests:
@@ -256,13 +258,18 @@ class PromptCache:
                     report.failures.append(BuildFailure(part, str(exc)))
         missing = {key: request for key, request in wanted.items() if not self.has(key)}
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            outcomes = {key: pool.submit(self.ensure, request) for key, request in missing.items()}
-        for key, outcome in outcomes.items():
-            error = outcome.exception()
-            if error is None:
-                report.generated.append(key)
-            else:
-                report.failures.append(BuildFailure(missing[key], str(error)))
+            outcomes = {pool.submit(self.ensure, request): key for key, request in missing.items()}
+            for done, outcome in enumerate(as_completed(outcomes), 1):
+                key = outcomes[outcome]
+                error = outcome.exception()
+                item: BuildFailure | PromptRequest = missing[key]
+                if error is None:
+                    report.generated.append(key)
+                else:
+                    item = BuildFailure(missing[key], str(error))
+                    report.failures.append(item)
+                if progress is not None:
+                    progress(done, len(missing), item)
         report.keys = {key for key in wanted if self.has(key)}
         return report
 

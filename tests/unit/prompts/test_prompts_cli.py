@@ -53,6 +53,10 @@ def test_build_makes_every_prompt_then_reuses_them(campaigns: Path, tmp_path: Pa
     out = capsys.readouterr().out
     # the jingle, "Your branch is open until", "Ваше відділення працює до", "Goodbye.", "До побачення."
     assert "5 prompts in" in out and "5 made, 0 cached" in out
+    made = [line for line in out.splitlines() if line.startswith("made ")]
+    assert sorted(line.split(":")[0] for line in made) == [f"made {n}/5" for n in range(1, 6)]
+    assert any("[uk] 'До побачення.'" in line for line in made)
+    assert any(line.endswith("jingle.wav") for line in made)
 
     cache = PromptCache(cache_dir)
     for text, language in [("Your branch is open until", "en"), ("До побачення.", "uk")]:
