@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
+from ivr.speech.service import SpeechConfig
 
 log = logging.getLogger("ivr")
 
@@ -41,6 +42,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
     p.add_argument("--smtp-from", default="ivr@localhost", help="sender address of those e-mails")
+    p.add_argument("--vosk-model", action="append", default=[], metavar="[LANG=]DIR",
+                   help="Vosk model folder for speech answers in LANG (without LANG: every language); "
+                        "repeatable, e.g. --vosk-model en=/opt/vosk/vosk-model-small-en-us-0.15 (docs/speech.md)")
+    p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
+                   help="recognitions run at once, off the event loop (default: one per core)")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -54,6 +60,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
             raise ConfigError(f"bad --var {item!r}: expected NAME=VALUE")
         variables[name] = value
     smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
+    if args.speech_workers < 1:
+        raise ConfigError("--speech-workers must be at least 1")
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -67,7 +75,22 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
-        variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from)
+        variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
+        speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), workers=args.speech_workers))
+
+
+def vosk_models(items: list[str]) -> dict[str, Path]:
+    """`--vosk-model [LANG=]DIR` values → {language or "*": folder}; each folder must be a Vosk model."""
+    models: dict[str, Path] = {}
+    for item in items:
+        language, sep, folder = item.partition("=")
+        if not sep:
+            language, folder = "*", item
+        path = Path(folder).expanduser()
+        if not (path / "am" / "final.mdl").is_file() and not (path / "final.mdl").is_file():
+            raise ConfigError(f"--vosk-model {item!r}: {path} is not a Vosk model folder (no am/final.mdl)")
+        models[language.lower()] = path
+    return models
 
 
 async def serve(config: EngineConfig) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.speech.service import SpeechConfig
+
 
 class ConfigError(ValueError):
     """A setting cannot be used (bad address, empty port range...)."""
@@ -62,6 +64,7 @@ class EngineConfig:
     smtp_host: str | None = None             # mail relay for notify by e-mail
     smtp_port: int = 25
     smtp_from: str = "ivr@localhost"
+    speech: SpeechConfig = field(default_factory=SpeechConfig)   # Vosk models, recognition workers
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -26,6 +26,7 @@ from ivr.sip import sdp
 from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
+from ivr.speech.service import SpeechService
 from ivr.sip.ua import (
     Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, TransferProgress, UAConfig,
     UserAgent,
@@ -75,6 +76,7 @@ class Engine:
         self.services = services
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(config.prompts_dir)
+        self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)
         self.clock = MediaClock()
@@ -113,9 +115,10 @@ class Engine:
         return host, port
 
     async def prepare_campaigns(self, campaigns: list[Campaign]) -> None:
-        """Prompts and code pools of campaigns about to be served."""
+        """Prompts, code pools and speech models of campaigns about to be served."""
         await self.prompts.prepare(campaigns)
         await self.services.prepare(campaigns)
+        await self.speech.prepare(speech_languages(campaigns))
 
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""
@@ -130,6 +133,7 @@ class Engine:
             await asyncio.sleep(0.05)
             await self.transport.close()
         self.clock.stop()
+        self.speech.close()
 
     # -- registration with a carrier trunk ------------------------------------------------------
 
@@ -298,7 +302,7 @@ class Engine:
             session, active.media, self.prompts, self.services, context,
             hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
             transfer=lambda target: self._transfer(active, target),
-            recordings_dir=self.config.data_dir / "recordings")
+            recordings_dir=self.config.data_dir / "recordings", speech=self.speech)
         active.conversation.start()
         self._record_timeline(active)
 
@@ -443,6 +447,7 @@ class Engine:
             "number": active.call.number, "campaign": active.campaign_id, "cause": cause,
             "duration": round(duration, 3), "digits": "".join(active.digits),
             "path": list(session.path) if session else [],
+            **(speech_log(active.conversation) if active.conversation else {}),
         }))
 
     def _record_timeline(self, active: ActiveCall) -> None:
@@ -450,6 +455,22 @@ class Engine:
             return
         for event in active.conversation.session.drain_events():
             self.store.event(active.call.call_id, event.kind, event.data, _utcnow())
+
+
+def speech_log(conversation: VoiceConversation) -> dict:
+    """What the call's speech recognition did, for the call log (nothing on calls without speech)."""
+    stats = conversation.stats
+    if not stats.answers and not stats.barge_ins:
+        return {}
+    return {"speech": [{"text": r.text, "heard": r.heard, "confidence": r.confidence} for r in stats.answers],
+            "barge_ins": stats.barge_ins}
+
+
+def speech_languages(campaigns: list[Campaign]) -> list[str]:
+    """The languages of the campaigns that have asks taking speech."""
+    return sorted({language for campaign in campaigns for language in campaign.languages
+                   if any(node.get("type") == "ask" and node.get("input", "dtmf") != "dtmf"
+                          for node in campaign.nodes.values())})
 
 
 def _utcnow() -> datetime:
