@@ -213,6 +213,9 @@ class SpeechListener:
                 job = self._jobs.popleft()
             try:
                 job()
+            except SpeechError as exc:      # e.g. no word of the ask is in the model's vocabulary
+                log.warning("speech recognition cannot hear this ask: %s", exc)
+                self._failed = exc
             except Exception as exc:        # an engine failure ends this answer, not the call
                 log.exception("speech recognition failed")
                 self._failed = exc
