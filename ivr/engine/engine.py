@@ -119,6 +119,17 @@ class Engine:
         await self.prompts.prepare(campaigns)
         await self.services.prepare(campaigns)
         await self.speech.prepare(speech_languages(campaigns))
+        for campaign in campaigns:
+            for node_id, node in campaign.nodes.items():
+                if node.get("type") != "ask" or node.get("input", "dtmf") == "dtmf":
+                    continue
+                words = [w for choice in node.get("choices") or [] for w in choice.get("words") or []]
+                for language in campaign.languages:
+                    unknown = await self.speech.unknown_words(language, words)
+                    if unknown:
+                        log.warning("campaign %s, ask %s: the %s recognizer cannot hear %s; callers must say "
+                                    "another of the choice's words or press its key", campaign.id, node_id,
+                                    language, ", ".join(unknown))
 
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""

@@ -20,7 +20,7 @@ from typing import Callable
 
 from ivr.flow.events import ListenSpec
 
-from .grammar import Grammar, grammar_for
+from .grammar import Grammar, grammar_for, normalize
 from .recognizer import Recognizer, Result, SpeechEngine, SpeechError
 from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, VadEvent
 
@@ -104,6 +104,18 @@ class SpeechService:
                 await loop.run_in_executor(self.executor, self.engine, language)
             except SpeechError as exc:
                 log.error("speech for %r cannot be used: %s", language, exc)
+
+    async def unknown_words(self, language: str, phrases: list[str]) -> list[str]:
+        """Words of these phrases the language's recognizer cannot hear (it drops them from grammars)."""
+        if not self.available(language):
+            return []
+        words = sorted({w for phrase in phrases for w in normalize(phrase).split()})
+        loop = asyncio.get_running_loop()
+        try:
+            engine = await loop.run_in_executor(self.executor, self.engine, language)
+            return await loop.run_in_executor(self.executor, engine.unknown, words)
+        except SpeechError:
+            return []
 
     def listen(self, spec: ListenSpec, language: str, deliver: Callable[[Result], None],
                loop: asyncio.AbstractEventLoop | None = None) -> "SpeechListener | None":

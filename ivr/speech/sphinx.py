@@ -84,6 +84,10 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+def _unknown(words: list[str]) -> list[str]:
+    return [w for w in words if _decoder.lookup_word(w) is None]
+
+
 def _decode(grammar: Grammar, audio: bytes) -> tuple[str, float]:
     """In a worker process: (words, posterior of the answer words) of 16 kHz audio."""
     decoder = _decoder
@@ -118,6 +122,9 @@ class SphinxEngine:
 
     def recognizer(self, grammar: Grammar) -> "SphinxRecognizer":
         return SphinxRecognizer(self, grammar)
+
+    def unknown(self, words: list[str]) -> list[str]:
+        return self._pool.submit(_unknown, words).result(timeout=60)
 
     def decode(self, grammar: Grammar, audio: bytes) -> tuple[str, float]:
         return self._pool.submit(_decode, grammar, audio).result(timeout=60)

@@ -53,6 +53,9 @@ class VoskEngine:
     def knows(self, word: str) -> bool:
         return self.model.vosk_model_find_word(word) >= 0
 
+    def unknown(self, words: list[str]) -> list[str]:
+        return [w for w in words if not self.knows(w)]
+
     def recognizer(self, grammar: Grammar) -> "VoskRecognizer":
         known = grammar.restrict({w for w in grammar.words() if self.knows(w)})
         phrases = list(known.phrases) + sorted(known.digit_words if known.digits else [])
