@@ -13,6 +13,7 @@ from pathlib import Path
 from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
+from ivr.speech.service import SpeechConfig
 
 log = logging.getLogger("ivr")
 
@@ -57,6 +58,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                                             "webhook_secret (or IVR_WEBHOOK_SECRET)")
     p.add_argument("--allow-private-webhooks", action="store_true",
                    help="let campaigns call loopback, private and link-local addresses (refused by default)")
+    p.add_argument("--vosk-model", action="append", default=[], metavar="[LANG=]DIR",
+                   help="Vosk model folder for speech answers in LANG (without LANG: every language); "
+                        "repeatable, e.g. --vosk-model en=/opt/vosk/vosk-model-small-en-us-0.15 (docs/speech.md)")
+    p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
+                   help="recognitions run at once, off the event loop (default: one per core)")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -88,6 +94,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
             raise ConfigError(f"bad --var {item!r}: expected NAME=VALUE")
         variables[name] = value
     smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
+    if args.speech_workers < 1:
+        raise ConfigError("--speech-workers must be at least 1")
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -109,7 +117,22 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
-        allow_private_webhooks=args.allow_private_webhooks)
+        allow_private_webhooks=args.allow_private_webhooks,
+        speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), workers=args.speech_workers))
+
+
+def vosk_models(items: list[str]) -> dict[str, Path]:
+    """`--vosk-model [LANG=]DIR` values → {language or "*": folder}; each folder must be a Vosk model."""
+    models: dict[str, Path] = {}
+    for item in items:
+        language, sep, folder = item.partition("=")
+        if not sep:
+            language, folder = "*", item
+        path = Path(folder).expanduser()
+        if not (path / "am" / "final.mdl").is_file() and not (path / "final.mdl").is_file():
+            raise ConfigError(f"--vosk-model {item!r}: {path} is not a Vosk model folder (no am/final.mdl)")
+        models[language.lower()] = path
+    return models
 
 
 async def serve(config: EngineConfig) -> None:

@@ -13,9 +13,12 @@ CACHE = ROOT / "prompts" / "cache"          # the prompt cache the integration t
 FRAME_BYTES = 320                           # 20 ms of 16-bit PCM at 8 kHz
 
 
-def spoken(text: str, language: str, rate: float = 1.0, voice: str | None = None) -> bytes:
-    """`text` said by the language's TTS voice, as 16-bit linear PCM decoded from μ-law."""
-    pcm = PromptCache(CACHE).synthesize(PromptRequest(text=text, language=language, rate=rate, voice=voice))
+def spoken(text: str, language: str, rate: float = 1.0, voice: str | None = None,
+           engine: str | None = None) -> bytes:
+    """`text` said by a TTS voice (the language's default one unless named), as 16-bit linear PCM
+    decoded from μ-law."""
+    request = PromptRequest(text=text, language=language, rate=rate, voice=voice, engine=engine)
+    pcm = PromptCache(CACHE).synthesize(request)
     return g711.decode(g711.PCMU, g711.encode(g711.PCMU, pcm))
 
 

@@ -1,9 +1,14 @@
 """The voice channel: runs a campaign flow on a call.
 
 `VoiceConversation` turns the interpreter's actions into prompt playback and key collection, and the
-caller's keys, silences and hang-up into interpreter input. It is driven by the call's events and the
-shared media clock's ticks (for timeouts), so no task or timer exists per call; only effects that wait
-for the outside (store, webhooks, speech synthesis of a new value) run as short asyncio tasks.
+caller's keys, speech, silences and hang-up into interpreter input. It is driven by the call's events and
+the shared media clock's ticks (for timeouts), so no task or timer exists per call; only effects that
+wait for the outside (store, webhooks, speech synthesis of a new value) run as short asyncio tasks.
+
+On asks that take speech (`input: speech|both`) the caller's audio goes to a speech listener while the
+ask waits: the caller starting to speak stops a prompt that allows barge-in and holds the no-input
+timeout until the recognizer's result, which comes back as the answer. Keys and speech race on
+`input: both`: the first key ends the listening.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol
 
 from ivr.flow.interpreter import (
-    Digits, End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Prompt, RecordResult, Say, StartRecording,
-    StoreOutcome, Transfer, TransferResult,
+    Digits, End, FlowSession, Hangup, Listen, ListenSpec, NoInput, Prompt, RecordResult, Say, Speech,
+    StartRecording, StoreOutcome, Transfer, TransferResult,
 )
+from ivr.speech.recognizer import Result
+from ivr.speech.service import SpeechListener, SpeechService
+from ivr.speech.vad import SpeechStarted
 from ivr.channels.recording import Recording, beep
 from ivr.channels.effects import CampaignServices, EffectContext, run_effect
 
@@ -51,17 +59,25 @@ class CallMedia(Protocol):
 
 @dataclass
 class CollectState:
-    """Keys gathered for the current `Listen`."""
+    """Keys gathered, and the speech listener, for the current `Listen`."""
 
     spec: ListenSpec
     digits: str = ""
     deadline: float | None = None      # set when the prompts have finished
+    listener: SpeechListener | None = None
+
+    @property
+    def hearing(self) -> bool:
+        """The caller is speaking or the recognizer is on it: no no-input timeout now."""
+        return self.listener is not None and self.listener.hearing
 
 
 @dataclass
 class ConversationStats:
     digits: list[str] = field(default_factory=list)
     prompts: int = 0
+    barge_ins: int = 0                 # prompts stopped by the caller's speech
+    answers: list[Result] = field(default_factory=list)   # what the recognizer heard, answer by answer
 
 
 _prompt_ids = itertools.count(1)
@@ -74,7 +90,7 @@ class VoiceConversation:
                  services: CampaignServices, context: EffectContext,
                  hangup: Callable[[], None], clock: Callable[[], float],
                  transfer: Callable[[str], Awaitable[bool]] | None = None,
-                 recordings_dir: Path | None = None) -> None:
+                 recordings_dir: Path | None = None, speech: SpeechService | None = None) -> None:
         self.session = session
         self.media = media
         self.prompts = prompts
@@ -85,6 +101,7 @@ class VoiceConversation:
         self._transfer = transfer
         self._deferred: object | None = None    # an action waiting for the prompts to finish
         self._recordings_dir = recordings_dir
+        self._speech = speech
         self._recording: Recording | None = None
         self._pending: list[object] = []
         self._waiting: str | None = None       # "effect" | "audio" | None
@@ -121,6 +138,7 @@ class VoiceConversation:
             if collect is None and not self._ending:
                 self._typeahead += digit
             return
+        self._stop_listening(collect)
         self._add_digit(collect, digit, now)
 
     def on_playback_finished(self, now: float) -> None:
@@ -138,7 +156,7 @@ class VoiceConversation:
             self._waiting = "effect"
             self._spawn(self._effect(action))
             return
-        if self._collect is not None and self._collect.deadline is None:
+        if self._collect is not None and self._collect.deadline is None and not self._collect.hearing:
             self._collect.deadline = now + self._collect.spec.timeout
 
     def on_tick(self, now: float) -> None:
@@ -146,9 +164,11 @@ class VoiceConversation:
         if self._recording is not None and self._recording.done(now):
             self._finish_recording()
         collect = self._collect
-        if self.closed or collect is None or collect.deadline is None or now < collect.deadline:
+        if collect is not None and collect.listener is not None:
+            collect.listener.poll(now)
+        if self.closed or collect is None or collect.deadline is None or now < collect.deadline or collect.hearing:
             return
-        self._collect = None
+        self._end_collect(collect)
         if collect.digits:
             self._feed(Digits(collect.digits))
         else:
@@ -159,7 +179,8 @@ class VoiceConversation:
         if self.closed:
             return
         self.closed = True
-        self._collect = None
+        if self._collect is not None:
+            self._end_collect(self._collect)
         actions: list = []
         if self._recording is not None:            # hung up while recording: keep the message
             recording, self._recording = self._recording, None
@@ -199,7 +220,8 @@ class VoiceConversation:
                 self._listen(action.spec)
             elif isinstance(action, End):
                 self._ending = True
-                self._collect = None
+                if self._collect is not None:
+                    self._end_collect(self._collect)
                 if not self.media.playing:
                     self._finish()
             elif isinstance(action, Transfer) and self.media.playing:
@@ -272,8 +294,48 @@ class VoiceConversation:
         if spec.mode != "speech":
             for digit in typed:
                 if self._collect is not collect:
-                    break
+                    return
                 self._add_digit(collect, digit, now)
+        if spec.mode != "dtmf" and self._speech is not None and not collect.digits:
+            collect.listener = self._speech.listen(spec, self.session.language,
+                                                   lambda result: self._on_speech(collect, result))
+            if collect.listener is None:
+                log.warning("call %s: no speech recognition for %r; keys only", self.context.call_id,
+                            self.session.language)
+            else:
+                self.media.audio_sink = lambda pcm: self._hear(collect, pcm)
+
+    def _hear(self, collect: CollectState, pcm: bytes) -> None:
+        """The caller's audio while an ask listens for speech."""
+        if collect is not self._collect or collect.listener is None:
+            return
+        if self.media.playing and not self._barge_in:
+            return                                 # must-hear prompt: not listening yet
+        for event in collect.listener.feed(pcm, self._clock()):
+            if isinstance(event, SpeechStarted):
+                collect.deadline = None
+                if self.media.playing:
+                    self.stats.barge_ins += 1
+                    self.media.stop_playback()
+
+    def _on_speech(self, collect: CollectState, result: Result) -> None:
+        """The recognizer's answer (empty text: speech that is none of the answers)."""
+        if self.closed or collect is not self._collect:
+            return
+        self.stats.answers.append(result)
+        self._end_collect(collect)
+        self._feed(Speech(result.text, result.confidence))
+
+    def _stop_listening(self, collect: CollectState) -> None:
+        if collect.listener is not None:
+            collect.listener.cancel()
+            collect.listener = None
+            self.media.audio_sink = None
+
+    def _end_collect(self, collect: CollectState) -> None:
+        self._stop_listening(collect)
+        if self._collect is collect:
+            self._collect = None
 
     def _add_digit(self, collect: CollectState, digit: str, now: float) -> None:
         spec = collect.spec
@@ -287,7 +349,7 @@ class VoiceConversation:
         collect.deadline = now + spec.inter_digit_timeout
 
     def _complete(self, collect: CollectState) -> None:
-        self._collect = None
+        self._end_collect(collect)
         self._feed(Digits(collect.digits))
 
     async def _effect(self, action: object) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ivr.sip.access import Network
 from ivr.sip.ratelimit import DEFAULT_RATES, Rate
+from ivr.speech.service import SpeechConfig
 
 
 class ConfigError(ValueError):
@@ -71,6 +72,7 @@ class EngineConfig:
     smtp_from: str = "ivr@localhost"
     webhook_secret: str | None = None        # signs webhooks of campaigns without their own secret
     allow_private_webhooks: bool = False     # let campaigns call loopback, private and link-local addresses
+    speech: SpeechConfig = field(default_factory=SpeechConfig)   # Vosk models, recognition workers
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:

@@ -26,6 +26,7 @@ from ivr.sip import sdp
 from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
+from ivr.speech.service import SpeechService
 from ivr.sip.ua import (
     Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, TransferProgress, UAConfig,
     UserAgent,
@@ -76,6 +77,7 @@ class Engine:
         self.services = services
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(config.prompts_dir)
+        self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)
         self.clock = MediaClock()
@@ -116,9 +118,21 @@ class Engine:
         return host, port
 
     async def prepare_campaigns(self, campaigns: list[Campaign]) -> None:
-        """Prompts and code pools of campaigns about to be served."""
+        """Prompts, code pools and speech models of campaigns about to be served."""
         await self.prompts.prepare(campaigns)
         await self.services.prepare(campaigns)
+        await self.speech.prepare(speech_languages(campaigns))
+        for campaign in campaigns:
+            for node_id, node in campaign.nodes.items():
+                if node.get("type") != "ask" or node.get("input", "dtmf") == "dtmf":
+                    continue
+                words = [w for choice in node.get("choices") or [] for w in choice.get("words") or []]
+                for language in campaign.languages:
+                    unknown = await self.speech.unknown_words(language, words)
+                    if unknown:
+                        log.warning("campaign %s, ask %s: the %s recognizer cannot hear %s; callers must say "
+                                    "another of the choice's words or press its key", campaign.id, node_id,
+                                    language, ", ".join(unknown))
 
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""
@@ -133,6 +147,7 @@ class Engine:
             await asyncio.sleep(0.05)
             await self.transport.close()
         self.clock.stop()
+        self.speech.close()
 
     # -- registration with a carrier trunk ------------------------------------------------------
 
@@ -300,7 +315,7 @@ class Engine:
             session, active.media, self.prompts, self.services, context,
             hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
             transfer=lambda target: self._transfer(active, target),
-            recordings_dir=self.config.data_dir / "recordings")
+            recordings_dir=self.config.data_dir / "recordings", speech=self.speech)
         active.conversation.start()
         self._record_timeline(active)
 
@@ -447,6 +462,7 @@ class Engine:
             "number": active.call.number, "campaign": active.campaign_id, "cause": cause,
             "duration": round(duration, 3), "digits": "".join(active.digits),
             "path": list(session.path) if session else [],
+            **(speech_log(active.conversation) if active.conversation else {}),
         }))
 
     def _record_timeline(self, active: ActiveCall) -> None:
@@ -454,6 +470,22 @@ class Engine:
             return
         for event in active.conversation.session.drain_events():
             self.store.event(active.call.call_id, event.kind, event.data, _utcnow())
+
+
+def speech_log(conversation: VoiceConversation) -> dict:
+    """What the call's speech recognition did, for the call log (nothing on calls without speech)."""
+    stats = conversation.stats
+    if not stats.answers and not stats.barge_ins:
+        return {}
+    return {"speech": [{"text": r.text, "heard": r.heard, "confidence": r.confidence} for r in stats.answers],
+            "barge_ins": stats.barge_ins}
+
+
+def speech_languages(campaigns: list[Campaign]) -> list[str]:
+    """The languages of the campaigns that have asks taking speech."""
+    return sorted({language for campaign in campaigns for language in campaign.languages
+                   if any(node.get("type") == "ask" and node.get("input", "dtmf") != "dtmf"
+                          for node in campaign.nodes.values())})
 
 
 def _utcnow() -> datetime:

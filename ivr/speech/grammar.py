@@ -23,11 +23,12 @@ DIGITS: dict[str, dict[str, str]] = {
            "팔": "8", "아홉": "9", "구": "9"},
 }
 
-# Common words that are none of the answers, per language (those of the grammar are left out).
+# Common words that are none of the answers, per language (those of the grammar are left out). Short
+# function words ("a", "the") are not among them: they soak up short answers. bench/speech.py weighs
+# answers heard against out-of-grammar speech rejected when this list changes.
 FILLER: dict[str, tuple[str, ...]] = {
-    "en": tuple(("a the and is it i you we he she they hi oh uh um hmm ah er well so but or if at in on for "
-                 "with this that do go get make can will my me her his now then all just like okay right what "
-                 "how why where when please thank hello sorry wait").split()),
+    "en": tuple(("hello please thanks sorry wait okay maybe something nothing because really people morning "
+                 "evening today tomorrow money problem question what where when like just").split()),
     "ko": tuple("안녕하세요 감사합니다 모르겠어요 잠깐만요 뭐라고요 괜찮아요 그러니까".split()),
 }
 

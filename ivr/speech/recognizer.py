@@ -40,3 +40,6 @@ class SpeechEngine(Protocol):
     name: str
 
     def recognizer(self, grammar: Grammar) -> Recognizer: ...
+
+    def unknown(self, words: list[str]) -> list[str]:
+        """The words the model cannot hear (not in its vocabulary or dictionary)."""

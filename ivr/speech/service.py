@@ -14,13 +14,13 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from ivr.flow.events import ListenSpec
 
-from .grammar import grammar_for
+from .grammar import Grammar, grammar_for, normalize
 from .recognizer import Recognizer, Result, SpeechEngine, SpeechError
 from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, VadEvent
 
@@ -31,6 +31,8 @@ CHUNK_FRAMES = 5                 # 20 ms frames handed to the recognizer at once
 
 @dataclass
 class SpeechConfig:
+    """Vosk model folders by language, recognition workers (default: one per core) and endpointing."""
+
     vosk_models: dict[str, Path] = field(default_factory=dict)   # language (or "*") → Vosk model folder
     workers: int = max(2, os.cpu_count() or 2)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -43,11 +45,13 @@ class SpeechService:
         self.config = config or SpeechConfig()
         self.executor = ThreadPoolExecutor(self.config.workers, thread_name_prefix="asr")
         self._engines: dict[str, SpeechEngine] = {}
+        self._broken: dict[str, str] = {}     # engine key → why its model could not be loaded
         self._lock = threading.Lock()
 
     def source(self, language: str) -> tuple[str, Path | None] | None:
-        """(engine name, model folder) that hears `language`, or None."""
+        """(engine name, model folder) that hears `language` (`en-GB` as `en`), or None."""
         from .vosk_engine import packaged_korean_model
+        language = language.split("-")[0].lower()
         model = self.config.vosk_models.get(language) or self.config.vosk_models.get("*")
         if model is not None:
             return "vosk", Path(model)
@@ -58,42 +62,70 @@ class SpeechService:
         return None
 
     def available(self, language: str) -> bool:
-        return self.source(language) is not None
+        """Something hears this language (and its model did not fail to load)."""
+        source = self.source(language)
+        return source is not None and _key(source) not in self._broken
 
     def engine(self, language: str) -> SpeechEngine:
         """The loaded engine for a language (loads the model on first use: call off the event loop)."""
         source = self.source(language)
         if source is None:
             raise SpeechError(f"no speech recognition for language {language!r}")
-        key = f"{source[0]}:{source[1]}"
+        key = _key(source)
         with self._lock:
+            if key in self._broken:
+                raise SpeechError(self._broken[key])
             if key not in self._engines:
-                if source[0] == "vosk":
-                    from .vosk_engine import VoskEngine
-                    assert source[1] is not None
-                    self._engines[key] = VoskEngine(source[1])
-                else:
-                    from .sphinx import SphinxEngine
-                    self._engines[key] = SphinxEngine(workers=self.config.workers)
+                try:
+                    self._engines[key] = self._load(*source)
+                except Exception as exc:       # a broken model folder: this language has no speech
+                    self._broken[key] = f"{key} cannot be loaded: {exc}"
+                    raise SpeechError(self._broken[key]) from exc
                 log.info("speech: %s loaded for %s", key, language)
             return self._engines[key]
+
+    def _load(self, name: str, model: Path | None) -> SpeechEngine:
+        if name == "vosk":
+            from .vosk_engine import VoskEngine
+            assert model is not None
+            return VoskEngine(model)
+        from .sphinx import SphinxEngine
+        return SphinxEngine(workers=self.config.workers)
 
     async def prepare(self, languages: list[str]) -> None:
         """Load the engines of these languages now (off the event loop), so the first call waits not."""
         loop = asyncio.get_running_loop()
         for language in sorted(set(languages)):
-            if self.available(language):
-                try:
-                    await loop.run_in_executor(self.executor, self.engine, language)
-                except SpeechError:
-                    log.exception("speech for %s cannot be used", language)
+            if self.source(language) is None:
+                log.warning("speech: nothing hears %r (configure a Vosk model, docs/speech.md); its asks take keys "
+                            "only", language)
+                continue
+            try:
+                await loop.run_in_executor(self.executor, self.engine, language)
+            except SpeechError as exc:
+                log.error("speech for %r cannot be used: %s", language, exc)
+
+    async def unknown_words(self, language: str, phrases: list[str]) -> list[str]:
+        """Words of these phrases the language's recognizer cannot hear (it drops them from grammars)."""
+        if not self.available(language):
+            return []
+        words = sorted({w for phrase in phrases for w in normalize(phrase).split()})
+        loop = asyncio.get_running_loop()
+        try:
+            engine = await loop.run_in_executor(self.executor, self.engine, language)
+            return await loop.run_in_executor(self.executor, engine.unknown, words)
+        except SpeechError:
+            return []
 
     def listen(self, spec: ListenSpec, language: str, deliver: Callable[[Result], None],
                loop: asyncio.AbstractEventLoop | None = None) -> "SpeechListener | None":
-        """A listener for one answer, or None when nothing hears this language."""
+        """A listener for one answer, or None when nothing hears this language. The ask's own
+        `end_silence` and `max_speech` override the configured endpointing."""
         if not self.available(language):
             return None
-        return SpeechListener(self, spec, language, deliver, loop or asyncio.get_running_loop())
+        endpoint = replace(self.config.endpoint, **{
+            name: value for name in ("end_silence", "max_speech") if (value := getattr(spec, name)) is not None})
+        return SpeechListener(self, spec, language, endpoint, deliver, loop or asyncio.get_running_loop())
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -103,20 +135,24 @@ class SpeechService:
                 close()
 
 
+def _key(source: tuple[str, Path | None]) -> str:
+    return f"{source[0]}:{source[1]}" if source[1] is not None else source[0]
+
+
 class SpeechListener:
     """One answer of one call. `feed` runs on the event loop (only the cheap endpointer); the
     recognizer's work runs in order on the worker threads; the result comes back through `deliver`
     on the loop (an empty result with confidence 0 when recognition failed)."""
 
-    def __init__(self, service: SpeechService, spec: ListenSpec, language: str,
+    def __init__(self, service: SpeechService, spec: ListenSpec, language: str, endpoint: EndpointConfig,
                  deliver: Callable[[Result], None], loop: asyncio.AbstractEventLoop) -> None:
-        self.endpointer = Endpointer(service.config.endpoint)
+        self.endpointer = Endpointer(endpoint)
         self.cancelled = False
         self._service = service
         self._deliver = deliver
         self._loop = loop
         self._preroll: deque[bytes] = deque()
-        self._preroll_bytes = int(service.config.endpoint.preroll * 8000) * 2
+        self._preroll_bytes = int(endpoint.preroll * 8000) * 2
         self._chunk: list[bytes] = []
         self._jobs: deque[Callable[[], None]] = deque()
         self._running = False
@@ -127,8 +163,9 @@ class SpeechListener:
         self._submit(lambda: self._start(language, grammar))
 
     @property
-    def speaking(self) -> bool:
-        return self.endpointer.state == "speaking"
+    def hearing(self) -> bool:
+        """The caller has started to speak: the answer is on its way (no no-input timeout now)."""
+        return not self.cancelled and self.endpointer.state != "idle"
 
     def feed(self, pcm: bytes, now: float) -> list[VadEvent]:
         """The caller's audio (16-bit 8 kHz) that arrived at `now`."""
@@ -151,6 +188,14 @@ class SpeechListener:
         if ended:
             self._submit(self._finish)
         return events
+
+    def poll(self, now: float) -> None:
+        """A clock tick: ends the utterance when the caller's phone stopped sending audio."""
+        if not self.cancelled and self.endpointer.poll(now) is not None:
+            audio, self._chunk = b"".join(self._chunk), []
+            if audio:
+                self._submit(lambda: self._accept(audio))
+            self._submit(self._finish)
 
     def cancel(self) -> None:
         """No result is wanted any more (keys answered, timeout, hang-up)."""
@@ -180,11 +225,14 @@ class SpeechListener:
                 job = self._jobs.popleft()
             try:
                 job()
+            except SpeechError as exc:      # e.g. no word of the ask is in the model's vocabulary
+                log.warning("speech recognition cannot hear this ask: %s", exc)
+                self._failed = exc
             except Exception as exc:        # an engine failure ends this answer, not the call
                 log.exception("speech recognition failed")
                 self._failed = exc
 
-    def _start(self, language: str, grammar) -> None:
+    def _start(self, language: str, grammar: Grammar) -> None:
         self._recognizer = self._service.engine(language).recognizer(grammar)
 
     def _accept(self, audio: bytes) -> None:

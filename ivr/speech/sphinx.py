@@ -15,6 +15,9 @@ model once) and never stalls the event loop or the media clock.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
 
@@ -67,10 +70,22 @@ def jsgf(grammar: Grammar, pronounce: Callable[[str], str | None]) -> str:
     return text + (f"<filler> = {' | '.join(filler)} ;\n" if filler else "")
 
 
-def _load(options: dict[str, Any]) -> None:
+def _load(options: dict[str, Any], parent: int) -> None:
+    """Worker process start: load the model, and leave when the engine process is gone (even killed)."""
     global _decoder
     import pocketsphinx
     _decoder = pocketsphinx.Decoder(**options)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _unknown(words: list[str]) -> list[str]:
+    return [w for w in words if _decoder.lookup_word(w) is None]
 
 
 def _decode(grammar: Grammar, audio: bytes) -> tuple[str, float]:
@@ -102,11 +117,14 @@ class SphinxEngine:
         if model_dir is not None:
             options["hmm"] = model_dir
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_load, initargs=(options,))
+                                         initializer=_load, initargs=(options, os.getpid()))
         self._pool.submit(_decode, Grammar("en", {"yes": "yes"}), b"\0" * 3200).result(timeout=60)
 
     def recognizer(self, grammar: Grammar) -> "SphinxRecognizer":
         return SphinxRecognizer(self, grammar)
+
+    def unknown(self, words: list[str]) -> list[str]:
+        return self._pool.submit(_unknown, words).result(timeout=60)
 
     def decode(self, grammar: Grammar, audio: bytes) -> tuple[str, float]:
         return self._pool.submit(_decode, grammar, audio).result(timeout=60)

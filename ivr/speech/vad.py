@@ -2,7 +2,8 @@
 
 Fed the call's 8 kHz PCM with the time it arrived, the `Endpointer` says when speech starts (a few
 loud 20 ms frames in a row) and when the utterance ends: after `end_silence` seconds of quiet, or
-when it has lasted `max_speech` seconds. Loud means above an absolute floor and `margin_db` above
+when it has lasted `max_speech` seconds. A phone that sends nothing while its user is quiet (silence
+suppression) is heard by `poll`: no audio for `end_silence` ends the utterance too. Loud means above an absolute floor and `margin_db` above
 the background noise level, which is tracked while nobody speaks. The no-input timeout is the
 channel's (it starts when the prompt has finished), not the endpointer's.
 """
@@ -57,6 +58,7 @@ class Endpointer:
         self.started_at: float | None = None
         self._loud = 0
         self._quiet_since: float | None = None
+        self._last_frame_at: float | None = None
         self._rest = np.zeros(0, dtype=np.int16)
 
     def feed(self, pcm: bytes, now: float) -> list[VadEvent]:
@@ -77,7 +79,17 @@ class Endpointer:
                     break
         return events
 
+    def poll(self, now: float) -> SpeechEnded | None:
+        """The end of an utterance whose audio stopped coming (called on the clock's ticks)."""
+        if self.state != "speaking" or self._last_frame_at is None:
+            return None
+        if now - self._last_frame_at >= self.config.end_silence:
+            self.state = "ended"
+            return SpeechEnded(now, "silence")
+        return None
+
     def _frame(self, level: float, at: float) -> VadEvent | None:
+        self._last_frame_at = at
         cfg = self.config
         loud = level > max(cfg.floor_dbfs, self.noise_dbfs + cfg.margin_db)
         if self.state == "idle":

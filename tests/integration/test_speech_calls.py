@@ -1,0 +1,135 @@
+"""Spoken answers over real SIP calls: SIPp callers say our TTS speech as μ-law RTP, the engine hears it.
+
+PocketSphinx (the embedded English default) on the vote demo, and Vosk with the packaged Korean model on
+the Korean test line: every choice said is the one stored, silence is a noinput, other speech a nomatch,
+and speech during a prompt stops it (barge-in). Calls of one test run side by side, each caller its own.
+"""
+
+from __future__ import annotations
+
+import audioop
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.speech_audio import ROOT, silence, spoken
+
+from .conftest import free_port, run_sipp, start_engine
+from .sipp_keys import key_scenario
+from .test_pyvoip_call import from_pyvoip, to_pyvoip
+
+pytestmark = pytest.mark.integration
+
+KOREAN_PLANS = ROOT / "tests" / "dialplans"
+
+
+def call_all(engine, tmp_path: Path, service: str, calls: dict[str, list[tuple[float, bytes]]]) -> None:
+    """One SIPp call per caller number, all at once; each must end with the engine's BYE."""
+    def one(caller: str) -> None:
+        workdir = tmp_path / caller.lstrip("+")
+        workdir.mkdir()
+        scenario = key_scenario(workdir / "call.xml", calls[caller], caller=caller)
+        result = run_sipp(engine.sip, scenario, service=service, timeout=90, workdir=workdir)
+        assert result.successful == 1, result.output
+    with ThreadPoolExecutor(len(calls)) as pool:
+        list(pool.map(one, calls))
+
+
+def stored(engine, sql: str, count: int) -> list[tuple]:
+    path = engine.db_url.removeprefix("sqlite:///")
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(path) as db:
+            rows = db.execute(sql).fetchall()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return sorted(rows)
+        time.sleep(0.2)
+
+
+def ended(engine) -> dict[str, dict]:
+    return {r["from"]: r for r in engine.call_records() if r["event"] == "call_ended"}
+
+
+def test_vote_by_voice_every_choice_with_pocketsphinx(tmp_path: Path) -> None:
+    said = {"+15551001": "anna", "+15551002": "two", "+15551003": "chloe", "+15551004": "four",
+            "+15551005": "elena", "+15551006": "what is the weather like today"}
+    engine = start_engine(tmp_path)
+    try:
+        # Said during the choice prompt (it starts about 2.5 s after answer): barge-in stops it.
+        call_all(engine, tmp_path, "3838", {caller: [(4.0, spoken(text, "en"))] for caller, text in said.items()})
+    finally:
+        engine.stop()
+    votes = stored(engine, "SELECT caller, choice FROM votes", 5)
+    assert votes == [("+15551001", "anna"), ("+15551002", "boris"), ("+15551003", "chloe"),
+                     ("+15551004", "dmitri"), ("+15551005", "elena")]
+    calls = ended(engine)
+    assert all(calls[c]["barge_ins"] == 1 and calls[c]["path"][-1] == "thanks" for c in list(said)[:5]), calls
+    assert calls["+15551006"]["speech"][0]["text"] == ""          # out of grammar: a nomatch, asked again
+    assert calls["+15551006"]["path"][-1] == "goodbye"
+    nomatch = stored(engine, "SELECT c.caller, e.data FROM call_events e JOIN calls c ON c.call_id = e.call_id "
+                             "WHERE e.kind = 'nomatch'", 1)
+    assert [caller for caller, _ in nomatch][:1] == ["+15551006"] and "not understood" in nomatch[0][1]
+
+
+def test_korean_line_with_vosk_choices_silence_and_other_speech(tmp_path: Path) -> None:
+    prompt = spoken("좋아하는 과일을 말씀하세요. 바나나, 포도, 수박, 딸기 중에서 고르세요.", "ko")
+    after_prompt = len(prompt) / 16000 + 1.0
+    said = {"+82100001": "바나나", "+82100002": "포도", "+82100003": "수박", "+82100004": "딸기",
+            "+82100005": "안녕하세요 반갑습니다"}
+    # These phones go on sending audio after the words (the English ones stop: silence suppression).
+    calls = {caller: [(after_prompt, spoken(text, "ko") + silence(1.5))] for caller, text in said.items()}
+    calls["+82100006"] = [(after_prompt, silence(0.5))]
+    engine = start_engine(tmp_path, "--dialplans", str(KOREAN_PLANS))
+    try:
+        call_all(engine, tmp_path, "8282", calls)
+    finally:
+        engine.stop()
+    answers = stored(engine, "SELECT caller, value FROM outcomes WHERE name = 'fruit'", 6)
+    assert answers == [("+82100001", "banana"), ("+82100002", "grape"), ("+82100003", "watermelon"),
+                       ("+82100004", "strawberry"), ("+82100005", "nomatch"), ("+82100006", "noinput")]
+    records = ended(engine)
+    assert all(records[c].get("barge_ins", 0) == 0 for c in calls)       # said after the prompt
+    assert "speech" not in records["+82100006"]
+
+
+def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:
+    """pyVoIP, a Python phone, says "boris" 4 s into the call, while the 10 s choice prompt plays, and
+    records what it hears: the prompt stops at once, then the thank-you for Boris comes."""
+    from pyVoIP.VoIP import CallState, VoIPPhone
+
+    engine = start_engine(tmp_path, "--accept-register")
+    port = free_port()
+    phone = VoIPPhone("127.0.0.1", engine.sip_port, "tester", "secret", myIP="127.0.0.1",
+                      sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
+    loud: list[float] = []                       # when each loud frame was heard (pyVoIP skips silent ones)
+    try:
+        phone.start()
+        call = phone.call("3838")
+        deadline = time.monotonic() + 15
+        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert call.state == CallState.ANSWERED
+        speak_at = time.monotonic() + 4.0
+        spoke = False
+        deadline = time.monotonic() + 40
+        while call.state == CallState.ANSWERED and time.monotonic() < deadline:
+            if not spoke and time.monotonic() >= speak_at:
+                call.write_audio(to_pyvoip(spoken("boris", "en") + silence(1.5)))
+                spoke = True
+            frame = from_pyvoip(call.read_audio(160, blocking=True))
+            if audioop.rms(frame, 2) > 300:
+                loud.append(time.monotonic())
+        assert call.state == CallState.ENDED, "the engine should hang up after the vote"
+    finally:
+        phone.stop()
+        engine.stop()
+    assert sum(speak_at - 1.0 <= t < speak_at for t in loud) > 20, "the choice prompt played when the caller spoke"
+    # The prompt's own pauses are under 0.5 s: the first longer quiet after the caller spoke is the stop.
+    stop = next(a for a, b in zip(loud, loud[1:]) if a >= speak_at - 0.1 and b - a >= 0.8)
+    assert stop - speak_at < 0.8, f"the prompt went on {stop - speak_at:.2f} s after speech began"
+    assert sum(t > stop + 0.5 for t in loud) > 50, "the thank-you prompt followed"
+    assert stored(engine, "SELECT choice FROM votes", 1) == [("boris",)]
+    assert ended(engine)["tester"]["barge_ins"] == 1
