@@ -14,13 +14,16 @@ export async function activeView(root, params, { signal }) {
     h("p", { class: "help" }, `Calls in progress on this server, refreshed every ${REFRESH_SECONDS} seconds.`),
     count, feedback, list);
 
+  const names = new Map((await getJson("/api/campaigns", { signal })).map((c) => [c.id, c.name]));
+
   async function draw() {
     const calls = await getJson("/api/calls/active", { signal });
     count.textContent = calls.length ? `${plural(calls.length, "call")} in progress` : "";
     fill(list, table("Calls in progress", [
       { label: "Caller", cell: (c) => c.caller },
       { label: "Number", cell: (c) => c.number },
-      { label: "Campaign", cell: (c) => link(`campaigns/${encodeURIComponent(c.campaign_id)}`, c.campaign_id) },
+      { label: "Campaign", cell: (c) => link(`campaigns/${encodeURIComponent(c.campaign_id)}`,
+        names.get(c.campaign_id) || c.campaign_id) },
       { label: "Version", cell: (c) => c.version },
       { label: "On the line for", cell: (c) => seconds(c.seconds) },
       { label: "State", cell: (c) => (c.answered ? "Answered" : "Ringing") },

@@ -65,8 +65,8 @@ export async function callView(root, { id }, { signal }) {
   const ended = call.disposition ? DISPOSITIONS[call.disposition] || call.disposition : "Still in progress";
   const facts = [
     ["Caller", call.caller], ["Short number", call.number],
-    ["Campaign", call.campaign_id ? link(`calls?campaign=${encodeURIComponent(call.campaign_id)}`, call.campaign_id)
-      : "—"],
+    ["Campaign", call.campaign_id ? link(`campaigns/${encodeURIComponent(call.campaign_id)}`, call.campaign_id,
+      { "aria-label": `Results of ${call.campaign_id}` }) : "—"],
     ["Version", call.version ?? "—"], ["Channel", call.channel === "sms" ? "SMS" : "Phone call"],
     ["Started", when(call.started_at)], ["Answered", when(call.answered_at)], ["Ended", when(call.ended_at)],
     ["Duration", seconds(call.duration)], ["How it ended", `${ended}${call.cause ? ` (${call.cause})` : ""}`],

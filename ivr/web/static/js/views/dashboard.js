@@ -18,17 +18,15 @@ export async function dashboardView(root, { id }, { me, signal }) {
     return;
   }
   const path = `/api/campaigns/${encodeURIComponent(id)}`;
-  const state = h("span", { class: "live connecting" }, "Connecting…");
-  const updated = h("span", { class: "muted" });
-  const failure = h("div");
+  const numbers = [...new Set([...campaign.voice_numbers, ...campaign.sms_numbers])];
+  const board = new Board();
   const exportButton = h("button", { type: "button", class: "link", onclick: async () => {
     try {
       download(await blobUrl(`${path}/outcomes.csv`), `${id}-results.csv`);
     } catch (error) {
-      showFailure(error, failure);
+      showFailure(error, board.failure);
     }
   } }, "Download every result (CSV)");
-  const numbers = [...new Set([...campaign.voice_numbers, ...campaign.sms_numbers])];
   root.append(
     h("h1", {}, campaign.name),
     h("p", { class: "subtitle" }, `${id} · ${numbers.length ? `short number ${numbers.join(", ")}` : "no short number"}`
@@ -38,50 +36,53 @@ export async function dashboardView(root, { id }, { me, signal }) {
       me.role !== "operator" && link(`upload?campaign=${encodeURIComponent(id)}`, "Upload a new version"),
       me.role !== "business" && link(`calls?campaign=${encodeURIComponent(id)}`, "Calls to this campaign"),
       exportButton),
-    h("p", { class: "live-line", "aria-live": "off" }, state, " ", updated),
-    failure);
-  const board = new Board(root);
-  const live = (text, kind) => { state.textContent = text; state.className = `live ${kind}`; };
-
-  follow(`${path}/live`, board, live, updated, failure, signal);        // runs until the page is left
+    board.element);
+  follow(`${path}/live`, board, signal);        // runs until the page is left
 }
 
 /** Keep the board up to date from the event stream, reconnecting after passing failures. */
-async function follow(url, board, live, updated, failure, signal) {
+async function follow(url, board, signal) {
   while (!signal.aborted) {
     try {
       await stream(url, (event, data) => {
-        if (event !== "results") return;
-        fill(failure);
-        live("Live", "on");
-        updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
-        board.update(JSON.parse(data));
+        if (event === "results") board.update(JSON.parse(data));
       }, signal);
     } catch (error) {
       if (signal.aborted) return;
       if (error.status && error.status !== 503) {             // not a passing problem: show it and stop
-        live("Not live", "off");
-        showFailure(error, failure);
+        board.connection("Not live", "off");
+        showFailure(error, board.failure);
         return;
       }
     }
-    live(`Connection lost; trying again in ${RETRY_SECONDS} s…`, "off");
+    board.connection(`Connection lost; trying again in ${RETRY_SECONDS} s…`, "off");
     await new Promise((resolve) => setTimeout(resolve, RETRY_SECONDS * 1000));
   }
 }
 
 /** The charts of one campaign, made as their results first appear and updated in place after that. */
 class Board {
-  constructor(root) {
+  constructor() {
     this.charts = new Map();
+    this.state = h("span", { class: "live connecting" }, "Connecting…");
+    this.updated = h("span", { class: "muted" });
+    this.failure = h("div");
     this.empty = h("p", { class: "empty" }, "Nothing counted yet. Results appear here as calls come in.");
     this.tallies = h("div", { class: "grid" });
     this.minutes = new MinuteChart("Calls per minute over the last hour");
     this.dropOff = new BarChart("Calls that ended before the end of the campaign, by step", "call");
     this.dropSection = h("section", { class: "card", hidden: true }, h("h2", {}, "Where callers left early"),
       this.dropOff.element);
-    root.append(h("section", { "aria-label": "Tallies" }, this.empty, this.tallies),
+    this.element = h("div", {},
+      h("p", { class: "live-line" }, this.state, " ", this.updated), this.failure,
+      h("section", { "aria-label": "Tallies" }, this.empty, this.tallies),
       h("section", { class: "card" }, h("h2", {}, "Calls per minute"), this.minutes.element), this.dropSection);
+  }
+
+  /** Show whether the figures are live. */
+  connection(text, kind) {
+    this.state.textContent = text;
+    this.state.className = `live ${kind}`;
   }
 
   chart(key, title, make) {
@@ -94,6 +95,9 @@ class Board {
   }
 
   update(results) {
+    fill(this.failure);
+    this.connection("Live", "on");
+    this.updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
     for (const [name, counts] of Object.entries(results.votes || {})) {
       this.chart(`vote:${name}`, `Votes: ${name}`, () => new BarChart(`Votes for ${name}`, "vote"))
         .update(Object.entries(counts));
