@@ -18,8 +18,9 @@ class EngineMetrics:
     def count_disposition(self, disposition: str) -> None:
         self.dispositions[disposition] += 1
 
-    def render(self, gauges: dict[str, float]) -> str:
-        """Prometheus exposition text; `gauges` adds point-in-time values (active calls, queue depth)."""
+    def render(self, gauges: dict[str, float], sip: dict[str, int] | None = None) -> str:
+        """Prometheus exposition text; `gauges` adds point-in-time values (active calls, queue depth),
+        `sip` the user agent's message counters (`UserAgent.counters`)."""
         lines: list[str] = []
 
         def series(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -38,6 +39,12 @@ class EngineMetrics:
                [("", self.rtp_packets_received)])
         series("ivr_dtmf_events_total", "counter", "Keys received (RFC 4733, SIP INFO, in-band).",
                [("", self.dtmf_events)])
+        if sip is not None:
+            series("ivr_sip_messages_received_total", "counter", "SIP datagrams and stream messages received.",
+                   [("", sip["received"])])
+            series("ivr_sip_messages_refused_total", "counter",
+                   "SIP messages dropped, or answered with an error before reaching a call, by reason.",
+                   [(f'{{reason="{reason}"}}', n) for reason, n in sorted(sip.items()) if reason != "received"])
         for name, value in sorted(gauges.items()):
             series(f"ivr_{name}", "gauge", name.replace("_", " ").capitalize() + ".", [("", value)])
         return "\n".join(lines) + "\n"

@@ -201,6 +201,12 @@ class UserAgent:
     def next_deadline(self) -> float | None:
         return self.layer.next_deadline()
 
+    def counters(self) -> dict[str, int]:
+        """Messages received, and those that never reached a call, by reason."""
+        return {"received": self.stats.received, "unparseable": self.stats.unparseable,
+                "invalid": self.stats.invalid, "too_large": self.stats.too_large,
+                "stray_response": self.layer.stats.stray_responses}
+
     def drain_outgoing(self) -> list[Send]:
         return self.layer.drain()
 

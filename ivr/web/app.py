@@ -31,7 +31,8 @@ async def metrics(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     store = request.app[STORE]
     gauges = {"active_calls": float(len(engine.calls)), **store.gauges()}
-    return web.Response(text=engine.metrics.render(gauges), content_type="text/plain", charset="utf-8")
+    sip = engine.ua.counters() if engine.ua is not None else None
+    return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
 
 
 def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None) -> web.Application:
