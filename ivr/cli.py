@@ -55,7 +55,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         variables[name] = value
     smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
     low, _, high = args.rtp_ports.partition("-")
-    if not (low.isdigit() and high.isdigit()):
+    if not (low.isascii() and high.isascii() and low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
     return EngineConfig(
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,

@@ -100,6 +100,7 @@ REASONS = {
 
 _TOKEN_CHARS = r"A-Za-z0-9.!%*_+`'~\-"
 _TOKEN = re.compile(rf"^[{_TOKEN_CHARS}]+$")
+_DIGITS = re.compile(r"^[0-9]+$")                                 # ASCII only: int() refuses "²"
 _DISPLAY_TOKENS = re.compile(rf"^[{_TOKEN_CHARS}\s]*$")       # an unquoted display name: tokens and LWS
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")             # RFC 3986 scheme
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)$")  # hostname, IPv4 or IPv6 reference
@@ -304,7 +305,7 @@ def _split_hostport(hostport: str) -> tuple[str, int | None]:
         host, _, port_text = hostport.partition(":")
     host, port_text = host.strip(), port_text.strip()
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not _DIGITS.match(port_text) or not 0 < int(port_text) < 65536:
             raise SipParseError(f"bad port in {hostport!r}")
         return host.lower(), int(port_text)
     return host.lower(), None
@@ -410,7 +411,7 @@ def parse_via(text: str) -> Via:
 
 def parse_cseq(text: str) -> tuple[int, str]:
     parts = text.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN.match(parts[1]):
+    if len(parts) != 2 or not _DIGITS.match(parts[0]) or not _TOKEN.match(parts[1]):
         raise SipParseError(f"bad CSeq {text!r}")
     number = int(parts[0])
     if number >= 2**31:
@@ -572,7 +573,7 @@ def _frame_body(length: str | None, body: bytes) -> tuple[bytes, Invalid | None]
     """The body as the Content-Length frames it (UDP: the rest of the datagram without one)."""
     if length is None:
         return body, None
-    if not length.strip().isdigit():
+    if not _DIGITS.match(length.strip()):
         return body, Invalid(400, "Malformed Content-Length")
     n = int(length)
     if n > len(body):
@@ -622,7 +623,7 @@ def check_request(request: Request) -> Invalid | None:
     except SipParseError as exc:
         return Invalid(400, f"Malformed header: {exc}")
     max_forwards = request.headers.get("Max-Forwards")
-    if max_forwards is not None and not max_forwards.strip().isdigit():
+    if max_forwards is not None and not _DIGITS.match(max_forwards.strip()):
         return Invalid(400, "Malformed Max-Forwards")
     scheme, colon, _ = request.uri.partition(":")
     if colon and _SCHEME.match(scheme) and scheme.lower() not in SUPPORTED_SCHEMES:
@@ -695,7 +696,7 @@ class StreamFramer:
             for line in _header_lines(head)[1:]:
                 name, _, value = line.partition(":")
                 if canonical_name(name) == "Content-Length":
-                    if not value.strip().isdigit():
+                    if not _DIGITS.match(value.strip()):
                         raise SipFramingError("bad Content-Length")
                     length = int(value.strip())
             if length is None:

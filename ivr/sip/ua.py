@@ -499,8 +499,9 @@ class UserAgent:
                 (k.strip().lower(), v.strip())
                 for k, _, v in (line.partition("=") for line in body.splitlines()) if _)
             digit = fields.get("signal")
-            if fields.get("duration", "").isdigit():
-                duration = int(fields["duration"])
+            held = fields.get("duration", "")
+            if held.isascii() and held.isdigit():
+                duration = int(held)
         elif ctype == "application/dtmf":
             digit = body.strip()
         elif not body.strip():

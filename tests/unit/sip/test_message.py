@@ -485,3 +485,13 @@ def test_nul_only_as_a_quoted_pair() -> None:
     assert parse_request(ok).from_addr.display == "A\x00lice"
     with pytest.raises(SipParseError):
         parse_message(sip_request("OPTIONS").replace(b'"Alice"', b'"A\x00lice"'))
+
+
+@pytest.mark.parametrize("old, new, status, reason", [
+    (b"Content-Length: 0", "Content-Length: \u00b2".encode(), 400, "Malformed Content-Length"),
+    (b"CSeq: 1 OPTIONS", "CSeq: \u00b2 OPTIONS".encode(), 400, "Malformed CSeq"),
+    (b"Max-Forwards: 70", "Max-Forwards: \u0663".encode(), 400, "Malformed Max-Forwards"),
+    (b"sip:3838@127.0.0.1:5060", "sip:3838@127.0.0.1:\u00b2".encode(), 400, "Malformed Request-URI"),
+])
+def test_digits_other_than_ascii_are_not_numbers(old: bytes, new: bytes, status: int, reason: str) -> None:
+    assert refusal(sip_request("OPTIONS").replace(old, new)) == (status, reason)
