@@ -97,7 +97,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     if args.speech_workers < 1:
         raise ConfigError("--speech-workers must be at least 1")
     low, _, high = args.rtp_ports.partition("-")
-    if not (low.isdigit() and high.isdigit()):
+    if not (low.isascii() and high.isascii() and low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
     try:
         allow_from = parse_networks(args.allow_from)

@@ -25,7 +25,7 @@ def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     else:
         host, port_text = text, ""
     host = host or "0.0.0.0"
-    if port_text and not port_text.isdigit():
+    if port_text and not (port_text.isascii() and port_text.isdigit()):
         raise ConfigError(f"bad port in {text!r}")
     port = int(port_text) if port_text else default_port
     if not 0 <= port < 65536:

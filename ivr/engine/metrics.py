@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ivr.sip.ua import UAStats
-
 
 @dataclass
 class EngineMetrics:
@@ -20,9 +18,9 @@ class EngineMetrics:
     def count_disposition(self, disposition: str) -> None:
         self.dispositions[disposition] += 1
 
-    def render(self, gauges: dict[str, float], sip: UAStats | None = None) -> str:
+    def render(self, gauges: dict[str, float], sip: dict[str, int] | None = None) -> str:
         """Prometheus exposition text; `gauges` adds point-in-time values (active calls, queue depth),
-        `sip` the user agent's counters of refused and rate-limited requests."""
+        `sip` the user agent's message counters (`UserAgent.counters`)."""
         lines: list[str] = []
 
         def series(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -42,11 +40,11 @@ class EngineMetrics:
         series("ivr_dtmf_events_total", "counter", "Keys received (RFC 4733, SIP INFO, in-band).",
                [("", self.dtmf_events)])
         if sip is not None:
-            series("ivr_sip_refused_total", "counter", "SIP messages dropped: source outside --allow-from.",
-                   [("", sip.refused)])
-            series("ivr_sip_rate_limited_total", "counter",
-                   "SIP requests over their source's rate (503 once a second, else dropped).",
-                   [("", sip.rate_limited)])
+            series("ivr_sip_messages_received_total", "counter", "SIP datagrams and stream messages received.",
+                   [("", sip["received"])])
+            series("ivr_sip_messages_refused_total", "counter",
+                   "SIP messages dropped, or answered with an error before reaching a call, by reason.",
+                   [(f'{{reason="{reason}"}}', n) for reason, n in sorted(sip.items()) if reason != "received"])
         for name, value in sorted(gauges.items()):
             series(f"ivr_{name}", "gauge", name.replace("_", " ").capitalize() + ".", [("", value)])
         return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from .model import Campaign
 from .validate import DialplanError, Issue, format_path, parse_path, schema_issues, semantic_issues
 
 MAX_SOURCE = 2_000_000          # characters; a campaign file is far smaller
+MAX_DEPTH = 64                  # nested mappings and lists; a campaign needs far fewer
 
 
 class _Loader(yaml.SafeLoader):
@@ -36,12 +37,26 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 Lines = dict[tuple, int]
 
 
+def _check_events(text: str) -> None:
+    """Refuse aliases and deep nesting before composing (PyYAML composes recursively)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise DialplanError([Issue("", "YAML anchors and aliases are not supported")])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DialplanError([Issue("", f"nested more than {MAX_DEPTH} levels deep",
+                                           event.start_mark.line + 1)])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _compose(text: str) -> tuple[Any, Lines, list[Issue]]:
     """The data, the 1-based line of every path, and structural issues (duplicate keys)."""
+    _check_events(text)
     loader = _Loader(text)
     try:
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_Loader)):
-            raise DialplanError([Issue("", "YAML anchors and aliases are not supported")])
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     finally:

@@ -55,7 +55,7 @@ def format_path(parts: list[Any] | tuple[Any, ...]) -> str:
 
 def parse_path(path: str) -> tuple[str | int, ...]:
     """The inverse of `format_path`."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", path) if p != "")
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in re.split(r"\.|\[|\]", path) if p != "")
 
 
 # -- schema ------------------------------------------------------------------------------------

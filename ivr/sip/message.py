@@ -3,7 +3,11 @@
 Pure functions over bytes: `parse_message` turns one datagram (or one framed TCP message) into a
 `Request` or `Response`; `Message.serialize` gives the bytes back with a correct Content-Length.
 `check_request` applies the semantic checks a UAS makes before anything else and says which error
-response (400/416/505) a request deserves. `StreamFramer` cuts a TCP byte stream into messages.
+response (400/414/416/505) a request deserves. `StreamFramer` cuts a TCP byte stream into messages.
+
+Limits: a message is at most `MAX_MESSAGE_SIZE` octets (a larger request is answered 513), has at
+most `MAX_HEADERS` header fields and no line longer than `MAX_LINE` octets (400, or 414 for the
+Request-Line).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-MAX_MESSAGE_SIZE = 65535
-MAX_HEADERS = 256
+MAX_MESSAGE_SIZE = 65535                # octets in one datagram or framed stream message
+MAX_HEADERS = 256                       # header fields in one message
+MAX_LINE = 8192                         # octets in one (unfolded) header field or the start line
 
 
 class SipError(Exception):
@@ -24,8 +29,32 @@ class SipParseError(SipError):
     """The bytes are not a SIP message at all: drop them."""
 
 
+class SipMessageTooLarge(SipParseError):
+    """More than `MAX_MESSAGE_SIZE` octets: `head` is the header section when it fits, to answer 513."""
+
+    def __init__(self, head: bytes | None) -> None:
+        super().__init__("message too large")
+        self.head = head
+
+
 class SipFramingError(SipError):
     """A TCP stream cannot be framed (no or bad Content-Length, oversized): close it."""
+
+
+class StreamMessageTooLarge(SipFramingError):
+    """A framed stream message would exceed the size limit; `head` is its header section."""
+
+    def __init__(self, head: bytes) -> None:
+        super().__init__("message too large")
+        self.head = head
+
+
+@dataclass
+class Invalid:
+    """Why a parsed request must be refused, and with which status."""
+
+    status: int
+    reason: str
 
 
 COMPACT_FORMS = {
@@ -58,8 +87,9 @@ _LIST_HEADERS = frozenset(name.lower() for name in (
 REASONS = {
     100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued", 183: "Session Progress",
     200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 407: "Proxy Authentication Required",
-    408: "Request Timeout", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 413: "Request Entity Too Large", 414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
     416: "Unsupported URI Scheme", 420: "Bad Extension", 423: "Interval Too Brief",
     480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist", 482: "Loop Detected",
     483: "Too Many Hops", 484: "Address Incomplete", 486: "Busy Here", 487: "Request Terminated",
@@ -68,7 +98,13 @@ REASONS = {
     505: "Version Not Supported", 513: "Message Too Large", 603: "Decline",
 }
 
-_TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~\-]+$")
+_TOKEN_CHARS = r"A-Za-z0-9.!%*_+`'~\-"
+_TOKEN = re.compile(rf"^[{_TOKEN_CHARS}]+$")
+_DIGITS = re.compile(r"^[0-9]+$")                                 # ASCII only: int() refuses "²"
+_DISPLAY_TOKENS = re.compile(rf"^[{_TOKEN_CHARS}\s]*$")       # an unquoted display name: tokens and LWS
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")             # RFC 3986 scheme
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)$")  # hostname, IPv4 or IPv6 reference
+SUPPORTED_SCHEMES = ("sip", "sips", "tel")
 
 
 def canonical_name(name: str) -> str:
@@ -228,26 +264,30 @@ def _split_outside_quotes(text: str, sep: str) -> list[str]:
 
 
 def parse_uri(text: str) -> SipUri:
-    """Parse a SIP, SIPS or tel URI; raises SipParseError when it is not one."""
+    """Parse a SIP, SIPS or tel URI; raises SipParseError when it is not one.
+
+    The user part may hold '?', ';' and ':' (RFC 3261 25.1 user-unreserved), so it ends at the last
+    '@'; the host part carries ';'-parameters, then '?'-headers.
+    """
     text = text.strip()
     scheme, sep, rest = text.partition(":")
     scheme = scheme.lower()
-    if not sep or scheme not in ("sip", "sips", "tel"):
-        raise SipParseError(f"unsupported URI {text!r}")
+    if not sep or scheme not in SUPPORTED_SCHEMES:
+        raise SipParseError(f"unsupported URI {text[:80]!r}")
     if scheme == "tel":
         number, _, params = rest.partition(";")
         return SipUri("tel", None, number, params=_parse_params(params))
-    rest, _, headers = rest.partition("?")
     user: str | None = None
     password: str | None = None
     if "@" in rest:
         userinfo, _, rest = rest.rpartition("@")
-        user, _, pw = userinfo.partition(":")
-        password = pw if _ else None
+        user, colon, pw = userinfo.partition(":")
+        password = pw if colon else None
+    rest, _, headers = rest.partition("?")
     hostport, _, params = rest.partition(";")
     host, port = _split_hostport(hostport)
-    if not host:
-        raise SipParseError(f"URI without host {text!r}")
+    if not _HOST.match(host):
+        raise SipParseError(f"bad host in URI {text[:80]!r}")
     return SipUri(scheme, user, host, port, password, _parse_params(params), headers or None)
 
 
@@ -265,7 +305,7 @@ def _split_hostport(hostport: str) -> tuple[str, int | None]:
         host, _, port_text = hostport.partition(":")
     host, port_text = host.strip(), port_text.strip()
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not _DIGITS.match(port_text) or not 0 < int(port_text) < 65536:
             raise SipParseError(f"bad port in {hostport!r}")
         return host.lower(), int(port_text)
     return host.lower(), None
@@ -319,6 +359,8 @@ def parse_name_addr(text: str) -> NameAddr:
             raise SipParseError(f"missing '>' in {text!r}")
         if display is None and text[:lt].strip():
             display = text[:lt].strip()
+            if not _DISPLAY_TOKENS.match(display):
+                raise SipParseError(f"unquoted display name with separators in {text[:80]!r}")
         uri = text[lt + 1:gt].strip()
         params = _parse_params(text[gt + 1:].lstrip().removeprefix(";"))
     else:
@@ -326,6 +368,8 @@ def parse_name_addr(text: str) -> NameAddr:
             raise SipParseError(f"display name without <uri> in {text!r}")
         uri, _, param_text = text.partition(";")
         params = _parse_params(param_text)
+        if "?" in uri or "," in uri:       # RFC 3261 20: such a URI must be enclosed in <>
+            raise SipParseError(f"URI with '?' or ',' outside <> in {text[:80]!r}")
     if ":" not in uri:
         raise SipParseError(f"no URI in {text!r}")
     return NameAddr(display, uri.strip(), params)
@@ -350,17 +394,24 @@ class Via:
         return f"SIP/2.0/{self.transport} {self.host}{port}{params}"
 
 
+_VIA = re.compile(rf"^\s*[{_TOKEN_CHARS}]+\s*/\s*[{_TOKEN_CHARS}]+\s*/\s*([{_TOKEN_CHARS}]+)\s+([^;]+?)\s*(;.*)?$",
+                  re.S)
+
+
 def parse_via(text: str) -> Via:
-    m = re.match(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+([^;]+?)\s*(;.*)?$", text, re.S)
+    """One Via value; any sent-protocol (SIP/2.0, or another version a 505 will refuse)."""
+    m = _VIA.match(text)
     if not m:
-        raise SipParseError(f"bad Via {text!r}")
+        raise SipParseError(f"bad Via {text[:80]!r}")
     host, port = _split_hostport(m.group(2))
+    if not _HOST.match(host):
+        raise SipParseError(f"bad Via host {text[:80]!r}")
     return Via(m.group(1).upper(), host, port, _parse_params((m.group(3) or "")[1:]))
 
 
 def parse_cseq(text: str) -> tuple[int, str]:
     parts = text.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN.match(parts[1]):
+    if len(parts) != 2 or not _DIGITS.match(parts[0]) or not _TOKEN.match(parts[1]):
         raise SipParseError(f"bad CSeq {text!r}")
     number = int(parts[0])
     if number >= 2**31:
@@ -374,13 +425,14 @@ def parse_cseq(text: str) -> tuple[int, str]:
 class Message:
     """Common part of requests and responses.
 
-    `body_error` says why the Content-Length does not frame the body (unparseable, larger than
-    the datagram): the parser keeps such messages so that a request can still be answered 400.
+    `defect` says why a message that could be parsed must still be refused: a Content-Length that
+    does not frame the body, a malformed Request-Line, too many or too long header fields. The
+    parser keeps such messages so that a request can still be answered with that status.
     """
 
     headers: Headers
     body: bytes
-    body_error: str | None = None
+    defect: Invalid | None = None
 
     def first_line(self) -> str:
         raise NotImplementedError
@@ -457,20 +509,32 @@ def _header_lines(head: str) -> list[str]:
     return lines
 
 
+_REQUEST_LINE = re.compile(rf"^([{_TOKEN_CHARS}]+) (\S+) ((?i:SIP)/\d+\.\d+)$")
+# Not a Request-Line, but recognisably a request: extra spaces, LWS inside the URI, trailing SP.
+_LOOSE_REQUEST_LINE = re.compile(rf"^([{_TOKEN_CHARS}]+) +(\S.*?) +((?i:SIP)/\d+\.\d+) *$")
+_STATUS_LINE = re.compile(r"^SIP/(\d+\.\d+) (\d{3})(?: (.*))?$")
+
+
 def parse_message(data: bytes) -> Request | Response:
-    """Parse one SIP message; raises SipParseError for anything that is not one."""
-    if len(data) > MAX_MESSAGE_SIZE:
-        raise SipParseError("message too large")
+    """Parse one SIP message; raises SipParseError for anything that is not one.
+
+    Over `MAX_MESSAGE_SIZE` octets it raises SipMessageTooLarge, which carries the header section
+    when that fits, so that the request can be answered 513.
+    """
     data = data.lstrip(b"\r\n")
     if not data:
         raise SipParseError("empty")
+    if len(data) > MAX_MESSAGE_SIZE:
+        head_end = re.search(rb"\r?\n\r?\n", data[:MAX_MESSAGE_SIZE])
+        raise SipMessageTooLarge(data[:head_end.start()] if head_end else None)
     head_bytes, body = _split_head(data)
     head = head_bytes.decode("utf-8", "surrogateescape")
+    if "\x00" in head.replace("\\\x00", ""):
+        raise SipParseError("NUL outside a quoted pair")     # RFC 3261 25.1: only as quoted-pair
     lines = _header_lines(head)
     start = lines[0]
-    if "\x00" in head:
-        raise SipParseError("NUL in header")
     headers = Headers()
+    defect: Invalid | None = None
     for line in lines[1:]:
         if not line.strip():
             continue
@@ -478,43 +542,43 @@ def parse_message(data: bytes) -> Request | Response:
         if not sep or not name.strip() or not _TOKEN.match(name.strip()):
             raise SipParseError(f"bad header line {line[:60]!r}")
         headers.add(name, value.strip())
-        if len(headers) > MAX_HEADERS:
-            raise SipParseError("too many headers")
+        if len(line) > MAX_LINE and defect is None:
+            defect = Invalid(400, "Header Field Too Long")
+    if len(headers) > MAX_HEADERS:
+        defect = Invalid(400, "Too Many Header Fields")
     msg: Request | Response
     if start.startswith("SIP/"):
-        m = re.match(r"^SIP/(\d+\.\d+) (\d{3})(?: (.*))?$", start)
+        m = _STATUS_LINE.match(start)
         if not m:
             raise SipParseError(f"bad status line {start[:60]!r}")
         msg = Response(headers, b"", status=int(m.group(2)), reason=m.group(3) or "")
         if not 100 <= msg.status <= 699:
             raise SipParseError("status code out of range")
     else:
-        m = re.match(r"^(\S+) (\S+) ((?i:SIP)/\d+\.\d+)$", start)
-        if not m or not _TOKEN.match(m.group(1)):
-            raise SipParseError(f"bad request line {start[:60]!r}")
-        msg = Request(headers, b"", method=m.group(1), uri=m.group(2), version=m.group(3))
-    msg.body, msg.body_error = _frame_body(headers.get("Content-Length"), body)
+        m = _REQUEST_LINE.match(start)
+        if m is None:
+            m = _LOOSE_REQUEST_LINE.match(start)
+            if m is None:
+                raise SipParseError(f"bad request line {start[:60]!r}")
+            defect = Invalid(400, "Malformed Request-Line")
+        if len(start) > MAX_LINE:
+            defect = Invalid(414, "Request-URI Too Long")
+        msg = Request(headers, b"", method=m.group(1), uri=m.group(2).strip(), version=m.group(3))
+    msg.body, body_defect = _frame_body(headers.get("Content-Length"), body)
+    msg.defect = defect or body_defect
     return msg
 
 
-def _frame_body(length: str | None, body: bytes) -> tuple[bytes, str | None]:
+def _frame_body(length: str | None, body: bytes) -> tuple[bytes, Invalid | None]:
     """The body as the Content-Length frames it (UDP: the rest of the datagram without one)."""
     if length is None:
         return body, None
-    if not length.strip().isdigit():
-        return body, "Malformed Content-Length"
+    if not _DIGITS.match(length.strip()):
+        return body, Invalid(400, "Malformed Content-Length")
     n = int(length)
     if n > len(body):
-        return body, "Content-Length larger than body"
+        return body, Invalid(400, "Content-Length larger than body")
     return body[:n], None
-
-
-@dataclass
-class Invalid:
-    """Why a parsed request must be refused, and with which status."""
-
-    status: int
-    reason: str
 
 
 _REQUIRED = ("To", "From", "CSeq", "Call-ID", "Via")
@@ -533,14 +597,14 @@ def check_request(request: Request) -> Invalid | None:
     """Semantic checks of RFC 3261 8.2 before a request reaches a transaction."""
     if request.version.upper() != "SIP/2.0":
         return Invalid(505, "Version Not Supported")
+    if request.defect is not None:
+        return request.defect
     for name in _REQUIRED:
         if not request.headers.get(name):
             return Invalid(400, f"Missing {name} header")
     for name in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"):
         if len(request.headers.get_all(name)) > 1:
             return Invalid(400, f"Multiple {name} headers")
-    if request.body_error is not None:
-        return Invalid(400, request.body_error)
     try:
         _, method = request.cseq
     except SipParseError:
@@ -553,18 +617,23 @@ def check_request(request: Request) -> Invalid | None:
             parse_via(via)
         request.from_addr
         request.to_addr
+        for contact in request.headers.get_all("Contact"):
+            if contact.strip() != "*":
+                parse_name_addr(contact)
     except SipParseError as exc:
         return Invalid(400, f"Malformed header: {exc}")
     max_forwards = request.headers.get("Max-Forwards")
-    if max_forwards is not None and not max_forwards.strip().isdigit():
+    if max_forwards is not None and not _DIGITS.match(max_forwards.strip()):
         return Invalid(400, "Malformed Max-Forwards")
+    scheme, colon, _ = request.uri.partition(":")
+    if colon and _SCHEME.match(scheme) and scheme.lower() not in SUPPORTED_SCHEMES:
+        return Invalid(416, "Unsupported URI Scheme")
     try:
-        parse_uri(request.uri)
+        uri = parse_uri(request.uri)
     except SipParseError:
-        scheme = request.uri.partition(":")[0].lower()
-        if scheme.isalpha() and scheme not in ("sip", "sips", "tel"):
-            return Invalid(416, "Unsupported URI Scheme")
         return Invalid(400, "Malformed Request-URI")
+    if uri.headers is not None:                # RFC 3261 19.1.5: not allowed in a Request-URI
+        return Invalid(400, "Headers in Request-URI")
     return None
 
 
@@ -627,14 +696,14 @@ class StreamFramer:
             for line in _header_lines(head)[1:]:
                 name, _, value = line.partition(":")
                 if canonical_name(name) == "Content-Length":
-                    if not value.strip().isdigit():
+                    if not _DIGITS.match(value.strip()):
                         raise SipFramingError("bad Content-Length")
                     length = int(value.strip())
             if length is None:
                 raise SipFramingError("Content-Length is mandatory on stream transports")
             total = idx + 4 + length
             if total > self._max:
-                raise SipFramingError("message too large")
+                raise StreamMessageTooLarge(bytes(self._buffer[:idx]))
             if len(self._buffer) < total:
                 return out
             out.append(bytes(self._buffer[:total]))

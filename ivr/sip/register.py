@@ -164,7 +164,7 @@ class Registration:
             return self._answer_challenge(response, now)
         if status == 423:
             minimum = response.headers.get("Min-Expires") or ""
-            if not self._stopping and minimum.isdigit() and int(minimum) > self._requested:
+            if not self._stopping and minimum.isascii() and minimum.isdigit() and int(minimum) > self._requested:
                 self._requested = int(minimum)
                 return [self._request()]
             self._fail(f"423 without a usable Min-Expires ({minimum or 'none'})", now)
@@ -235,10 +235,11 @@ class Registration:
             except SipParseError:
                 continue
             expires = addr.params.get("expires") or ""
-            if (uri.user, uri.host, uri.port or 5060) == (ours.user, ours.host, ours.port) and expires.isdigit():
+            ours_too = (uri.user, uri.host, uri.port or 5060) == (ours.user, ours.host, ours.port)
+            if ours_too and expires.isascii() and expires.isdigit():
                 return int(expires)
         expires = (response.headers.get("Expires") or "").strip()
-        return int(expires) if expires.isdigit() else self._requested
+        return int(expires) if expires.isascii() and expires.isdigit() else self._requested
 
     def _fail(self, reason: str, now: float, retry_after: int | None = None) -> None:
         self.state = RegistrationState.FAILED

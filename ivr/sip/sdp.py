@@ -26,6 +26,11 @@ _ANSWER_DIRECTION = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly":
 Attribute = tuple[str, str | None]           # a=name:value, or a=name (value None)
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 class SdpError(ValueError):
     """Not a usable session description."""
 
@@ -58,19 +63,19 @@ class Media:
     def rtpmap(self) -> dict[int, tuple[str, int]]:
         """Payload type → (encoding name, clock rate); static types 0 and 8 count without a=rtpmap."""
         out = {int(f): STATIC_PAYLOAD_TYPES[int(f)] for f in self.formats
-               if f.isdigit() and int(f) in STATIC_PAYLOAD_TYPES}
+               if _is_number(f) and int(f) in STATIC_PAYLOAD_TYPES}
         for value in self.attribute_values("rtpmap"):
             pt, _, encoding = value.partition(" ")
             name, _, rate = encoding.strip().partition("/")
             rate = rate.partition("/")[0]
-            if pt.isdigit() and rate.isdigit():
+            if _is_number(pt) and _is_number(rate):
                 out[int(pt)] = (name, int(rate))
         return out
 
     def payloads(self) -> list[tuple[int, str, int]]:
         """(payload type, encoding name, clock rate) of the formats we can name, in m= line order."""
         rtpmap = self.rtpmap()
-        return [(int(f), *rtpmap[int(f)]) for f in self.formats if f.isdigit() and int(f) in rtpmap]
+        return [(int(f), *rtpmap[int(f)]) for f in self.formats if _is_number(f) and int(f) in rtpmap]
 
     def fmtp(self, payload_type: int) -> str | None:
         """The format parameters given for `payload_type`, if any."""
@@ -155,7 +160,7 @@ class SessionDescription:
 def _media_line(value: str) -> Media:
     parts = value.split()
     port_text = parts[1].partition("/")[0] if len(parts) >= 3 else ""
-    if not port_text.isdigit() or int(port_text) > 65535:
+    if not _is_number(port_text) or int(port_text) > 65535:
         raise SdpError(f"bad m= line {value!r}")
     return Media(parts[0], int(port_text), parts[2], parts[3:])
 
@@ -217,7 +222,7 @@ def _telephone_event(media: Media) -> tuple[int, str] | None:
 
 def _covers(item: str, event: int) -> bool:
     low, _, high = item.partition("-")
-    if not low.isdigit() or not (high or low).isdigit():
+    if not _is_number(low) or not _is_number(high or low):
         return False
     return int(low) <= event <= int(high or low)
 
@@ -225,8 +230,8 @@ def _covers(item: str, event: int) -> bool:
 def _caller_ptime(media: Media) -> int:
     """The caller's a=ptime if it is a whole number of 10 ms frames (else 20), within its a=maxptime."""
     ptime, maxptime = media.attribute("ptime") or "", media.attribute("maxptime") or ""
-    value = int(ptime) if ptime.isdigit() and int(ptime) > 0 and int(ptime) % 10 == 0 else DEFAULT_PTIME
-    if maxptime.isdigit() and 0 < int(maxptime) < value:
+    value = int(ptime) if _is_number(ptime) and int(ptime) > 0 and int(ptime) % 10 == 0 else DEFAULT_PTIME
+    if _is_number(maxptime) and 0 < int(maxptime) < value:
         value = max(10, int(maxptime) // 10 * 10)
     return value
 

@@ -108,7 +108,7 @@ def _server_key(request: Request) -> tuple:
     via = request.top_via
     method = "INVITE" if request.method == "ACK" else request.method
     branch = via.branch or ""
-    if branch.startswith("z9hG4bK"):
+    if branch.startswith("z9hG4bK") and len(branch) > len("z9hG4bK"):    # a bare cookie names nothing
         return ("s", branch, via.host, via.port, method)
     # RFC 2543 peers: match on the request's identity instead of the branch.
     cseq_num, _ = request.cseq

@@ -11,7 +11,7 @@ import logging
 import socket
 from typing import Callable
 
-from .message import SipFramingError, StreamFramer
+from .message import SipFramingError, StreamFramer, StreamMessageTooLarge
 from .transaction import Endpoint, Send
 from .ua import CallEvent, UserAgent
 
@@ -53,6 +53,9 @@ class _TcpProtocol(asyncio.Protocol):
             messages = self.framer.feed(data)
         except SipFramingError as exc:
             log.info("closing TCP connection from %s:%s: %s", self.peer.host, self.peer.port, exc)
+            if isinstance(exc, StreamMessageTooLarge):
+                self.owner.ua.refuse_too_large(exc.head, self.peer)     # 513 before closing
+                self.owner.flush()
             self.transport.close()
             return
         if self.framer.keepalives:

@@ -16,8 +16,8 @@ from typing import Callable
 from .access import AllowList, Network
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
-    Request, Response, SipError, SipParseError, can_respond, check_request, make_response,
-    parse_message, parse_name_addr, parse_uri,
+    Request, Response, SipError, SipMessageTooLarge, SipParseError, can_respond, check_request,
+    make_response, parse_message, parse_name_addr, parse_uri,
 )
 from .ratelimit import Rate, SourceLimiter, Verdict, limit_class
 from .transaction import (
@@ -30,6 +30,7 @@ ResultHandler = Callable[[Response | None, float], None]
 log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
+SUPPORTED: frozenset[str] = frozenset()  # option tags we implement: none, so any Require gets a 420
 KNOWN_UNSUPPORTED = {"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "PRACK"}
 DTMF_SIGNALS = set("0123456789*#ABCD")
 
@@ -107,9 +108,12 @@ CallEvent = CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify |
 
 @dataclass
 class UAStats:
+    """What came in: everything received, dropped as unparseable, refused with an error status."""
+
     received: int = 0
     unparseable: int = 0
     invalid: int = 0
+    too_large: int = 0
     calls_offered: int = 0
     refused: int = 0                   # from a source outside the allow-list
     rate_limited: int = 0              # over a per-source rate: answered 503 once, then dropped
@@ -163,6 +167,9 @@ class UserAgent:
             return
         try:
             message = parse_message(data)
+        except SipMessageTooLarge as exc:
+            self.refuse_too_large(exc.head, source)
+            return
         except SipParseError as exc:
             self.stats.unparseable += 1
             log.info("dropped unparseable message from %s:%s: %s", source.host, source.port, exc)
@@ -178,13 +185,7 @@ class UserAgent:
         if isinstance(message, Request):
             invalid = check_request(message)
             if invalid is not None:
-                self.stats.invalid += 1
-                if message.method != "ACK" and can_respond(message):
-                    log.info("%s from %s: %d %s", message.method, source.host, invalid.status, invalid.reason)
-                    response = make_response(message, invalid.status, invalid.reason)
-                    self._send_direct(message, response, source)
-                else:
-                    log.info("dropped invalid %s from %s: %s", message.method, source.host, invalid.reason)
+                self._refuse(message, invalid.status, invalid.reason, source)
                 return
         else:
             try:
@@ -193,11 +194,32 @@ class UserAgent:
             except SipError:
                 self.stats.unparseable += 1
                 return
-            if message.body_error is not None:
+            if message.defect is not None:
                 self.stats.unparseable += 1
                 return
         for event in self.layer.receive(message, source, now):
             self._on_transaction_event(event, now)
+
+    def refuse_too_large(self, head: bytes | None, source: Endpoint) -> None:
+        """A message over the size limit: 513 to a request whose header section can be read, else drop."""
+        self.stats.too_large += 1
+        try:
+            message = parse_message(head + b"\r\n\r\n") if head else None
+        except SipParseError:
+            message = None
+        if isinstance(message, Request):
+            self._refuse(message, 513, "Message Too Large", source)
+        else:
+            log.info("dropped an oversized message from %s:%s", source.host, source.port)
+
+    def _refuse(self, request: Request, status: int, reason: str, source: Endpoint) -> None:
+        """Answer a request that never reaches a transaction (RFC 3261 8.2), or drop it if unroutable."""
+        self.stats.invalid += 1
+        if request.method != "ACK" and can_respond(request):
+            log.info("%s from %s: %d %s", request.method, source.host, status, reason)
+            self._send_direct(request, make_response(request, status, reason), source)
+        else:
+            log.info("dropped invalid %s from %s: %s", request.method, source.host, reason)
 
     def poll(self, now: float) -> None:
         """Run the transaction timers."""
@@ -206,6 +228,13 @@ class UserAgent:
 
     def next_deadline(self) -> float | None:
         return self.layer.next_deadline()
+
+    def counters(self) -> dict[str, int]:
+        """Messages received, and those that never reached a call, by reason."""
+        return {"received": self.stats.received, "unparseable": self.stats.unparseable,
+                "invalid": self.stats.invalid, "too_large": self.stats.too_large,
+                "stray_response": self.layer.stats.stray_responses,
+                "not_allowed": self.stats.refused, "rate_limited": self.stats.rate_limited}
 
     def drain_outgoing(self) -> list[Send]:
         return self.layer.drain()
@@ -367,6 +396,10 @@ class UserAgent:
         if method == "CANCEL":
             self._on_cancel(event, now)
             return
+        unsupported = [tag for tag in request.headers.get_all("Require") if tag.lower() not in SUPPORTED]
+        if unsupported:                                    # RFC 3261 8.2.2.3
+            self._respond(event, 420, now, headers=[("Unsupported", ", ".join(unsupported))])
+            return
         if to_tag is not None:
             self._on_in_dialog(event, now)
             return
@@ -389,8 +422,24 @@ class UserAgent:
         else:
             self._respond(event, 501, now)
 
+    def _refuse_content(self, event: IncomingRequest, now: float, to_tag: str | None = None) -> bool:
+        """415 to a body that is not SDP, 406 when the caller does not accept SDP answers (RFC 3261 8.2.3)."""
+        request = event.request
+        ctype = (request.headers.get("Content-Type") or "application/sdp").split(";")[0].strip().lower()
+        if request.body and ctype != "application/sdp":
+            self._respond(event, 415, now, headers=[("Accept", "application/sdp")], to_tag=to_tag)
+            return True
+        accept = [a.split(";")[0].strip().lower() for a in request.headers.get_all("Accept")]
+        if "Accept" in request.headers and not {"application/sdp", "application/*", "*/*"} & set(accept):
+            self._respond(event, 406, now, to_tag=to_tag,
+                          headers=[("Warning", '399 ivr "answers are application/sdp"')])
+            return True
+        return False
+
     def _on_invite(self, event: IncomingRequest, now: float) -> None:
         request = event.request
+        if self._refuse_content(event, now):
+            return
         if request.call_id in self.calls:
             # A second INVITE with the same Call-ID but a new branch (a fork or a confused peer).
             self._respond(event, 482, now, reason="Loop Detected")
@@ -443,6 +492,8 @@ class UserAgent:
                 self._terminate_invite(call.invite_key, tag, now)
             self._end(call, "remote_bye")
         elif method in ("INVITE", "UPDATE"):
+            if self._refuse_content(event, now, to_tag=tag):
+                return
             contacts = request.headers.get_all("Contact")
             if contacts:
                 try:
@@ -477,8 +528,9 @@ class UserAgent:
                 (k.strip().lower(), v.strip())
                 for k, _, v in (line.partition("=") for line in body.splitlines()) if _)
             digit = fields.get("signal")
-            if fields.get("duration", "").isdigit():
-                duration = int(fields["duration"])
+            held = fields.get("duration", "")
+            if held.isascii() and held.isdigit():
+                duration = int(held)
         elif ctype == "application/dtmf":
             digit = body.strip()
         elif not body.strip():

@@ -32,7 +32,7 @@ async def metrics(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     store = request.app[STORE]
     gauges = {"active_calls": float(len(engine.calls)), **store.gauges()}
-    sip = engine.ua.stats if engine.ua is not None else None
+    sip = engine.ua.counters() if engine.ua is not None else None
     return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
 
 

@@ -312,7 +312,7 @@ def _parsed(engine: Any, version: DialplanVersion) -> Campaign | None:
 
 
 def _int(text: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ApiError(400, f"{what} must be a number")
     return int(text)
 

@@ -103,6 +103,6 @@ def _int(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if not text:
         return default
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ApiError(400, f"{name} must be a non-negative number")
     return int(text)

@@ -89,6 +89,17 @@ def test_bad_pattern_and_bad_yaml() -> None:
     assert info.value.issues[0].line is not None
 
 
+@pytest.mark.parametrize("text, message", [
+    ("[" * 2000 + "]" * 2000, "nested more than 64 levels deep"),       # PyYAML composes recursively
+    ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 100)), "nested more than 64 levels deep"),
+    ("id: x\nnodes: {²: {type: say}}\n", "nodes"),                     # not an index: no int("²")
+])
+def test_hostile_yaml_is_a_dialplan_error(text: str, message: str) -> None:
+    with pytest.raises(DialplanError) as info:
+        load_campaign(text, "x.yaml")
+    assert any(message in str(issue) for issue in info.value.issues), info.value.issues
+
+
 def test_vote_flow_on_voice_with_repeat_exit() -> None:
     campaign = load_file(ROOT / "dialplans" / "vote.yaml")
     session = FlowSession(campaign, "voice", "+1555")

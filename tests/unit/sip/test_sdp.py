@@ -209,3 +209,13 @@ def test_parsed_fields() -> None:
 def test_unparseable_sdp(text: bytes) -> None:
     with pytest.raises(SdpError):
         SessionDescription.parse(text)
+
+
+def test_digits_other_than_ascii_are_not_numbers() -> None:
+    with pytest.raises(SdpError):
+        SessionDescription.parse("v=0\r\no=- 1 1 IN IP4 h\r\nm=audio \u00b2 RTP/AVP 0\r\n")
+    offer = SessionDescription.parse("v=0\r\no=- 1 1 IN IP4 h\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0 101\r\n"
+                                     "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 \u00b2-16\r\n"
+                                     "a=ptime:\u00b20\r\na=rtpmap:\u00b2 PCMA/8000\r\n")
+    answer = negotiate(offer, "127.0.0.1", 30000)
+    assert (answer.codec_name, answer.dtmf_pt, answer.ptime) == ("PCMU", 101, 20)

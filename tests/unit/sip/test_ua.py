@@ -2,102 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ivr.sip.message import Request, Response, make_response, parse_message, parse_name_addr
+from ivr.sip.message import MAX_MESSAGE_SIZE, Request, Response, make_response, parse_message, parse_name_addr
 from ivr.sip.transaction import Endpoint, Timers
 from ivr.sip.ua import (
     Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, UAConfig, UserAgent,
 )
 
-from .sipkit import CALLER, SDP_ANSWER, SDP_OFFER, invite, sip_request
+from .sipkit import CALLER, SDP_ANSWER, SDP_OFFER, Phone, Sent, ack, finals, invite, sip_request
 
 MALFORMED = Path(__file__).parent / "malformed"
 T1 = Timers().t1
-ACK = sip_request("ACK", branch="z9hG4bK-ack-1", to_tag="{tag}", contact=None)
-
-
-@dataclass
-class Sent:
-    """One message the UA put on the wire."""
-
-    dest: Endpoint
-    message: Request | Response
-
-    @property
-    def status(self) -> int:
-        assert isinstance(self.message, Response), self.message
-        return self.message.status
-
-    @property
-    def request(self) -> Request:
-        assert isinstance(self.message, Request), self.message
-        return self.message
-
-
-class Phone:
-    """A caller talking to the UA under test, with a fake clock."""
-
-    def __init__(self, config: UAConfig | None = None) -> None:
-        self.ua = UserAgent(config or UAConfig(host="127.0.0.1", port=5060))
-        self.now = 0.0
-
-    def send(self, data: bytes, source: Endpoint = CALLER) -> list[Sent]:
-        self.ua.receive(data, source, self.now)
-        return self.wire()
-
-    def wire(self) -> list[Sent]:
-        return [Sent(s.dest, parse_message(s.data)) for s in self.ua.drain_outgoing()]
-
-    def advance(self, seconds: float) -> list[Sent]:
-        """Let time pass, firing every timer on its deadline."""
-        end = self.now + seconds
-        sent: list[Sent] = []
-        while (deadline := self.ua.next_deadline()) is not None and deadline <= end:
-            self.now = max(self.now, deadline)
-            self.ua.poll(self.now)
-            sent += self.wire()
-        self.now = end
-        return sent
-
-    def events(self) -> list[CallEvent]:
-        return self.ua.drain_events()
-
-    def offer(self, **kwargs: object) -> Call:
-        """Send an INVITE; returns the offered call."""
-        sent = self.send(invite(**kwargs))
-        assert [s.status for s in sent] == [100]
-        [offered] = self.events()
-        assert isinstance(offered, CallOffered)
-        return offered.call
-
-    def answered(self, **kwargs: object) -> tuple[Call, Response]:
-        call = self.offer(**kwargs)
-        self.ua.answer(call, SDP_ANSWER, self.now)
-        [ok] = self.wire()
-        assert isinstance(ok.message, Response)
-        return call, ok.message
-
-    def confirmed(self, **kwargs: object) -> Call:
-        call, _ = self.answered(**kwargs)
-        assert self.send(ack(call)) == []
-        assert [type(e) for e in self.events()] == [CallConfirmed]
-        return call
-
-
-def ack(call: Call) -> bytes:
-    return ACK.replace(b"{tag}", call.dialog.local_tag.encode())
-
-
 def in_dialog(call: Call, method: str, cseq: int, branch: str, **kwargs: object) -> bytes:
     return sip_request(method, cseq=cseq, branch=branch, to_tag=call.dialog.local_tag, **kwargs)  # type: ignore[arg-type]
-
-
-def finals(sent: list[Sent]) -> list[int]:
-    return [s.status for s in sent if s.status >= 200]
 
 
 # --- a whole call ---------------------------------------------------------------------------------
@@ -469,7 +389,8 @@ def test_malformed_message(path: Path) -> None:
     events = phone.events()
     if expectation == "drop":
         assert sent == [] and events == []
-        assert phone.ua.stats.unparseable + phone.ua.stats.invalid + phone.ua.layer.stats.stray_responses == 1
+        stats = phone.ua.stats
+        assert stats.unparseable + stats.invalid + stats.too_large + phone.ua.layer.stats.stray_responses == 1
     elif expectation == "accept":
         assert [s.status for s in sent] == [100] and sent[0].dest == CALLER
         [offered] = events
@@ -505,3 +426,48 @@ def test_escaped_characters_are_understood() -> None:
     assert invite_.from_addr.display == 'J Rosenberg \\"'
     assert invite_.to_addr.display == '"3838" the \\vote\\ line'
     assert offered.call.dialog.remote_target == "sip:caller%20one@127.0.0.1:5070;transport=udp"
+
+
+# --- limits and what a UAS must refuse before offering a call ---------------------------------------
+
+def test_an_oversized_datagram_with_a_readable_header_section_gets_513() -> None:
+    phone = Phone()
+    sent = phone.send(invite(body=b"v=0\r\n" + b"a=x\r\n" * (MAX_MESSAGE_SIZE // 5)))
+    assert finals(sent) == [513] and sent[0].dest == CALLER
+    assert sent[0].message.reason == "Message Too Large" and phone.events() == []
+    assert phone.ua.stats.too_large == 1
+    assert_good_invite_still_offered(phone)
+
+
+def test_an_oversized_stream_message_gets_513_on_its_connection() -> None:
+    phone = Phone()
+    tcp = Endpoint("TCP", "127.0.0.1", 40123)
+    head = invite(via="SIP/2.0/TCP 127.0.0.1:40123").split(b"\r\n\r\n")[0]
+    phone.ua.refuse_too_large(head, tcp)
+    [sent] = phone.wire()
+    assert sent.status == 513 and sent.dest == tcp
+
+
+def test_require_of_an_unknown_extension_gets_420_listing_it() -> None:
+    phone = Phone()
+    sent = phone.send(invite(headers=(("Require", "100rel, precondition"),)))
+    assert finals(sent) == [420] and phone.events() == []
+    assert sent[-1].message.headers.get_all("Unsupported") == ["100rel", "precondition"]
+    assert finals(phone.send(sip_request("OPTIONS", headers=(("Proxy-Require", "x"),)))) == [200]
+
+
+@pytest.mark.parametrize("accept", ["application/sdp", "application/*;q=0.5", "*/*", "text/html, application/sdp"])
+def test_an_accept_header_that_takes_sdp_lets_the_call_in(accept: str) -> None:
+    phone = Phone()
+    sent = phone.send(invite(headers=(("Accept", accept),)))
+    assert [s.status for s in sent] == [100]
+    assert [type(e) for e in phone.events()] == [CallOffered]
+
+
+def test_a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_keeps_the_call() -> None:
+    phone = Phone()
+    call = phone.confirmed()
+    sent = phone.send(in_dialog(call, "INVITE", 2, "z9hG4bK-reinv-xml", body=b"<audio/>",
+                                content_type="application/xml"))
+    assert finals(sent) == [415] and sent[-1].message.to_addr.tag == call.dialog.local_tag
+    assert phone.events() == [] and call.state == "confirmed"
