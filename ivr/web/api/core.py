@@ -129,6 +129,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     roles = request.app[ROUTE_ROLES].get(request.match_info.route.name)
     if roles is not None and not principal.admin and principal.role not in roles:
         raise ApiError(403, f"the {principal.role} role may not use this endpoint")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")     # whatever the endpoint
     return await handler(request)
 
 
