@@ -45,6 +45,13 @@ def test_every_route_is_401_without_a_valid_key(node, route) -> None:
         assert set(reply.json()) == {"error", "hint"}
 
 
+def test_the_sms_gateway_path_is_401_without_its_token(node) -> None:
+    body = {"from": "+15550001", "to": "3838", "text": "1", "message_id": "forged"}
+    for headers in ({}, {"Authorization": f"Bearer {node.admin}"}, {"Authorization": "Bearer guess"}):
+        reply = node.api("POST", "/api/sms/inbound", headers=dict(headers), json_body=body)
+        assert reply.status == 401 and set(reply.json()) == {"error", "hint"}, reply.body
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
 def test_every_route_is_413_for_a_body_over_the_limit(node, route) -> None:
     reply = node.api(route.method, concrete(route.path), node.admin, text=b"{" + b" " * MAX_BODY + b"}",
