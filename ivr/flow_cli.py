@@ -2,7 +2,7 @@
 
 `add_arguments(subparsers)` registers both subcommands (each sets `handler`, a function of the parsed
 arguments returning the exit code). `simulate` performs effects with the channels' in-memory services
-and real HTTP (or `--webhook-stub`).
+and real HTTP (or `--webhook-stub`); private webhook targets only with `--allow-private-webhooks`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import json
 import sys
 from typing import Any
 
-from ivr.channels.effects import http_call
+from ivr.channels.effects import EffectContext
 from ivr.channels.simulate import simulate
+from ivr.channels.webhooks import HttpCall, WebhookClient
 from ivr.flow.events import CallWebhook, WebhookResult
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_file
@@ -38,8 +39,11 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--webhook-stub", metavar="JSON",
                    help='answer every webhook with this JSON object instead of calling it, e.g. '
                         '\'{"status": "shipped"}\'; "fail" makes them fail')
+    p.add_argument("--allow-private-webhooks", action="store_true",
+                   help="let webhooks reach loopback and private addresses (a business API on this machine)")
     p.set_defaults(handler=lambda a: simulate_command(a.file, a.channel, a.inputs, a.json, a.caller, a.lang,
-                                                      webhook_stub=a.webhook_stub))
+                                                      webhook_stub=a.webhook_stub,
+                                                      allow_private=a.allow_private_webhooks))
 
 
 def validate_command(paths: list[str]) -> int:
@@ -59,11 +63,12 @@ def validate_command(paths: list[str]) -> int:
 
 
 def simulate_command(path: str, channel: str, inputs: list[str], as_json: bool, caller: str = "+15550001",
-                     language: str | None = None, webhook_stub: str | None = None) -> int:
+                     language: str | None = None, webhook_stub: str | None = None, allow_private: bool = False) -> int:
     """Run a campaign with scripted inputs and print the transcript, path and outcomes (exit 1 on errors)."""
     try:
-        http = http_call if webhook_stub is None else _stub(webhook_stub)
         campaign = load_file(path)
+        http: HttpCall = WebhookClient(allow_private, campaign.webhook_secret) if webhook_stub is None \
+            else _stub(webhook_stub)
     except DialplanError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -79,7 +84,7 @@ def simulate_command(path: str, channel: str, inputs: list[str], as_json: bool, 
     return 0
 
 
-def _stub(spec: str) -> Any:
+def _stub(spec: str) -> HttpCall:
     """An HTTP stand-in answering every request with the given JSON object (or failing)."""
     if spec == "fail":
         data: dict[str, Any] | None = None
@@ -91,6 +96,6 @@ def _stub(spec: str) -> Any:
         if not isinstance(data, dict):
             raise ValueError(f"--webhook-stub must be a JSON object or fail, not {spec!r}")
 
-    async def answer(action: CallWebhook) -> WebhookResult:
+    async def answer(action: CallWebhook, ctx: EffectContext) -> WebhookResult:
         return WebhookResult(False, 503, {}) if data is None else WebhookResult(True, 200, dict(data))
     return answer

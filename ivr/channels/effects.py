@@ -2,32 +2,29 @@
 
 `run_effect(action, services, ctx)` maps an effect action to its result event, so the voice and SMS
 channels (and the simulator) perform effects the same way. `CampaignServices` is what it needs from
-the store (votes, codes, outcomes) and the mail relay; webhooks, e-mail-less notifications and
-routing requests are plain HTTP done here (`http_call`, replaceable by a stub). `InMemoryServices`
+the store (votes, codes, outcomes), the mail relay and HTTP: webhooks, e-mail-less notifications and
+routing requests go through its `http` (a `webhooks.WebhookClient`, or a stand-in). `InMemoryServices`
 backs the simulator and tests; the store-backed implementation is `store_services.StoreServices`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Protocol
-
-import aiohttp
+from typing import Callable, Protocol
 
 from ivr.flow.events import (
     CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult,
-    StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult, WebhookResult,
+    StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
 )
 from ivr.flow.model import Campaign
 from ivr.store.records import window_key
 
-log = logging.getLogger(__name__)
+from .webhooks import HttpCall, WebhookClient
 
-HttpCall = Callable[[CallWebhook], Awaitable[WebhookResult]]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +39,8 @@ class EffectContext:
 
 class CampaignServices(Protocol):
     """The outside world a channel needs (all async; the runtime implements it on the store)."""
+
+    http: HttpCall                       # webhooks, notify webhooks and routing requests
 
     async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
         """One vote per caller, campaign, vote name and window, whatever the channel."""
@@ -59,38 +58,7 @@ class CampaignServices(Protocol):
         """Load what campaigns bring with them (promo code pools)."""
 
 
-async def http_call(action: CallWebhook) -> WebhookResult:
-    """Call the business's API with bounded retries and backoff; a JSON object answer becomes the data.
-
-    5xx answers and network errors are retried; other non-2xx answers are final failures.
-    """
-    timeout = aiohttp.ClientTimeout(total=action.timeout)
-    last_status: int | None = None
-    for attempt in range(action.retries + 1):
-        if attempt:
-            await asyncio.sleep(min(0.2 * 2 ** attempt, 2.0))
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                kwargs: dict[str, Any] = {"headers": action.headers or None}
-                if action.method != "GET":
-                    kwargs["json"] = action.body
-                async with session.request(action.method, action.url, **kwargs) as response:
-                    last_status = response.status
-                    if response.status < 300:
-                        try:
-                            data = await response.json(content_type=None)
-                        except ValueError:
-                            data = {"text": await response.text()}
-                        return WebhookResult(True, response.status, data if isinstance(data, dict) else {"value": data})
-                    if response.status < 500:
-                        break                    # the business said no: retrying will not help
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            log.info("webhook %s %s failed: %s", action.method, action.url, exc)
-    return WebhookResult(False, last_status, {})
-
-
-async def run_effect(action: object, services: CampaignServices, ctx: EffectContext,
-                     http: HttpCall = http_call) -> object | None:
+async def run_effect(action: object, services: CampaignServices, ctx: EffectContext) -> object | None:
     """Perform one effect; returns the event to feed back (None for `StoreOutcome`)."""
     if isinstance(action, StoreOutcome):
         await services.store_outcome(ctx, action.kind, action.name, action.value)
@@ -100,16 +68,17 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, RedeemCode):
         return await services.redeem_code(ctx, action.pool, action.code)
     if isinstance(action, CallWebhook):
-        return await http(action)
+        return await services.http(action, ctx)
     if isinstance(action, Notify):
         if action.method == "email":
             return NotifyResult(await services.send_email(action.target, action.subject, action.text))
-        result = await http(CallWebhook(action.target, "POST", {
+        result = await services.http(CallWebhook(action.target, "POST", {
             "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
-            "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2))
+            "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2), ctx)
         return NotifyResult(result.ok)
     if isinstance(action, RouteRequest):
-        result = await http(CallWebhook(action.url, "POST", action.state, action.headers, action.timeout, 1))
+        result = await services.http(CallWebhook(action.url, "POST", action.state, action.headers, action.timeout, 1),
+                                     ctx)
         node = result.data.get("node", result.data) if result.ok else None
         return RoutingResult(node if isinstance(node, dict) else None)
     if isinstance(action, StartRecording):
@@ -124,6 +93,7 @@ class InMemoryServices:
     """Votes, codes, outcomes and e-mails kept in memory (simulator, tests). Vote windows are UTC."""
 
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    http: HttpCall = field(default_factory=WebhookClient)
     votes: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     pools: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
     outcomes: list[dict[str, str]] = field(default_factory=list)

@@ -10,14 +10,16 @@ from ivr.store.db import Store
 
 from .effects import EffectContext
 from .mailer import Mailer
+from .webhooks import HttpCall, WebhookClient
 
 log = logging.getLogger(__name__)
 
 
 class StoreServices:
-    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
+    def __init__(self, store: Store, mailer: Mailer | None = None, http: HttpCall | None = None) -> None:
         self.store = store
         self.mailer = mailer
+        self.http = http or WebhookClient()
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         if self.mailer is None:

@@ -70,6 +70,10 @@ class CampaignRegistry:
     def deployed(self, campaign_id: str) -> Deployed | None:
         return self._by_id.get(campaign_id)
 
+    def webhook_secret(self, campaign_id: str) -> str | None:
+        deployed = self._by_id.get(campaign_id)
+        return deployed.campaign.webhook_secret if deployed else None
+
     def for_number(self, number: str | None) -> Campaign | None:
         return self._by_voice.get(number or "")
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ivr.channels.mailer import Mailer
 from ivr.channels.store_services import StoreServices
+from ivr.channels.webhooks import WebhookClient
 from ivr.store.db import Store
 from ivr.web.app import create_app
 
@@ -38,9 +39,11 @@ class Node:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await Store.open(config.db_url, config.data_dir / "spool")
         mailer = Mailer(config.smtp_host, config.smtp_port, config.smtp_from) if config.smtp_host else None
-        services = StoreServices(self.store, mailer)
+        webhooks = WebhookClient(config.allow_private_webhooks, config.webhook_secret)
+        services = StoreServices(self.store, mailer, webhooks)
         self.engine = Engine(config, self.store, services)
-        app = create_app(self.engine, self.store, config.sms_outbound_url)
+        webhooks.campaign_secret = self.engine.campaigns.webhook_secret
+        app = create_app(self.engine, self.store, config.sms_outbound_url, config.sms_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)

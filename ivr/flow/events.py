@@ -63,6 +63,7 @@ class WebhookResult:
     ok: bool
     status: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None             # why it failed (shown in the call timeline)
 
 
 @dataclass

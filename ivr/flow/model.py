@@ -45,6 +45,7 @@ class Campaign:
     source: dict[str, Any] = field(default_factory=dict)
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
     report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
+    webhook_secret: str | None = None          # signs the campaign's webhooks (X-Ivr-Signature)
 
     @property
     def default_language(self) -> str:
@@ -67,7 +68,7 @@ class Campaign:
             sms_numbers=[str(n) for n in numbers.get("sms", [])],
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
-            variables=dict(data.get("variables", {})), source=data)
+            variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
 
 
 def exits(node: dict[str, Any]) -> list[tuple[str, str]]:

@@ -176,6 +176,8 @@ SCHEMA: dict[str, Any] = {
             {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
              "required": ["file"], "additionalProperties": False}]}},
         "variables": {"type": "object"},
+        "webhook_secret": {"type": "string", "minLength": 16,
+                           "description": "HMAC-SHA256 key signing this campaign's webhooks (X-Ivr-Signature)"},
         "report": {"type": "object", "description": "results e-mailed every period (needs the engine's --smtp)",
                    "properties": {
                        "email": {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"},

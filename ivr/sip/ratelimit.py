@@ -60,7 +60,7 @@ DEFAULT_RATES: dict[str, Rate] = {
 
 def limit_class(data: bytes) -> str | None:
     """The class of a request from its first bytes; None for responses and unlimited methods."""
-    method = data[:24].split(b" ", 1)[0]
+    method = data[:32].lstrip(b"\r\n").split(b" ", 1)[0]
     if method.startswith(b"SIP/") or method in UNLIMITED:
         return None
     if method == b"INVITE":

@@ -9,7 +9,7 @@ from aiohttp import web
 from ivr.channels.sms import SmsGateway
 
 from .api import setup_api
-from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, reminders, sms_routes
+from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, SMS_TOKEN, reminders, sms_routes
 from .ui import setup_ui
 
 if TYPE_CHECKING:
@@ -36,13 +36,16 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
 
 
-def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None) -> web.Application:
+def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None,
+               sms_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
     app[SMS_GATEWAY] = SmsGateway(engine.campaigns, store, engine.services)
     if sms_outbound_url:
         app[SMS_OUTBOUND_URL] = sms_outbound_url
+    if sms_token:
+        app[SMS_TOKEN] = sms_token
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(sms_routes())

@@ -1,5 +1,8 @@
 """POST /api/sms/inbound: an SMS to a short number runs the same campaign as a call.
 
+The SMS gateway authenticates with `Authorization: Bearer TOKEN`, the node's `--sms-token`; without one
+configured the path answers 401 to everyone (a forged inbound SMS could vote in anyone's name).
+
 With an outbound URL configured, replies are POSTed there, and a background task sends the reminders
 of conversations left waiting (see `SmsGateway.remind_due`) every `REMINDER_POLL` seconds.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -21,11 +25,17 @@ log = logging.getLogger(__name__)
 
 SMS_GATEWAY = web.AppKey("sms_gateway", SmsGateway)
 SMS_OUTBOUND_URL = web.AppKey("sms_outbound_url", str)
+SMS_TOKEN = web.AppKey("sms_token", str)
 REMINDER_POLL = 5.0
 
 
 async def inbound(request: web.Request) -> web.Response:
     """JSON {from, to, text, message_id} → {"replies": [...]} (also POSTed to the outbound webhook)."""
+    token = request.app.get(SMS_TOKEN)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return web.json_response({"error": "missing or wrong SMS gateway token",
+                                  "hint": "send Authorization: Bearer TOKEN, the engine's --sms-token"}, status=401)
     try:
         body = await request.json()
     except ValueError:

@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).parent / "sipp"
 PROMPT_CACHE = ROOT / "prompts" / "cache"      # shared between runs: prompts are generated once
+SMS_TOKEN = "sms-gateway-token-for-tests"     # what the test "SMS gateway" authenticates with
 
 
 def free_port(udp_and_tcp: bool = True) -> int:
@@ -91,7 +92,7 @@ def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: flo
     cmd = [sys.executable, "-m", "ivr.cli", "serve", "--sip", f"127.0.0.1:{sip_port}",
            "--http", f"127.0.0.1:{http_port}", "--db", db_url, "--data", str(tmp / "var"),
            "--dialplans", str(dialplans), "--prompts", str(PROMPT_CACHE),
-           "--rtp-ports", f"{rtp_low}-{rtp_low + 398}", *extra]
+           "--rtp-ports", f"{rtp_low}-{rtp_low + 398}", "--sms-token", SMS_TOKEN, *extra]
     log_file = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     engine = EngineProcess(proc, sip_port, http_port, db_url, log_path, tmp / "var")

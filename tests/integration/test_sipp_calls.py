@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import SIPP_DIR, run_sipp, start_engine
+from .sipp_keys import key_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +43,13 @@ def test_cancel_before_answer(tmp_path: Path) -> None:
         engine.stop()
 
 
-def test_unknown_number_gets_404(engine, tmp_path: Path) -> None:
-    result = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="9999", calls=1,
-                      timeout=20, workdir=tmp_path)
-    assert result.successful == 0
-    assert "404" in result.output or result.failed == 1
+def test_unknown_number_is_answered_not_in_service_and_hung_up(engine, tmp_path: Path) -> None:
+    """Like a closed campaign, so that scanners cannot tell numbers in service from the others."""
+    scenario = key_scenario(tmp_path / "unknown.xml", [], bye_timeout_ms=20000)
+    result = run_sipp(engine.sip, scenario, service="9999", calls=1, timeout=30, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert (ended["number"], ended["campaign"], ended["cause"], ended["path"]) == ("9999", "", "flow_end", ["end"])
 
 
 def test_fifty_concurrent_calls(engine, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_sipp
+from .conftest import SMS_TOKEN, run_sipp
 from .sipp_keys import key_scenario
 from .test_demo_calls import outcomes
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def sms(engine, sender: str, to: str, text: str, message_id: str) -> tuple[int, dict]:
     data = json.dumps({"from": sender, "to": to, "text": text, "message_id": message_id}).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=data,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {SMS_TOKEN}"})
     try:
         with urllib.request.urlopen(req, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -51,11 +51,13 @@ def test_vote_by_sms_then_by_phone_counts_once(engine, tmp_path: Path) -> None:
 
 def test_bad_sms_requests(engine) -> None:
     assert sms(engine, "+1", "9999", "1", "x1")[0] == 404
-    req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=b"not json",
-                                 headers={"Content-Type": "application/json"})
-    with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(req, timeout=10)
-    assert info.value.code == 400
+    for auth, status in ((f"Bearer {SMS_TOKEN}", 400), ("", 401), ("Bearer wrong", 401), (SMS_TOKEN, 401)):
+        req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=b"not json",
+                                     headers={"Content-Type": "application/json", "Authorization": auth})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=10)
+        assert info.value.code == status
+        assert "error" in json.loads(info.value.read())
 
 
 def test_per_caller_daily_limit(engine) -> None:

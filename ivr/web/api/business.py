@@ -8,13 +8,14 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
 
 from ivr.channels.simulate import simulate as simulate_flow
+from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_campaign
 from ivr.flow.model import Campaign
@@ -152,10 +153,16 @@ async def simulate(request: web.Request) -> web.Response:
         version = active.version
     campaign = engine_of(request).campaigns.parse(await _version(request, campaign_id, version))
     try:
-        transcript = await simulate_flow(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")))
+        transcript = await simulate_flow(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")),
+                                         http=_simulation_http(engine_of(request), campaign))
     except (ScriptError, FlowError) as exc:
         raise ApiError(422, str(exc)) from None
     return web.json_response({"version": version, **transcript.as_dict()})
+
+
+def _simulation_http(engine: Any, campaign: Campaign) -> WebhookClient:
+    """The node's webhook client (its policy on private targets), signing with the simulated version's secret."""
+    return replace(engine.services.http, campaign_secret=lambda campaign_id: campaign.webhook_secret)
 
 
 # -- short numbers ----------------------------------------------------------------------------------

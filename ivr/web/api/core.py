@@ -1,7 +1,7 @@
 """What every API handler shares: the route table entry, errors as JSON, API-key auth, bodies, scoping.
 
-Every path under /api/ but the SMS gateway's webhook needs `Authorization: Bearer KEY` (401 without a
-valid, unrevoked key); each route names the roles it serves (403 for the others; admin may use every
+Every path under /api/ but the SMS gateway's webhook (which has its own token, see `ivr.web.sms`)
+needs `Authorization: Bearer KEY` (401 without a valid, unrevoked key); each route names the roles it serves (403 for the others; admin may use every
 route and sees every tenant). Errors are always JSON `{"error": "..."}`; unexpected ones are logged
 and answered 500 without details. Request bodies are limited to MAX_BODY bytes (413).
 """
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.api")
 
 MAX_BODY = 1024 * 1024
-PUBLIC = ("/api/sms/inbound",)           # the SMS gateway's webhook (not a person's key)
+PUBLIC = ("/api/sms/inbound",)           # the SMS gateway's webhook (its own token, not a person's key)
 ROLES = ("business", "operator", "admin")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -115,8 +115,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer API key → Principal; 401 without a valid key, 403 when the route does not serve the role."""
-    if not request.path.startswith("/api/") or request.path in PUBLIC:
+    """Bearer API key → Principal; 401 without a valid key, 403 when the route does not serve the role;
+    413 for a body over MAX_BODY on any path under /api/."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    if request.path in PUBLIC:
         return await handler(request)
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     owner: KeyOwner | None = None

@@ -18,8 +18,8 @@ DIALPLAN_BODY = {"description": "a campaign file (see GET /api/schema), YAML or 
                              ("application/yaml", "application/x-yaml", "text/yaml", "application/json",
                               "text/plain")}}
 SMS_INBOUND = {"post": {
-    "summary": "An SMS to a short number (the SMS gateway's webhook; no API key)", "operationId": "sms_inbound",
-    "security": [],
+    "summary": "An SMS to a short number (the SMS gateway's webhook: Bearer the node's --sms-token, not an "
+               "API key)", "operationId": "sms_inbound",
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
         "from": {"type": "string"}, "to": {"type": "string"}, "text": {"type": "string"},
         "message_id": {"type": "string"}}, "required": ["from", "to", "message_id"]}}}},

@@ -25,7 +25,7 @@ def test_rates_parse_with_a_default_burst_and_refuse_nonsense() -> None:
 
 
 def test_classes_come_from_the_first_bytes_and_dialog_methods_are_never_limited() -> None:
-    assert limit_class(b"INVITE sip:1@x SIP/2.0\r\n") == "invite"
+    assert limit_class(b"INVITE sip:1@x SIP/2.0\r\n") == limit_class(b"\r\nINVITE sip:1@x SIP/2.0") == "invite"
     assert limit_class(b"REGISTER sip:x SIP/2.0\r\n") == "register"
     assert limit_class(b"OPTIONS sip:x SIP/2.0\r\n") == "options"
     assert limit_class(b"SUBSCRIBE sip:x SIP/2.0\r\n") == limit_class(b"FOO sip:x SIP/2.0") == "other"
