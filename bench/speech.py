@@ -7,18 +7,23 @@ answer expected, out-of-grammar phrases included: they must give none), `in_gram
 from the end of speech to the result (the endpointer's `end_silence` wait plus the final decoding; the
 streaming work before it keeps up while rtf < 1), and `streams_per_core` (1 / rtf: recognitions one core
 sustains at once). The recognizers run as the engine runs them: audio in 100 ms chunks, then finish.
+`event_loop` shows recognition kept off the loop: how late a 20 ms ticker on the event loop (the media
+clock's pace) fires while `streams` calls' listeners are fed a phrase each as fast as possible, against
+the same ticker idle.
 
-    .venv/bin/python bench/speech.py [--languages en ko]
+    .venv/bin/python bench/speech.py [--languages en ko] [--streams 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -87,17 +92,59 @@ def measure(service: SpeechService, language: str, plan: dict) -> dict:
     }
 
 
+async def ticker_lateness(until: Callable[[], bool], limit: float) -> list[float]:
+    """Lateness in seconds of a 20 ms ticker on this event loop, until `until()` or `limit` seconds."""
+    loop = asyncio.get_running_loop()
+    late: list[float] = []
+    due = loop.time()
+    end = due + limit
+    while due < end and not until():
+        due += 0.02
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        late.append(max(0.0, loop.time() - due))
+    return late
+
+
+async def event_loop_figures(service: SpeechService, language: str, streams: int) -> dict:
+    pcm = spoken("boris" if language == "en" else "바나나", language) + b"\0" * 16000
+    spec = ListenSpec(grammar=["anna", "boris", "chloe"] if language == "en" else ["바나나", "포도"])
+    await service.prepare([language])
+    idle = await ticker_lateness(lambda: False, 1.0)
+    delivered: list[float] = []
+    ticking = asyncio.ensure_future(ticker_lateness(lambda: len(delivered) == streams, 30.0))
+    listeners = [service.listen(spec, language, lambda r: delivered.append(time.perf_counter()))
+                 for _ in range(streams)]
+    started = time.perf_counter()
+    for i in range(0, len(pcm), FRAME * 2):
+        for listener in listeners:
+            listener.feed(pcm[i:i + FRAME * 2], (i // (FRAME * 2) + 1) * 0.02)
+        await asyncio.sleep(0)
+    busy = await ticking
+    return {"streams": streams, "results": len(delivered),
+            "all_results_after_s": round(max(delivered, default=started) - started, 2),
+            "tick_late_ms_p99_idle": round(percentile(idle, 0.99) * 1e3, 2),
+            "tick_late_ms_p99_recognising": round(percentile(busy, 0.99) * 1e3, 2),
+            "tick_late_ms_max_recognising": round(max(busy) * 1e3, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--languages", nargs="+", default=["en", "ko"])
+    parser.add_argument("--streams", type=int, default=8)
     args = parser.parse_args()
     plans = yaml.safe_load(PHRASES.read_text())
     service = SpeechService(SpeechConfig(workers=1))
     try:
-        print(json.dumps([measure(service, language, plans[language]) for language in args.languages],
-                         ensure_ascii=False, indent=1))
+        figures = [measure(service, language, plans[language]) for language in args.languages]
     finally:
         service.close()
+    service = SpeechService(SpeechConfig())                  # as the engine runs: one worker per core
+    try:
+        for entry in figures:
+            entry["event_loop"] = asyncio.run(event_loop_figures(service, entry["language"], args.streams))
+    finally:
+        service.close()
+    print(json.dumps(figures, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":
