@@ -1,6 +1,6 @@
 """The UI on a phone-sized screen: no page scrolls sideways (table rows become cards, a campaign file
-scrolls inside its box), and the page is served with a Content Security Policy that keeps every script, style and request on this origin.
-Only this module writes to the order line (1414)."""
+scrolls inside its box); the page is served with a Content Security Policy that keeps every script,
+style and request on this origin. Only this module writes to the order line (1414)."""
 
 from __future__ import annotations
 
