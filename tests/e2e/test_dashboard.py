@@ -1,5 +1,5 @@
 """The campaign dashboard follows real SIP calls live: votes and calls per minute change on the open page,
-without a reload, as calls are counted. Only this module calls the vote line (3838) of the shared engine."""
+without a reload, as calls are counted. Only this module calls the vote line (3838) and the raffle (7777) of the shared engine."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ..integration.api.conftest import vote_call
+from ..integration.test_sms import sms
 from .conftest import Site, sign_in
 
 pytestmark = pytest.mark.integration
@@ -47,3 +48,15 @@ def test_votes_of_real_calls_appear_live(page: Page, site: Site, tmp_path: Path)
     widths = {label: float(page.locator("li.bar").filter(has_text=label).locator("rect").get_attribute("width")
                             .rstrip("%")) for label in ("chloe", "elena")}
     assert widths == {"chloe": 100.0, "elena": 50.0}
+
+
+def test_codes_redeemed_by_sms_appear_live(page: Page, site: Site) -> None:
+    sign_in(page, site, site.keys["demo", "operator"])
+    page.get_by_role("link", name="Promo code raffle", exact=True).click()
+    expect(page.get_by_role("heading", name="Codes redeemed: receipts")).to_be_visible()
+    expect(page.get_by_text("0 of 20 codes redeemed")).to_be_visible()
+    assert sms(site.engine, "+15553101", "7777", "hello", "raffle-1")[0] == 200
+    reply = sms(site.engine, "+15553101", "7777", "104729", "raffle-2")[1]
+    assert reply["replies"] == ["Your code is entered in the draw. Good luck!"]
+    expect(page.get_by_text("1 of 20 codes redeemed")).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Codes of receipts redeemed")).to_have_attribute("value", "1")

@@ -46,7 +46,7 @@ export const session = {
 };
 
 /** fetch() with the key; the response when it is 2xx, else an ApiFailure. */
-export async function request(method, path, { json, text, type, key = session.key, signal } = {}) {
+async function request(method, path, { json, text, type, key = session.key, signal } = {}) {
   const headers = { Authorization: `Bearer ${key}` };
   let body;
   if (json !== undefined) {

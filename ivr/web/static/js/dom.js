@@ -33,11 +33,11 @@ export function fill(element, ...children) {
   return element;
 }
 
-/** A table that scrolls sideways on narrow screens: columns [{label, cell(row)}]. */
+/** A table (on narrow screens each row is a card of "label: value" lines): columns [{label, cell(row)}]. */
 export function table(caption, columns, rows, empty) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
-    h("table", {},
+    h("table", { class: "stack" },
       h("caption", { class: "visually-hidden" }, caption),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
       h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c) => h("td", { "data-label": c.label },

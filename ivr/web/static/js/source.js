@@ -2,8 +2,8 @@
 
 import { h, plural } from "./dom.js";
 
-/** Issues as the API gives them: [{path, message, line}]. */
-export function issueText(issue) {
+/** One issue of the API's list ({path, message, line}) as a sentence. */
+function issueText(issue) {
   return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
 }
 
