@@ -101,7 +101,8 @@ REASONS = {
 _TOKEN_CHARS = r"A-Za-z0-9.!%*_+`'~\-"
 _TOKEN = re.compile(rf"^[{_TOKEN_CHARS}]+$")
 _DIGITS = re.compile(r"^[0-9]+$")                                 # ASCII only: int() refuses "²"
-_DISPLAY_TOKENS = re.compile(rf"^[{_TOKEN_CHARS}\s]*$")       # an unquoted display name: tokens and LWS
+# An unquoted display name is tokens and LWS; we also let non-ASCII letters through, but no separators.
+_UNQUOTED_DISPLAY = re.compile(r'^[^()<>@,;:\\"/\[\]?={}]*$')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")             # RFC 3986 scheme
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)$")  # hostname, IPv4 or IPv6 reference
 SUPPORTED_SCHEMES = ("sip", "sips", "tel")
@@ -359,7 +360,7 @@ def parse_name_addr(text: str) -> NameAddr:
             raise SipParseError(f"missing '>' in {text!r}")
         if display is None and text[:lt].strip():
             display = text[:lt].strip()
-            if not _DISPLAY_TOKENS.match(display):
+            if not _UNQUOTED_DISPLAY.match(display):
                 raise SipParseError(f"unquoted display name with separators in {text[:80]!r}")
         uri = text[lt + 1:gt].strip()
         params = _parse_params(text[gt + 1:].lstrip().removeprefix(";"))

@@ -185,6 +185,7 @@ class UserAgent:
         if isinstance(message, Request):
             invalid = check_request(message)
             if invalid is not None:
+                self.stats.invalid += 1
                 self._refuse(message, invalid.status, invalid.reason, source)
                 return
         else:
@@ -214,7 +215,6 @@ class UserAgent:
 
     def _refuse(self, request: Request, status: int, reason: str, source: Endpoint) -> None:
         """Answer a request that never reaches a transaction (RFC 3261 8.2), or drop it if unroutable."""
-        self.stats.invalid += 1
         if request.method != "ACK" and can_respond(request):
             log.info("%s from %s: %d %s", request.method, source.host, status, reason)
             self._send_direct(request, make_response(request, status, reason), source)

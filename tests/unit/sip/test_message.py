@@ -471,6 +471,10 @@ def test_name_addr_forms_rfc_3261_forbids(text: str) -> None:
         parse_name_addr(text)
 
 
+def test_an_unquoted_display_name_may_be_non_ascii_words() -> None:
+    assert parse_name_addr("Иван Петров <sip:ivan@example.com>;tag=1").display == "Иван Петров"
+
+
 def test_user_part_may_hold_question_marks_colons_and_semicolons() -> None:
     uri = parse_uri("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too."
                     "(doesn't-it)@example.com")

@@ -471,3 +471,13 @@ def test_a_reinvite_with_a_body_that_is_not_sdp_gets_415_and_keeps_the_call() ->
                                 content_type="application/xml"))
     assert finals(sent) == [415] and sent[-1].message.to_addr.tag == call.dialog.local_tag
     assert phone.events() == [] and call.state == "confirmed"
+
+
+def test_counters_say_why_messages_never_reached_a_call() -> None:
+    phone = Phone()
+    phone.send(b"\x00garbage")
+    phone.send(sip_request("OPTIONS", cseq_method="BYE"))
+    phone.send(invite(body=b"v=0\r\n" + b"a=x\r\n" * (MAX_MESSAGE_SIZE // 5)))
+    phone.send(make_response(parse_message(sip_request("OPTIONS")), 200).serialize())
+    assert phone.ua.counters() == {"received": 4, "unparseable": 1, "invalid": 1, "too_large": 1,
+                                   "stray_response": 1}
