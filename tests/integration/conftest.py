@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,10 +12,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).parent / "sipp"
@@ -37,6 +40,19 @@ def free_port(udp_and_tcp: bool = True) -> int:
                     continue
                 return port
     raise RuntimeError("no free port")
+
+
+@contextlib.asynccontextmanager
+async def loopback_site(app: web.Application) -> AsyncIterator[int]:
+    """Serve `app` on a free 127.0.0.1 port (yielded) for the block's duration."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield site._server.sockets[0].getsockname()[1]
+    finally:
+        await runner.cleanup()
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ivr.channels.webhooks import SIGNATURE_HEADER, WebhookClient, backoff_delay
 from ivr.flow.events import CallWebhook
 
 from .api.conftest import Api, make_key, wait_for
-from .conftest import run_sipp, start_engine
+from .conftest import loopback_site, run_sipp, start_engine
 from .sipp_keys import key_scenario
 from .test_business_api_calls import BusinessApi
 
@@ -48,19 +48,12 @@ async def serve(recorder: Recorder, client: WebhookClient, *actions: CallWebhook
     """Run the actions against the recorder on a free loopback port ({port} in their URLs)."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", recorder.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
+    async with loopback_site(app) as port:
         results = []
         for action in actions:
             action.url = action.url.format(port=port, host=host)
             results.append(await client(action, CTX))
         return results
-    finally:
-        await runner.cleanup()
 
 
 def post(path: str = "/hook", retries: int = 2, timeout: float = 5.0) -> CallWebhook:

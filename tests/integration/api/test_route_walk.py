@@ -10,14 +10,13 @@ from types import SimpleNamespace
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from ivr.store.db import Store
 from ivr.web.api import ROUTES
 from ivr.web.api.core import MAX_BODY
 from ivr.web.app import create_app
 
-from ..conftest import start_engine
+from ..conftest import loopback_site, start_engine
 from .conftest import Api, make_key
 
 pytestmark = pytest.mark.integration
@@ -82,18 +81,10 @@ def test_an_internal_error_is_json_without_a_traceback(tmp_path: Path) -> None:
             tenant = await store.create_tenant("ops")
             key = await store.create_api_key(tenant.id, "admin")
             app = create_app(SimpleNamespace(campaigns=None, services=None), store)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]
-            try:
-                async with aiohttp.ClientSession() as session:
-                    async with session.get(f"http://127.0.0.1:{port}/api/calls/active",
-                                           headers={"Authorization": f"Bearer {key}"}) as response:
-                        return response.status, response.content_type, await response.read()
-            finally:
-                await runner.cleanup()
+            async with loopback_site(app) as port, aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{port}/api/calls/active",
+                                       headers={"Authorization": f"Bearer {key}"}) as response:
+                    return response.status, response.content_type, await response.read()
         finally:
             await store.close()
     status, content_type, body = asyncio.run(run())
