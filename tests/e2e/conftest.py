@@ -44,7 +44,7 @@ class Site:
             raise AssertionError(f"{path}: {exc.code} {exc.read()[:500]!r}") from None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Site:
     """One engine for the UI tests: tenants "demo" (the demo campaigns) and "other", and an admin."""
     engine = start_engine(tmp_path_factory.mktemp("webui"))
@@ -57,8 +57,10 @@ def site(tmp_path_factory) -> Site:
         engine.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Browser:
+    """Chromium for the UI tests; package-scoped so that Playwright's event loop is gone before other tests
+    (which run their own loops in this thread) start."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     assert shutil.which(chromium), "Debian's chromium is not installed: run scripts/bootstrap"
     expect.set_options(timeout=EXPECT_SECONDS * 1000)
