@@ -56,6 +56,10 @@ class CallMedia(Protocol):
     @property
     def playing(self) -> bool: ...
 
+    @property
+    def interruptible(self) -> bool:
+        """Whether a prompt plays that the caller may stop."""
+
 
 @dataclass
 class CollectState:
@@ -309,14 +313,13 @@ class VoiceConversation:
         """The caller's audio while an ask listens for speech."""
         if collect is not self._collect or collect.listener is None:
             return
-        if self.media.playing and not self._barge_in:
+        if self.media.playing and not self.media.interruptible:
             return                                 # must-hear prompt: not listening yet
         for event in collect.listener.feed(pcm, self._clock()):
             if isinstance(event, SpeechStarted):
                 collect.deadline = None
-                if self.media.playing:
+                if self.media.barge_in():
                     self.stats.barge_ins += 1
-                    self.media.stop_playback()
 
     def _on_speech(self, collect: CollectState, result: Result) -> None:
         """The recognizer's answer (empty text: speech that is none of the answers)."""

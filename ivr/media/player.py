@@ -63,12 +63,17 @@ class Player:
             raise PlayerError(f"prompt {prompt_id!r}: {len(pcm)} bytes is not whole 16-bit samples")
         self._queue.append(_Prompt(prompt_id, pcm, barge_in))
 
+    @property
+    def interruptible(self) -> bool:
+        """Whether a prompt plays that the caller may stop (not a must-hear one)."""
+        first = self._current or (self._queue[0] if self._queue else None)
+        return first is not None and first.barge_in
+
     def barge_in(self) -> bool:
         """A key while playing: stop the prompt playing and the queued ones before the next must-hear
         prompt, each reported finished, interrupted. False (nothing stopped) when a must-hear prompt
         plays or nothing does."""
-        first = self._current or (self._queue[0] if self._queue else None)
-        if first is None or not first.barge_in:
+        if not self.interruptible:
             return False
         if self._current is not None:
             self._events.append(PlaybackFinished(self._current.prompt_id, interrupted=True))

@@ -196,6 +196,11 @@ class MediaSession:
     def playing(self) -> bool:
         return self.player.playing
 
+    @property
+    def interruptible(self) -> bool:
+        """Whether a prompt plays that the caller may stop (not a must-hear one)."""
+        return self.player.interruptible
+
     def set_hold(self, hold: bool) -> None:
         """On hold (the caller's SDP is sendonly/inactive) we send nothing; the marker bit is set again
         on the first packet after."""

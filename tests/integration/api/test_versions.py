@@ -44,7 +44,7 @@ def test_invalid_uploads_get_422_with_exact_paths_and_lines_and_taken_numbers_40
         assert reply.status == 422, reply.body
         body = reply.json()
         assert body["error"] == "invalid dialplan"
-        assert {"path": "nodes.choose.timeout", "line": 25} == {k: body["issues"][0][k] for k in ("path", "line")}
+        assert {"path": "nodes.choose.timeout", "line": 28} == {k: body["issues"][0][k] for k in ("path", "line")}
     reply = api("POST", "/api/dialplans/validate", business, text=VOTE.replace("timeout: 6", "timeout: 7")
                 .replace("next: cast}", "next: cats}", 1), content_type="text/yaml")
     assert reply.status == 422
