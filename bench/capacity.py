@@ -1,0 +1,339 @@
+"""Prints JSON: how many calls `ivr serve` carries on this machine, against a minimal pyVoIP app.
+
+Everything runs on loopback in one bounded run (about 15 minutes, 4 with --quick):
+
+1. concurrency: N callers (SIPp) hold calls that play a 70 s prompt (bench/dialplans/prompt.yaml);
+   the server's RTP goes to one kernel-timestamped receiver (bench/rtp_sink.py), which answers each
+   packet with 20 ms of silence as a phone would. Once all N calls are up, the send jitter of every
+   call is measured over a window: |arrival gap − RTP timestamp gap| between consecutive packets.
+   N doubles until a step fails, then the boundary is bisected. A step passes when the jitter p99
+   is at most 5 ms, every call was answered, stayed up and lost no packet.
+2. calls per second: SIPp places 1 s calls at a fixed rate; INVITE→200 setup time p50/p99 and the
+   highest rate with no failed call (a 200 later than 5 s is a failure).
+3. CPU and memory per call, from /proc of the server process: % of one core per call while the
+   prompt plays, resident memory per call, CPU milliseconds per call at the highest call rate.
+4. DTMF (ivr only): calls key in 8 random digits and # as RFC 4733 events with 5 % of the packets
+   lost and 5 % duplicated (seeded); the fraction of digits the flow collected, read from the store.
+5. the same 1-3 against bench/pyvoip_app.py playing the same prompt, and the ratios ivr ÷ pyVoIP.
+
+    .venv/bin/python bench/capacity.py [--quick] [--out bench/results.json] [--no-pyvoip]
+    .venv/bin/python bench/capacity.py --hold 300 [--profile prof.txt]     # one step, optionally profiled
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from dtmf_delivery import open_phones
+from rtp_sink import RtpSink, jitter, percentile
+from servers import BENCH, PROMPT_CACHE, Server, Sipp, start_ivr, start_pyvoip
+
+JITTER_LIMIT_MS = 5.0
+HOLD = BENCH / "sipp" / "uac_hold.xml"
+KEYS = BENCH / "sipp" / "uac_keys.xml"
+ANSWER_SLACK = 1.5            # s: pyVoIP rings 1 s before answering
+
+
+class Budget:
+    """The run's time limit: searches stop starting new steps when it is spent."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- 1. concurrent calls -----------------------------------------------------------------------------
+
+def hold_step(server: Server, sipp: Sipp, sink: RtpSink, calls: int, measure: float,
+              profile: Path | None = None) -> dict:
+    """N calls playing the prompt together; jitter, CPU and memory over a window once all are up."""
+    rate = max(10, min(50, calls // 4))
+    ramp = calls / rate + ANSWER_SLACK
+    settle = 2.0
+    hold_ms = int((ramp + settle + measure + 3.0) * 1000)
+    sink.take()
+    drops_before = sink.drops
+    before = server.usage()
+    started = time.time()
+    proc = sipp.start(server.target, HOLD, service="9001", calls=calls, limit=calls, rate=rate, hold_ms=hold_ms,
+                      keys={"rtpsink": str(sink.port)}, timeout=hold_ms / 1000 + 60)
+    time.sleep(max(0.0, started + ramp + settle - time.time()))
+    window_start, first = time.time(), server.usage()
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid), "--duration", str(int(measure)),
+                                "--rate", "100", "--format", "raw", "--nonblocking", "-o", str(profile)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(measure)
+    window_end, second = time.time(), server.usage()
+    if spy is not None:
+        spy.wait(timeout=120)
+    run = sipp.finish(proc)
+    streams = sink.take()
+    figures = jitter(streams, window_start, window_end)
+    up = sum(1 for s in streams.values() if s.arrivals and s.arrivals[0][0] <= window_start
+             and s.arrivals[-1][0] >= window_end)
+    window = window_end - window_start
+    problems = []
+    if run.successful != calls or run.failed:
+        problems.append(f"SIPp: {run.successful} of {calls} calls completed, {run.failed} failed")
+    if up != calls:
+        problems.append(f"{up} of {calls} calls were sending during the whole window")
+    if figures.lost:
+        problems.append(f"{figures.lost} packets missing")
+    if not figures.p99_ms <= JITTER_LIMIT_MS:
+        problems.append(f"jitter p99 {figures.p99_ms} ms")
+    result = {
+        "calls": calls, "passed": not problems, "problems": problems,
+        "jitter": asdict(figures), "window_seconds": round(window, 1), "call_rate": rate,
+        "cpu_percent_per_call": round(100 * (second.cpu_seconds - first.cpu_seconds) / window / calls, 3),
+        "cpu_percent_total": round(100 * (second.cpu_seconds - first.cpu_seconds) / window, 1),
+        "rss_kib_per_call": round((first.rss_bytes - before.rss_bytes) / 1024 / calls, 1),
+        "rss_mib": round(first.rss_bytes / 2**20, 1),
+        "receiver_drops": sink.drops - drops_before,
+    }
+    log(f"{server.name} hold {calls}: {'pass' if not problems else 'FAIL ' + '; '.join(problems)}; "
+        f"jitter p50/p99/max {figures.p50_ms}/{figures.p99_ms}/{figures.max_ms} ms, "
+        f"cpu {result['cpu_percent_total']} %")
+    time.sleep(3.0)                                          # let the server tidy up the calls
+    return result
+
+
+def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: int) -> dict:
+    """Double from `start` until a step fails (or `limit`), then bisect `refine` times."""
+    steps: list[dict] = []
+    passed, failed = 0, None
+    n = start
+    while n <= limit and budget.left() > step_seconds(n):
+        result = step(n)
+        steps.append(result)
+        if not result["passed"]:
+            failed = n
+            break
+        passed = n
+        n *= 2
+    for _ in range(refine):
+        if failed is None or failed - passed <= max(2, passed // 10):
+            break
+        n = (passed + failed) // 2
+        if budget.left() <= step_seconds(n):
+            break
+        result = step(n)
+        steps.append(result)
+        if result["passed"]:
+            passed = n
+        else:
+            failed = n
+    return {"max": passed, "first_failure": failed, "steps": sorted(steps, key=lambda s: s.get("calls", s.get("rate")))}
+
+
+# -- 2. calls per second -----------------------------------------------------------------------------
+
+def rate_step(server: Server, sipp: Sipp, sink: RtpSink, rate: int, seconds: float) -> dict:
+    """`rate` calls a second for `seconds`, each on the line for 1 s."""
+    calls = int(rate * seconds)
+    before = server.usage()
+    run = sipp.run(server.target, HOLD, service="9001", calls=calls, limit=max(20, rate * 10), rate=rate,
+                   hold_ms=1000, keys={"rtpsink": str(sink.port)}, timeout=seconds + 60)
+    after = server.usage()
+    sink.take()
+    passed = run.successful == calls and not run.failed
+    setup = sorted(run.setup_ms)
+    result = {
+        "rate": rate, "calls": calls, "passed": passed, "successful": run.successful, "failed": run.failed,
+        "setup_ms_p50": percentile(setup, 0.5), "setup_ms_p99": percentile(setup, 0.99),
+        "seconds": round(run.elapsed, 1),
+        "cpu_ms_per_call": round(1000 * (after.cpu_seconds - before.cpu_seconds) / max(1, run.successful), 2),
+    }
+    log(f"{server.name} {rate} calls/s: {'pass' if passed else 'FAIL'} {run.successful}/{calls}, "
+        f"setup p50/p99 {result['setup_ms_p50']}/{result['setup_ms_p99']} ms")
+    time.sleep(3.0)
+    return result
+
+
+# -- 4. keys under loss ------------------------------------------------------------------------------
+
+async def _key_calls(server: Server, sipp: Sipp, workdir: Path, calls: int, digits: int, loss: float,
+                     duplicate: float, seed: int) -> list:
+    keyed, ports, transports = await open_phones(calls, digits, loss, duplicate, seed)
+    injection = workdir / "ports.csv"
+    injection.write_text("SEQUENTIAL\n" + "".join(f"{port};\n" for port in ports))
+    proc = sipp.start(server.target, KEYS, service="9002", calls=calls, limit=10, rate=5, hold_ms=0,
+                      timeout=calls + 120, extra=("-inf", str(injection)))
+    run = await asyncio.get_running_loop().run_in_executor(None, sipp.finish, proc)
+    for transport in transports:
+        transport.close()
+    return [keyed, run]
+
+
+def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, db_path: Path, calls: int, digits: int = 8,
+                  loss: float = 0.05, duplicate: float = 0.05, seed: int = 4733) -> dict:
+    """Key calls, then (after `server` is stopped and its store flushed) what the flow stored."""
+    keyed, run = asyncio.run(_key_calls(server, sipp, workdir, calls, digits, loss, duplicate, seed))
+    server.stop()
+    with sqlite3.connect(db_path) as db:
+        stored = dict(db.execute("SELECT caller, value FROM outcomes WHERE campaign_id = 'bench-dtmf' "
+                                 "AND name = 'entered'").fetchall())
+    correct = extra = exact = 0
+    for n, call in enumerate(keyed, start=1):
+        got = stored.get(f"+1555{n}", "")
+        matched = sum(b.size for b in difflib.SequenceMatcher(None, call.digits, got).get_matching_blocks())
+        correct += matched
+        extra += len(got) - matched
+        exact += got == call.digits
+    sent = digits * calls
+    result = {
+        "calls": calls, "calls_completed": run.successful, "digits_sent": sent, "loss": loss, "duplication": duplicate,
+        "seed": seed, "packets_sent": sum(c.sent for c in keyed), "packets_dropped": sum(c.dropped for c in keyed),
+        "packets_duplicated": sum(c.duplicated for c in keyed),
+        "digits_correct_fraction": round(correct / sent, 4), "extra_digits": extra,
+        "calls_exact_fraction": round(exact / calls, 4),
+    }
+    log(f"dtmf: {correct}/{sent} digits correct, {exact}/{calls} calls exact, {extra} extra")
+    return result
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    try:
+        import uvloop
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "event_loop": loop,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def prompt_audio(workdir: Path) -> Path:
+    """The benchmark prompt's audio from the cache the engine filled at start, for the pyVoIP app."""
+    from ivr.media.prompts import PromptCache
+
+    text = yaml.safe_load((BENCH / "dialplans" / "prompt.yaml").read_text())["nodes"]["play"]["text"]
+    pcm = PromptCache(PROMPT_CACHE).lookup(text, "en")
+    if pcm is None:
+        raise RuntimeError("the benchmark prompt is not in the cache: the engine should have made it")
+    path = workdir / "prompt.pcm"
+    path.write_bytes(pcm)
+    return path
+
+
+def measure(server: Server, sipp: Sipp, sink: RtpSink, quick: bool, budget: Budget) -> dict:
+    measure_window = 4.0 if quick else 10.0
+    concurrency = search(lambda n: hold_step(server, sipp, sink, n, measure_window), 25, 3000, budget,
+                         lambda n: n / 40 + measure_window + 15, refine=1 if quick else 3)
+    rates = search(lambda r: rate_step(server, sipp, sink, r, 4.0 if quick else 8.0), 10, 640, budget,
+                   lambda r: 25, refine=1 if quick else 2)
+    return {"concurrency": concurrency, "calls_per_second": rates}
+
+
+def summary(figures: dict) -> dict:
+    """The headline figures of one server."""
+    best = next((s for s in reversed(figures["concurrency"]["steps"]) if s["passed"]), None)
+    rate = next((s for s in reversed(figures["calls_per_second"]["steps"]) if s["passed"]), None)
+    return {
+        "max_concurrent_calls": figures["concurrency"]["max"],
+        "jitter_p99_ms_at_max": best["jitter"]["p99_ms"] if best else None,
+        "cpu_percent_per_call": best["cpu_percent_per_call"] if best else None,
+        "rss_kib_per_call": best["rss_kib_per_call"] if best else None,
+        "max_calls_per_second": figures["calls_per_second"]["max"],
+        "setup_ms_p50_at_max": rate["setup_ms_p50"] if rate else None,
+        "setup_ms_p99_at_max": rate["setup_ms_p99"] if rate else None,
+        "cpu_ms_per_call_at_max_rate": rate["cpu_ms_per_call"] if rate else None,
+    }
+
+
+def ratios(ivr: dict, other: dict) -> dict:
+    return {name: round(ivr[name] / other[name], 2) if ivr.get(name) and other.get(name) else None
+            for name in ("max_concurrent_calls", "max_calls_per_second", "cpu_percent_per_call", "rss_kib_per_call",
+                         "cpu_ms_per_call_at_max_rate")}
+
+
+def top_functions(raw_profile: Path, count: int = 25) -> list[dict]:
+    """Where the samples of a py-spy raw (collapsed stacks) profile end: self time per function."""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw_profile.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        total += int(samples)
+        own[stack.split(";")[-1]] += int(samples)
+    return [{"function": name, "percent": round(100 * n / total, 1)} for name, n in own.most_common(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer steps (about 4 minutes)")
+    parser.add_argument("--out", type=Path, help="also write the JSON here (e.g. bench/results.json)")
+    parser.add_argument("--no-pyvoip", action="store_true", help="measure ivr only")
+    parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
+    parser.add_argument("--profile", type=Path, help="with --hold: py-spy profile of the engine during the window")
+    args = parser.parse_args()
+    budget = Budget(300 if args.quick else 1500)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
+        workdir = Path(tmp)
+        sink = RtpSink()
+        sipp = Sipp(workdir)
+        db_path = workdir / "ivr.db"
+        log("starting ivr serve (the first run makes the prompts)")
+        ivr = start_ivr(workdir, f"sqlite:///{db_path}")
+        results: dict = {"bench": "capacity", "mode": "quick" if args.quick else "full", "machine": machine(),
+                         "criteria": {"jitter_p99_ms": JITTER_LIMIT_MS, "setup_timeout_ms": 5000}}
+        try:
+            if args.hold:
+                results["hold"] = hold_step(ivr, sipp, sink, args.hold, 10.0, args.profile)
+                if args.profile:
+                    results["profile"] = top_functions(args.profile)
+            else:
+                ivr_figures = measure(ivr, sipp, sink, args.quick, budget)
+                results["dtmf"] = dtmf_delivery(ivr, sipp, workdir, db_path, calls=10 if args.quick else 40)
+                results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
+        finally:
+            ivr.stop()
+        if not args.hold and not args.no_pyvoip:
+            log("starting the pyVoIP app")
+            pyvoip = start_pyvoip(workdir, prompt_audio(workdir), sipp.port)
+            try:
+                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, Budget(max(120.0, budget.left())))
+            finally:
+                pyvoip.stop()
+            results["pyvoip"] = {"summary": summary(pyvoip_figures), **pyvoip_figures}
+            results["ivr_over_pyvoip"] = ratios(results["ivr"]["summary"], results["pyvoip"]["summary"])
+        sink.close()
+    results["seconds"] = round(time.monotonic() - started)
+    text = json.dumps(results, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
