@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
 
@@ -41,6 +42,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
     p.add_argument("--smtp-from", default="ivr@localhost", help="sender address of those e-mails")
+    p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                   help="event loop: uvloop when installed (the 'fast' extra), else asyncio's own")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -76,6 +79,7 @@ async def serve(config: EngineConfig) -> None:
 
     node = Node(config)
     await node.start()
+    log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,6 +87,19 @@ async def serve(config: EngineConfig) -> None:
     await stop.wait()
     log.info("stopping: draining calls in progress")
     await node.stop(drain=True)
+
+
+def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop `ivr serve` runs on: uvloop when installed (or required), None for asyncio's own."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise ConfigError("--loop uvloop: uvloop is not installed (pip install 'ivr[fast]')") from None
+        return None
+    return uvloop.new_event_loop
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +117,11 @@ def main(argv: list[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
         try:
             config = config_from_args(args)
+            factory = loop_factory(args.loop)
         except ConfigError as exc:
             parser.error(str(exc))
-        asyncio.run(serve(config))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(serve(config))
         return 0
     return int(args.handler(args))
 
