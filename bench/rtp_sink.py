@@ -103,15 +103,21 @@ class RtpSink:
 
 @dataclass
 class JitterFigures:
-    """Send jitter of the streams over a time window, RFC 3550's transit difference between
-    consecutive packets: |arrival gap − RTP timestamp gap|, in milliseconds."""
+    """How far the streams' packets were from on time over a window, in milliseconds.
+
+    `schedule_*`: each packet's distance from its ideal send time, the time its RTP timestamp stands
+    for (on the stream's median offset): what a receiver's jitter buffer has to absorb, including a
+    sender that falls behind. `interval_*`: RFC 3550's transit difference between consecutive packets,
+    |arrival gap − timestamp gap|, blind to slow drift."""
 
     streams: int
-    intervals: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    worst_stream_p99_ms: float
+    packets: int
+    schedule_p50_ms: float
+    schedule_p99_ms: float
+    schedule_max_ms: float
+    worst_stream_schedule_p99_ms: float
+    interval_p99_ms: float
+    interval_max_ms: float
     lost: int                      # sequence numbers missing inside the window
     mean_interval_ms: float        # the sending rate: 20 ms when on time
 
@@ -125,31 +131,34 @@ def percentile(values: list[float], q: float) -> float:
 
 def jitter(streams: dict[tuple[str, int], Stream], start: float, end: float, clock_rate: int = 8000) -> JitterFigures:
     """Jitter of every stream's packets that arrived between `start` and `end` (kernel wall-clock time)."""
-    everything: list[float] = []
+    schedule: list[float] = []
+    intervals: list[float] = []
     worst = 0.0
     lost = 0
-    gaps = 0.0
+    elapsed_total = 0.0
     for stream in streams.values():
-        mine: list[float] = []
-        previous = None
-        for arrived, sequence, timestamp in stream.arrivals:
-            if not start <= arrived <= end:
-                continue
-            if previous is not None:
-                p_arrived, p_sequence, p_timestamp = previous
-                step = (sequence - p_sequence) & 0xFFFF
-                if step == 1:
-                    elapsed = ((timestamp - p_timestamp) & 0xFFFFFFFF) / clock_rate
-                    mine.append(abs((arrived - p_arrived) - elapsed) * 1e3)
-                    gaps += (arrived - p_arrived) * 1e3
-                elif 1 < step < 0x8000:
-                    lost += step - 1
-            previous = (arrived, sequence, timestamp)
-        if mine:
-            worst = max(worst, percentile(mine, 0.99))
-        everything += mine
+        packets = [p for p in stream.arrivals if start <= p[0] <= end]
+        if not packets:
+            continue
+        transit = [0.0]                      # arrival minus the time the timestamp stands for
+        media_time = 0.0
+        for (p_arrived, p_sequence, p_timestamp), (arrived, sequence, timestamp) in zip(packets, packets[1:]):
+            step = (sequence - p_sequence) & 0xFFFF
+            gap = ((timestamp - p_timestamp) & 0xFFFFFFFF) / clock_rate
+            media_time += gap
+            transit.append(arrived - packets[0][0] - media_time)
+            if step == 1:
+                intervals.append(abs((arrived - p_arrived) - gap) * 1e3)
+                elapsed_total += arrived - p_arrived
+            elif 1 < step < 0x8000:
+                lost += step - 1
+        middle = percentile(transit, 0.5)
+        mine = [abs(t - middle) * 1e3 for t in transit]
+        worst = max(worst, percentile(mine, 0.99))
+        schedule += mine
     return JitterFigures(
-        streams=len(streams), intervals=len(everything), p50_ms=round(percentile(everything, 0.5), 3),
-        p99_ms=round(percentile(everything, 0.99), 3), max_ms=round(max(everything, default=float("nan")), 3),
-        worst_stream_p99_ms=round(worst, 3), lost=lost,
-        mean_interval_ms=round(gaps / len(everything), 3) if everything else float("nan"))
+        streams=len(streams), packets=len(schedule), schedule_p50_ms=round(percentile(schedule, 0.5), 3),
+        schedule_p99_ms=round(percentile(schedule, 0.99), 3), schedule_max_ms=round(max(schedule, default=float("nan")), 3),
+        worst_stream_schedule_p99_ms=round(worst, 3), interval_p99_ms=round(percentile(intervals, 0.99), 3),
+        interval_max_ms=round(max(intervals, default=float("nan")), 3), lost=lost,
+        mean_interval_ms=round(elapsed_total * 1e3 / len(intervals), 3) if intervals else float("nan"))

@@ -52,10 +52,20 @@ class Server:
     proc: subprocess.Popen
     sip_port: int
     log_path: Path
+    http_port: int | None = None
 
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.sip_port}"
+
+    def metrics(self) -> dict[str, float]:
+        """The engine's /metrics series without labels (empty for a server without them)."""
+        if self.http_port is None:
+            return {}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=10) as reply:
+            lines = reply.read().decode().splitlines()
+        return {name: float(value) for name, _, value in (line.partition(" ") for line in lines)
+                if not name.startswith("#") and "{" not in name and value}
 
     def usage(self) -> Usage:
         return usage(self.proc.pid)
@@ -86,7 +96,7 @@ def start_ivr(workdir: Path, db_url: str, rtp_ports: str = "10000-15998", timeou
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as reply:
                 if reply.status == 200:
-                    return Server("ivr", proc, sip_port, log_path)
+                    return Server("ivr", proc, sip_port, log_path, http_port)
         except OSError:
             pass
         time.sleep(0.2)
