@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -79,6 +80,7 @@ async def serve(config: EngineConfig) -> None:
 
     node = Node(config)
     await node.start()
+    gc.freeze()     # what start-up made (libraries, campaigns) leaves the collector: full collections stay short
     log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -87,6 +87,7 @@ class Engine:
         self._session_id = secrets.randbelow(2**31)
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_tick: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -380,10 +381,14 @@ class Engine:
             if requests:
                 self._send_register(requests)
         calls = list(self.calls.values())
+        dropped = tick - self._last_tick - 1 if self._last_tick is not None else 0
+        self._last_tick = tick
         sent = 0
         for active in calls:
             if active.answer_at is None:
                 media = active.media
+                if dropped > 0:
+                    media.skip_ticks(dropped)
                 packet = media.on_tick(now)
                 if packet is not None and media.remote_addr is not None:
                     active.rtp.sendto(packet, media.remote_addr)

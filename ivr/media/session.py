@@ -188,6 +188,12 @@ class MediaSession:
     def playing(self) -> bool:
         return self.player.playing
 
+    def skip_ticks(self, ticks: int) -> None:
+        """The media clock dropped `ticks` ticks (it fell too far behind): the RTP timestamp jumps over
+        them, so the peer hears a gap in time instead of the stream running slow; the prompt resumes
+        where it was, nothing of it is lost."""
+        self.sender.skip(ticks * g711.FRAME_SAMPLES)
+
     def set_hold(self, hold: bool) -> None:
         """On hold (the caller's SDP is sendonly/inactive) we send nothing; the marker bit is set again
         on the first packet after."""
