@@ -103,6 +103,8 @@ def hold_step(server: Server, sipp: Sipp, sink: RtpSink, calls: int, measure: fl
         problems.append(f"{up} of {calls} calls were sending during the whole window")
     if figures.lost:
         problems.append(f"{figures.lost} packets missing")
+    if figures.skipped_ms:
+        problems.append(f"{figures.skipped_ms} ms of audio skipped")
     if not figures.schedule_p99_ms <= JITTER_LIMIT_MS:
         problems.append(f"jitter p99 {figures.schedule_p99_ms} ms")
     result = {

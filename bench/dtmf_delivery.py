@@ -14,6 +14,7 @@ import random
 import secrets
 import struct
 from dataclasses import dataclass, field
+from typing import cast
 
 from ivr.media.rfc4733 import telephone_event_packets
 
@@ -46,8 +47,7 @@ class _Phone(asyncio.DatagramProtocol):
         self.started = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:
         if not self.started:

@@ -119,6 +119,7 @@ class JitterFigures:
     interval_p99_ms: float
     interval_max_ms: float
     lost: int                      # sequence numbers missing inside the window
+    skipped_ms: float              # media time the sender jumped over (its clock dropped ticks)
     mean_interval_ms: float        # the sending rate: 20 ms when on time
 
 
@@ -129,12 +130,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def jitter(streams: dict[tuple[str, int], Stream], start: float, end: float, clock_rate: int = 8000) -> JitterFigures:
+def jitter(streams: dict[tuple[str, int], Stream], start: float, end: float, clock_rate: int = 8000,
+           ptime: float = 0.020) -> JitterFigures:
     """Jitter of every stream's packets that arrived between `start` and `end` (kernel wall-clock time)."""
     schedule: list[float] = []
     intervals: list[float] = []
     worst = 0.0
     lost = 0
+    skipped = 0.0
     elapsed_total = 0.0
     for stream in streams.values():
         packets = [p for p in stream.arrivals if start <= p[0] <= end]
@@ -148,6 +151,7 @@ def jitter(streams: dict[tuple[str, int], Stream], start: float, end: float, clo
             media_time += gap
             transit.append(arrived - packets[0][0] - media_time)
             if step == 1:
+                skipped += max(0.0, gap - ptime)
                 intervals.append(abs((arrived - p_arrived) - gap) * 1e3)
                 elapsed_total += arrived - p_arrived
             elif 1 < step < 0x8000:
@@ -161,4 +165,5 @@ def jitter(streams: dict[tuple[str, int], Stream], start: float, end: float, clo
         schedule_p99_ms=round(percentile(schedule, 0.99), 3), schedule_max_ms=round(max(schedule, default=float("nan")), 3),
         worst_stream_schedule_p99_ms=round(worst, 3), interval_p99_ms=round(percentile(intervals, 0.99), 3),
         interval_max_ms=round(max(intervals, default=float("nan")), 3), lost=lost,
+        skipped_ms=round(skipped * 1e3, 1),
         mean_interval_ms=round(elapsed_total * 1e3 / len(intervals), 3) if intervals else float("nan"))
