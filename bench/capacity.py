@@ -1,6 +1,6 @@
 """Prints JSON: how many calls `ivr serve` carries on this machine, against a minimal pyVoIP app.
 
-Everything runs on loopback in one bounded run (about 15 minutes, 4 with --quick):
+Everything runs on loopback in one bounded run (about 25 minutes, 6 with --quick):
 
 1. concurrency: N callers (SIPp) hold calls that play a 70 s prompt (bench/dialplans/prompt.yaml);
    the server's RTP goes to one kernel-timestamped receiver (bench/rtp_sink.py), which answers each
@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -127,7 +128,20 @@ def hold_step(server: Server, sipp: Sipp, sink: RtpSink, calls: int, measure: fl
     return result
 
 
-def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: int) -> dict:
+class Subject:
+    """The server under test; started afresh after a failed step, so that a server left wedged by an
+    overload does not fail the steps after it."""
+
+    def __init__(self, start: Callable[[], Server]) -> None:
+        self._start = start
+        self.server = start()
+
+    def restart(self) -> None:
+        self.server.stop()
+        self.server = self._start()
+
+
+def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: int, after_failure) -> dict:
     """Double from `start` until a step fails (or `limit`), then bisect `refine` times."""
     steps: list[dict] = []
     passed, failed = 0, None
@@ -137,6 +151,7 @@ def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: i
         steps.append(result)
         if not result["passed"]:
             failed = n
+            after_failure()
             break
         passed = n
         n *= 2
@@ -152,6 +167,7 @@ def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: i
             passed = n
         else:
             failed = n
+            after_failure()
     return {"max": passed, "first_failure": failed, "steps": sorted(steps, key=lambda s: s.get("calls", s.get("rate")))}
 
 
@@ -250,22 +266,25 @@ def prompt_audio(workdir: Path) -> Path:
     return path
 
 
-def measure(server: Server, sipp: Sipp, sink: RtpSink, quick: bool, budget: Budget) -> dict:
+def measure(subject: Subject, sipp: Sipp, sink: RtpSink, quick: bool, budget: Budget) -> dict:
     measure_window = 4.0 if quick else 10.0
-    concurrency = search(lambda n: hold_step(server, sipp, sink, n, measure_window), 25, 3000, budget,
-                         lambda n: n / 40 + measure_window + 15, refine=1 if quick else 3)
-    rates = search(lambda r: rate_step(server, sipp, sink, r, 4.0 if quick else 8.0), 10, 640, budget,
-                   lambda r: 25, refine=1 if quick else 2)
+    hold_step(subject.server, sipp, sink, 10, 2.0)          # warm-up, not counted: first calls, caches, imports
+    concurrency = search(lambda n: hold_step(subject.server, sipp, sink, n, measure_window), 25, 3000, budget,
+                         lambda n: n / 40 + measure_window + 15, 1 if quick else 3, subject.restart)
+    rates = search(lambda r: rate_step(subject.server, sipp, sink, r, 4.0 if quick else 8.0), 10, 640, budget,
+                   lambda r: 25, 1 if quick else 2, subject.restart)
     return {"concurrency": concurrency, "calls_per_second": rates}
 
 
 def summary(figures: dict) -> dict:
     """The headline figures of one server."""
-    best = next((s for s in reversed(figures["concurrency"]["steps"]) if s["passed"]), None)
+    steps = figures["concurrency"]["steps"]
+    best = next((s for s in reversed(steps) if s["passed"]), steps[0] if steps else None)
     rate = next((s for s in reversed(figures["calls_per_second"]["steps"]) if s["passed"]), None)
     return {
         "max_concurrent_calls": figures["concurrency"]["max"],
-        "jitter_p99_ms_at_max": best["jitter"]["schedule_p99_ms"] if best else None,
+        "jitter_p99_ms_at_max": best["jitter"]["schedule_p99_ms"] if best and best["passed"] else None,
+        "cpu_and_memory_at_calls": best["calls"] if best else None,
         "cpu_percent_per_call": best["cpu_percent_per_call"] if best else None,
         "rss_kib_per_call": best["rss_kib_per_call"] if best else None,
         "max_calls_per_second": figures["calls_per_second"]["max"],
@@ -296,13 +315,13 @@ def top_functions(raw_profile: Path, count: int = 25) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer steps (about 4 minutes)")
+    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer steps (about 6 minutes)")
     parser.add_argument("--out", type=Path, help="also write the JSON here (e.g. bench/results.json)")
     parser.add_argument("--no-pyvoip", action="store_true", help="measure ivr only")
     parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
     parser.add_argument("--profile", type=Path, help="with --hold: py-spy profile of the engine during the window")
     args = parser.parse_args()
-    budget = Budget(300 if args.quick else 1500)
+    budget = Budget(200 if args.quick else 900)             # then about 1 min of keys, and pyVoIP's own
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         workdir = Path(tmp)
@@ -310,30 +329,32 @@ def main() -> None:
         sipp = Sipp(workdir)
         db_path = workdir / "ivr.db"
         log("starting ivr serve (the first run makes the prompts)")
-        ivr = start_ivr(workdir, f"sqlite:///{db_path}")
+        ivr = Subject(lambda: start_ivr(workdir, f"sqlite:///{db_path}"))
         results: dict = {"bench": "capacity", "mode": "quick" if args.quick else "full", "machine": machine(),
                          "criteria": {"jitter_p99_ms": JITTER_LIMIT_MS, "setup_timeout_ms": 5000}}
         try:
             if args.hold:
-                results["hold"] = hold_step(ivr, sipp, sink, args.hold, 10.0, args.profile)
+                results["hold"] = hold_step(ivr.server, sipp, sink, args.hold, 10.0, args.profile)
                 if args.profile:
                     results["profile"] = top_functions(args.profile)
             else:
                 ivr_figures = measure(ivr, sipp, sink, args.quick, budget)
-                results["dtmf"] = dtmf_delivery(ivr, sipp, workdir, db_path, calls=10 if args.quick else 40)
+                results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=10 if args.quick else 40)
                 results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
         finally:
-            ivr.stop()
+            ivr.server.stop()
         if not args.hold and not args.no_pyvoip:
             log("starting the pyVoIP app")
-            pyvoip = start_pyvoip(workdir, prompt_audio(workdir), sipp.port)
+            prompt = prompt_audio(workdir)
+            pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
             try:
-                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, Budget(max(120.0, budget.left())))
+                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, Budget(150 if args.quick else 480))
             finally:
-                pyvoip.stop()
+                pyvoip.server.stop()
             results["pyvoip"] = {"summary": summary(pyvoip_figures), **pyvoip_figures}
             results["ivr_over_pyvoip"] = ratios(results["ivr"]["summary"], results["pyvoip"]["summary"])
         sink.close()
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started)
     text = json.dumps(results, indent=1)
     if args.out:
