@@ -2,7 +2,8 @@
 
 Calls come in through `SipTransport`; for each answered call the engine owns a `MediaSession` (sans-I/O
 RTP), an `RtpSocket` and a `VoiceConversation` (the flow on the voice channel). One `MediaClock` ticks
-every 20 ms for all calls: each tick sends every call's next RTP frame and runs key timeouts.
+every 20 ms for all calls: each tick sends every call's next RTP frame, then reads what each call's
+socket received since the last tick, and runs key timeouts.
 """
 
 from __future__ import annotations
