@@ -18,6 +18,7 @@ Everything runs on loopback in one bounded run (about 25 minutes, 6 with --quick
 
     .venv/bin/python bench/capacity.py [--quick] [--out bench/results.json] [--no-pyvoip]
     .venv/bin/python bench/capacity.py --hold 300 [--profile prof.txt]     # one step, optionally profiled
+    .venv/bin/python bench/capacity.py --rate 100 [--profile prof.txt]
 """
 
 from __future__ import annotations
@@ -82,11 +83,7 @@ def hold_step(server: Server, sipp: Sipp, sink: RtpSink, calls: int, measure: fl
                       keys={"rtpsink": str(sink.port)}, timeout=hold_ms / 1000 + 60)
     time.sleep(max(0.0, started + ramp + settle - time.time()))
     window_start, first, clock_before = time.time(), server.usage(), server.metrics()
-    spy = None
-    if profile is not None:
-        spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid), "--duration", str(int(measure)),
-                                "--rate", "100", "--format", "raw", "--nonblocking", "-o", str(profile)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spy = py_spy(server, measure, profile)
     time.sleep(measure)
     window_end, second, clock_after = time.time(), server.usage(), server.metrics()
     if spy is not None:
@@ -141,6 +138,15 @@ class Subject:
         self.server = self._start()
 
 
+def py_spy(server: Server, seconds: float, out: Path | None) -> subprocess.Popen | None:
+    """Start sampling the server with py-spy for `seconds` into `out` (collapsed stacks), when asked."""
+    if out is None:
+        return None
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
+                             "--duration", str(int(seconds)), "--rate", "100", "--format", "raw", "--nonblocking",
+                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: int, after_failure) -> dict:
     """Double from `start` until a step fails (or `limit`), then bisect `refine` times."""
     steps: list[dict] = []
@@ -173,13 +179,18 @@ def search(step, start: int, limit: int, budget: Budget, step_seconds, refine: i
 
 # -- 2. calls per second -----------------------------------------------------------------------------
 
-def rate_step(server: Server, sipp: Sipp, sink: RtpSink, rate: int, seconds: float) -> dict:
+def rate_step(server: Server, sipp: Sipp, sink: RtpSink, rate: int, seconds: float,
+              profile: Path | None = None) -> dict:
     """`rate` calls a second for `seconds`, each on the line for 1 s."""
     calls = int(rate * seconds)
     before = server.usage()
-    run = sipp.run(server.target, HOLD, service="9001", calls=calls, limit=max(20, rate * 10), rate=rate,
-                   hold_ms=1000, keys={"rtpsink": str(sink.port)}, timeout=seconds + 60)
+    proc = sipp.start(server.target, HOLD, service="9001", calls=calls, limit=max(20, rate * 10), rate=rate,
+                      hold_ms=1000, keys={"rtpsink": str(sink.port)}, timeout=seconds + 60)
+    spy = py_spy(server, seconds, profile)
+    run = sipp.finish(proc)
     after = server.usage()
+    if spy is not None:
+        spy.wait(timeout=120)
     sink.take()
     passed = run.successful == calls and not run.failed
     setup = sorted(run.setup_ms)
@@ -319,7 +330,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON here (e.g. bench/results.json)")
     parser.add_argument("--no-pyvoip", action="store_true", help="measure ivr only")
     parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
-    parser.add_argument("--profile", type=Path, help="with --hold: py-spy profile of the engine during the window")
+    parser.add_argument("--rate", type=int, metavar="R", help="only one calls-per-second step at R against ivr")
+    parser.add_argument("--profile", type=Path, help="with --hold or --rate: py-spy profile of the engine (raw)")
     args = parser.parse_args()
     budget = Budget(200 if args.quick else 900)             # then about 1 min of keys, and pyVoIP's own
     started = time.monotonic()
@@ -333,8 +345,11 @@ def main() -> None:
         results: dict = {"bench": "capacity", "mode": "quick" if args.quick else "full", "machine": machine(),
                          "criteria": {"jitter_p99_ms": JITTER_LIMIT_MS, "setup_timeout_ms": 5000}}
         try:
-            if args.hold:
-                results["hold"] = hold_step(ivr.server, sipp, sink, args.hold, 10.0, args.profile)
+            if args.hold or args.rate:
+                if args.hold:
+                    results["hold"] = hold_step(ivr.server, sipp, sink, args.hold, 10.0, args.profile)
+                else:
+                    results["rate"] = rate_step(ivr.server, sipp, sink, args.rate, 8.0, args.profile)
                 if args.profile:
                     results["profile"] = top_functions(args.profile)
             else:
@@ -343,7 +358,7 @@ def main() -> None:
                 results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
         finally:
             ivr.server.stop()
-        if not args.hold and not args.no_pyvoip:
+        if not (args.hold or args.rate or args.no_pyvoip):
             log("starting the pyVoIP app")
             prompt = prompt_audio(workdir)
             pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
