@@ -30,10 +30,12 @@ def free_port(kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:
 
 @dataclass(frozen=True)
 class Usage:
-    """A process's CPU seconds (user + system, its threads included) and resident memory."""
+    """A process's CPU seconds (user + system, its threads included), resident memory, and how long its
+    main thread (the event loop) sat runnable waiting for a CPU that other processes held."""
 
     cpu_seconds: float
     rss_bytes: int
+    runqueue_wait: float
 
 
 def usage(pid: int) -> Usage:
@@ -41,7 +43,8 @@ def usage(pid: int) -> Usage:
     fields = stat[stat.rindex(")") + 2:].split()
     cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS          # utime, stime
     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-    return Usage(cpu, rss)
+    waited = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    return Usage(cpu, rss, waited)
 
 
 @dataclass
