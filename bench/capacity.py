@@ -42,6 +42,8 @@ from typing import Callable
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # this checkout's ivr, not an installed one
+
 from dtmf_delivery import open_phones
 from rtp_sink import RtpSink, jitter, percentile
 from servers import BENCH, PROMPT_CACHE, Server, Sipp, start_ivr, start_pyvoip
