@@ -2,7 +2,8 @@
 
 Calls come in through `SipTransport`; for each answered call the engine owns a `MediaSession` (sans-I/O
 RTP), an `RtpSocket` and a `VoiceConversation` (the flow on the voice channel). One `MediaClock` ticks
-every 20 ms for all calls: each tick sends every call's next RTP frame and runs key timeouts.
+every 20 ms for all calls: each tick sends every call's next RTP frame, then reads what each call's
+socket received since the last tick, and runs key timeouts.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Engine:
         self._session_id = secrets.randbelow(2**31)
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_tick: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -237,8 +239,7 @@ class Engine:
             self._reject(call, 488, "no_common_codec")
             return
         try:
-            rtp = RtpSocket(rtp_host, port, lambda data, addr: self._on_rtp(call.call_id, data, addr),
-                            self._loop)
+            rtp = RtpSocket(rtp_host, port)
         except OSError:
             self.ports.release(port)
             self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
@@ -373,14 +374,11 @@ class Engine:
 
     # -- media ----------------------------------------------------------------------------------
 
-    def _on_rtp(self, call_id: str, data: bytes, addr: tuple[str, int]) -> None:
-        active = self.calls.get(call_id)
-        if active is None:
-            return
+    def _on_rtp(self, active: ActiveCall, data: bytes, addr: tuple[str, int], now: float) -> None:
         self.metrics.rtp_packets_received += 1
-        for event in active.media.receive(data, addr, self._now()):
+        for event in active.media.receive(data, addr, now):
             if isinstance(event, DtmfDigit):
-                self._on_digit(call_id, event.digit, event.source)
+                self._on_digit(active.call.call_id, event.digit, event.source)
             elif isinstance(event, KeyDown) and active.conversation is not None:
                 active.conversation.on_key_down()
 
@@ -396,23 +394,40 @@ class Engine:
             self._record_timeline(active)
 
     def on_tick(self, tick: int, now: float) -> None:
-        """Media clock listener: one RTP frame per call, key timeouts, dead-call detection."""
+        """Media clock listener: every call's RTP frame first (back to back, so the tick's timing holds
+        for all), then per call the RTP that came since the last tick, key timeouts, dead-call detection."""
         if self.registration is not None and tick % 50 == 0:
             requests = self.registration.poll(now)
             if requests:
                 self._send_register(requests)
-        for active in list(self.calls.values()):
+        calls = list(self.calls.values())
+        dropped = tick - self._last_tick - 1 if self._last_tick is not None else 0
+        self._last_tick = tick
+        sent = 0
+        for active in calls:
+            if active.answer_at is None:
+                media = active.media
+                if dropped > 0:
+                    media.skip_ticks(dropped)
+                packet = media.on_tick(now)
+                if packet is not None and media.remote_addr is not None:
+                    active.rtp.sendto(packet, media.remote_addr)
+                    sent += 1
+        self.metrics.rtp_packets_sent += sent
+        for active in calls:
+            if active.ended:
+                continue
             if active.answer_at is not None:
                 if now >= active.answer_at:
                     self._answer(active, now)
                     if self.transport is not None:
                         self.transport.flush()
                 continue
+            for data, addr in active.rtp.receive():
+                self._on_rtp(active, data, addr, now)
+            if active.ended:
+                continue
             media = active.media
-            packet = media.on_tick(now)
-            if packet is not None and media.remote_addr is not None:
-                active.rtp.sendto(packet, media.remote_addr)
-                self.metrics.rtp_packets_sent += 1
             conversation = active.conversation
             for event in media.poll(now):
                 if isinstance(event, DtmfDigit):

@@ -1,17 +1,22 @@
-"""A call's RTP socket: a non-blocking UDP socket watched by the event loop (no task per call)."""
+"""A call's RTP socket: a non-blocking UDP socket that the media clock reads and writes on its tick.
+
+No reader is registered with the event loop: every 20 ms the clock sends each call's frame and then
+drains each call's socket, so a thousand calls cost one timer wake-up per tick instead of a thousand
+readiness callbacks. Keys and audio wait at most one tick in the kernel's buffer.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from typing import Callable
+
+MAX_DATAGRAM = 2048
+RECEIVE_BATCH = 64           # datagrams read per tick at most: one flooding peer cannot stall the clock
 
 
 class RtpSocket:
-    """Bound to one even port from the allocator; hands every datagram to `on_datagram`."""
+    """Bound to one even port from the allocator."""
 
-    def __init__(self, host: str, port: int, on_datagram: Callable[[bytes, tuple[str, int]], None],
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, host: str, port: int) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -21,20 +26,21 @@ class RtpSocket:
             raise
         self.sock.setblocking(False)
         self.port = port
-        self._loop = loop
-        self._on_datagram = on_datagram
-        loop.add_reader(self.sock.fileno(), self._readable)
         self.closed = False
 
-    def _readable(self) -> None:
-        for _ in range(64):                # bounded: one busy stream cannot starve the loop
+    def receive(self) -> list[tuple[bytes, tuple[str, int]]]:
+        """The datagrams waiting in the socket (up to RECEIVE_BATCH), oldest first, with their source."""
+        received: list[tuple[bytes, tuple[str, int]]] = []
+        recvfrom = self.sock.recvfrom
+        for _ in range(RECEIVE_BATCH):
             try:
-                data, addr = self.sock.recvfrom(2048)
+                data, addr = recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:
-                return                     # ICMP port unreachable and the like
-            self._on_datagram(data, (addr[0], addr[1]))
+                break                      # ICMP port unreachable and the like
+            received.append((data, (addr[0], addr[1])))
+        return received
 
     def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -45,5 +51,4 @@ class RtpSocket:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._loop.remove_reader(self.sock.fileno())
             self.sock.close()

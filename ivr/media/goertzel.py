@@ -24,6 +24,8 @@ bridged, pauses from 30 ms on separate two presses of the same key. A different 
 
 from __future__ import annotations
 
+import audioop  # Python >= 3.13 gets the same module name from the audioop-lts package
+
 import numpy as np
 
 LOW = (697.0, 770.0, 852.0, 941.0)
@@ -67,7 +69,7 @@ class DtmfDetector:
         self.steady = _db(steady_db)
         self.hits = hits
         self.release = release
-        self._buffer = np.zeros(0)
+        self._buffer = b""
         self._candidate: str | None = None
         self._count = 0
         self._active: str | None = None
@@ -75,18 +77,28 @@ class DtmfDetector:
 
     def feed(self, pcm: bytes) -> list[str]:
         """Add audio; return the keys recognised in it, in order."""
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        self._buffer = np.concatenate((self._buffer, samples))
-        count = (len(self._buffer) - WINDOW) // HOP + 1
+        self._buffer += pcm
+        count = (len(self._buffer) // 2 - WINDOW) // HOP + 1
         if count <= 0:
             return []
-        starts = HOP * np.arange(count)
-        windows = self._buffer[starts[:, None] + np.arange(WINDOW)]        # (count, WINDOW)
-        self._buffer = self._buffer[HOP * count:]
+        span, self._buffer = self._buffer[:2 * (HOP * (count - 1) + WINDOW)], self._buffer[2 * HOP * count:]
+        if self._quiet(span):
+            if self._active is not None or self._candidate is not None:
+                for _ in range(count):
+                    self._track(None)
+            return []
+        samples = np.frombuffer(span, dtype="<i2").astype(np.float64)
+        windows = samples[HOP * np.arange(count)[:, None] + np.arange(WINDOW)]      # (count, WINDOW)
         out: list[str] = []
         for key in self._classify(windows):
             out.extend(self._track(key))
         return out
+
+    def _quiet(self, span: bytes) -> bool:
+        """Whether no window of `span` can pass the level check: the whole span holds less energy than
+        one window needs. Most audio (silence, pauses, quiet callers) stops here without numpy."""
+        rms = audioop.rms(span, 2) + 1                  # rounded down by audioop: +1 keeps this an upper bound
+        return rms * rms * (len(span) // 2) * _ENERGY_SCALE < 2 * self.min_level
 
     def _classify(self, windows: np.ndarray) -> list[str | None]:
         """The key each window holds, or None."""

@@ -85,6 +85,10 @@ class Player:
     def next_frame(self) -> bytes:
         """The next 20 ms: prompt audio running on into the next prompt, silence-padded only after the
         last one; silence when nothing plays."""
+        current = self._current
+        if current is not None and self._offset + FRAME_BYTES < len(current[1]):    # mid-prompt: one slice
+            start, self._offset = self._offset, self._offset + FRAME_BYTES
+            return current[1][start:self._offset]
         frame = b""
         while len(frame) < FRAME_BYTES and self.playing:
             if self._current is None:

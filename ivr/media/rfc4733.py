@@ -91,6 +91,8 @@ class TelephoneEventReceiver:
 
     def poll(self, now: float) -> list[TelephoneEvent]:
         """Key presses whose end packets never came, `end_timeout` after their last packet."""
+        if not self._pending:
+            return []
         return [self._report(key, p) for key, p in list(self._pending.items())
                 if now - p.last_seen >= self.end_timeout]
 

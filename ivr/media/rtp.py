@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 VERSION = 2
 HEADER = struct.Struct("!BBHII")
@@ -14,9 +14,10 @@ class RtpError(ValueError):
     """Not a valid RTP packet, or a header field out of range."""
 
 
-@dataclass(frozen=True)
-class RtpPacket:
-    """One RTP packet. `extension` is the header extension as (profile, data); padding is not kept."""
+class RtpPacket(NamedTuple):
+    """One RTP packet. `extension` is the header extension as (profile, data); padding is not kept.
+    A named tuple rather than a frozen dataclass: one is parsed for every datagram a call receives,
+    and a tuple is built several times faster."""
 
     payload_type: int
     sequence: int
@@ -28,7 +29,7 @@ class RtpPacket:
     extension: tuple[int, bytes] | None = None
 
     @classmethod
-    def parse(cls, data: bytes) -> RtpPacket:
+    def parse(cls, data: bytes) -> "RtpPacket":
         """Decode a datagram; raises RtpError when it is not version 2 RTP or its lengths do not add up."""
         if len(data) < HEADER.size:
             raise RtpError(f"{len(data)} bytes is shorter than an RTP header")
@@ -45,7 +46,7 @@ class RtpPacket:
             end -= padding
         if offset > end:
             raise RtpError("CSRC list longer than the packet")
-        csrcs = struct.unpack_from(f"!{count}I", data, HEADER.size)
+        csrcs = struct.unpack_from(f"!{count}I", data, HEADER.size) if count else ()
         extension = None
         if b0 & 0x10:
             if offset + 4 > end:
@@ -95,8 +96,12 @@ class RtpSender:
         self.octets = 0
 
     def packet(self, payload_type: int, payload: bytes, samples: int, marker: bool = False) -> bytes:
-        """The next packet, stamped with the current timestamp, which then advances by `samples`."""
-        data = RtpPacket(payload_type, self.sequence, self.timestamp, self.ssrc, payload, marker).serialize()
+        """The next packet, stamped with the current timestamp, which then advances by `samples`.
+        Built straight from the header format (no CSRCs, no extension): this runs for every frame sent."""
+        if not 0 <= payload_type <= 127:
+            raise RtpError(f"payload type {payload_type} out of range")
+        data = HEADER.pack(VERSION << 6, (0x80 if marker else 0) | payload_type, self.sequence, self.timestamp,
+                           self.ssrc) + payload
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.skip(samples)
         self.packets += 1

@@ -157,12 +157,15 @@ class MediaSession:
         """The RTP packet to send this tick: prompt audio or silence in the codec. None on ticks that
         only collect a frame (ptime > 20 ms), on hold, or while there is no remote address; time
         (player, RTP timestamp) runs on regardless."""
-        self._frames_talking |= self.player.playing
-        self._frames.append(self.player.next_frame())
-        if len(self._frames) * CLOCK_MS < self.ptime:
-            return None
-        pcm, talking = b"".join(self._frames), self._frames_talking
-        self._frames, self._frames_talking = [], False
+        talking = self.player.playing
+        pcm = self.player.next_frame()
+        if self.ptime > CLOCK_MS:                          # gather the frames of one packet
+            self._frames_talking |= talking
+            self._frames.append(pcm)
+            if len(self._frames) * CLOCK_MS < self.ptime:
+                return None
+            pcm, talking = b"".join(self._frames), self._frames_talking
+            self._frames, self._frames_talking = [], False
         samples = len(pcm) // 2
         if self.on_hold or self.remote_addr is None:
             self.sender.skip(samples)
@@ -178,7 +181,8 @@ class MediaSession:
     def poll(self, now: float) -> list[MediaEvent]:
         """Playback events since the last call, then keys whose end packets never came."""
         events: list[MediaEvent] = list(self.player.drain_events())
-        return events + self._rfc4733_digits(self.telephone_events.poll(now), now)
+        ended = self.telephone_events.poll(now)
+        return events + self._rfc4733_digits(ended, now) if ended else events
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -200,6 +204,12 @@ class MediaSession:
     def interruptible(self) -> bool:
         """Whether a prompt plays that the caller may stop (not a must-hear one)."""
         return self.player.interruptible
+
+    def skip_ticks(self, ticks: int) -> None:
+        """The media clock dropped `ticks` ticks (it fell too far behind): the RTP timestamp jumps over
+        them, so the peer hears a gap in time instead of the stream running slow; the prompt resumes
+        where it was, nothing of it is lost."""
+        self.sender.skip(ticks * g711.FRAME_SAMPLES)
 
     def set_hold(self, hold: bool) -> None:
         """On hold (the caller's SDP is sendonly/inactive) we send nothing; the marker bit is set again

@@ -2,7 +2,10 @@
 
 `TransactionLayer` is fed parsed messages with their source and the current time, and gives back
 events for the transaction user; what must go on the wire collects in `outbox` as `Send` items.
-Timers are driven by `poll(now)`; `next_deadline()` tells the I/O layer when to call it.
+Timers are driven by `poll(now)`; `next_deadline()` tells the I/O layer when to call it. Timer times
+are kept in a heap (stale entries dropped when they surface), so both cost O(log n) per timer rather
+than a walk over every live transaction: at 100 calls a second thousands are alive (Timers J and L
+keep them 32 s).
 
 Server side: INVITE and non-INVITE server transactions absorb retransmitted requests (answering
 with the last response), retransmit final INVITE responses over UDP (Timer G) until the ACK, and
@@ -12,6 +15,8 @@ REFER) retransmit over UDP (Timer E) and time out (Timer F).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import secrets
 from dataclasses import dataclass
 
@@ -159,6 +164,8 @@ class TransactionLayer:
         self._servers: dict[tuple, _ServerTransaction] = {}
         self._accepted: dict[tuple[str, int], _ServerTransaction] = {}
         self._clients: dict[tuple, _ClientTransaction] = {}
+        self._deadlines: list[tuple[float, int, _ServerTransaction | _ClientTransaction]] = []
+        self._order = itertools.count()
 
     # -- incoming -----------------------------------------------------------------------------
 
@@ -176,6 +183,7 @@ class TransactionLayer:
                 tx.state = "confirmed"
                 tx.retransmit_at = None
                 tx.expire_at = now + (0 if source.reliable else self.timers.t4)
+                self._arm(tx.expire_at, tx)
                 return [IncomingAck(request, source, to_2xx=False)]
             if tx is not None and tx.state == "confirmed":
                 return []
@@ -217,6 +225,7 @@ class TransactionLayer:
         tx.state = "completed"
         tx.retransmit_at = None
         tx.expire_at = now + (0 if tx.dest.reliable else self.timers.t4)  # Timer K
+        self._arm(tx.expire_at, tx)
         return [IncomingResponse(response, tx.key, tx.request)]
 
     # -- transaction user actions -------------------------------------------------------------
@@ -256,6 +265,7 @@ class TransactionLayer:
         if not tx.invite:
             tx.state = "completed"
             tx.expire_at = now + (0 if tx.reply_to.reliable else 64 * t.t1)   # Timer J
+            self._arm(tx.expire_at, tx)
             return
         tx.state = "accepted" if response.status < 300 else "completed"
         if response.status < 300:
@@ -265,6 +275,8 @@ class TransactionLayer:
         reliable_error = tx.reply_to.reliable and response.status >= 300
         tx.retransmit_at = None if reliable_error else now + t.t1
         tx.expire_at = now + 64 * t.t1                                    # Timer H / L
+        self._arm(tx.retransmit_at, tx)
+        self._arm(tx.expire_at, tx)
 
     def send_request(self, request: Request, dest: Endpoint, now: float) -> tuple:
         """Start a non-INVITE client transaction; returns its key."""
@@ -277,45 +289,72 @@ class TransactionLayer:
                                 retransmit_at=None if dest.reliable else now + t.t1,
                                 expire_at=now + 64 * t.t1)
         self._clients[key] = tx
+        self._arm(tx.retransmit_at, tx)
+        self._arm(tx.expire_at, tx)
         self.outbox.append(Send(data, dest))
         return key
 
     # -- timers -------------------------------------------------------------------------------
 
+    def _arm(self, when: float | None, tx: _ServerTransaction | _ClientTransaction) -> None:
+        """Note a timer just set on `tx` (entries whose timer has since changed are skipped later)."""
+        if when is not None:
+            heapq.heappush(self._deadlines, (when, next(self._order), tx))
+
+    def _live(self, when: float, tx: _ServerTransaction | _ClientTransaction) -> bool:
+        table: dict = self._servers if isinstance(tx, _ServerTransaction) else self._clients
+        return table.get(tx.key) is tx and when in (tx.retransmit_at, tx.expire_at)
+
     def next_deadline(self) -> float | None:
-        times = [t for tx in self._servers.values() for t in (tx.retransmit_at, tx.expire_at) if t is not None]
-        times += [t for tx in self._clients.values() for t in (tx.retransmit_at, tx.expire_at) if t is not None]
-        return min(times) if times else None
+        deadlines = self._deadlines
+        while deadlines and not self._live(deadlines[0][0], deadlines[0][2]):
+            heapq.heappop(deadlines)
+        return deadlines[0][0] if deadlines else None
 
     def poll(self, now: float) -> list[Event]:
         """Fire due timers: retransmissions go to the outbox, timeouts come back as events."""
+        due: dict[int, _ServerTransaction | _ClientTransaction] = {}
+        while self._deadlines and self._deadlines[0][0] <= now:
+            when, _, tx = heapq.heappop(self._deadlines)
+            if self._live(when, tx):
+                due.setdefault(id(tx), tx)
         events: list[Event] = []
-        t = self.timers
-        for key, tx in list(self._servers.items()):
-            if tx.retransmit_at is not None and now >= tx.retransmit_at and tx.last_response:
-                self.outbox.append(Send(tx.last_response, tx.reply_to))
-                tx.interval = min(2 * tx.interval, t.t2)
-                tx.retransmit_at = now + tx.interval
-            if tx.expire_at is not None and now >= tx.expire_at:
-                if tx.state == "accepted":
-                    self.stats.timeouts += 1
-                    events.append(TransactionTimeout(key, tx.request, no_ack=True))
-                    self._accepted.pop((tx.request.call_id, tx.request.cseq[0]), None)
-                del self._servers[key]
-        for key, ctx in list(self._clients.items()):
-            if ctx.state == "completed":
-                if now >= ctx.expire_at:
-                    del self._clients[key]
-                continue
-            if ctx.retransmit_at is not None and now >= ctx.retransmit_at:
-                self.outbox.append(Send(ctx.data, ctx.dest))
-                ctx.interval = t.t2 if ctx.state == "proceeding" else min(2 * ctx.interval, t.t2)
-                ctx.retransmit_at = now + ctx.interval
-            if now >= ctx.expire_at:
-                self.stats.timeouts += 1
-                events.append(TransactionTimeout(key, ctx.request))
-                del self._clients[key]
+        for tx in due.values():
+            if isinstance(tx, _ServerTransaction):
+                self._poll_server(tx, now, events)
+            else:
+                self._poll_client(tx, now, events)
         return events
+
+    def _poll_server(self, tx: _ServerTransaction, now: float, events: list[Event]) -> None:
+        t = self.timers
+        if tx.retransmit_at is not None and now >= tx.retransmit_at and tx.last_response:
+            self.outbox.append(Send(tx.last_response, tx.reply_to))
+            tx.interval = min(2 * tx.interval, t.t2)
+            tx.retransmit_at = now + tx.interval
+            self._arm(tx.retransmit_at, tx)
+        if tx.expire_at is not None and now >= tx.expire_at:
+            if tx.state == "accepted":
+                self.stats.timeouts += 1
+                events.append(TransactionTimeout(tx.key, tx.request, no_ack=True))
+                self._accepted.pop((tx.request.call_id, tx.request.cseq[0]), None)
+            del self._servers[tx.key]
+
+    def _poll_client(self, ctx: _ClientTransaction, now: float, events: list[Event]) -> None:
+        t = self.timers
+        if ctx.state == "completed":
+            if now >= ctx.expire_at:
+                del self._clients[ctx.key]
+            return
+        if ctx.retransmit_at is not None and now >= ctx.retransmit_at:
+            self.outbox.append(Send(ctx.data, ctx.dest))
+            ctx.interval = t.t2 if ctx.state == "proceeding" else min(2 * ctx.interval, t.t2)
+            ctx.retransmit_at = now + ctx.interval
+            self._arm(ctx.retransmit_at, ctx)
+        if now >= ctx.expire_at:
+            self.stats.timeouts += 1
+            events.append(TransactionTimeout(ctx.key, ctx.request))
+            del self._clients[ctx.key]
 
     def drain(self) -> list[Send]:
         """Take what must be sent now."""

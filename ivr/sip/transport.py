@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Callable
+from typing import Callable, cast
 
 from .message import SipFramingError, StreamFramer, StreamMessageTooLarge
 from .transaction import Endpoint, Send
@@ -37,8 +37,7 @@ class _TcpProtocol(asyncio.Protocol):
         self.peer: Endpoint | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)    # uvloop's transports are not subclasses
         host, port = transport.get_extra_info("peername")[:2]
         if not self.owner.ua.allowed.permits(host):
             transport.abort()          # outside the allow-list: not even a connection

@@ -31,7 +31,9 @@ async def health(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     store = request.app[STORE]
-    gauges = {"active_calls": float(len(engine.calls)), **store.gauges()}
+    clock = engine.clock.stats
+    gauges = {"active_calls": float(len(engine.calls)), "media_clock_late_ticks": float(clock.late_ticks),
+              "media_clock_dropped_ticks": float(clock.dropped_ticks), **store.gauges()}
     sip = engine.ua.counters() if engine.ua is not None else None
     return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
 

@@ -131,3 +131,19 @@ def test_speech_is_not_taken_for_keys(tmp_path: Path, voice: str, text: str, pit
     keyed[start:start + 640] = tone("5", 80, -10.0) + 0.05 * x[start:start + 640]
     assert detect(pcm(keyed)) == ["5"]
 
+
+
+class _Ungated(DtmfDetector):
+    """The detector with its quiet-audio shortcut turned off: every window goes through the filters."""
+
+    def _quiet(self, span: bytes) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("dbm0", [-40.0, -33.0, -31.0, -30.0, -29.0, -25.0])
+def test_the_quiet_audio_shortcut_changes_no_decision(dbm0: float) -> None:
+    # tones and noise around the level floor, with pauses the debouncer must count through the shortcut
+    audio = pcm(LEAD, tone("4", 60, dbm0), silence(40), tone("4", 60, dbm0), noise(200, dbm0 - 3),
+                tone("#", 45, dbm0), silence(25), tone("#", 45, dbm0), TAIL)
+    assert detect(audio) == detect(audio, detector=_Ungated())
+    assert (detect(audio) != []) == (dbm0 > -30.0)

@@ -105,6 +105,18 @@ def test_hold_sends_nothing_and_time_runs_on() -> None:
     assert session.stats.packets_sent == 2
 
 
+def test_ticks_the_clock_dropped_move_the_timestamp_not_the_prompt() -> None:
+    session = MediaSession(g711.PCMU, None, remote=CALLER)
+    prompt = pcm(silence(20)) + b"\x01\x00" * 160 + b"\x02\x00" * 160
+    session.play("p", prompt)
+    first, second = ticks(session, 2)
+    session.skip_ticks(12)                                       # the clock resynchronised 240 ms later
+    (resumed,) = ticks(session, 1, start=0.3)
+    assert resumed.sequence == (second.sequence + 1) & 0xFFFF
+    assert (resumed.timestamp - second.timestamp) & 0xFFFFFFFF == 160 * 13
+    assert resumed.payload == g711.encode(g711.PCMU, b"\x02\x00" * 160)    # the prompt's next frame
+
+
 def test_no_packets_without_an_address_until_rtp_arrives() -> None:
     session = MediaSession(g711.PCMU, DTMF_PT, remote=None)
     assert ticks(session, 3) == [None] * 3

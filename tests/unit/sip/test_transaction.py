@@ -362,3 +362,37 @@ def test_response_destination(via: str, source: tuple[str, str, int], expected: 
                                      f"Via: {via}".encode()))
     assert isinstance(request, Request)
     assert response_destination(request, Endpoint(*source)) == Endpoint(*expected)
+
+
+def test_next_deadline_is_the_earliest_timer_of_the_live_transactions_throughout_a_busy_mix() -> None:
+    # many calls in every state at once (the timers live in a heap; this checks it against a walk)
+    layer = TransactionLayer()
+    clock = Clock(layer)
+
+    def earliest() -> float | None:
+        live = [*layer._servers.values(), *layer._clients.values()]
+        times = [t for tx in live for t in (tx.retransmit_at, tx.expire_at) if t is not None]
+        return min(times, default=None)
+
+    for n in range(60):
+        clock.now = n * 0.37
+        (offer,) = clock.receive(invite(call_id=f"c{n}", branch=f"z9hG4bK-i{n}"))
+        assert isinstance(offer, IncomingRequest)
+        clock.respond(offer, (200, 486, 180)[n % 3])
+        if n % 4 == 0:
+            (bye,) = clock.receive(sip_request("BYE", call_id=f"c{n}", branch=f"z9hG4bK-b{n}", cseq=2))
+            assert isinstance(bye, IncomingRequest)
+            clock.respond(bye, 200)
+        if n % 5 == 0:
+            clock.send_request(parse(sip_request("OPTIONS", call_id=f"o{n}", branch=f"z9hG4bK-o{n}",
+                                                 via="SIP/2.0/UDP 127.0.0.1:5080")), SERVER)
+        if n % 6 == 0:
+            clock.receive(sip_request("ACK", call_id=f"c{n}", branch=f"z9hG4bK-i{n}"))
+        assert layer.next_deadline() == earliest()
+    for end in (25.0, 30.0, 40.0, 60.0):
+        while (deadline := layer.next_deadline()) is not None and deadline <= end:
+            assert deadline == earliest()
+            clock.now = deadline
+            layer.poll(clock.now)
+        assert layer.next_deadline() == earliest()
+    assert layer.next_deadline() is None and layer.active == 20        # 180 only: waiting for a final answer
