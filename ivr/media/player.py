@@ -36,7 +36,7 @@ class PlaybackFinished:
 PlaybackEvent = PlaybackStarted | PlaybackFinished
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Prompt:
     prompt_id: str
     pcm: bytes
@@ -86,9 +86,9 @@ class Player:
         """The next 20 ms: prompt audio running on into the next prompt, silence-padded only after the
         last one; silence when nothing plays."""
         current = self._current
-        if current is not None and self._offset + FRAME_BYTES < len(current[1]):    # mid-prompt: one slice
+        if current is not None and self._offset + FRAME_BYTES < len(current.pcm):    # mid-prompt: one slice
             start, self._offset = self._offset, self._offset + FRAME_BYTES
-            return current[1][start:self._offset]
+            return current.pcm[start:self._offset]
         frame = b""
         while len(frame) < FRAME_BYTES and self.playing:
             if self._current is None:
