@@ -1,17 +1,19 @@
 """Prints JSON: how many calls `ivr serve` carries on this machine, against a minimal pyVoIP app.
 
-Everything runs on loopback in one bounded run (about 25 minutes, 6 with --quick):
+Everything runs on loopback in one bounded run (about 20 minutes, 6 with --quick):
 
 1. concurrency: N callers (SIPp) hold calls that play a 70 s prompt (bench/dialplans/prompt.yaml);
    the server's RTP goes to one kernel-timestamped receiver (bench/rtp_sink.py), which answers each
    packet with 20 ms of silence as a phone would. Once all N calls are up, the send jitter of every
-   call is measured over a window: |arrival gap − RTP timestamp gap| between consecutive packets.
-   N doubles until a step fails, then the boundary is bisected. A step passes when the jitter p99
-   is at most 5 ms, every call was answered, stayed up and lost no packet.
+   call is measured over a window: each packet's distance from the time its RTP timestamp stands
+   for (RFC 3550's consecutive-packet figure is reported beside it). N doubles until a step fails
+   (a failed step is tried once more), then the boundary is bisected. A step passes when the jitter
+   p99 is at most 5 ms, every call was answered, stayed up, lost no packet and skipped no audio.
 2. calls per second: SIPp places 1 s calls at a fixed rate; INVITE→200 setup time p50/p99 and the
    highest rate with no failed call (a 200 later than 5 s is a failure).
 3. CPU and memory per call, from /proc of the server process: % of one core per call while the
-   prompt plays, resident memory per call, CPU milliseconds per call at the highest call rate.
+   prompt plays, resident memory per call, CPU milliseconds per call placed; compared at steps both
+   servers reach (25 calls, 20 calls a second).
 4. DTMF (ivr only): calls key in 8 random digits and # as RFC 4733 events with 5 % of the packets
    lost and 5 % duplicated (seeded); the fraction of digits the flow collected, read from the store.
 5. the same 1-3 against bench/pyvoip_app.py playing the same prompt, and the ratios ivr ÷ pyVoIP.
