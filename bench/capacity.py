@@ -1,17 +1,19 @@
 """Prints JSON: how many calls `ivr serve` carries on this machine, against a minimal pyVoIP app.
 
-Everything runs on loopback in one bounded run (about 25 minutes, 6 with --quick):
+Everything runs on loopback in one bounded run (about 20 minutes, 6 with --quick):
 
 1. concurrency: N callers (SIPp) hold calls that play a 70 s prompt (bench/dialplans/prompt.yaml);
    the server's RTP goes to one kernel-timestamped receiver (bench/rtp_sink.py), which answers each
    packet with 20 ms of silence as a phone would. Once all N calls are up, the send jitter of every
-   call is measured over a window: |arrival gap − RTP timestamp gap| between consecutive packets.
-   N doubles until a step fails, then the boundary is bisected. A step passes when the jitter p99
-   is at most 5 ms, every call was answered, stayed up and lost no packet.
+   call is measured over a window: each packet's distance from the time its RTP timestamp stands
+   for (RFC 3550's consecutive-packet figure is reported beside it). N doubles until a step fails
+   (a failed step is tried once more), then the boundary is bisected. A step passes when the jitter
+   p99 is at most 5 ms, every call was answered, stayed up, lost no packet and skipped no audio.
 2. calls per second: SIPp places 1 s calls at a fixed rate; INVITE→200 setup time p50/p99 and the
    highest rate with no failed call (a 200 later than 5 s is a failure).
 3. CPU and memory per call, from /proc of the server process: % of one core per call while the
-   prompt plays, resident memory per call, CPU milliseconds per call at the highest call rate.
+   prompt plays, resident memory per call, CPU milliseconds per call placed; compared at steps both
+   servers reach (25 calls, 20 calls a second).
 4. DTMF (ivr only): calls key in 8 random digits and # as RFC 4733 events with 5 % of the packets
    lost and 5 % duplicated (seeded); the fraction of digits the flow collected, read from the store.
 5. the same 1-3 against bench/pyvoip_app.py playing the same prompt, and the ratios ivr ÷ pyVoIP.
@@ -19,12 +21,14 @@ Everything runs on loopback in one bounded run (about 25 minutes, 6 with --quick
     .venv/bin/python bench/capacity.py [--quick] [--out bench/results.json] [--no-pyvoip]
     .venv/bin/python bench/capacity.py --hold 300 [--profile prof.txt]     # one step, optionally profiled
     .venv/bin/python bench/capacity.py --rate 100 [--profile prof.txt]
+    .venv/bin/python bench/capacity.py --keys 40
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import difflib
 import json
 import os
@@ -350,11 +354,16 @@ def main() -> None:
     parser.add_argument("--no-pyvoip", action="store_true", help="measure ivr only")
     parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
     parser.add_argument("--rate", type=int, metavar="R", help="only one calls-per-second step at R against ivr")
+    parser.add_argument("--workdir", type=Path, help="keep the logs, store and SIPp files here (default: a temporary folder)")
+    parser.add_argument("--keys", type=int, metavar="N", help="only the DTMF test, with N calls")
     parser.add_argument("--profile", type=Path, help="with --hold or --rate: py-spy profile of the engine (raw)")
     args = parser.parse_args()
     budget = Budget(200 if args.quick else 900)             # then about 1 min of keys, and pyVoIP's own
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.workdir)) if args.workdir
+          else tempfile.TemporaryDirectory(prefix="ivr-bench-")) as tmp:
         workdir = Path(tmp)
         sink = RtpSink()
         sipp = Sipp(workdir)
@@ -364,7 +373,9 @@ def main() -> None:
         results: dict = {"bench": "capacity", "mode": "quick" if args.quick else "full", "machine": machine(),
                          "criteria": {"jitter_p99_ms": JITTER_LIMIT_MS, "setup_timeout_ms": 5000}}
         try:
-            if args.hold or args.rate:
+            if args.keys:
+                results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=args.keys)
+            elif args.hold or args.rate:
                 if args.hold:
                     results["hold"] = hold_step(ivr.server, sipp, sink, args.hold, 10.0, args.profile)
                 else:
@@ -373,11 +384,12 @@ def main() -> None:
                     results["profile"] = top_functions(args.profile)
             else:
                 ivr_figures = measure(ivr, sipp, sink, args.quick, budget)
+                ivr.restart()                                # keys on a fresh node, not one the last step overloaded
                 results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=10 if args.quick else 40)
                 results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
         finally:
             ivr.server.stop()
-        if not (args.hold or args.rate or args.no_pyvoip):
+        if not (args.hold or args.rate or args.keys or args.no_pyvoip):
             log("starting the pyVoIP app")
             prompt = prompt_audio(workdir)
             pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
