@@ -295,13 +295,15 @@ def prompt_audio(workdir: Path) -> Path:
     return path
 
 
-def measure(subject: Subject, sipp: Sipp, sink: RtpSink, quick: bool, budget: Budget) -> dict:
+def measure(subject: Subject, sipp: Sipp, sink: RtpSink, quick: bool, seconds: float) -> dict:
+    """Concurrency then calls per second, each search within its share of `seconds`."""
     measure_window = 4.0 if quick else 10.0
     hold_step(subject.server, sipp, sink, 10, 2.0)          # warm-up, not counted: first calls, caches, imports
-    concurrency = search(lambda n: hold_step(subject.server, sipp, sink, n, measure_window), FIRST_CALLS, 3000, budget,
-                         lambda n: n / 40 + measure_window + 15, 1 if quick else 3, subject.restart, retries=1)
-    rates = search(lambda r: rate_step(subject.server, sipp, sink, r, 4.0 if quick else 8.0), FIRST_RATE, 640, budget,
-                   lambda r: 25, 1 if quick else 2, subject.restart)
+    concurrency = search(lambda n: hold_step(subject.server, sipp, sink, n, measure_window), FIRST_CALLS, 3000,
+                         Budget(0.65 * seconds), lambda n: n / 40 + measure_window + 15, 1 if quick else 3,
+                         subject.restart, retries=1)
+    rates = search(lambda r: rate_step(subject.server, sipp, sink, r, 4.0 if quick else 8.0), FIRST_RATE, 640,
+                   Budget(0.35 * seconds), lambda r: 25, 1 if quick else 2, subject.restart)
     return {"concurrency": concurrency, "calls_per_second": rates}
 
 
@@ -358,7 +360,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, metavar="N", help="only the DTMF test, with N calls")
     parser.add_argument("--profile", type=Path, help="with --hold or --rate: py-spy profile of the engine (raw)")
     args = parser.parse_args()
-    budget = Budget(200 if args.quick else 900)             # then about 1 min of keys, and pyVoIP's own
+    seconds = 200 if args.quick else 900                    # for ivr; then about 1 min of keys, and pyVoIP's own
     started = time.monotonic()
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -383,7 +385,7 @@ def main() -> None:
                 if args.profile:
                     results["profile"] = top_functions(args.profile)
             else:
-                ivr_figures = measure(ivr, sipp, sink, args.quick, budget)
+                ivr_figures = measure(ivr, sipp, sink, args.quick, seconds)
                 ivr.restart()                                # keys on a fresh node, not one the last step overloaded
                 results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=10 if args.quick else 40)
                 results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
@@ -394,7 +396,7 @@ def main() -> None:
             prompt = prompt_audio(workdir)
             pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
             try:
-                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, Budget(150 if args.quick else 480))
+                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, 150 if args.quick else 480)
             finally:
                 pyvoip.server.stop()
             results["pyvoip"] = {"summary": summary(pyvoip_figures), **pyvoip_figures}
