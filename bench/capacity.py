@@ -1,6 +1,6 @@
 """Prints JSON: how many calls `ivr serve` carries on this machine, against a minimal pyVoIP app.
 
-Everything runs on loopback in one bounded run (about 20 minutes, 6 with --quick):
+Everything runs on loopback in one bounded run (about 20 minutes, 7 with --quick):
 
 1. concurrency: N callers (SIPp) hold calls that play a 70 s prompt (bench/dialplans/prompt.yaml);
    the server's RTP goes to one kernel-timestamped receiver (bench/rtp_sink.py), which answers each
@@ -351,7 +351,7 @@ def top_functions(raw_profile: Path, count: int = 25) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer steps (about 6 minutes)")
+    parser.add_argument("--quick", action="store_true", help="shorter windows, fewer steps (about 7 minutes)")
     parser.add_argument("--out", type=Path, help="also write the JSON here (e.g. bench/results.json)")
     parser.add_argument("--no-pyvoip", action="store_true", help="measure ivr only")
     parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
