@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
+from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import SpeechConfig
@@ -32,6 +32,10 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
+    p.add_argument("--unknown-numbers", choices=UNKNOWN_NUMBER_TREATMENTS, default="announce",
+                   help="a dialled number without a campaign: 'announce' answers it like a closed campaign, so "
+                        "scanners cannot tell which numbers exist (default, for the open network); 'reject' "
+                        "answers 404 Not Found (behind a trusted carrier trunk)")
     p.add_argument("--max-calls-per-caller", type=int, default=2,
                    help="concurrent calls from one caller number before 486 Busy Here (0: no limit)")
     p.add_argument("--max-setup-per-source", type=int, default=20,
@@ -114,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
+        unknown_numbers=args.unknown_numbers,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
         sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,

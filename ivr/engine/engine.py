@@ -217,8 +217,12 @@ class Engine:
         if refusal is not None:
             self._reject(call, refusal.status, refusal.cause, headers=list(refusal.headers))
             return
-        # An unknown number is answered like a closed campaign: scanners cannot tell which numbers exist.
-        campaign = self.campaigns.for_number(call.number) or NOT_IN_SERVICE
+        campaign = self.campaigns.for_number(call.number)
+        if campaign is None and self.config.unknown_numbers == "reject":
+            self._reject(call, 404, "unknown_number")
+            return
+        # Else an unknown number is answered like a closed campaign: scanners cannot tell which numbers exist.
+        campaign = campaign or NOT_IN_SERVICE
         try:
             description = sdp.SessionDescription.parse(offer.offer)
         except sdp.SdpError:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import SIPP_DIR, run_sipp, start_engine
-from .sipp_keys import key_scenario
+from .sipp_keys import key_scenario, refused_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +50,36 @@ def test_unknown_number_is_answered_not_in_service_and_hung_up(engine, tmp_path:
     assert result.successful == 1, result.output
     [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
     assert (ended["number"], ended["campaign"], ended["cause"], ended["path"]) == ("9999", "", "flow_end", ["end"])
+
+
+def test_reject_mode_answers_unknown_numbers_404_and_known_ones_as_usual(tmp_path: Path) -> None:
+    """`--unknown-numbers reject`, for a node behind a trusted carrier trunk: no announcement, 404."""
+    engine = start_engine(tmp_path, "--unknown-numbers", "reject")
+    try:
+        (tmp_path / "unknown").mkdir()
+        refused = run_sipp(engine.sip, refused_scenario(tmp_path / "unknown" / "404.xml", 404), service="9999",
+                           timeout=30, workdir=tmp_path / "unknown")
+        assert refused.successful == 1, refused.output
+        known = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="3838", timeout=40,
+                         workdir=tmp_path)
+        assert known.successful == 1, known.output
+        assert b'ivr_calls_total{disposition="unknown_number"} 1' in engine.http_get("/metrics")[1]
+    finally:
+        engine.stop()
+    records = engine.call_records()
+    assert [(r["number"], r["status"], r["cause"]) for r in records if r["event"] == "call_rejected"] == [
+        ("9999", 404, "unknown_number")]
+    assert [(r["number"], r["cause"], r["digits"]) for r in records if r["event"] == "call_ended"] == [
+        ("3838", "flow_end", "1")]
+
+
+def test_invite_offering_only_a_codec_we_lack_gets_488(engine, tmp_path: Path) -> None:
+    g729 = "18\n      a=rtpmap:18 G729/8000\n      a=fmtp:18 annexb=no"
+    result = run_sipp(engine.sip, refused_scenario(tmp_path / "g729.xml", 488, media=g729), service="3838",
+                      timeout=30, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    assert [(r["status"], r["cause"]) for r in engine.call_records() if r["event"] == "call_rejected"] == [
+        (488, "no_common_codec")]
 
 
 def test_fifty_concurrent_calls(engine, tmp_path: Path) -> None:
