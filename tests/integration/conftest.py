@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -125,6 +126,19 @@ def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: flo
         time.sleep(0.2)
     engine.stop()
     raise RuntimeError(f"engine not ready after {timeout}s:\n{engine.log()[-4000:]}")
+
+
+def stored_outcomes(engine: EngineProcess) -> list[tuple[str, str, str, str]]:
+    """(caller, kind, name, value) of the outcomes in a SQLite engine's store, oldest first; waits up to 5 s
+    for the first one (the store writes behind the call)."""
+    path = engine.db_url.removeprefix("sqlite:///")
+    deadline = time.monotonic() + 5
+    while True:
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT caller, kind, name, value FROM outcomes ORDER BY at").fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
 
 
 @pytest.fixture

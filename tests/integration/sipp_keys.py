@@ -107,6 +107,27 @@ _PRESS = """  <pause milliseconds="{pause}"/>
   <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
 """
 
+_INFO = """  <pause milliseconds="{pause}"/>
+  <send>
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INFO
+      [routes]
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: {content_type}
+      Content-Length: [len]
+
+{body}
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
 _FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
   <send>
     <![CDATA[
@@ -146,6 +167,19 @@ def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
             index += 1
     body += _FOOTER.format(bye_timeout=bye_timeout_ms)
     path.write_text(body)
+    return path
+
+
+def info_key_scenario(path: Path, content_type: str, body: str, *, pause: float = 2.0,
+                      caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000) -> Path:
+    """Write a scenario pressing one key by SIP INFO `pause` seconds after the ACK (`body` of type
+    `content_type`, e.g. application/dtmf-relay), which must get 200; then wait for the engine's BYE."""
+    lines = "\n".join(f"      {line}" for line in body.splitlines())
+    path.write_text(_INVITE.format(name=f"caller presses a key by INFO {content_type}", caller=caller,
+                                   media=G711_AND_EVENTS)
+                    + _ANSWERED.format(caller=caller)
+                    + _INFO.format(pause=int(pause * 1000), caller=caller, content_type=content_type, body=lines)
+                    + _FOOTER.format(bye_timeout=bye_timeout_ms))
     return path
 
 

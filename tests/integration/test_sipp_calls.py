@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SIPP_DIR, run_sipp, start_engine
-from .sipp_keys import key_scenario, refused_scenario
+from .conftest import SIPP_DIR, run_sipp, start_engine, stored_outcomes
+from .sipp_keys import info_key_scenario, key_scenario, refused_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +80,18 @@ def test_invite_offering_only_a_codec_we_lack_gets_488(engine, tmp_path: Path) -
     assert result.successful == 1, result.output
     assert [(r["status"], r["cause"]) for r in engine.call_records() if r["event"] == "call_rejected"] == [
         (488, "no_common_codec")]
+
+
+@pytest.mark.parametrize("content_type, body", [("application/dtmf-relay", "Signal=1\nDuration=160"),
+                                                ("application/dtmf", "1")], ids=["dtmf-relay", "dtmf"])
+def test_vote_by_sip_info_key_is_counted(engine, tmp_path: Path, content_type: str, body: str) -> None:
+    """Phones and gateways that send keys in SIP INFO instead of RTP vote like the others."""
+    scenario = info_key_scenario(tmp_path / "info.xml", content_type, body, caller="+15554141")
+    result = run_sipp(engine.sip, scenario, service="3838", timeout=40, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert (ended["digits"], ended["cause"], ended["path"][-1]) == ("1", "flow_end", "thanks"), ended
+    assert stored_outcomes(engine) == [("+15554141", "vote", "talent", "anna")]
 
 
 def test_fifty_concurrent_calls(engine, tmp_path: Path) -> None:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMS_TOKEN, run_sipp
+from .conftest import SMS_TOKEN, run_sipp, stored_outcomes as outcomes
 from .sipp_keys import key_scenario
-from .test_demo_calls import outcomes
 
 pytestmark = pytest.mark.integration
 
