@@ -29,8 +29,8 @@ from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
 from ivr.speech.service import SpeechService
 from ivr.sip.ua import (
-    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, TransferProgress, UAConfig,
-    UserAgent,
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionAnswer, SessionModify, TransferProgress,
+    UAConfig, UserAgent,
 )
 
 from . import admission
@@ -195,6 +195,8 @@ class Engine:
                     self._on_digit(event.call.call_id, event.digit, "info")
                 elif isinstance(event, SessionModify):
                     self._on_modify(event)
+                elif isinstance(event, SessionAnswer):
+                    self._on_session_answer(event)
                 elif isinstance(event, CallEnded):
                     self._on_ended(event.call, event.cause)
                 elif isinstance(event, TransferProgress):
@@ -353,22 +355,45 @@ class Engine:
         if active is None:
             self.ua.reject_modify(event.call, event.key, 481, now)
             return
+        active.sdp_version += 1
         if not event.offer:
-            # Session refresh without an offer: answer with the current session unchanged.
-            self.ua.accept_modify(event.call, event.key, active.answer.sdp.serialize().encode(), now)
+            # A re-INVITE without SDP (session refresh): our 200 offers the call's codec again, sending and
+            # receiving; the ACK brings the caller's answer (`_on_session_answer`).
+            offer = sdp.make_offer(self._media_host(event.call), active.rtp.port, codecs=(active.answer.codec_name,),
+                                   dtmf_pt=active.answer.dtmf_pt, session_id=self._session_id,
+                                   session_version=active.sdp_version)
+            self.ua.accept_modify(event.call, event.key, offer.serialize().encode(), now)
             return
         try:
-            description = sdp.SessionDescription.parse(event.offer)
-            active.sdp_version += 1
-            answer = sdp.negotiate(description, self._media_host(event.call), active.rtp.port,
-                                   session_id=self._session_id, session_version=active.sdp_version)
+            answer = sdp.negotiate(sdp.SessionDescription.parse(event.offer), self._media_host(event.call),
+                                   active.rtp.port, session_id=self._session_id, session_version=active.sdp_version)
         except sdp.SdpError:
             self.ua.reject_modify(event.call, event.key, 488, now)
             return
+        self._apply_answer(active, answer)
+        self.ua.accept_modify(event.call, event.key, answer.sdp.serialize().encode(), now)
+
+    def _on_session_answer(self, event: SessionAnswer) -> None:
+        """The caller's answer (in its ACK) to the offer of a session refresh. An ACK cannot be refused:
+        without a usable answer the call goes on as it was."""
+        active = self.calls.get(event.call.call_id)
+        if active is None:
+            return
+        try:
+            answer = sdp.negotiate(sdp.SessionDescription.parse(event.answer), self._media_host(event.call),
+                                   active.rtp.port, codecs=(active.answer.codec_name,),
+                                   session_id=self._session_id, session_version=active.sdp_version)
+        except sdp.SdpError as exc:
+            log.warning("call %s: the ACK's SDP answer cannot be used (%s); media unchanged", event.call.call_id, exc)
+            return
+        self._apply_answer(active, answer)
+
+    @staticmethod
+    def _apply_answer(active: ActiveCall, answer: sdp.Answer) -> None:
+        """Media follows a renegotiated session: codec, telephone-event type, address, hold."""
         active.answer = answer
         active.media.update_remote(answer.codec_pt, answer.dtmf_pt, answer.remote)
         active.media.set_hold(answer.direction in ("recvonly", "inactive"))
-        self.ua.accept_modify(event.call, event.key, answer.sdp.serialize().encode(), now)
 
     def _on_ended(self, call: Call, cause: str) -> None:
         active = self.calls.pop(call.call_id, None)
