@@ -1,23 +1,71 @@
-"""The media side of calls as a phone sees it, against a real `ivr serve` on loopback: hold, unhold and
-session refresh by re-INVITE.
+"""The media side of calls as a phone sees it, against a real `ivr serve` on loopback: RTP ports from the
+configured range (and given back), and hold, unhold and session refresh by re-INVITE.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
 import pytest
 
 from ivr.sip.sdp import SessionDescription
 
-from ..support.caller import Arrival, Caller
-from .conftest import stored_outcomes
+from ..support.caller import Arrival, CallFailed, Caller
+from .conftest import start_engine, stored_outcomes
 
 pytestmark = pytest.mark.integration
 
 
+def free_port_pair() -> int:
+    """An even port p with p and p + 1 free for UDP on 127.0.0.1."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1] & ~1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtcp:
+                rtp.bind(("127.0.0.1", port))
+                rtcp.bind(("127.0.0.1", port + 1))
+                return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
 def sound(received: list[Arrival]) -> int:
     return sum(1 for a in received if not a.silent)
+
+
+def test_one_rtp_port_pair_serves_calls_one_after_the_other_and_refuses_a_call_while_taken(tmp_path: Path) -> None:
+    low = free_port_pair()
+    engine = start_engine(tmp_path, "--rtp-ports", f"{low}-{low + 1}")
+
+    async def calls() -> list[str]:
+        refusals = []
+        for i in range(2):
+            async with Caller(("127.0.0.1", engine.sip_port), "3838", caller_id=f"+155506000{i}") as phone:
+                await phone.dial()
+                assert phone.media_address == ("127.0.0.1", low), "the answer's m= port is the range's one"
+                await phone.wait_until(lambda r: sound(r) >= 10, timeout=10)       # the prompt plays
+                async with Caller(("127.0.0.1", engine.sip_port), "3838", caller_id=f"+155506100{i}") as second:
+                    with pytest.raises(CallFailed) as refused:
+                        await second.dial()
+                    refusals.append(str(refused.value))
+                await phone.hang_up()
+        return refusals
+
+    try:
+        refusals = asyncio.run(calls())
+    finally:
+        engine.stop()
+    assert refusals == ["INVITE answered 503 Service Unavailable"] * 2
+    records = engine.call_records()
+    assert [r["cause"] for r in records if r["event"] == "call_rejected"] == ["no_rtp_port"] * 2
+    assert [(r["from"], r["cause"]) for r in records if r["event"] == "call_ended"] == [
+        ("+1555060000", "remote_bye"), ("+1555060001", "remote_bye")]
 
 
 def test_hold_unhold_and_session_refresh_keep_the_call_and_its_vote(engine) -> None:
