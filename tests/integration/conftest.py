@@ -20,10 +20,19 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from ivr.media.prompts import PromptCache, PromptRequest
+
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).parent / "sipp"
 PROMPT_CACHE = ROOT / "prompts" / "cache"      # shared between runs: prompts are generated once
 SMS_TOKEN = "sms-gateway-token-for-tests"     # what the test "SMS gateway" authenticates with
+
+
+def cached_prompt(text: str, codec: int) -> bytes:
+    """The prompt cache's G.711 bytes (`codec`: g711.PCMU or PCMA) for an English text: what an engine
+    started by these tests plays for it."""
+    cache = PromptCache(PROMPT_CACHE)
+    return cache.load_encoded(cache.key(PromptRequest(text=text, language="en")), codec)
 
 
 def free_port(udp_and_tcp: bool = True) -> int:
