@@ -177,7 +177,8 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The `ivr` command line: serve, validate, simulate, prompts, keys."""
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
@@ -186,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     flow_cli.add_arguments(sub)
     keys_cli.add_arguments(sub)
     prompts_cli.add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
