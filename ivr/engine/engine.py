@@ -355,6 +355,9 @@ class Engine:
         if active is None:
             self.ua.reject_modify(event.call, event.key, 481, now)
             return
+        if not event.offer and event.method != "INVITE":
+            self.ua.accept_modify(event.call, event.key, None, now)     # an UPDATE refreshing the dialog alone
+            return
         active.sdp_version += 1
         if not event.offer:
             # A re-INVITE without SDP (session refresh): our 200 offers the call's codec again, sending and

@@ -72,7 +72,8 @@ def test_hold_unhold_and_session_refresh_keep_the_call_and_its_vote(engine) -> N
     """Hold (sendonly): the engine answers recvonly and sends nothing. Unhold (sendrecv): the prompt is
     heard again. Re-INVITEs without SDP: the engine's 200 offers the session, sending and receiving, and
     media follows the answer in the ACK (sendonly: the engine stops sending; sendrecv: it sends again).
-    The key pressed after all that still votes, and the engine hangs up."""
+    An UPDATE without SDP gets a 200 without. The key pressed after all that still votes, and the engine
+    hangs up."""
 
     async def call() -> None:
         async with Caller(("127.0.0.1", engine.sip_port), "3838", caller_id="+15550606") as phone:
@@ -106,6 +107,9 @@ def test_hold_unhold_and_session_refresh_keep_the_call_and_its_vote(engine) -> N
                 else:
                     refreshed_at = len(phone.received)
                     await phone.wait_until(lambda r: len(r) >= refreshed_at + 25, timeout=5)
+
+            updated = await phone.update()
+            assert (updated.status, updated.body) == (200, b""), "an UPDATE without SDP changes no media"
 
             await phone.press("1")
             await phone.wait_hangup(30)

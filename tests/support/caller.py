@@ -163,6 +163,11 @@ class Caller:
         self._ack(cseq, ours, to_2xx=response.status == 200)
         return response
 
+    async def update(self, timeout: float = 10.0) -> Response:
+        """An UPDATE without SDP (refreshes the dialog alone); returns the final response."""
+        self._send_request("UPDATE", self._remote_target, self._next_cseq(), self._to_header())
+        return await self._final_response(timeout)
+
     def _next_cseq(self) -> int:
         self._cseq += 1
         return self._cseq
