@@ -67,14 +67,6 @@ def request(method: str, number: str, port: int, n: int, *, host: str = "127.0.0
     return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
 
-def metric(engine, name: str) -> float:
-    status, body = engine.http_get("/metrics")
-    assert status == 200
-    match = re.search(rf"^{re.escape(name)} (\S+)$", body.decode(), re.M)
-    assert match, name
-    return float(match.group(1))
-
-
 # -- a flood from one address ---------------------------------------------------------------------------
 
 class Flood(threading.Thread):
@@ -131,7 +123,7 @@ def test_a_flood_from_one_address_does_not_stop_another_callers_vote(node, tmp_p
     assert finals < flood.sent / 4, (flood.sent, flood.answers)        # most of it got no answer at all
     assert flood.answers[503] >= 1                                     # over the rate, or too many set-ups
     assert flood.answers[200] <= 20 + 500                              # calls: at most the set-up limit
-    assert metric(node, 'ivr_sip_messages_refused_total{reason="rate_limited"}') > 1000         # (the rest the kernel dropped)
+    assert node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}'] > 1000         # (the rest the kernel dropped)
     rejected = Counter(r["cause"] for r in node.call_records() if r["event"] == "call_rejected")
     assert rejected["source_setup_limit"] >= 1, rejected
 
@@ -224,7 +216,7 @@ def test_allow_from_drops_everyone_else(tmp_path: Path) -> None:
                 assert tcp.recv(65535) == b""                            # closed without an answer
             except ConnectionResetError:
                 pass
-        assert metric(engine, 'ivr_sip_messages_refused_total{reason="not_allowed"}') == 1
+        assert engine.metrics()['ivr_sip_messages_refused_total{reason="not_allowed"}'] == 1
         vote_call(engine, tmp_path / "call", "+15550888", "2")
     finally:
         engine.stop()
