@@ -8,7 +8,10 @@ import asyncio
 import hashlib
 import hmac
 import time
+from datetime import datetime
 from pathlib import Path
+
+import yaml
 
 import pytest
 from aiohttp import web
@@ -20,7 +23,8 @@ from ivr.flow.events import CallWebhook
 from .api.conftest import Api, make_key, wait_for
 from .conftest import loopback_site, run_sipp, start_engine
 from .sipp_keys import key_scenario
-from .test_business_api_calls import BusinessApi
+from .conftest import ROOT
+from .test_business_api_calls import SLOW_ORDER, BusinessApi
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +164,35 @@ def test_a_call_to_a_private_webhook_shows_the_refusal_and_takes_the_failure_exi
     [result] = [e["data"] for e in detail["events"] if e["kind"] == "webhook_result"]
     assert result["ok"] is False and result["error"].startswith("refused: 127.0.0.1 is a loopback address")
     assert detail["path"][-2:] == ["lookup", "unavailable"]                # the failure exit
+
+
+def test_a_slow_business_api_times_out_and_the_call_takes_the_failure_exit(tmp_path: Path) -> None:
+    """The order look-up of dialplans/order.yaml against an API that answers after 30 s: each attempt
+    ends at the node's timeout, the one retry too, and the caller hears the failure exit's message."""
+    lookup = yaml.safe_load((ROOT / "dialplans" / "order.yaml").read_text())["nodes"]["lookup"]
+    timeout, retries = lookup["timeout"], lookup["retries"]
+    with BusinessApi() as business:
+        engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders",
+                              "--allow-private-webhooks")
+        try:
+            scenario = key_scenario(tmp_path / "slow.xml", [(2.0, SLOW_ORDER + "#")], caller="+15550323")
+            began = time.monotonic()
+            assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
+            took = time.monotonic() - began
+            api, key = Api(engine), make_key(engine, "demo", "operator")
+            [call] = wait_for(lambda: api("GET", "/api/calls?caller=%2B15550323&disposition=completed", key)
+                              .json()["calls"])
+            detail = api("GET", f"/api/calls/{call['call_id']}", key).json()
+        finally:
+            engine.stop()
+    assert business.lookups == [SLOW_ORDER] * (retries + 1)
+    assert took < 25, took                                             # not held up by the 30 s answer
+    events = detail["events"]
+    [result] = [e for e in events if e["kind"] == "webhook_result"]
+    assert (result["data"]["ok"], result["data"]["error"]) == (False, "timed out")
+    assert detail["path"][-2:] == ["lookup", "unavailable"]                # the failure exit
+    # from the request (the flow's effect) to its result: each attempt's timeout and the backoff between
+    # them (at most 0.25 s before the first retry), plus what a busy machine adds
+    [sent] = [e for e in events if e["kind"] == "effect"]
+    waited = (datetime.fromisoformat(result["at"]) - datetime.fromisoformat(sent["at"])).total_seconds()
+    assert (retries + 1) * timeout <= waited <= (retries + 1) * timeout + 0.25 + 1.0, waited
