@@ -10,6 +10,7 @@ import hmac
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
 
@@ -147,19 +148,28 @@ def test_other_schemes_are_refused() -> None:
     assert not result.ok and result.error.startswith("refused: not an http(s) URL")
 
 
+def order_call(tmp_path: Path, business: BusinessApi, order: str, caller: str,
+               *engine_args: str) -> tuple[dict, float]:
+    """One real call to the order line (1414, dialplans/order.yaml) keying in `order`, on an engine whose
+    orders API is `business`: the call's detail from the API, and the seconds SIPp's call took."""
+    engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders", *engine_args)
+    try:
+        scenario = key_scenario(tmp_path / "order.xml", [(2.0, order + "#")], caller=caller)
+        began = time.monotonic()
+        assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
+        took = time.monotonic() - began
+        api, key = Api(engine), make_key(engine, "demo", "operator")
+        [call] = wait_for(lambda: api("GET", f"/api/calls?caller={quote(caller)}&disposition=completed", key)
+                          .json()["calls"])
+        return api("GET", f"/api/calls/{call['call_id']}", key).json(), took
+    finally:
+        engine.stop()
+
+
 def test_a_call_to_a_private_webhook_shows_the_refusal_and_takes_the_failure_exit(tmp_path: Path) -> None:
     """The engine without --allow-private-webhooks: the order look-up on loopback is never requested."""
     with BusinessApi() as business:
-        engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders")
-        try:
-            scenario = key_scenario(tmp_path / "order.xml", [(2.0, "4242#")], caller="+15550321")
-            assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
-            api, key = Api(engine), make_key(engine, "demo", "operator")
-            [call] = wait_for(lambda: api("GET", "/api/calls?caller=%2B15550321&disposition=completed", key)
-                              .json()["calls"])
-            detail = api("GET", f"/api/calls/{call['call_id']}", key).json()
-        finally:
-            engine.stop()
+        detail, _ = order_call(tmp_path, business, "4242", "+15550321")
     assert business.lookups == []
     [result] = [e["data"] for e in detail["events"] if e["kind"] == "webhook_result"]
     assert result["ok"] is False and result["error"].startswith("refused: 127.0.0.1 is a loopback address")
@@ -172,19 +182,7 @@ def test_a_slow_business_api_times_out_and_the_call_takes_the_failure_exit(tmp_p
     lookup = yaml.safe_load((ROOT / "dialplans" / "order.yaml").read_text())["nodes"]["lookup"]
     timeout, retries = lookup["timeout"], lookup["retries"]
     with BusinessApi() as business:
-        engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders",
-                              "--allow-private-webhooks")
-        try:
-            scenario = key_scenario(tmp_path / "slow.xml", [(2.0, SLOW_ORDER + "#")], caller="+15550323")
-            began = time.monotonic()
-            assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
-            took = time.monotonic() - began
-            api, key = Api(engine), make_key(engine, "demo", "operator")
-            [call] = wait_for(lambda: api("GET", "/api/calls?caller=%2B15550323&disposition=completed", key)
-                              .json()["calls"])
-            detail = api("GET", f"/api/calls/{call['call_id']}", key).json()
-        finally:
-            engine.stop()
+        detail, took = order_call(tmp_path, business, SLOW_ORDER, "+15550323", "--allow-private-webhooks")
     assert business.lookups == [SLOW_ORDER] * (retries + 1)
     assert took < 25, took                                             # not held up by the 30 s answer
     events = detail["events"]
