@@ -126,7 +126,7 @@ def test_a_flood_from_one_address_does_not_stop_another_callers_vote(node, tmp_p
     assert finals < flood.sent / 4, (flood.sent, flood.answers)        # most of it got no answer at all
     assert flood.answers[503] >= 1                                     # over the rate, or too many set-ups
     assert flood.answers[200] <= 20 + 500                              # calls: at most the set-up limit
-    assert node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}'] > 1000         # (the rest the kernel dropped)
+    assert node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}'] > 1000   # the rest: kernel drops
     rejected = Counter(r["cause"] for r in node.call_records() if r["event"] == "call_rejected")
     assert rejected["source_setup_limit"] >= 1, rejected
 

@@ -1,8 +1,8 @@
 """Dialplan versions over the API with real calls: validation errors with exact paths and lines (YAML
-and JSON), numbers taken by another campaign, prompts made on upload before any call, hot activation (new calls get the new version at once, a call in
-progress finishes on its own), roll back, results, CSV exports, live updates (SSE), the call log's
-filters and a call's timeline; seeding from dialplans/ across restarts and a second node following the
-store."""
+and JSON), numbers taken by another campaign, prompts made on upload before any call, hot activation
+(new calls get the new version at once, a call in progress finishes on its own), roll back, results,
+CSV exports, live updates (SSE), the call log's filters and a call's timeline; seeding from dialplans/
+across restarts and a second node following the store."""
 
 from __future__ import annotations
 

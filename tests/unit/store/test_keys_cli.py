@@ -42,7 +42,8 @@ def test_no_key_is_printed_when_the_commit_fails(tmp_path: Path, capsys: pytest.
     url = f"sqlite:///{db}"
     assert keys(capsys, "list", "--tenant", "nobody", "--db", url)[0] == 1      # migrates the new file
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TRIGGER frozen BEFORE INSERT ON api_keys BEGIN SELECT RAISE(ABORT, 'keys are frozen'); END")
+        conn.execute("CREATE TRIGGER frozen BEFORE INSERT ON api_keys "
+                     "BEGIN SELECT RAISE(ABORT, 'keys are frozen'); END")
     code, out, err = keys(capsys, "create", "--tenant", "acme", "--role", "business", "--db", url)
     assert (code, out) == (1, "")
     assert err.startswith("keys: ") and "keys are frozen" in err
