@@ -32,7 +32,6 @@ import contextlib
 import difflib
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +39,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -50,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # this checkout'
 
 from dtmf_delivery import open_phones
 from rtp_sink import RtpSink, jitter, percentile
-from servers import BENCH, PROMPT_CACHE, Server, Sipp, start_ivr, start_pyvoip
+from servers import BENCH, PROMPT_CACHE, Server, Sipp, machine, start_ivr, start_pyvoip
 
 JITTER_LIMIT_MS = 5.0
 HOLD = BENCH / "sipp" / "uac_hold.xml"
@@ -267,20 +265,6 @@ def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, db_path: Path, call
 
 
 # -- the run -------------------------------------------------------------------------------------------
-
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.machine())
-    try:
-        import uvloop
-        loop = f"uvloop {uvloop.__version__}"
-    except ImportError:
-        loop = "asyncio"
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}", "event_loop": loop,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
 
 def prompt_audio(workdir: Path) -> Path:
     """The benchmark prompt's audio from the cache the engine filled at start, for the pyVoIP app."""

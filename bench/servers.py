@@ -1,9 +1,10 @@
 """The processes a benchmark drives: the servers under test (`ivr serve`, the pyVoIP app), SIPp as
-the caller, and what /proc says about a process (CPU seconds, resident memory)."""
+the caller, what /proc says about a process (CPU seconds, resident memory) and about the machine."""
 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +21,21 @@ BENCH = ROOT / "bench"
 PROMPT_CACHE = ROOT / "prompts" / "cache"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def machine() -> dict:
+    """The machine a figure was taken on (and how busy it was when the run started)."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    try:
+        import uvloop
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "event_loop": loop,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def free_port(kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:

@@ -58,6 +58,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
     p.add_argument("--sms-token", help="Bearer token the SMS gateway sends to /api/sms/inbound (or IVR_SMS_TOKEN); "
                                        "without one, inbound SMS are refused")
+    p.add_argument("--metrics-token", help="Bearer token /metrics asks scrapers for (or IVR_METRICS_TOKEN); "
+                                           "without one, /metrics is open like /health")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
@@ -127,6 +129,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,
+        metrics_token=args.metrics_token or os.environ.get("IVR_METRICS_TOKEN") or None,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
         allow_private_webhooks=args.allow_private_webhooks,

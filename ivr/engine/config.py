@@ -71,6 +71,7 @@ class EngineConfig:
     register_expires: int = 3600
     sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
     sms_token: str | None = None             # the SMS gateway's Bearer token for /api/sms/inbound
+    metrics_token: str | None = None         # Bearer token /metrics asks for (None: open)
     variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)
     smtp_host: str | None = None             # mail relay for notify by e-mail
     smtp_port: int = 25

@@ -80,12 +80,24 @@ class EngineProcess:
     def sip(self) -> str:
         return f"127.0.0.1:{self.sip_port}"
 
-    def http_get(self, path: str) -> tuple[int, bytes]:
+    def http_get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", headers=headers or {})
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+
+    def metrics(self, headers: dict[str, str] | None = None) -> dict[str, float]:
+        """/metrics parsed: each sample's value by its series as written (`name` or `name{labels}`)."""
+        status, body = self.http_get("/metrics", headers)
+        assert status == 200, (status, body[:200])
+        samples = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                samples[series] = float(value)
+        return samples
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -129,7 +129,7 @@ _INFO = """  <pause milliseconds="{pause}"/>
 """
 
 _FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
-  <send>
+{log}  <send>
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -145,10 +145,13 @@ _FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
 
 
 def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
-                 caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000) -> Path:
+                 caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000,
+                 log_bye: bool = False) -> Path:
     """Write a scenario: after the ACK, for each (pause seconds, keys or speech) wait, then press the keys
     (about 0.3 s apart) or start saying the speech (16-bit 8 kHz PCM; playing goes on during the next
-    pause, so that pause must outlast it), then wait for the engine's BYE. Returns `path`."""
+    pause, so that pause must outlast it), then wait for the engine's BYE. With `log_bye`, each call
+    whose BYE came (it heard its last prompt to the end) logs its caller number, one a line (SIPp's
+    `-trace_logs -log_file FILE`). Returns `path`."""
     said = " ".join("(speech)" if isinstance(k, bytes) else k for _, k in presses).replace('"', "")
     body = _INVITE.format(name=f"caller presses {said}", caller=caller, media=G711_AND_EVENTS)
     body += _ANSWERED.format(caller=caller)
@@ -165,7 +168,8 @@ def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
             body += _PRESS.format(pause=int(pause * 1000) if first else 350, pcap=pcap)
             first = False
             index += 1
-    body += _FOOTER.format(bye_timeout=bye_timeout_ms)
+    log = f'  <nop><action><log message="{caller}"/></action></nop>\n' if log_bye else ""
+    body += _FOOTER.format(bye_timeout=bye_timeout_ms, log=log)
     path.write_text(body)
     return path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
@@ -16,13 +17,19 @@ from .test_sms import sms
 pytestmark = pytest.mark.integration
 
 
+SLOW_ORDER = "55555"         # its look-up answers after SLOW_SECONDS, later than any webhook timeout
+SLOW_SECONDS = 30.0
+
+
 class BusinessApi:
-    """A brand's API on loopback: order look-ups and alert notifications, recorded for the test."""
+    """A brand's API on loopback: order look-ups and alert notifications, recorded for the test.
+    Order 99999 gets 503; order SLOW_ORDER an answer only after SLOW_SECONDS."""
 
     def __init__(self) -> None:
         self.port = free_port(udp_and_tcp=False)
         self.alerts: list[dict] = []
         self.lookups: list[str] = []
+        self._closing = asyncio.Event()           # ends the slow look-ups' wait when the test is done
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -32,6 +39,9 @@ class BusinessApi:
         self.lookups.append(number)
         if number == "99999":
             return web.json_response({"error": "down"}, status=503)
+        if number == SLOW_ORDER:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), SLOW_SECONDS)
         return web.json_response({"status": "out for delivery"})
 
     async def alert(self, request: web.Request) -> web.Response:
@@ -56,6 +66,7 @@ class BusinessApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._closing.set)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
