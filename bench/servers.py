@@ -124,12 +124,15 @@ def start_ivr(workdir: Path, db_url: str, rtp_ports: str = "10000-15998", timeou
     raise RuntimeError("ivr serve did not become ready")
 
 
-def start_pyvoip(workdir: Path, prompt_pcm: Path, caller_port: int, rtp_ports: str = "16000-19999") -> Server:
-    """bench/pyvoip_app.py, answering to SIPp on `caller_port`; returns once it says ready."""
+def start_pyvoip(workdir: Path, prompt_pcm: Path, caller_port: int, rtp_ports: str = "16000-19999",
+                 keys_out: Path | None = None) -> Server:
+    """bench/pyvoip_app.py, answering to SIPp on `caller_port` (collecting keys into `keys_out` when
+    given); returns once it says ready."""
     sip_port = free_port()
     log_path = workdir / "pyvoip.log"
     cmd = [sys.executable, str(BENCH / "pyvoip_app.py"), "--sip", f"127.0.0.1:{sip_port}",
-           "--peer", f"127.0.0.1:{caller_port}", "--prompt", str(prompt_pcm), "--rtp-ports", rtp_ports]
+           "--peer", f"127.0.0.1:{caller_port}", "--prompt", str(prompt_pcm), "--rtp-ports", rtp_ports,
+           *(("--keys-out", str(keys_out)) if keys_out else ())]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
