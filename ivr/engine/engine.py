@@ -42,6 +42,7 @@ from .rtp_socket import RtpSocket
 
 log = logging.getLogger("ivr.engine")
 TRANSFER_REPORT_WAIT = 8.0
+RTP_BIND_ATTEMPTS = 8               # ports of the range tried per call before refusing it
 call_log = logging.getLogger("ivr.calls")
 
 
@@ -230,25 +231,23 @@ class Engine:
         except sdp.SdpError:
             self._reject(call, 400, "bad_sdp", reason="Malformed SDP")
             return
+        rtp_host = self.config.rtp_host or self.config.sip_host
         try:
-            port = self.ports.allocate()
+            rtp = self._open_rtp(rtp_host)
         except NoPortAvailable:
             self._reject(call, 503, "no_rtp_port", headers=[("Retry-After", "5")])
             return
-        rtp_host = self.config.rtp_host or self.config.sip_host
+        except OSError:
+            self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
+            return
         media_host = self._media_host(call)
         try:
-            answer = sdp.negotiate(description, media_host, port,
+            answer = sdp.negotiate(description, media_host, rtp.port,
                                    session_id=self._session_id, session_version=1)
         except sdp.NoCommonCodec:
-            self.ports.release(port)
+            rtp.close()
+            self.ports.release(rtp.port)
             self._reject(call, 488, "no_common_codec")
-            return
-        try:
-            rtp = RtpSocket(rtp_host, port)
-        except OSError:
-            self.ports.release(port)
-            self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
             return
         media = MediaSession(answer.codec_pt, answer.dtmf_pt, ptime=20, remote=answer.remote,
                              inband_dtmf=self.config.inband_dtmf)
@@ -263,6 +262,21 @@ class Engine:
             active.answer_at = now + self.config.ring_seconds
         else:
             self._answer(active, now)
+
+    def _open_rtp(self, host: str) -> RtpSocket:
+        """A socket on a free port of the RTP range. A port another process holds is skipped (it goes
+        back to the end of the range's line); after RTP_BIND_ATTEMPTS such ports the last error is raised."""
+        error: OSError | None = None
+        for _ in range(RTP_BIND_ATTEMPTS):
+            port = self.ports.allocate()
+            try:
+                return RtpSocket(host, port)
+            except OSError as failed:
+                self.ports.release(port)
+                error = failed
+                log.warning("RTP port %d could not be bound (%s); trying another", port, failed)
+        assert error is not None
+        raise error
 
     def _answer(self, active: ActiveCall, now: float) -> None:
         assert self.ua is not None

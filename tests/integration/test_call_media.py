@@ -68,6 +68,28 @@ def test_one_rtp_port_pair_serves_calls_one_after_the_other_and_refuses_a_call_w
         ("+1555060000", "remote_bye"), ("+1555060001", "remote_bye")]
 
 
+def test_a_port_of_the_range_another_process_holds_is_skipped(tmp_path: Path) -> None:
+    """Something else on the machine binds the range's first port: calls get the next pair instead of 503."""
+    low = free_port_pair()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", low))
+        engine = start_engine(tmp_path, "--rtp-ports", f"{low}-{low + 3}")
+
+        async def call() -> tuple[str, int] | None:
+            async with Caller(("127.0.0.1", engine.sip_port), "3838", caller_id="+15550620000") as phone:
+                await phone.dial()
+                await phone.wait_until(lambda r: sound(r) >= 10, timeout=10)       # the prompt plays
+                await phone.hang_up()
+                return phone.media_address
+
+        try:
+            address = asyncio.run(call())
+        finally:
+            engine.stop()
+    assert address == ("127.0.0.1", low + 2)
+    assert f"RTP port {low} could not be bound" in engine.log()
+
+
 def test_hold_unhold_and_session_refresh_keep_the_call_and_its_vote(engine) -> None:
     """Hold (sendonly): the engine answers recvonly and sends nothing. Unhold (sendrecv): the prompt is
     heard again. Re-INVITEs without SDP: the engine's 200 offers the session, sending and receiving, and
