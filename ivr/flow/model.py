@@ -38,6 +38,7 @@ class Campaign:
     languages: list[str] = field(default_factory=lambda: ["en"])
     voice_numbers: list[str] = field(default_factory=list)
     sms_numbers: list[str] = field(default_factory=list)
+    number_languages: dict[str, dict[str, str]] = field(default_factory=dict)   # channel -> number -> language
     schedule: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     code_pools: dict[str, list[str]] = field(default_factory=dict)
@@ -50,6 +51,10 @@ class Campaign:
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def number_language(self, channel: str, number: str) -> str:
+        """The language a session on this short number starts in (the number's own, else the default)."""
+        return self.number_languages.get(channel, {}).get(number, self.default_language)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -64,11 +69,18 @@ class Campaign:
             id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
             nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"),
             languages=list(data.get("languages") or ["en"]),
-            voice_numbers=[str(n) for n in numbers.get("voice", [])],
-            sms_numbers=[str(n) for n in numbers.get("sms", [])],
+            voice_numbers=[_number(n) for n in numbers.get("voice", [])],
+            sms_numbers=[_number(n) for n in numbers.get("sms", [])],
+            number_languages={channel: {_number(n): n["language"] for n in items if isinstance(n, dict)}
+                              for channel, items in numbers.items()},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
             variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
+
+
+def _number(entry: Any) -> str:
+    """A short number as listed: `"3838"`, `3838` or `{number: "3839", language: uk}`."""
+    return str(entry["number"] if isinstance(entry, dict) else entry)
 
 
 def exits(node: dict[str, Any]) -> list[tuple[str, str]]:
