@@ -24,7 +24,7 @@ from typing import Any
 
 from ivr.flow.events import EFFECTS, Action, End, Listen, NoInput, Say, StoreOutcome, Text
 from ivr.flow.interpreter import FlowError, FlowSession
-from ivr.flow.model import Campaign
+from ivr.flow.model import Campaign, caller_facts
 
 from .effects import CampaignServices, EffectContext, run_effect
 
@@ -171,11 +171,9 @@ class SmsGateway:
             return None
 
     async def _open(self, campaign: Campaign, sender: str, number: str) -> SmsConversation:
-        variables: dict[str, Any] = {}
-        if campaign.limits.get("sessions_per_caller_per_day"):
-            variables = {"caller": {"sessions_today": await self.store.sessions_today(campaign.id, sender)}}
+        known = await self.services.caller_variables(campaign, sender) if caller_facts(campaign) else {}
         conversation = SmsConversation.open(campaign, self.services, sender, number,
-                                            now=datetime.now(timezone.utc), variables=variables)
+                                            now=datetime.now(timezone.utc), variables={"caller": known})
         self.store.call_started(call_id=conversation.context.call_id, caller=sender, number=number,
                                 campaign_id=campaign.id, channel="sms", at=conversation.session.now)
         return conversation

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import templates
+
 NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify", "branch",
               "record", "transfer", "end")
 VOICE_ONLY = ("record", "transfer")
@@ -163,3 +165,27 @@ def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
             if value:
                 out.append((language, value))
     return out
+
+
+def variables_used(campaign: Campaign) -> set[str]:
+    """Every variable a text, template or branch condition of the campaign names (`caller.last_vote`, ...)."""
+    every = [text for node in campaign.nodes.values() for _, text in texts(node) + templated(node)]
+    every += [text for _, text in campaign_texts(campaign)]
+    used = {name for text in every for value in (text.values() if isinstance(text, dict) else [text])
+            for name in templates.names(value)}
+    return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
+
+
+def vote_names(campaign: Campaign) -> list[str]:
+    """The names the campaign's vote nodes count votes under."""
+    return sorted({node["name"] for node in campaign.nodes.values() if node.get("type") == "vote"})
+
+
+def caller_facts(campaign: Campaign) -> list[str]:
+    """What a runtime looks up about the caller before a session starts (as `caller.*`):
+    `sessions_today` for a per-caller limit, `last_vote` when the campaign has votes and names
+    `caller.last_vote`. Campaigns needing neither start without waiting for the store."""
+    facts = ["sessions_today"] if campaign.limits.get("sessions_per_caller_per_day") else []
+    if vote_names(campaign) and "caller.last_vote" in variables_used(campaign):
+        facts.append("last_vote")
+    return facts
