@@ -79,6 +79,7 @@ def test_raffle_code_by_sms_then_by_phone_is_used(engine, tmp_path: Path) -> Non
         "Your code is entered in the draw. Good luck!"]
     assert sms(engine, "+15553334", "7777", "12", "r2")[1]["replies"][-1].startswith("Please key in")  # opens
     assert sms(engine, "+15553334", "7777", "12", "r3")[1]["replies"] == ["A code has six digits. Please try again."]
+    assert sms(engine, "+15553334", "7777", "123456", "r4")[1]["replies"] == ["Sorry, this code is not valid."]
     scenario = key_scenario(tmp_path / "raffle.xml", [(2.0, "104729#")], caller="+15553335")
     assert run_sipp(engine.sip, scenario, service="7777", timeout=40, workdir=tmp_path).successful == 1
     ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
