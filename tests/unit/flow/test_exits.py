@@ -174,23 +174,25 @@ def test_record_failure_exit_and_next_without_one() -> None:
     assert texts(session.feed(RecordResult(False))) == ["Thank you for your message."]
 
 
-@pytest.mark.parametrize("channel, inputs", [("voice", ["4242#"]), ("sms", ["4242"])])
-def test_order_webhook_failure_takes_the_fallback(channel: str, inputs: list[str]) -> None:
-    transcript = asyncio.run(simulate(load_file(PLANS / "order.yaml"), channel, inputs, http=stub_http("fail")))
-    assert transcript.path[-1] == "unavailable" and transcript.outcomes == []
-    assert transcript.entries[-1]["text"] == "We cannot look up orders right now. Please try again later."
+ORDER_DOWN = "We cannot look up orders right now. Please try again later."
+NO_MANAGER = "Sorry, we could not reach the manager. Please call the branch directly."
+
+
+@pytest.mark.parametrize("demo, channel, inputs, node, text", [
+    ("order.yaml", "voice", ["4242#"], "unavailable", ORDER_DOWN),
+    ("order.yaml", "sms", ["4242"], "unavailable", ORDER_DOWN),
+    ("alert.yaml", "voice", ["012#"], "failed", NO_MANAGER),
+    ("alert.yaml", "sms", ["012"], "failed", NO_MANAGER),
+])
+def test_webhook_and_notify_failures_take_the_fallback(demo: str, channel: str, inputs: list[str], node: str,
+                                                       text: str) -> None:
+    transcript = asyncio.run(simulate(load_file(PLANS / demo), channel, inputs, http=stub_http("fail")))
+    assert transcript.path[-1] == node and transcript.outcomes == [] and transcript.entries[-1]["text"] == text
 
 
 def test_sms_webhook_failure_reply() -> None:
     replies, _ = sms_turns(load_file(PLANS / "order.yaml"), InMemoryServices(http=stub_http("fail")), ["4242"])
-    assert replies == [["We cannot look up orders right now. Please try again later."]]
-
-
-@pytest.mark.parametrize("channel, inputs", [("voice", ["012#"]), ("sms", ["012"])])
-def test_alert_notify_failure_takes_the_fallback(channel: str, inputs: list[str]) -> None:
-    transcript = asyncio.run(simulate(load_file(PLANS / "alert.yaml"), channel, inputs, http=stub_http("fail")))
-    assert transcript.path[-1] == "failed" and transcript.outcomes == []
-    assert transcript.entries[-1]["text"] == "Sorry, we could not reach the manager. Please call the branch directly."
+    assert replies == [[ORDER_DOWN]]
 
 
 def test_notify_without_a_failure_exit_goes_on() -> None:
@@ -204,7 +206,7 @@ def test_notify_by_email_without_a_mail_relay_fails(tmp_path: Path) -> None:
     alert = load_file(PLANS / "alert.yaml")
     alert.nodes["alert"].update(method="email", target="manager@branch.test")
     replies, _ = sms_turns(alert, StoreServices(closed_store(tmp_path)), ["012"])     # no --smtp
-    assert replies == [["Sorry, we could not reach the manager. Please call the branch directly."]]
+    assert replies == [[NO_MANAGER]]
 
 
 # -- promo codes -----------------------------------------------------------------------------------
