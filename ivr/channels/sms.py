@@ -24,7 +24,7 @@ from typing import Any
 
 from ivr.flow.events import EFFECTS, Action, End, Listen, NoInput, Say, StoreOutcome, Text
 from ivr.flow.interpreter import FlowError, FlowSession
-from ivr.flow.model import Campaign, caller_facts
+from ivr.flow.model import Campaign
 
 from .effects import CampaignServices, EffectContext, run_effect
 
@@ -171,7 +171,7 @@ class SmsGateway:
             return None
 
     async def _open(self, campaign: Campaign, sender: str, number: str) -> SmsConversation:
-        known = await self.services.caller_variables(campaign, sender) if caller_facts(campaign) else {}
+        known = await self.services.caller_variables(campaign, sender)
         conversation = SmsConversation.open(campaign, self.services, sender, number,
                                             now=datetime.now(timezone.utc), variables={"caller": known})
         self.store.call_started(call_id=conversation.context.call_id, caller=sender, number=number,

@@ -34,6 +34,7 @@ class StoreServices:
                 await self.store.load_code_pool(campaign.id, pool, codes)
 
     async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
+        """Only the facts the campaign uses, each one query (none for most campaigns)."""
         facts = caller_facts(campaign)
         found: dict[str, Any] = {}
         try:
