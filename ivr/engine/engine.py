@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from ivr.channels.effects import EffectContext
 from ivr.channels.voice import VoiceConversation
 from ivr.flow.interpreter import FlowSession
-from ivr.flow.model import Campaign
+from ivr.flow.model import Campaign, caller_facts
 from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, KeyDown, MediaSession, PlaybackFinished
@@ -306,23 +306,20 @@ class Engine:
         active = self.calls.get(call.call_id)
         if active is None:
             return
-        if active.campaign.limits.get("sessions_per_caller_per_day"):
-            task = asyncio.ensure_future(self._start_flow_after_count(active))
+        if caller_facts(active.campaign):
+            task = asyncio.ensure_future(self._start_flow_after_lookup(active))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
             self._start_flow(active, {})
 
-    async def _start_flow_after_count(self, active: ActiveCall) -> None:
-        """Campaigns with per-caller limits need the caller's earlier sessions today first."""
-        try:
-            count = await self.store.sessions_today(active.campaign_id, active.call.caller or "",
-                                                    exclude=active.call.call_id)
-        except Exception:
-            log.exception("could not count the caller's sessions; no limit applied")
-            count = 0
+    async def _start_flow_after_lookup(self, active: ActiveCall) -> None:
+        """Campaigns with per-caller limits or `caller.last_vote` need what the store knows of the caller
+        first (the media clock sends silence meanwhile)."""
+        known = await self.services.caller_variables(active.campaign, active.call.caller or "",
+                                                     exclude=active.call.call_id)
         if not active.ended:
-            self._start_flow(active, {"caller": {"sessions_today": count}})
+            self._start_flow(active, {"caller": known})
 
     def _start_flow(self, active: ActiveCall, variables: dict) -> None:
         call = active.call

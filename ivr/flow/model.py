@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import templates
+
 NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify", "branch",
               "record", "transfer", "end")
 VOICE_ONLY = ("record", "transfer")
@@ -38,6 +40,7 @@ class Campaign:
     languages: list[str] = field(default_factory=lambda: ["en"])
     voice_numbers: list[str] = field(default_factory=list)
     sms_numbers: list[str] = field(default_factory=list)
+    number_languages: dict[str, dict[str, str]] = field(default_factory=dict)   # channel -> number -> language
     schedule: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     code_pools: dict[str, list[str]] = field(default_factory=dict)
@@ -50,6 +53,10 @@ class Campaign:
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    def number_language(self, channel: str, number: str) -> str:
+        """The language a session on this short number starts in (the number's own, else the default)."""
+        return self.number_languages.get(channel, {}).get(number, self.default_language)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -64,11 +71,18 @@ class Campaign:
             id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
             nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"),
             languages=list(data.get("languages") or ["en"]),
-            voice_numbers=[str(n) for n in numbers.get("voice", [])],
-            sms_numbers=[str(n) for n in numbers.get("sms", [])],
+            voice_numbers=[_number(n) for n in numbers.get("voice", [])],
+            sms_numbers=[_number(n) for n in numbers.get("sms", [])],
+            number_languages={channel: {_number(n): n["language"] for n in items if isinstance(n, dict)}
+                              for channel, items in numbers.items()},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
             variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
+
+
+def _number(entry: Any) -> str:
+    """A short number as listed: `"3838"`, `3838` or `{number: "3839", language: uk}`."""
+    return str(entry["number"] if isinstance(entry, dict) else entry)
 
 
 def exits(node: dict[str, Any]) -> list[tuple[str, str]]:
@@ -151,3 +165,27 @@ def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
             if value:
                 out.append((language, value))
     return out
+
+
+def variables_used(campaign: Campaign) -> set[str]:
+    """Every variable a text, template or branch condition of the campaign names (`caller.last_vote`, ...)."""
+    every = [text for node in campaign.nodes.values() for _, text in texts(node) + templated(node)]
+    every += [text for _, text in campaign_texts(campaign)]
+    used = {name for text in every for value in (text.values() if isinstance(text, dict) else [text])
+            for name in templates.names(value)}
+    return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
+
+
+def vote_names(campaign: Campaign) -> list[str]:
+    """The names the campaign's vote nodes count votes under."""
+    return sorted({node["name"] for node in campaign.nodes.values() if node.get("type") == "vote"})
+
+
+def caller_facts(campaign: Campaign) -> list[str]:
+    """What a runtime looks up about the caller before a session starts (as `caller.*`):
+    `sessions_today` for a per-caller limit, `last_vote` when the campaign has votes and names
+    `caller.last_vote`. Campaigns needing neither start without waiting for the store."""
+    facts = ["sessions_today"] if campaign.limits.get("sessions_per_caller_per_day") else []
+    if vote_names(campaign) and "caller.last_vote" in variables_used(campaign):
+        facts.append("last_vote")
+    return facts

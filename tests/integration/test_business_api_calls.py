@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from .conftest import free_port, run_sipp, start_engine
+from .conftest import free_port, run_sipp, start_engine, stored_outcomes as outcomes
 from .sipp_keys import key_scenario
 from .test_sms import sms
 
@@ -94,6 +94,11 @@ def test_order_status_and_branch_alert(tmp_path: Path) -> None:
     assert api.alerts[1]["text"] == "Operators needed in branch 034 (reported by +15559101)."
     paths = [r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"]
     assert paths == ["status", "unavailable", "done"]
+    # what was looked up and alerted is stored; the failed look-up stores nothing
+    assert sorted(outcomes(engine)) == [("+15559000", "answer", "order_status", "out for delivery"),
+                                        ("+15559002", "answer", "branch_alerted", "012"),
+                                        ("+15559100", "answer", "order_status", "out for delivery"),
+                                        ("+15559101", "answer", "branch_alerted", "034")]
 
 
 def test_alert_by_email_through_smtp(tmp_path: Path) -> None:
@@ -127,3 +132,4 @@ def test_alert_by_email_through_smtp(tmp_path: Path) -> None:
     mail = received[0]
     assert mail["To"] == "manager@branch.test" and mail["Subject"] == "Operators needed"
     assert "Operators needed in branch 345 (reported by +15559876)." in mail.get_payload()
+    assert outcomes(engine) == [("+15559876", "answer", "branch_alerted", "345")]
