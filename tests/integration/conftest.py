@@ -200,7 +200,7 @@ def run_sipp(target: str, scenario: str | Path, *, service: str = "3838", calls:
            "-r", str(rate or concurrent), "-timeout", f"{int(timeout)}s", "-timeout_error",
            "-recv_timeout", "40000", "-nostdin", "-trace_stat", "-stf", str(stat_file),
            "-trace_err", "-error_file", str(workdir / "sipp_errors.log"), *extra]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout + 30)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, errors="replace", timeout=timeout + 30)
     successful = failed = 0
     if stat_file.exists():
         rows = stat_file.read_text().strip().splitlines()

@@ -183,7 +183,7 @@ def info_key_scenario(path: Path, content_type: str, body: str, *, pause: float 
                                    media=G711_AND_EVENTS)
                     + _ANSWERED.format(caller=caller)
                     + _INFO.format(pause=int(pause * 1000), caller=caller, content_type=content_type, body=lines)
-                    + _FOOTER.format(bye_timeout=bye_timeout_ms))
+                    + _FOOTER.format(bye_timeout=bye_timeout_ms, log=""))
     return path
 
 
