@@ -104,3 +104,18 @@ def test_the_log_pages_through_many_sessions(page: Page, site: Site) -> None:
     expect(page.get_by_role("link", name="Older calls →")).to_have_count(0)
     page.get_by_role("link", name="← Newer calls").click()
     expect(page.get_by_text("Showing 1–25 of 27 calls")).to_be_visible()
+
+
+def test_a_failed_call_to_the_business_says_why_in_the_timeline(page: Page, site: Site) -> None:
+    """The order line's API is on a loopback address, which the engine refuses to call: the operator
+    reads why the look-up failed."""
+    caller = "+15554002"
+    for n, text in enumerate(("status?", "12345")):
+        status, _ = sms(site.engine, caller, "1414", text, f"order-{n}")
+        assert status == 200
+    sign_in(page, site, site.keys["demo", "operator"])
+    page.goto(site.url + f"#/calls?caller=%2B{caller[1:]}")
+    page.get_by_role("link", name=re.compile(f"Details of the call from \\{caller}")).click()
+    failed = page.locator(".timeline li").filter(has_text="The call to the business’s system failed")
+    expect(failed).to_contain_text("refused")
+    expect(failed).to_contain_text("127.0.0.1")

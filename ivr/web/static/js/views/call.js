@@ -45,7 +45,7 @@ function describe({ kind, data }) {
       : `The caller had already voted${d.previous ? ` (for “${d.previous}”)` : ""}`;
     case "code_result": return CODES[d.status] || `Code: ${d.status}`;
     case "webhook_result": return d.ok ? "The business’s system answered"
-      : `The business’s system did not answer${d.status ? ` (status ${d.status})` : ""}`;
+      : `The call to the business’s system failed${d.error ? ` (${d.error})` : d.status ? ` (status ${d.status})` : ""}`;
     case "notify_result": return d.ok ? "The notification was sent" : "The notification could not be sent";
     case "record_result": return d.recording_id ? `Recorded a voice message (${seconds(d.duration)})`
       : "No voice message was recorded";
