@@ -30,6 +30,7 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="var", help="folder for the store spool and recordings")
     p.add_argument("--dialplans", default="dialplans", help="folder of campaign files loaded at start")
     p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
+    p.add_argument("--recordings", help="folder of the recordings businesses upload (default DATA/prompt-recordings)")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
     p.add_argument("--max-calls-per-caller", type=int, default=2,
@@ -113,6 +114,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
+        recordings_dir=Path(args.recordings) if args.recordings else None,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
         sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,

@@ -47,6 +47,7 @@ class EngineConfig:
     data_dir: Path = Path("var")             # spool, recordings
     dialplans_dir: Path = Path("dialplans")
     prompts_dir: Path = Path("prompts/cache")
+    recordings_dir: Path | None = None       # recordings businesses upload (default: DATA/prompt-recordings)
     rtp_host: str | None = None              # defaults to the SIP host
     rtp_port_min: int = 20000
     rtp_port_max: int = 30000

@@ -380,16 +380,6 @@ class PromptCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    # -- the calls ivr.engine.prompts makes today (text, language, voice); new code uses PromptRequest
-
-    def lookup(self, text: str, language: str, voice: str | None = None) -> bytes | None:
-        """`get_or_none` for a text."""
-        return self.get_or_none(PromptRequest(text=text, language=language, voice=voice))
-
-    async def make_async(self, text: str, language: str, voice: str | None = None) -> bytes:
-        """`synthesize_in_background` for a text."""
-        return await self.synthesize_in_background(PromptRequest(text=text, language=language, voice=voice))
-
 
 def _what(request: PromptRequest) -> dict[str, object]:
     """An entry's request, kept beside it (`KEY.json`)."""
