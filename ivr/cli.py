@@ -30,6 +30,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="var", help="folder for the store spool and recordings")
     p.add_argument("--dialplans", default="dialplans", help="folder of campaign files loaded at start")
     p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
+    p.add_argument("--prompts-stale-after", type=float, default=24 * 3600.0, metavar="SECONDS",
+                   help="delete cached prompts no campaign in service plays once this old (default a day)")
     p.add_argument("--recordings", help="folder of the recordings businesses upload (default DATA/prompt-recordings)")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
@@ -103,6 +105,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
     if args.speech_workers < 1:
         raise ConfigError("--speech-workers must be at least 1")
+    if args.prompts_stale_after < 0:
+        raise ConfigError("--prompts-stale-after must be 0 or more")
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isascii() and high.isascii() and low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -115,6 +119,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         recordings_dir=Path(args.recordings) if args.recordings else None,
+        prompts_stale_after=args.prompts_stale_after,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
         sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,

@@ -80,7 +80,7 @@ class Engine:
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(
             config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
-            owner=store.campaign_owner)
+            owner=store.campaign_owner, stale_after=config.prompts_stale_after)
         self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)
@@ -101,7 +101,7 @@ class Engine:
     async def start(self) -> tuple[str, int]:
         """Load campaigns and their prompts, start the clock and SIP; returns the SIP address."""
         self._loop = asyncio.get_running_loop()
-        await self.campaigns.start(self.store, self.prepare_campaigns)
+        await self.campaigns.start(self.store, self.prepare_campaigns, self.clean_prompts)
         advertise = self.config.advertise_host or self.config.sip_host
         await self.prompts.prepare([NOT_IN_SERVICE])
         self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
@@ -140,6 +140,14 @@ class Engine:
                                     "another of the choice's words or press its key", campaign.id, node_id,
                                     language, ", ".join(unknown))
         return issues
+
+    async def clean_prompts(self) -> None:
+        """Delete cached prompts that neither the campaigns in service nor the calls in progress play."""
+        playing = [active.campaign for active in self.calls.values()]
+        try:
+            await self.prompts.clean([*self.campaigns.all(), NOT_IN_SERVICE, *playing])
+        except Exception:
+            log.exception("prompt cache: cleaning failed")
 
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""

@@ -4,7 +4,8 @@
 campaign's, or a node's own) and its recordings; `ivr prompts build` and the engine both use it, so the
 keys made ahead of calls are the keys calls look up. `CachedPrompts.prepare` makes them when a campaign is
 loaded or uploaded; a call's `CampaignPrompts` (`for_campaign`) finds them and never synthesises, except
-a templated value heard for the first time (made off the event loop). Recordings businesses upload live in `Recordings`, one folder per tenant and
+a templated value heard for the first time (made off the event loop). `clean` runs after each change of
+the campaigns in service. Recordings businesses upload live in `Recordings`, one folder per tenant and
 campaign.
 """
 
@@ -21,11 +22,13 @@ from pathlib import Path
 from ivr.flow.events import Prompt
 from ivr.flow.model import RECORDING_NAME, Campaign, spoken_texts, voice_of
 from ivr.flow.validate import Issue
-from ivr.media.prompts import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts
-from ivr.media.tts import TtsRegistry
+from ivr.media.prompts import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
+from ivr.media.tts import TtsError, TtsRegistry
 
 log = logging.getLogger(__name__)
 
+STALE_AFTER = 24 * 3600.0           # an entry no campaign in service needs is deleted once this old
+VALUES_FOR = 30 * 24 * 3600.0       # templated values of campaigns in service are kept this long
 RECORDING_SUFFIXES = (".wav", ".mp3", ".ogg")
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -145,11 +148,14 @@ class CachedPrompts:
     campaign (whose uploaded recordings it plays)."""
 
     def __init__(self, directory: Path, recordings: Recordings, owner: Owner | None = None,
-                 registry: TtsRegistry | None = None) -> None:
+                 registry: TtsRegistry | None = None, stale_after: float = STALE_AFTER,
+                 values_for: float = VALUES_FOR) -> None:
         self.cache = PromptCache(directory, registry)
         self.recordings = recordings
+        self.stale_after, self.values_for = stale_after, values_for
         self._owner = owner
         self._owners: dict[str, str] = {}
+        self._cleaning = asyncio.Lock()
 
     async def uploads(self, campaign: Campaign, tenant_id: str | None = None) -> Path | None:
         """The folder of the campaign's uploaded recordings (its owner's, or `tenant_id`'s when given)."""
@@ -201,3 +207,28 @@ class CachedPrompts:
         tenant_id = self._owners.get(campaign.id)
         uploads = self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
         return CampaignPrompts(self.cache, campaign, uploads)
+
+    async def clean(self, campaigns: list[Campaign]) -> list[str]:
+        """Delete cache entries none of `campaigns` (those in service and those of calls in progress)
+        plays: kept are their prompts and recordings, their templated values made less than `values_for`
+        ago, and anything made or needed less than `stale_after` ago (other nodes may share the folder)."""
+        async with self._cleaning:
+            sources = [(c, await self.uploads(c)) for c in campaigns]
+            removed = await asyncio.to_thread(self._clean, sources)
+        if removed:
+            log.info("prompt cache: %d stale entries deleted", len(removed))
+        return removed
+
+    def _clean(self, sources: list[tuple[Campaign, Path | None]]) -> list[str]:
+        keep: set[str] = set()
+        templates: list[PromptRequest] = []
+        for campaign, uploads in sources:
+            for w in campaign_requests(campaign, uploads)[0]:
+                if w.request.text is not None and is_template(w.request.text):
+                    templates.append(w.request)
+                for part in fixed_parts(w.request):
+                    try:
+                        keep.add(self.cache.key(part))
+                    except (TtsError, OSError):
+                        continue
+        return self.cache.clean(keep, templates, self.stale_after, self.values_for)
