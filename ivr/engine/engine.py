@@ -22,6 +22,7 @@ from ivr.flow.interpreter import FlowSession
 from ivr.flow.model import Campaign
 from ivr.flow.validate import Issue
 from ivr.media.clock import MediaClock
+from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, KeyDown, MediaSession, PlaybackFinished
 from ivr.sip import sdp
@@ -80,7 +81,8 @@ class Engine:
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(
             config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
-            owner=store.campaign_owner, stale_after=config.prompts_stale_after)
+            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts}),
+            stale_after=config.prompts_stale_after)
         self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)

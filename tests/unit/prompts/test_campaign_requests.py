@@ -1,4 +1,5 @@
-"""What the engine (and `ivr prompts build`) makes for a campaign, and what a call's prompts look up."""
+"""What the engine (and `ivr prompts build`) makes for a campaign, what a call's prompts look up, and the
+`ivr serve --tts` setting."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.cli import tts_defaults
+from ivr.engine.config import ConfigError
 from ivr.engine.prompts import CachedPrompts, Recordings, Wanted, campaign_requests
 from ivr.flow.events import Prompt
 from ivr.flow.loader import load_campaign
@@ -87,3 +90,23 @@ def test_recordings_folders_take_plain_ids_only(tmp_path: Path) -> None:
     for tenant, campaign in (("..", "x"), ("t", "../x"), ("t", "a/b"), ("", "x")):
         with pytest.raises(ValueError):
             recordings.folder(tenant, campaign)
+
+
+def test_tts_setting_is_checked_against_the_engines_here() -> None:
+    assert tts_defaults(["en=espeak-ng", "uk=espeak-ng", "en-GB=flite"]) == {
+        "en": "espeak-ng", "uk": "espeak-ng", "en-GB": "flite"}
+    for item, message in (("en=nope", "unknown TTS engine 'nope'"), ("uk=flite", "flite speaks English only"),
+                          ("en", "expected LANG=ENGINE"), ("English=flite", "expected LANG=ENGINE")):
+        with pytest.raises(ConfigError, match=message):
+            tts_defaults([item])
+    with pytest.raises(ConfigError, match="not installed here"):
+        tts_defaults(["en=missing"], TtsRegistry(engines=[Missing()]))
+
+
+class Missing:
+    """An engine whose program is not installed."""
+
+    name = "missing"
+
+    def is_available(self) -> bool:
+        return False
