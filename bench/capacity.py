@@ -14,8 +14,9 @@ Everything runs on loopback in one bounded run (about 20 minutes, 7 with --quick
 3. CPU and memory per call, from /proc of the server process: % of one core per call while the
    prompt plays, resident memory per call, CPU milliseconds per call placed; compared at steps both
    servers reach (25 calls, 20 calls a second).
-4. DTMF (ivr only): calls key in 8 random digits and # as RFC 4733 events with 5 % of the packets
-   lost and 5 % duplicated (seeded); the fraction of digits the flow collected, read from the store.
+4. DTMF: calls key in 8 random digits and # as RFC 4733 events with 5 % of the packets lost and
+   5 % duplicated (seeded); the fraction of digits ivr's flow collected, read from the store, and
+   the fraction the pyVoIP app's get_dtmf collected from the same packets.
 5. the same 1-3 against bench/pyvoip_app.py playing the same prompt, and the ratios ivr ÷ pyVoIP.
 
     .venv/bin/python bench/capacity.py [--quick] [--out bench/results.json] [--no-pyvoip]
@@ -32,7 +33,6 @@ import contextlib
 import difflib
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +40,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -50,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # this checkout'
 
 from dtmf_delivery import open_phones
 from rtp_sink import RtpSink, jitter, percentile
-from servers import BENCH, PROMPT_CACHE, Server, Sipp, start_ivr, start_pyvoip
+from servers import BENCH, PROMPT_CACHE, Server, Sipp, machine, start_ivr, start_pyvoip
 
 JITTER_LIMIT_MS = 5.0
 HOLD = BENCH / "sipp" / "uac_hold.xml"
@@ -239,17 +238,28 @@ async def _key_calls(server: Server, sipp: Sipp, workdir: Path, calls: int, digi
     return [keyed, run]
 
 
-def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, db_path: Path, calls: int, digits: int = 8,
-                  loss: float = 0.05, duplicate: float = 0.05, seed: int = 4733) -> dict:
-    """Key calls, then (after `server` is stopped and its store flushed) what the flow stored."""
+def stored_keys(db_path: Path) -> dict[str, str]:
+    """What the benchmark campaign stored: each caller's keys (read once the engine has stopped)."""
+    with sqlite3.connect(db_path) as db:
+        return dict(db.execute("SELECT caller, value FROM outcomes WHERE campaign_id = 'bench-dtmf' "
+                               "AND name = 'entered'").fetchall())
+
+
+def collected_keys(path: Path) -> dict[str, str]:
+    """What the pyVoIP app collected: its "caller keys" lines."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {caller: keys for caller, _, keys in (line.partition(" ") for line in lines)}
+
+
+def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, collected: Callable[[], dict[str, str]], calls: int,
+                  digits: int = 8, loss: float = 0.05, duplicate: float = 0.05, seed: int = 4733) -> dict:
+    """Key calls, then stop `server` and compare what it `collected` (caller -> keys) with what was keyed."""
     keyed, run = asyncio.run(_key_calls(server, sipp, workdir, calls, digits, loss, duplicate, seed))
     server.stop()
-    with sqlite3.connect(db_path) as db:
-        stored = dict(db.execute("SELECT caller, value FROM outcomes WHERE campaign_id = 'bench-dtmf' "
-                                 "AND name = 'entered'").fetchall())
+    got_by_caller = collected()
     correct = extra = exact = 0
     for n, call in enumerate(keyed, start=1):
-        got = stored.get(f"+1555{n}", "")
+        got = got_by_caller.get(f"+1555{n}", "")
         matched = sum(b.size for b in difflib.SequenceMatcher(None, call.digits, got).get_matching_blocks())
         correct += matched
         extra += len(got) - matched
@@ -262,25 +272,12 @@ def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, db_path: Path, call
         "digits_correct_fraction": round(correct / sent, 4), "extra_digits": extra,
         "calls_exact_fraction": round(exact / calls, 4),
     }
-    log(f"dtmf: {correct}/{sent} digits correct, {exact}/{calls} calls exact, {extra} extra")
+    log(f"dtmf ({server.name}): {correct}/{sent} digits correct, {exact}/{calls} calls exact, {extra} extra, "
+        f"{run.successful}/{calls} calls completed")
     return result
 
 
 # -- the run -------------------------------------------------------------------------------------------
-
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.machine())
-    try:
-        import uvloop
-        loop = f"uvloop {uvloop.__version__}"
-    except ImportError:
-        loop = "asyncio"
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}", "event_loop": loop,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
 
 def prompt_audio(workdir: Path) -> Path:
     """The benchmark prompt's audio from the cache the engine filled at start, for the pyVoIP app."""
@@ -357,7 +354,7 @@ def main() -> None:
     parser.add_argument("--hold", type=int, metavar="N", help="only one concurrency step of N calls against ivr")
     parser.add_argument("--rate", type=int, metavar="R", help="only one calls-per-second step at R against ivr")
     parser.add_argument("--workdir", type=Path, help="keep the logs, store and SIPp files here (default: a temporary folder)")
-    parser.add_argument("--keys", type=int, metavar="N", help="only the DTMF test, with N calls")
+    parser.add_argument("--keys", type=int, metavar="N", help="only the DTMF test (both servers), with N calls")
     parser.add_argument("--profile", type=Path, help="with --hold or --rate: py-spy profile of the engine (raw)")
     args = parser.parse_args()
     seconds = 200 if args.quick else 900                    # for ivr; then about 1 min of keys, and pyVoIP's own
@@ -374,10 +371,9 @@ def main() -> None:
         ivr = Subject(lambda: start_ivr(workdir, f"sqlite:///{db_path}"))
         results: dict = {"bench": "capacity", "mode": "quick" if args.quick else "full", "machine": machine(),
                          "criteria": {"jitter_p99_ms": JITTER_LIMIT_MS, "setup_timeout_ms": 5000}}
+        key_calls = args.keys or (10 if args.quick else 40)
         try:
-            if args.keys:
-                results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=args.keys)
-            elif args.hold or args.rate:
+            if args.hold or args.rate:
                 if args.hold:
                     results["hold"] = hold_step(ivr.server, sipp, sink, args.hold, 10.0, args.profile)
                 else:
@@ -385,22 +381,35 @@ def main() -> None:
                 if args.profile:
                     results["profile"] = top_functions(args.profile)
             else:
-                ivr_figures = measure(ivr, sipp, sink, args.quick, seconds)
-                ivr.restart()                                # keys on a fresh node, not one the last step overloaded
-                results["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir, db_path, calls=10 if args.quick else 40)
-                results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
+                if not args.keys:
+                    ivr_figures = measure(ivr, sipp, sink, args.quick, seconds)
+                    results["ivr"] = {"summary": summary(ivr_figures), **ivr_figures}
+                    ivr.restart()                            # keys on a fresh node, not one the last step overloaded
+                results.setdefault("ivr", {})["dtmf"] = dtmf_delivery(ivr.server, sipp, workdir,
+                                                                      lambda: stored_keys(db_path), key_calls)
         finally:
             ivr.server.stop()
-        if not (args.hold or args.rate or args.keys or args.no_pyvoip):
+        if not (args.hold or args.rate or args.no_pyvoip):
             log("starting the pyVoIP app")
             prompt = prompt_audio(workdir)
-            pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
+            if not args.keys:
+                pyvoip = Subject(lambda: start_pyvoip(workdir, prompt, sipp.port))
+                try:
+                    pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, 150 if args.quick else 480)
+                finally:
+                    pyvoip.server.stop()
+                results["pyvoip"] = {"summary": summary(pyvoip_figures), **pyvoip_figures}
+                results["ivr_over_pyvoip"] = ratios(results["ivr"]["summary"], results["pyvoip"]["summary"])
+            keys_out = workdir / "pyvoip_keys.txt"
+            collector = start_pyvoip(workdir, prompt, sipp.port, keys_out=keys_out)
             try:
-                pyvoip_figures = measure(pyvoip, sipp, sink, args.quick, 150 if args.quick else 480)
+                keys = dtmf_delivery(collector, sipp, workdir, lambda: collected_keys(keys_out), key_calls)
             finally:
-                pyvoip.server.stop()
-            results["pyvoip"] = {"summary": summary(pyvoip_figures), **pyvoip_figures}
-            results["ivr_over_pyvoip"] = ratios(results["ivr"]["summary"], results["pyvoip"]["summary"])
+                collector.stop()
+            results.setdefault("pyvoip", {})["dtmf"] = keys
+            ivr_keys = results["ivr"]["dtmf"]["digits_correct_fraction"]
+            results.setdefault("ivr_over_pyvoip", {})["dtmf_digits_correct_fraction"] = (
+                round(ivr_keys / keys["digits_correct_fraction"], 2) if keys["digits_correct_fraction"] else None)
         sink.close()
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started)

@@ -6,6 +6,10 @@ Here the server is the benchmark's SIPp (`--peer`) and registration is skipped. 
 second before its call callback runs, so its calls are answered about a second after the INVITE.
 
     python bench/pyvoip_app.py --sip 127.0.0.1:5080 --peer 127.0.0.1:5090 --prompt prompt.pcm
+
+With `--keys-out FILE` it is the key-collecting app of the DTMF benchmark instead: each call collects
+the caller's RFC 4733 keys (pyVoIP's own `get_dtmf`) until # or 30 s, appends "caller keys" to FILE
+and hangs up.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import audioop
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -30,6 +35,7 @@ def main() -> None:
     parser.add_argument("--peer", required=True, help="HOST:PORT of the caller (pyVoIP answers there)")
     parser.add_argument("--prompt", required=True, type=Path, help="16-bit linear 8 kHz mono PCM to play")
     parser.add_argument("--rtp-ports", default="40000-44000")
+    parser.add_argument("--keys-out", type=Path, help="collect each call's keys into this file instead of playing")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from pyVoIP.VoIP import CallState, InvalidStateError, VoIPPhone
@@ -39,14 +45,32 @@ def main() -> None:
     peer_host, peer_port = args.peer.rsplit(":", 1)
     low, high = (int(p) for p in args.rtp_ports.split("-"))
 
+    written = threading.Lock()
+
+    def play(call) -> None:
+        call.write_audio(prompt)
+        while call.state == CallState.ANSWERED:
+            time.sleep(0.1)
+
+    def collect(call) -> None:
+        keys, deadline = "", time.monotonic() + 30
+        while call.state == CallState.ANSWERED and not keys.endswith("#") and time.monotonic() < deadline:
+            keys += call.get_dtmf(1)
+            time.sleep(0.005)
+        caller = call.request.headers["From"]["number"]
+        with written, args.keys_out.open("a") as out:
+            out.write(f"{caller} {keys.removesuffix('#')}\n")
+        if call.state == CallState.ANSWERED:
+            call.hangup()
+
     def on_call(call) -> None:
         try:
             call.answer()
-            call.write_audio(prompt)
-            while call.state == CallState.ANSWERED:
-                time.sleep(0.1)
+            (collect if args.keys_out else play)(call)
         except InvalidStateError:
             pass                                   # the caller hung up while ringing
+        except Exception as error:                 # pyVoIP runs this in its own thread: say why, don't vanish
+            print(f"call failed: {error!r}", file=sys.stderr, flush=True)
 
     phone = VoIPPhone(peer_host, int(peer_port), "bench", "bench", myIP=host, callCallback=on_call,
                       sipPort=int(port), rtpPortLow=low, rtpPortHigh=high)

@@ -1,9 +1,10 @@
 """The processes a benchmark drives: the servers under test (`ivr serve`, the pyVoIP app), SIPp as
-the caller, and what /proc says about a process (CPU seconds, resident memory)."""
+the caller, what /proc says about a process (CPU seconds, resident memory) and about the machine."""
 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +21,21 @@ BENCH = ROOT / "bench"
 PROMPT_CACHE = ROOT / "prompts" / "cache"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def machine() -> dict:
+    """The machine a figure was taken on (and how busy it was when the run started)."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
+    try:
+        import uvloop
+        loop = f"uvloop {uvloop.__version__}"
+    except ImportError:
+        loop = "asyncio"
+    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "event_loop": loop,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def free_port(kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:
@@ -107,12 +124,15 @@ def start_ivr(workdir: Path, db_url: str, rtp_ports: str = "10000-15998", timeou
     raise RuntimeError("ivr serve did not become ready")
 
 
-def start_pyvoip(workdir: Path, prompt_pcm: Path, caller_port: int, rtp_ports: str = "16000-19999") -> Server:
-    """bench/pyvoip_app.py, answering to SIPp on `caller_port`; returns once it says ready."""
+def start_pyvoip(workdir: Path, prompt_pcm: Path, caller_port: int, rtp_ports: str = "16000-19999",
+                 keys_out: Path | None = None) -> Server:
+    """bench/pyvoip_app.py, answering to SIPp on `caller_port` (collecting keys into `keys_out` when
+    given); returns once it says ready."""
     sip_port = free_port()
     log_path = workdir / "pyvoip.log"
     cmd = [sys.executable, str(BENCH / "pyvoip_app.py"), "--sip", f"127.0.0.1:{sip_port}",
-           "--peer", f"127.0.0.1:{caller_port}", "--prompt", str(prompt_pcm), "--rtp-ports", rtp_ports]
+           "--peer", f"127.0.0.1:{caller_port}", "--prompt", str(prompt_pcm), "--rtp-ports", rtp_ports,
+           *(("--keys-out", str(keys_out)) if keys_out else ())]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

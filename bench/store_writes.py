@@ -1,13 +1,18 @@
-"""Prints JSON: outcomes the store commits per second, and the latency a call feels, on SQLite and
-PostgreSQL (when reachable on 127.0.0.1:5432, user postgres, database test; a scratch schema is
-made and dropped).
+"""Prints JSON: outcomes and votes the store commits per second, and how long a flow waits for one, on
+SQLite and PostgreSQL (when reachable on 127.0.0.1:5432, user postgres, database test; a scratch schema
+is made and dropped).
 
-Figures per backend: `outcomes_per_second` with `concurrency` calls each awaiting its outcomes (how
-the engine uses the store), `ack_ms` p50/p99 of one `record_outcome` await (the latency added to a
-call when its flow stores an answer), `record_us` p50/p99 of the fire-and-forget `event` call (what
-the media path pays per timeline event).
+Measured in this process against `ivr.store.Store`, not on SIP calls: `concurrency` tasks each write
+their share of `--outcomes` one after the other, awaiting each write's acknowledgement as a call's flow
+does (the writer batches what the tasks have pending). Figures per backend and write:
 
-    .venv/bin/python bench/store_writes.py [--outcomes 4000] [--concurrency 50]
+- `answers` (`record_outcome`, what ask nodes store) and `votes` (`cast_vote`, one caller each, so
+  every vote is accepted by the database's unique constraint): `per_second` committed, and `ack_ms`
+  p50/p99, the time from the call to its return once committed. That wait is what storing an outcome
+  adds to a call: the flow goes on (the "your vote is counted" prompt) when it returns.
+- `event_us` p50/p99 of the fire-and-forget `event` call (a timeline record), what the media path pays.
+
+    .venv/bin/python bench/store_writes.py [--outcomes 4000] [--concurrency 50] [--out bench/store_writes.json]
 """
 
 from __future__ import annotations
@@ -15,46 +20,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ivr.store.db import Store
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # this checkout's ivr, not an installed one
+
+from rtp_sink import percentile  # noqa: E402
+from servers import machine  # noqa: E402
+
+from ivr.cli import loop_factory  # noqa: E402
+from ivr.store.db import Store  # noqa: E402
+
+Write = Callable[[int, int], Awaitable[object]]          # (task, write number) → the write's acknowledgement
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+async def acknowledged(write: Write, outcomes: int, concurrency: int) -> dict[str, float]:
+    """`outcomes` writes by `concurrency` tasks, each awaiting its writes one by one."""
+    acks: list[float] = []
+
+    async def task(n: int) -> None:
+        for i in range(n, outcomes, concurrency):
+            started = time.perf_counter()
+            await write(n, i)
+            acks.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(task(n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {"per_second": round(outcomes / elapsed), "ack_ms_p50": round(statistics.median(acks) * 1e3, 2),
+            "ack_ms_p99": round(percentile(acks, 0.99) * 1e3, 2)}
 
 
-async def measure(url: str, spool: Path, outcomes: int, concurrency: int) -> dict[str, float]:
+async def measure(url: str, spool: Path, outcomes: int, concurrency: int) -> dict[str, object]:
     store = await Store.open(url, spool)
     try:
-        acks: list[float] = []
+        def answer(n: int, i: int) -> Awaitable[object]:
+            return store.record_outcome(call_id=f"call{n}", campaign_id="bench", caller=f"+1{n}", channel="voice",
+                                        kind="answer", name=f"q{i % 3}", value=str(i % 5))
 
-        async def caller(n: int) -> None:
-            for i in range(n, outcomes, concurrency):
-                started = time.perf_counter()
-                await store.record_outcome(call_id=f"call{n}", campaign_id="bench", caller=f"+1{n}", channel="voice",
-                                           kind="answer", name=f"q{i % 3}", value=str(i % 5))
-                acks.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(n) for n in range(concurrency)))
-        elapsed = time.perf_counter() - started
-        records: list[float] = []
+        def vote(n: int, i: int) -> Awaitable[object]:
+            return store.cast_vote(campaign_id="bench", name="talent", caller=f"+1555{i:07d}", choice=str(i % 5),
+                                   window="campaign", channel="voice", call_id=f"vote{i}")
+        figures: dict[str, object] = {"answers": await acknowledged(answer, outcomes, concurrency),
+                                      "votes": await acknowledged(vote, outcomes, concurrency)}
+        events: list[float] = []
         now = datetime.now(timezone.utc)
         for i in range(outcomes):
             t0 = time.perf_counter()
             store.event("call0", "dtmf", {"digit": str(i % 10)}, now)
-            records.append(time.perf_counter() - t0)
+            events.append(time.perf_counter() - t0)
         await store.flush()
-        return {"outcomes_per_second": round(outcomes / elapsed),
-                "ack_ms_p50": round(statistics.median(acks) * 1e3, 2), "ack_ms_p99": round(percentile(acks, 0.99) * 1e3, 2),
-                "record_us_p50": round(statistics.median(records) * 1e6, 1),
-                "record_us_p99": round(percentile(records, 0.99) * 1e6, 1)}
+        figures["event_us_p50"] = round(statistics.median(events) * 1e6, 1)
+        figures["event_us_p99"] = round(percentile(events, 0.99) * 1e6, 1)
+        figures["spooled"] = int(store.gauges()["store_spooled"])     # 0: every write reached the database
+        return figures
     finally:
         await store.close()
 
@@ -72,11 +97,13 @@ def postgres_schema() -> tuple[str, object] | None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--outcomes", type=int, default=4000)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--outcomes", type=int, default=4000, help="writes of each kind")
+    parser.add_argument("--concurrency", type=int, default=50, help="tasks writing at once (calls)")
+    parser.add_argument("--out", type=Path, help="also write the JSON here (e.g. bench/store_writes.json)")
     args = parser.parse_args()
-    results: dict[str, object] = {"bench": "store_writes", "outcomes": args.outcomes, "concurrency": args.concurrency}
+    results: dict[str, object] = {"bench": "store_writes", "machine": machine(), "outcomes": args.outcomes,
+                                  "concurrency": args.concurrency}
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite"] = await measure(f"sqlite:///{tmp}/bench.db", Path(tmp) / "spool-sqlite", args.outcomes,
                                           args.concurrency)
@@ -91,8 +118,13 @@ async def main() -> None:
             finally:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")           # type: ignore[attr-defined]
                 conn.close()                                             # type: ignore[attr-defined]
-    print(json.dumps(results))
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]   # type: ignore[index]
+    text = json.dumps(results, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:       # the event loop ivr serve runs on
+        runner.run(main())

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ivr.engine.config import ConfigError, EngineConfig, parse_hostport
+from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
 from ivr.sip.access import AccessError, parse_networks
@@ -41,6 +41,10 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         "campaign names its own; repeatable")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
+    p.add_argument("--unknown-numbers", choices=UNKNOWN_NUMBER_TREATMENTS, default="announce",
+                   help="a dialled number without a campaign: 'announce' answers it like a closed campaign, so "
+                        "scanners cannot tell which numbers exist (default, for the open network); 'reject' "
+                        "answers 404 Not Found (behind a trusted carrier trunk)")
     p.add_argument("--max-calls-per-caller", type=int, default=2,
                    help="concurrent calls from one caller number before 486 Busy Here (0: no limit)")
     p.add_argument("--max-setup-per-source", type=int, default=20,
@@ -63,6 +67,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
     p.add_argument("--sms-token", help="Bearer token the SMS gateway sends to /api/sms/inbound (or IVR_SMS_TOKEN); "
                                        "without one, inbound SMS are refused")
+    p.add_argument("--metrics-token", help="Bearer token /metrics asks scrapers for (or IVR_METRICS_TOKEN); "
+                                           "without one, /metrics is open like /health")
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                    help="set a campaign variable for every campaign, e.g. orders_api=https://shop.example/api")
     p.add_argument("--smtp", metavar="HOST:PORT", help="mail relay for notify nodes that send e-mail")
@@ -143,6 +149,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         recordings_dir=Path(args.recordings) if args.recordings else None, tts=tts_defaults(args.tts),
         prompts_stale_after=args.prompts_stale_after,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
+        unknown_numbers=args.unknown_numbers,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
         sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
@@ -151,6 +158,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,
+        metrics_token=args.metrics_token or os.environ.get("IVR_METRICS_TOKEN") or None,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
         allow_private_webhooks=args.allow_private_webhooks,
@@ -201,7 +209,8 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The `ivr` command line: serve, validate, simulate, prompts, keys."""
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
@@ -210,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     flow_cli.add_arguments(sub)
     keys_cli.add_arguments(sub)
     prompts_cli.add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,

@@ -68,7 +68,7 @@ def simulate_command(path: str, channel: str, inputs: list[str], as_json: bool, 
     try:
         campaign = load_file(path)
         http: HttpCall = WebhookClient(allow_private, campaign.webhook_secret) if webhook_stub is None \
-            else _stub(webhook_stub)
+            else stub_http(webhook_stub)
     except DialplanError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -84,7 +84,7 @@ def simulate_command(path: str, channel: str, inputs: list[str], as_json: bool, 
     return 0
 
 
-def _stub(spec: str) -> HttpCall:
+def stub_http(spec: str) -> HttpCall:
     """An HTTP stand-in answering every request with the given JSON object (or failing)."""
     if spec == "fail":
         data: dict[str, Any] | None = None

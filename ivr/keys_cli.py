@@ -1,7 +1,8 @@
 """`ivr keys create | list | revoke`: API keys for the HTTP API, straight in the store's database.
 
 `create` makes the tenant when it is new and prints the key alone on its last line (the only time it
-is shown; the store keeps its hash).
+is shown; the store keeps its hash). Every command prints only once its transaction has committed, so a
+key that is shown is a key that exists.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -19,7 +19,6 @@ from ivr.store.connect import make_engine, writing
 from ivr.store.errors import StoreError
 from ivr.store.migrate import upgrade
 
-T = TypeVar("T")
 DEFAULT_DB = "sqlite:///var/ivr.db"          # as `ivr serve`
 
 
@@ -42,41 +41,46 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=lambda a: _run(a.db, revoke, a.key_id))
 
 
-def create(session: Session, tenant_name: str, role: str) -> None:
+def create(session: Session, tenant_name: str, role: str) -> list[str]:
+    lines = []
     tenant = services.tenant_by_name(session, tenant_name)
     if tenant is None:
         tenant = services.create_tenant(session, tenant_name)
-        print(f"tenant {tenant.name} created ({tenant.id})")
+        lines.append(f"tenant {tenant.name} created ({tenant.id})")
     key = services.create_api_key(session, tenant.id, role)
-    print(f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:")
-    print(key)
+    return [*lines, f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:", key]
 
 
-def list_keys(session: Session, tenant_name: str) -> None:
+def list_keys(session: Session, tenant_name: str) -> list[str]:
     tenant = services.tenant_by_name(session, tenant_name)
     if tenant is None:
         raise StoreError(f"no tenant named {tenant_name!r}")
+    lines = []
     for key in services.api_keys(session, tenant.id):
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
-        print(f"{key.id}  {key.role:<8}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+        lines.append(f"{key.id}  {key.role:<8}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+    return lines
 
 
-def revoke(session: Session, key_id: str) -> None:
+def revoke(session: Session, key_id: str) -> list[str]:
     services.revoke_api_key(session, None, key_id)
-    print(f"key {key_id} revoked")
+    return [f"key {key_id} revoked"]
 
 
-def _run(url: str, command: Callable[..., None], *args: str) -> int:
-    """Run one command in one transaction of the store's (migrated) database; 1 on errors."""
+def _run(url: str, command: Callable[..., list[str]], *args: str) -> int:
+    """Run one command in one transaction of the store's (migrated) database and print its lines once
+    that transaction has committed; 1 (and nothing printed but the error) on errors."""
     try:
         engine = make_engine(url)
         try:
             upgrade(engine)
             with Session(writing(engine)) as session, session.begin():
-                command(session, *args)
+                lines = command(session, *args)
         finally:
             engine.dispose()
     except (StoreError, SQLAlchemyError) as exc:
         print(f"keys: {exc}", file=sys.stderr)
         return 1
+    for line in lines:
+        print(line)
     return 0

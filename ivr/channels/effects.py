@@ -13,13 +13,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from ivr.flow.events import (
     CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult,
     StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
 )
-from ivr.flow.model import Campaign
+from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.records import window_key
 
 from .webhooks import HttpCall, WebhookClient
@@ -56,6 +56,10 @@ class CampaignServices(Protocol):
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         """Load what campaigns bring with them (promo code pools)."""
+
+    async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
+        """What is known of the caller before a session starts (see `model.caller_facts`), for `caller.*`:
+        sessions today (not counting session `exclude`), the last vote; what cannot be read is left out."""
 
 
 async def run_effect(action: object, services: CampaignServices, ctx: EffectContext) -> object | None:
@@ -104,6 +108,15 @@ class InMemoryServices:
             for pool, codes in campaign.code_pools.items():
                 for code in codes:
                     self.pools[(campaign.id, pool)].setdefault(code, None)
+
+    async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
+        """The last vote only (sessions are not counted in memory)."""
+        if "last_vote" not in caller_facts(campaign):
+            return {}
+        names = vote_names(campaign)
+        votes = [choice for (campaign_id, name, voter, _), choice in self.votes.items()
+                 if (campaign_id, voter) == (campaign.id, caller) and name in names]
+        return {"last_vote": votes[-1]} if votes else {}
 
     async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
         key = (ctx.campaign_id, name, ctx.caller, window_key(window, self.clock()))

@@ -22,7 +22,9 @@ async def simulate(campaign: Campaign, channel: str, inputs: list[str], caller: 
     services = services or InMemoryServices(http=http or WebhookClient(secret=campaign.webhook_secret))
     await services.prepare([campaign])
     context = EffectContext("simulated", campaign.id, caller, channel)
+    known = await services.caller_variables(campaign, caller)
 
     async def effects(action: Action) -> InputEvent | None:
         return await run_effect(action, services, context)
-    return await simulate_script(campaign, channel, inputs, effects, caller=caller, language=language, **options)
+    return await simulate_script(campaign, channel, inputs, effects, caller=caller, language=language,
+                                 variables={"caller": known}, **options)

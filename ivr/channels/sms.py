@@ -171,11 +171,9 @@ class SmsGateway:
             return None
 
     async def _open(self, campaign: Campaign, sender: str, number: str) -> SmsConversation:
-        variables: dict[str, Any] = {}
-        if campaign.limits.get("sessions_per_caller_per_day"):
-            variables = {"caller": {"sessions_today": await self.store.sessions_today(campaign.id, sender)}}
+        known = await self.services.caller_variables(campaign, sender)
         conversation = SmsConversation.open(campaign, self.services, sender, number,
-                                            now=datetime.now(timezone.utc), variables=variables)
+                                            now=datetime.now(timezone.utc), variables={"caller": known})
         self.store.call_started(call_id=conversation.context.call_id, caller=sender, number=number,
                                 campaign_id=campaign.id, channel="sms", at=conversation.session.now)
         return conversation

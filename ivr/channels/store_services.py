@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ivr.flow.interpreter import CodeResult, VoteResult
-from ivr.flow.model import Campaign
+from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.db import Store
 
 from .effects import EffectContext
@@ -31,6 +32,22 @@ class StoreServices:
         for campaign in campaigns:
             for pool, codes in campaign.code_pools.items():
                 await self.store.load_code_pool(campaign.id, pool, codes)
+
+    async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
+        """Only the facts the campaign uses, each one query (none for most campaigns)."""
+        facts = caller_facts(campaign)
+        found: dict[str, Any] = {}
+        try:
+            if "sessions_today" in facts:
+                found["sessions_today"] = await self.store.sessions_today(campaign.id, caller, exclude=exclude)
+            if "last_vote" in facts:
+                vote = await self.store.last_vote(campaign.id, caller, vote_names(campaign))
+                if vote is not None:
+                    found["last_vote"] = vote
+        except Exception:
+            log.exception("campaign %s: what is known of caller %s could not be read; starting without it",
+                          campaign.id, caller)
+        return found
 
     async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
         try:

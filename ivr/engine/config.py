@@ -14,6 +14,9 @@ class ConfigError(ValueError):
     """A setting cannot be used (bad address, empty port range...)."""
 
 
+UNKNOWN_NUMBER_TREATMENTS = ("announce", "reject")
+
+
 def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     """'HOST:PORT', 'HOST', ':PORT' or '[v6]:PORT' → (host, port)."""
     text = text.strip()
@@ -54,6 +57,7 @@ class EngineConfig:
     rtp_port_min: int = 20000
     rtp_port_max: int = 30000
     max_calls: int = 200
+    unknown_numbers: str = "announce"        # no campaign on the number: "announce" (as if closed) or "reject" (404)
     max_calls_per_caller: int = 2            # concurrent calls from one caller number (0: no limit)
     max_setup_per_source: int = 20           # calls from one address not yet confirmed by ACK (0: no limit)
     sip_rates: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))   # per source address
@@ -70,6 +74,7 @@ class EngineConfig:
     register_expires: int = 3600
     sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
     sms_token: str | None = None             # the SMS gateway's Bearer token for /api/sms/inbound
+    metrics_token: str | None = None         # Bearer token /metrics asks for (None: open)
     variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)
     smtp_host: str | None = None             # mail relay for notify by e-mail
     smtp_port: int = 25
@@ -81,6 +86,8 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:
             raise ConfigError("empty RTP port range")
+        if self.unknown_numbers not in UNKNOWN_NUMBER_TREATMENTS:
+            raise ConfigError(f"unknown_numbers must be one of {', '.join(UNKNOWN_NUMBER_TREATMENTS)}")
         if self.max_calls < 1:
             raise ConfigError("max_calls must be at least 1")
         if self.max_calls_per_caller < 0 or self.max_setup_per_source < 0:

@@ -19,20 +19,20 @@ from datetime import datetime, timezone
 from ivr.channels.effects import EffectContext
 from ivr.channels.voice import VoiceConversation
 from ivr.flow.interpreter import FlowSession
-from ivr.flow.model import Campaign
+from ivr.flow.model import Campaign, caller_facts
 from ivr.flow.validate import Issue
 from ivr.media.clock import MediaClock
-from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, KeyDown, MediaSession, PlaybackFinished
+from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.sip import sdp
 from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
 from ivr.sip.transport import SipTransport
 from ivr.speech.service import SpeechService
 from ivr.sip.ua import (
-    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, TransferProgress, UAConfig,
-    UserAgent,
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionAnswer, SessionModify, TransferProgress,
+    UAConfig, UserAgent,
 )
 
 from . import admission
@@ -44,6 +44,7 @@ from .rtp_socket import RtpSocket
 
 log = logging.getLogger("ivr.engine")
 TRANSFER_REPORT_WAIT = 8.0
+RTP_BIND_ATTEMPTS = 8               # ports of the range tried per call before refusing it
 call_log = logging.getLogger("ivr.calls")
 
 
@@ -210,6 +211,8 @@ class Engine:
                     self._on_digit(event.call.call_id, event.digit, "info")
                 elif isinstance(event, SessionModify):
                     self._on_modify(event)
+                elif isinstance(event, SessionAnswer):
+                    self._on_session_answer(event)
                 elif isinstance(event, CallEnded):
                     self._on_ended(event.call, event.cause)
                 elif isinstance(event, TransferProgress):
@@ -232,32 +235,34 @@ class Engine:
         if refusal is not None:
             self._reject(call, refusal.status, refusal.cause, headers=list(refusal.headers))
             return
-        # An unknown number is answered like a closed campaign: scanners cannot tell which numbers exist.
-        campaign = self.campaigns.for_number(call.number) or NOT_IN_SERVICE
+        campaign = self.campaigns.for_number(call.number)
+        if campaign is None and self.config.unknown_numbers == "reject":
+            self._reject(call, 404, "unknown_number")
+            return
+        # Else an unknown number is answered like a closed campaign: scanners cannot tell which numbers exist.
+        campaign = campaign or NOT_IN_SERVICE
         try:
             description = sdp.SessionDescription.parse(offer.offer)
         except sdp.SdpError:
             self._reject(call, 400, "bad_sdp", reason="Malformed SDP")
             return
+        rtp_host = self.config.rtp_host or self.config.sip_host
         try:
-            port = self.ports.allocate()
+            rtp = self._open_rtp(rtp_host)
         except NoPortAvailable:
             self._reject(call, 503, "no_rtp_port", headers=[("Retry-After", "5")])
             return
-        rtp_host = self.config.rtp_host or self.config.sip_host
+        except OSError:
+            self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
+            return
         media_host = self._media_host(call)
         try:
-            answer = sdp.negotiate(description, media_host, port,
+            answer = sdp.negotiate(description, media_host, rtp.port,
                                    session_id=self._session_id, session_version=1)
         except sdp.NoCommonCodec:
-            self.ports.release(port)
+            rtp.close()
+            self.ports.release(rtp.port)
             self._reject(call, 488, "no_common_codec")
-            return
-        try:
-            rtp = RtpSocket(rtp_host, port)
-        except OSError:
-            self.ports.release(port)
-            self._reject(call, 503, "rtp_bind_failed", headers=[("Retry-After", "5")])
             return
         media = MediaSession(answer.codec_pt, answer.dtmf_pt, ptime=20, remote=answer.remote,
                              inband_dtmf=self.config.inband_dtmf)
@@ -272,6 +277,21 @@ class Engine:
             active.answer_at = now + self.config.ring_seconds
         else:
             self._answer(active, now)
+
+    def _open_rtp(self, host: str) -> RtpSocket:
+        """A socket on a free port of the RTP range. A port another process holds is skipped (it goes
+        back to the end of the range's line); after RTP_BIND_ATTEMPTS such ports the last error is raised."""
+        error: OSError | None = None
+        for _ in range(RTP_BIND_ATTEMPTS):
+            port = self.ports.allocate()
+            try:
+                return RtpSocket(host, port)
+            except OSError as failed:
+                self.ports.release(port)
+                error = failed
+                log.warning("RTP port %d could not be bound (%s); trying another", port, failed)
+        assert error is not None
+        raise error
 
     def _answer(self, active: ActiveCall, now: float) -> None:
         assert self.ua is not None
@@ -301,23 +321,20 @@ class Engine:
         active = self.calls.get(call.call_id)
         if active is None:
             return
-        if active.campaign.limits.get("sessions_per_caller_per_day"):
-            task = asyncio.ensure_future(self._start_flow_after_count(active))
+        if caller_facts(active.campaign):
+            task = asyncio.ensure_future(self._start_flow_after_lookup(active))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
             self._start_flow(active, {})
 
-    async def _start_flow_after_count(self, active: ActiveCall) -> None:
-        """Campaigns with per-caller limits need the caller's earlier sessions today first."""
-        try:
-            count = await self.store.sessions_today(active.campaign_id, active.call.caller or "",
-                                                    exclude=active.call.call_id)
-        except Exception:
-            log.exception("could not count the caller's sessions; no limit applied")
-            count = 0
+    async def _start_flow_after_lookup(self, active: ActiveCall) -> None:
+        """Campaigns with per-caller limits or `caller.last_vote` need what the store knows of the caller
+        first (the media clock sends silence meanwhile)."""
+        known = await self.services.caller_variables(active.campaign, active.call.caller or "",
+                                                     exclude=active.call.call_id)
         if not active.ended:
-            self._start_flow(active, {"caller": {"sessions_today": count}})
+            self._start_flow(active, {"caller": known})
 
     def _start_flow(self, active: ActiveCall, variables: dict) -> None:
         call = active.call
@@ -364,22 +381,48 @@ class Engine:
         if active is None:
             self.ua.reject_modify(event.call, event.key, 481, now)
             return
+        if not event.offer and event.method != "INVITE":
+            self.ua.accept_modify(event.call, event.key, None, now)     # an UPDATE refreshing the dialog alone
+            return
+        active.sdp_version += 1
         if not event.offer:
-            # Session refresh without an offer: answer with the current session unchanged.
-            self.ua.accept_modify(event.call, event.key, active.answer.sdp.serialize().encode(), now)
+            # A re-INVITE without SDP (session refresh): our 200 offers the call's codec again, sending and
+            # receiving; the ACK brings the caller's answer (`_on_session_answer`).
+            offer = sdp.make_offer(self._media_host(event.call), active.rtp.port, codecs=(active.answer.codec_name,),
+                                   dtmf_pt=active.answer.dtmf_pt, session_id=self._session_id,
+                                   session_version=active.sdp_version)
+            self.ua.accept_modify(event.call, event.key, offer.serialize().encode(), now)
             return
         try:
-            description = sdp.SessionDescription.parse(event.offer)
-            active.sdp_version += 1
-            answer = sdp.negotiate(description, self._media_host(event.call), active.rtp.port,
-                                   session_id=self._session_id, session_version=active.sdp_version)
+            answer = sdp.negotiate(sdp.SessionDescription.parse(event.offer), self._media_host(event.call),
+                                   active.rtp.port, session_id=self._session_id, session_version=active.sdp_version)
         except sdp.SdpError:
             self.ua.reject_modify(event.call, event.key, 488, now)
             return
+        self._apply_answer(active, answer)
+        self.ua.accept_modify(event.call, event.key, answer.sdp.serialize().encode(), now)
+
+    def _on_session_answer(self, event: SessionAnswer) -> None:
+        """The caller's answer (in its ACK) to the offer of a session refresh. An ACK cannot be refused:
+        without a usable answer the call goes on as it was."""
+        active = self.calls.get(event.call.call_id)
+        if active is None:
+            return
+        try:
+            answer = sdp.negotiate(sdp.SessionDescription.parse(event.answer), self._media_host(event.call),
+                                   active.rtp.port, codecs=(active.answer.codec_name,),
+                                   session_id=self._session_id, session_version=active.sdp_version)
+        except sdp.SdpError as exc:
+            log.warning("call %s: the ACK's SDP answer cannot be used (%s); media unchanged", event.call.call_id, exc)
+            return
+        self._apply_answer(active, answer)
+
+    @staticmethod
+    def _apply_answer(active: ActiveCall, answer: sdp.Answer) -> None:
+        """Media follows a renegotiated session: codec, telephone-event type, address, hold."""
         active.answer = answer
         active.media.update_remote(answer.codec_pt, answer.dtmf_pt, answer.remote)
         active.media.set_hold(answer.direction in ("recvonly", "inactive"))
-        self.ua.accept_modify(event.call, event.key, answer.sdp.serialize().encode(), now)
 
     def _on_ended(self, call: Call, cause: str) -> None:
         active = self.calls.pop(call.call_id, None)

@@ -33,17 +33,24 @@ class Node:
         self.http_address: tuple[str, int] | None = None
         self.sip_address: tuple[str, int] | None = None
         self._reports: asyncio.Task[None] | None = None
+        self._mailer: Mailer | None = None
 
     async def start(self) -> None:
+        """HTTP first (its /health says 503 "starting" to load balancers meanwhile), then the engine."""
+        await self.start_http()
+        await self.start_engine()
+
+    async def start_http(self) -> None:
+        """Open the store and serve HTTP; the engine is built but not started (not ready)."""
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await Store.open(config.db_url, config.data_dir / "spool")
-        mailer = Mailer(config.smtp_host, config.smtp_port, config.smtp_from) if config.smtp_host else None
+        mailer = self._mailer = Mailer(config.smtp_host, config.smtp_port, config.smtp_from) if config.smtp_host else None
         webhooks = WebhookClient(config.allow_private_webhooks, config.webhook_secret)
         services = StoreServices(self.store, mailer, webhooks)
         self.engine = Engine(config, self.store, services)
         webhooks.campaign_secret = self.engine.campaigns.webhook_secret
-        app = create_app(self.engine, self.store, config.sms_outbound_url, config.sms_token)
+        app = create_app(self.engine, self.store, config.sms_outbound_url, config.sms_token, config.metrics_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)
@@ -52,10 +59,15 @@ class Node:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.http_address = sockets[0].getsockname()[:2]
+
+    async def start_engine(self) -> None:
+        """Campaigns, prompts, SIP: /health answers 200 once this returns."""
+        assert self.engine is not None and self.store is not None
         self.sip_address = await self.engine.start()
-        if mailer is not None:
-            self._reports = asyncio.ensure_future(self._send_reports(ReportSender(self.store, mailer)))
-        log.info("HTTP on %s:%s; engine ready", *(self.http_address or (config.http_host, config.http_port)))
+        if self._mailer is not None:
+            self._reports = asyncio.ensure_future(self._send_reports(ReportSender(self.store, self._mailer)))
+        address = self.http_address or (self.config.http_host, self.config.http_port)
+        log.info("HTTP on %s:%s; engine ready", *address)
 
     async def _send_reports(self, sender: ReportSender) -> None:
         assert self.engine is not None

@@ -10,7 +10,9 @@ the session is given `now` (for the schedule) and the runtime's counts in `varia
 Variables a runtime may pass: `caller.sessions_today` (sessions of this caller on this campaign today,
 voice and SMS together; checked against `limits.sessions_per_caller_per_day`) and anything else the
 templates should see (e.g. `caller.last_vote`). The session adds `caller.number`, `channel`,
-`short_number`, `language` and `campaign.id`/`campaign.name`.
+`short_number`, `language` and `campaign.id`/`campaign.name`. A session speaks the language it is
+given, else its short number's (`numbers: {voice: [{number: "3839", language: uk}]}`), else the
+campaign's first; a choice with a `language` switches it from then on (a language menu).
 
 Answers to an ask: a choice matches by key, or (speech and SMS) when the words of one choice appear in
 what was said; free input must fit `pattern`, `min_length` and `max_length`. A failed attempt
@@ -92,7 +94,7 @@ class FlowSession:
         given = variables or {}
         self.campaign = campaign
         self.channel = channel
-        self.language = language if language in campaign.languages else campaign.default_language
+        self.language = language if language in campaign.languages else campaign.number_language(channel, short_number)
         self.now = now or datetime.now(timezone.utc)
         self.variables: dict[str, Any] = {
             **campaign.variables, **given,
@@ -336,33 +338,37 @@ class FlowSession:
         self._emit("input", json_safe(asdict(event)))
         if pending is not None:
             if self._confirmed(node, event):
-                return self._accept(node, pending["value"], pending["target"])
+                return self._accept(node, pending["value"], pending["target"], pending.get("language"))
             self._emit("nomatch", {"reason": "not confirmed", "input": pending["value"]})
             return self._retry(node, "nomatch")
         if isinstance(event, Speech) and not event.text.strip():
             self._emit("nomatch", {"reason": "not understood"})
             return self._retry(node, "nomatch")
-        value, target = self._match(node, event)
+        value, target, language = self._match(node, event)
         if target is None:
             self._emit("nomatch", {"input": value})
             return self._retry(node, "nomatch")
         if isinstance(event, Speech) and event.confidence < float(node.get("confidence", 0.5)):
             if node.get("confirm"):
-                return self._confirm(node, value, target, event.confidence)
+                return self._confirm(node, value, target, language, event.confidence)
             self._emit("nomatch", {"reason": "low confidence", "input": value})
             return self._retry(node, "nomatch")
-        return self._accept(node, value, target)
+        return self._accept(node, value, target, language)
 
-    def _accept(self, node: dict[str, Any], value: str, target: str) -> list[Action]:
+    def _accept(self, node: dict[str, Any], value: str, target: str, language: str | None) -> list[Action]:
         self._emit("match", {"value": value, "next": target})
+        if language is not None and language != self.language:
+            self.language = self.variables["language"] = language
+            self._emit("language", {"language": language})
         if node.get("save_as"):
             self.variables[node["save_as"]] = value
         self.variables["input"] = value
         return self._goto(target)
 
-    def _confirm(self, node: dict[str, Any], value: str, target: str, confidence: float) -> list[Action]:
+    def _confirm(self, node: dict[str, Any], value: str, target: str, language: str | None,
+                 confidence: float) -> list[Action]:
         """Ask the node's yes/no question about an answer heard with too little confidence."""
-        self.confirming = {"value": value, "target": target}
+        self.confirming = {"value": value, "target": target, "language": language}
         self.variables["input"] = value
         self._emit("confirm", {"value": value, "confidence": confidence})
         self.awaiting = "input"
@@ -383,15 +389,15 @@ class FlowSession:
         yes, _ = _yes_no_words(node)
         return _normalize(event.text) in {_normalize(w) for w in yes}
 
-    def _match(self, node: dict[str, Any], event: Digits | Speech | Text) -> tuple[str, str | None]:
-        """(the answer's value, the exit it takes or None for a nomatch)."""
+    def _match(self, node: dict[str, Any], event: Digits | Speech | Text) -> tuple[str, str | None, str | None]:
+        """(the answer's value, the exit it takes or None for a nomatch, the language it switches to)."""
         raw = (event.digits if isinstance(event, Digits) else event.text).strip()
         choices = node.get("choices")
         if not choices:
             value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
             fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
                     and (node.get("pattern") is None or re.fullmatch(node["pattern"], value) is not None))
-            return value, node["next"] if fits else None
+            return value, node["next"] if fits else None, None
         if isinstance(event, Digits):
             found = [c for c in choices if "key" in c and str(c["key"]) == raw]
         else:
@@ -404,10 +410,10 @@ class FlowSession:
                          if any(f" {_normalize(w)} " in padded for w in c.get("words") or [])
                          or ("key" in c and f" {c['key']} " in padded)]
         if len(found) != 1:
-            return raw, None
+            return raw, None, None
         choice = found[0]
         value = choice.get("value", choice.get("key", (choice.get("words") or [raw])[0]))
-        return str(value), choice["next"]
+        return str(value), choice["next"], choice.get("language")
 
     def _retry(self, node: dict[str, Any], reason: str) -> list[Action]:
         self.attempt += 1
@@ -480,7 +486,7 @@ class FlowSession:
         if node is None:
             self._emit("routing_failed", {})
             return self._end("routing_failed")
-        problem = _routed_node_problem(node)
+        problem = _routed_node_problem(node, self.campaign.languages)
         if problem:
             self._emit("routing_failed", {"error": problem})
             return self._end("routing_invalid_node")
@@ -499,13 +505,16 @@ def _yes_no_words(node: dict[str, Any]) -> tuple[list[str], list[str]]:
     return list(confirm.get("yes", CONFIRM_YES)), list(confirm.get("no", CONFIRM_NO))
 
 
-def _routed_node_problem(node: Any) -> str | None:
+def _routed_node_problem(node: Any, languages: list[str]) -> str | None:
     """Why a node sent by a routing server cannot run (None when it can)."""
     if not isinstance(node, dict):
         return "not an object"
     error = next(iter(_NODE_VALIDATOR.iter_errors(node)), None)
     if error is not None:
         return error.message
+    unknown = [c["language"] for c in node.get("choices") or [] if "language" in c and c["language"] not in languages]
+    if unknown:
+        return f"language {unknown[0]!r} is not one of the campaign's languages"
     patterns = [node.get("pattern")] + [c["if"].get("matches") for c in node.get("cases") or []]
     for pattern in patterns:
         try:

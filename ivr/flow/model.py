@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import templates
+
 NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify", "branch",
               "record", "transfer", "end")
 VOICE_ONLY = ("record", "transfer")
@@ -42,6 +44,7 @@ class Campaign:
     languages: list[str] = field(default_factory=lambda: ["en"])
     voice_numbers: list[str] = field(default_factory=list)
     sms_numbers: list[str] = field(default_factory=list)
+    number_languages: dict[str, dict[str, str]] = field(default_factory=dict)   # channel -> number -> language
     schedule: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     code_pools: dict[str, list[str]] = field(default_factory=dict)
@@ -56,6 +59,10 @@ class Campaign:
     def default_language(self) -> str:
         return self.languages[0]
 
+    def number_language(self, channel: str, number: str) -> str:
+        """The language a session on this short number starts in (the number's own, else the default)."""
+        return self.number_languages.get(channel, {}).get(number, self.default_language)
+
     @property
     def channels(self) -> tuple[str, ...]:
         """The channels with a short number."""
@@ -69,11 +76,18 @@ class Campaign:
             id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
             nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"),
             languages=list(data.get("languages") or ["en"]),
-            voice_numbers=[str(n) for n in numbers.get("voice", [])],
-            sms_numbers=[str(n) for n in numbers.get("sms", [])],
+            voice_numbers=[_number(n) for n in numbers.get("voice", [])],
+            sms_numbers=[_number(n) for n in numbers.get("sms", [])],
+            number_languages={channel: {_number(n): n["language"] for n in items if isinstance(n, dict)}
+                              for channel, items in numbers.items()},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
             variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
+
+
+def _number(entry: Any) -> str:
+    """A short number as listed: `"3838"`, `3838` or `{number: "3839", language: uk}`."""
+    return str(entry["number"] if isinstance(entry, dict) else entry)
 
 
 def exits(node: dict[str, Any]) -> list[tuple[str, str]]:
@@ -185,3 +199,27 @@ def voice_of(campaign: Campaign, node: dict[str, Any] | None = None) -> dict[str
     settings.update(own)
     return {"voice": settings.get("voice"), "engine": settings.get("engine"),
             "rate": float(settings.get("rate", 1.0))}
+
+
+def variables_used(campaign: Campaign) -> set[str]:
+    """Every variable a text, template or branch condition of the campaign names (`caller.last_vote`, ...)."""
+    every = [text for node in campaign.nodes.values() for _, text in texts(node) + templated(node)]
+    every += [text for _, text in campaign_texts(campaign)]
+    used = {name for text in every for value in (text.values() if isinstance(text, dict) else [text])
+            for name in templates.names(value)}
+    return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
+
+
+def vote_names(campaign: Campaign) -> list[str]:
+    """The names the campaign's vote nodes count votes under."""
+    return sorted({node["name"] for node in campaign.nodes.values() if node.get("type") == "vote"})
+
+
+def caller_facts(campaign: Campaign) -> list[str]:
+    """What a runtime looks up about the caller before a session starts (as `caller.*`):
+    `sessions_today` for a per-caller limit, `last_vote` when the campaign has votes and names
+    `caller.last_vote`. Campaigns needing neither start without waiting for the store."""
+    facts = ["sessions_today"] if campaign.limits.get("sessions_per_caller_per_day") else []
+    if vote_names(campaign) and "caller.last_vote" in variables_used(campaign):
+        facts.append("last_vote")
+    return facts

@@ -23,6 +23,13 @@ NODE_ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 SHORT_NUMBER = {"type": ["string", "integer"], "pattern": "^[0-9]{3,15}$", "minimum": 100}
+NUMBER_ENTRY = {
+    "description": 'a short number, or one with the language its sessions start in: {number: "3839", language: uk}',
+    "if": {"type": "object"},
+    "then": {"type": "object", "required": ["number", "language"], "additionalProperties": False,
+             "properties": {"number": SHORT_NUMBER, "language": {"type": "string", "pattern": LANGUAGE}}},
+    "else": SHORT_NUMBER,
+}
 SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
 
 _COMMON = {"type": {}, "description": {"type": "string"}, "label": {"type": "string"}}
@@ -56,6 +63,8 @@ CHOICE = {
         "key": {"type": ["string", "integer"], "pattern": "^[0-9*#]{1,8}$", "minimum": 0},
         "words": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
         "value": {"type": ["string", "number"]},
+        "language": {"type": "string", "pattern": LANGUAGE,
+                     "description": "choosing this answer switches the session to this language"},
         "next": NODE_ID,
     },
     "required": ["next"],
@@ -164,8 +173,8 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "numbers": {"type": "object", "properties": {
-            "voice": {"type": "array", "items": SHORT_NUMBER},
-            "sms": {"type": "array", "items": SHORT_NUMBER}},
+            "voice": {"type": "array", "items": NUMBER_ENTRY},
+            "sms": {"type": "array", "items": NUMBER_ENTRY}},
             "additionalProperties": False},
         "languages": {"type": "array", "items": {"type": "string", "pattern": LANGUAGE},
                       "minItems": 1, "uniqueItems": True},

@@ -5,7 +5,8 @@ Every problem is an `Issue` whose path names its place exactly, e.g.
 checks: unknown targets, unreachable nodes, loops that never wait for the caller, missing
 translations, malformed templates, bad regular expressions, keys or words used twice in one ask,
 unknown code pools, schedules that cannot be read, voice-only nodes reachable by SMS (unless a branch
-on `channel` keeps SMS away), and short numbers listed twice.
+on `channel` keeps SMS away), short numbers listed twice, and languages (of a short number, or of a
+choice that switches the session's language) the campaign does not have.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
         for i, number in enumerate(numbers):
             if number in numbers[:i]:
                 issues.append(Issue(f"numbers.{channel}[{i}]", f'short number "{number}" listed twice'))
+        for i, entry in enumerate(campaign.source.get("numbers", {}).get(channel, [])):
+            language = entry.get("language") if isinstance(entry, dict) else None
+            issues += [Issue(f"numbers.{channel}[{i}].language", m) for m in _language_issues(campaign, language)]
     schedule = campaign.schedule or {}
     try:
         tz = schedules.zone(schedule.get("timezone", "UTC"))
@@ -148,12 +152,18 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
     return issues
 
 
+def _language_issues(campaign: Campaign, language: Any) -> list[str]:
+    """A language (of a text, a short number, a choice) that is none of the campaign's languages."""
+    if language is None or language in campaign.languages:
+        return []
+    return [f'language "{language}" is not one of the campaign\'s languages']
+
+
 def _text_issues(campaign: Campaign, path: str, text: Any) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if isinstance(text, dict):
         out += [(path, f'missing translation "{language}"') for language in campaign.languages if language not in text]
-        out += [(path, f'language "{language}" is not one of the campaign\'s languages')
-                for language in text if language not in campaign.languages]
+        out += [(path, message) for language in text for message in _language_issues(campaign, language)]
     for value in (text.values() if isinstance(text, dict) else [text]):
         out += [(path, message) for message in _template_issues(value)]
     return out
@@ -186,6 +196,8 @@ def _node_issues(campaign: Campaign, node: dict[str, Any]) -> list[tuple[str, st
         out.append(("pool", f'unknown code pool "{node["pool"]}"'))
     elif kind in ("webhook", "notify"):
         out += _target_issues(node)
+    for i, choice in enumerate(node.get("choices") or []):
+        out += [(f"choices[{i}].language", m) for m in _language_issues(campaign, choice.get("language"))]
     for i, case in enumerate(node.get("cases") or []):
         if "matches" in case["if"]:
             out += [(f"cases[{i}].if.matches", m) for m in _pattern_issues(case["if"]["matches"])]

@@ -50,6 +50,7 @@ class Call:
     end_cause: str | None = None
     bye_key: tuple | None = None
     hangup_pending: bool = False
+    offer_cseq: int | None = None      # a re-INVITE without SDP whose 200 carried our offer: its ACK answers
 
 
 @dataclass
@@ -95,6 +96,15 @@ class SessionModify:
 
 
 @dataclass
+class SessionAnswer:
+    """The caller's SDP answer, in the ACK, to the offer our 200 made for a re-INVITE without SDP
+    (`answer` is empty when the ACK carried none)."""
+
+    call: Call
+    answer: bytes
+
+
+@dataclass
 class TransferProgress:
     """A NOTIFY about a transfer we asked for: the status line of the transferee's call (sipfrag)."""
 
@@ -103,7 +113,8 @@ class TransferProgress:
     final: bool
 
 
-CallEvent = CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify | TransferProgress
+CallEvent = (CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify | SessionAnswer
+             | TransferProgress)
 
 
 @dataclass
@@ -308,13 +319,16 @@ class UserAgent:
         self._handlers[key] = on_result
 
     def accept_modify(self, call: Call, key: tuple, sdp: bytes | None, now: float) -> None:
-        """Answer a re-INVITE/UPDATE with 200 (and our new SDP answer, if it carried an offer)."""
+        """Answer a re-INVITE/UPDATE with 200 and `sdp`: our answer to its offer, or our offer to a
+        re-INVITE without one (the ACK then brings the caller's answer as a `SessionAnswer`)."""
         request = self.layer.server_request(key)
         if request is None:
             return
         headers = self._common_headers() + self._contact(call)
         if sdp:
             headers.append(("Content-Type", "application/sdp"))
+            if request.method == "INVITE" and not request.body:
+                call.offer_cseq = request.cseq[0]
         self.layer.respond(key, make_response(request, 200, to_tag=call.dialog.local_tag,
                                               headers=headers, body=sdp or b""), now)
 
@@ -363,12 +377,17 @@ class UserAgent:
             self._on_request(event, now)
         elif isinstance(event, IncomingAck):
             call = self.calls.get(event.request.call_id)
-            if event.to_2xx and call is not None and call.state == "answered":
+            if not event.to_2xx or call is None:
+                return
+            if call.state == "answered":
                 call.state = "confirmed"
                 if call.hangup_pending:
                     self.hangup(call, now)
                 else:
                     self._events.append(CallConfirmed(call))
+            elif call.offer_cseq is not None and call.offer_cseq == event.request.cseq[0]:
+                call.offer_cseq = None
+                self._events.append(SessionAnswer(call, event.request.body))
         elif isinstance(event, IncomingResponse):
             if event.response.status >= 200 and event.key in self._handlers:
                 self._handlers.pop(event.key)(event.response, now)

@@ -367,6 +367,11 @@ class Store:
         midnight = _now().replace(hour=0, minute=0, second=0, microsecond=0)
         return await self._run(queries.sessions_since, campaign_id, caller, midnight, exclude)
 
+    async def last_vote(self, campaign_id: str, caller: str, names: list[str]) -> str | None:
+        """The choice of the caller's latest vote in the campaign under these vote names, voice or SMS
+        (StoreUnavailable while the database is down)."""
+        return await self._run(queries.last_vote, campaign_id, caller, list(names))
+
     async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """Run `fn(session, *args)` in one transaction in a reader thread."""
         engine = writing(self.engine) if write else self.engine

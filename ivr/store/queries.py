@@ -253,3 +253,10 @@ def sessions_since(session: Session, campaign_id: str, caller: str, since: datet
     if exclude is not None:
         query = query.where(CallRow.call_id != exclude)
     return int(session.scalar(query) or 0)
+
+
+def last_vote(session: Session, campaign_id: str, caller: str, names: list[str]) -> str | None:
+    """The choice of the caller's latest vote under one of these vote names (any channel), or None."""
+    return session.scalar(select(VoteRow.choice).where(
+        VoteRow.campaign_id == campaign_id, VoteRow.name.in_(names), VoteRow.caller == caller)
+        .order_by(VoteRow.at.desc()).limit(1))

@@ -1,4 +1,8 @@
-"""The HTTP side of a node (aiohttp): health for load balancers, Prometheus metrics, SMS inbound, API, web UI."""
+"""The HTTP side of a node (aiohttp): health for load balancers, Prometheus metrics, SMS inbound, API, web UI.
+
+`/health` is open (load balancers); `/metrics` too unless the node has a metrics token, which the
+scraper then sends as `Authorization: Bearer TOKEN` (401 without it).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from aiohttp import web
 from ivr.channels.sms import SmsGateway
 
 from .api import setup_api
+from .api.core import bearer_is
 from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, SMS_TOKEN, reminders, sms_routes
 from .ui import setup_ui
 
@@ -18,6 +23,7 @@ if TYPE_CHECKING:
 
 ENGINE = web.AppKey("engine", object)
 STORE = web.AppKey("store", object)
+METRICS_TOKEN = web.AppKey("metrics_token", str)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -29,6 +35,11 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """The `ivr_*` series in the Prometheus text format."""
+    token = request.app.get(METRICS_TOKEN)
+    if token is not None and not bearer_is(request, token):
+        return web.Response(status=401, text="send Authorization: Bearer TOKEN, the node's --metrics-token\n",
+                            headers={"WWW-Authenticate": "Bearer"})
     engine = request.app[ENGINE]
     store = request.app[STORE]
     clock = engine.clock.stats
@@ -39,7 +50,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None,
-               sms_token: str | None = None) -> web.Application:
+               sms_token: str | None = None, metrics_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
@@ -48,6 +59,8 @@ def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = 
         app[SMS_OUTBOUND_URL] = sms_outbound_url
     if sms_token:
         app[SMS_TOKEN] = sms_token
+    if metrics_token:
+        app[METRICS_TOKEN] = metrics_token
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(sms_routes())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -20,6 +19,8 @@ import aiohttp
 from aiohttp import web
 
 from ivr.channels.sms import SmsGateway
+
+from .api.core import bearer_is
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ REMINDER_POLL = 5.0
 
 async def inbound(request: web.Request) -> web.Response:
     """JSON {from, to, text, message_id} → {"replies": [...]} (also POSTed to the outbound webhook)."""
-    token = request.app.get(SMS_TOKEN)
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not bearer_is(request, request.app.get(SMS_TOKEN)):
         return web.json_response({"error": "missing or wrong SMS gateway token",
                                   "hint": "send Authorization: Bearer TOKEN, the engine's --sms-token"}, status=401)
     try:

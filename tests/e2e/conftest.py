@@ -2,7 +2,8 @@
 
 Playwright never downloads a browser here: it drives /usr/bin/chromium (installed by scripts/bootstrap).
 Every test gets a fresh browser context (its own sessionStorage) and fails on any uncaught error in the
-page's scripts.
+page's scripts. `screenshot` saves what the page looks like and checks it is a real picture of it;
+`changed` and `colour_share` compare regions of such pictures.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from PIL import Image, ImageChops
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from ..integration.api.conftest import make_key
 from ..integration.conftest import EngineProcess, start_engine
 
 EXPECT_SECONDS = 30          # generous: the machine is shared and calls take seconds
 VIEWPORT = {"width": 1200, "height": 900}
+Box = tuple[int, int, int, int]                   # left, top, right, bottom in screenshot pixels
+Colour = tuple[int, int, int]
+ACCENT: Colour = (0x1F, 0x5F, 0xBF)              # app.css --accent: the bars' fill
+BAD: Colour = (0xB3, 0x26, 0x1E)                 # app.css --bad: problems in a campaign file
 
 
 @dataclass
@@ -89,3 +96,45 @@ def sign_in(page: Page, site: Site, key: str) -> None:
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+def screenshot(page: Page, folder: Path, name: str) -> Image.Image:
+    """The viewport as the person sees it now (transitions finished), saved as `folder`/NAME.png and
+    checked to be a picture of the page: a PNG of the viewport's size, neither blank nor one colour."""
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, animations="disabled")
+    with Image.open(path) as png:
+        assert (png.format, png.size) == ("PNG", (VIEWPORT["width"], VIEWPORT["height"])), (path, png.format, png.size)
+        image = png.convert("RGB")
+    pixels = image.width * image.height
+    colours = image.getcolors(maxcolors=pixels)
+    assert colours is not None and len(colours) >= 32, f"{path}: {len(colours or [])} colours, a blank page?"
+    assert max(colours)[0] < 0.95 * pixels, f"{path}: one colour covers almost every pixel"
+    return image
+
+
+def box_of(locator: Locator) -> Box:
+    """Where an element is drawn in a viewport screenshot (it must be in view)."""
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not drawn"
+    left, top = round(box["x"]), round(box["y"])
+    right, bottom = round(box["x"] + box["width"]), round(box["y"] + box["height"])
+    assert 0 <= left < right <= VIEWPORT["width"] and 0 <= top < bottom <= VIEWPORT["height"], (locator, box)
+    return left, top, right, bottom
+
+
+def changed(before: Image.Image, after: Image.Image, box: Box) -> float:
+    """The fraction of the pixels in `box` that differ between two screenshots."""
+    difference = ImageChops.difference(before.crop(box), after.crop(box)).convert("L")
+    same = difference.histogram()[0]
+    return 1 - same / (difference.width * difference.height)
+
+
+def colour_share(image: Image.Image, box: Box, colour: Colour, tolerance: int = 24) -> float:
+    """The fraction of the pixels in `box` within `tolerance` (per channel) of `colour`."""
+    region = image.crop(box)
+    difference = ImageChops.difference(region, Image.new("RGB", region.size, colour))
+    near = [channel.point(lambda v: 255 if v <= tolerance else 0) for channel in difference.split()]
+    everywhere = ImageChops.logical_and(ImageChops.logical_and(near[0].convert("1"), near[1].convert("1")),
+                                        near[2].convert("1"))
+    return everywhere.convert("L").histogram()[255] / (region.width * region.height)

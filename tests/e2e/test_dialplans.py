@@ -1,6 +1,7 @@
 """Uploading campaign files through the UI: problems are shown next to their line and nothing is stored;
-a good file becomes the new version in service (a real call gets it), and a roll back puts the old one
-back. Works on its own campaign, "ui-poll" on 4242, so other modules' results stay theirs."""
+a good file becomes the new version in service (a real call gets it, and its vote is seen on the open
+results page, in screenshots too), and a roll back puts the old one back. Works on its own campaign,
+"ui-poll" on 4242, so other modules' results stay theirs."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from playwright.sync_api import Page, expect
 
 from ..integration.api.conftest import vote_call
 from ..integration.conftest import ROOT
-from .conftest import Site, sign_in
-from .test_dashboard import bar
+from .conftest import ACCENT, BAD, Site, box_of, changed, colour_share, screenshot, sign_in
+from .test_dashboard import bar, track
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,10 @@ def test_problems_are_shown_next_to_their_line_and_nothing_is_stored(page: Page,
     expect(page.locator(f"#src-{line}")).to_have_text(f"{line}    timeout: soon")
     expect(problem_under(page, line)).to_contain_text("nodes.choose.timeout: 'soon' is not of type 'number'")
     expect(page.locator("tr.line-issue")).to_have_count(1)
+    problem_under(page, line).scroll_into_view_if_needed()
+    shown = screenshot(page, tmp_path, "problem-under-its-line")
+    assert colour_share(shown, box_of(problem_under(page, line)), BAD) > 0.01      # written in red
+    assert colour_share(shown, box_of(page.locator(f"#src-{line}")), BAD) == 0     # under the line, not on it
 
     # corrected in the page, with another mistake: the unknown node is shown under its own line
     wrong_target = POLL.replace("value: chloe, next: cast}", "value: chloe, next: cats}")
@@ -83,9 +88,16 @@ def test_a_good_file_goes_in_service_and_rolls_back(page: Page, site: Site, tmp_
     expect(page.get_by_role("heading", name="Upload a new version of ui-poll")).to_be_visible()
     upload(page, V2, "Upload and put in service")
     expect(page.get_by_text("Version 2 of ui-poll is now in service.")).to_be_visible()
-    vote_call(site.engine, tmp_path / "v2", "+15556001", "3", service="4242")      # a new call gets version 2
     page.get_by_role("link", name="See the results").click()
+    expect(page.get_by_text("Nothing counted yet")).to_be_visible()
+    before = screenshot(page, tmp_path, "1-version-2-in-service")
+    vote_call(site.engine, tmp_path / "v2", "+15556001", "3", service="4242")      # a new call gets version 2
     expect(bar(page, "zoe")).to_have_text("1")
+    after = screenshot(page, tmp_path, "2-after-the-call")
+    card = page.locator("section.card").filter(has=page.get_by_role("heading", name="Votes: talent"))
+    assert changed(before, after, box_of(card)) > 0.3
+    strip = box_of(track(page, "zoe"))
+    assert colour_share(before, strip, ACCENT) == 0 and colour_share(after, strip, ACCENT) > 0.8
 
     page.get_by_role("link", name="Versions").click()
     rows = page.locator("tbody tr")

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,10 +20,19 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from ivr.media.prompts import PromptCache, PromptRequest
+
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).parent / "sipp"
 PROMPT_CACHE = ROOT / "prompts" / "cache"      # shared between runs: prompts are generated once
 SMS_TOKEN = "sms-gateway-token-for-tests"     # what the test "SMS gateway" authenticates with
+
+
+def cached_prompt(text: str, codec: int) -> bytes:
+    """The prompt cache's G.711 bytes (`codec`: g711.PCMU or PCMA) for an English text: what an engine
+    started by these tests plays for it."""
+    cache = PromptCache(PROMPT_CACHE)
+    return cache.load_encoded(cache.key(PromptRequest(text=text, language="en")), codec)
 
 
 def free_port(udp_and_tcp: bool = True) -> int:
@@ -70,12 +80,24 @@ class EngineProcess:
     def sip(self) -> str:
         return f"127.0.0.1:{self.sip_port}"
 
-    def http_get(self, path: str) -> tuple[int, bytes]:
+    def http_get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", headers=headers or {})
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+
+    def metrics(self, headers: dict[str, str] | None = None) -> dict[str, float]:
+        """/metrics parsed: each sample's value by its series as written (`name` or `name{labels}`)."""
+        status, body = self.http_get("/metrics", headers)
+        assert status == 200, (status, body[:200])
+        samples = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                samples[series] = float(value)
+        return samples
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -125,6 +147,19 @@ def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: flo
         time.sleep(0.2)
     engine.stop()
     raise RuntimeError(f"engine not ready after {timeout}s:\n{engine.log()[-4000:]}")
+
+
+def stored_outcomes(engine: EngineProcess) -> list[tuple[str, str, str, str]]:
+    """(caller, kind, name, value) of the outcomes in a SQLite engine's store, oldest first; waits up to 5 s
+    for the first one (the store writes behind the call)."""
+    path = engine.db_url.removeprefix("sqlite:///")
+    deadline = time.monotonic() + 5
+    while True:
+        with sqlite3.connect(path) as db:
+            rows = db.execute("SELECT caller, kind, name, value FROM outcomes ORDER BY at").fetchall()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
 
 
 @pytest.fixture

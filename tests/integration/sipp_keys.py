@@ -1,4 +1,5 @@
-"""Builds SIPp caller scenarios that press keys as RFC 4733 events and speak as G.711 μ-law audio.
+"""Builds SIPp caller scenarios that press keys as RFC 4733 events and speak as G.711 μ-law audio, and
+ones whose INVITE must be refused with a given status.
 
 The digit pcaps shipped with SIPp all carry the same SSRC, sequence numbers and timestamp, so a key
 pressed twice would look like a duplicate of the first press. Each press here gets its own pcap with
@@ -51,9 +52,15 @@ def _write_pcap(path: Path, rtp_packets: list[bytes]) -> Path:
     path.write_bytes(out)
     return path
 
-_HEADER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+G711_AND_EVENTS = """0 8 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15"""
+
+_INVITE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="caller presses {keys}">
+<scenario name="{name}">
   <send retrans="500">
     <![CDATA[
       INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -72,16 +79,14 @@ _HEADER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       s=-
       c=IN IP[local_ip_type] [local_ip]
       t=0 0
-      m=audio [auto_media_port] RTP/AVP 0 8 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
+      m=audio [auto_media_port] RTP/AVP {media}
     ]]>
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
-  <recv response="200" rrs="true"/>
+"""
+
+_ANSWERED = """  <recv response="200" rrs="true"/>
   <send>
     <![CDATA[
       ACK [next_url] SIP/2.0
@@ -102,8 +107,29 @@ _PRESS = """  <pause milliseconds="{pause}"/>
   <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
 """
 
-_FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
+_INFO = """  <pause milliseconds="{pause}"/>
   <send>
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INFO
+      [routes]
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: {content_type}
+      Content-Length: [len]
+
+{body}
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+_FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
+{log}  <send>
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -119,12 +145,16 @@ _FOOTER = """  <recv request="BYE" timeout="{bye_timeout}"/>
 
 
 def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
-                 caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000) -> Path:
+                 caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000,
+                 log_bye: bool = False) -> Path:
     """Write a scenario: after the ACK, for each (pause seconds, keys or speech) wait, then press the keys
     (about 0.3 s apart) or start saying the speech (16-bit 8 kHz PCM; playing goes on during the next
-    pause, so that pause must outlast it), then wait for the engine's BYE. Returns `path`."""
+    pause, so that pause must outlast it), then wait for the engine's BYE. With `log_bye`, each call
+    whose BYE came (it heard its last prompt to the end) logs its caller number, one a line (SIPp's
+    `-trace_logs -log_file FILE`). Returns `path`."""
     said = " ".join("(speech)" if isinstance(k, bytes) else k for _, k in presses).replace('"', "")
-    body = _HEADER.format(keys=said, caller=caller)
+    body = _INVITE.format(name=f"caller presses {said}", caller=caller, media=G711_AND_EVENTS)
+    body += _ANSWERED.format(caller=caller)
     index = 0
     for pause, keys in presses:
         if isinstance(keys, bytes):
@@ -138,6 +168,46 @@ def key_scenario(path: Path, presses: list[tuple[float, str | bytes]], *,
             body += _PRESS.format(pause=int(pause * 1000) if first else 350, pcap=pcap)
             first = False
             index += 1
-    body += _FOOTER.format(bye_timeout=bye_timeout_ms)
+    log = f'  <nop><action><log message="{caller}"/></action></nop>\n' if log_bye else ""
+    body += _FOOTER.format(bye_timeout=bye_timeout_ms, log=log)
     path.write_text(body)
+    return path
+
+
+def info_key_scenario(path: Path, content_type: str, body: str, *, pause: float = 2.0,
+                      caller: str = "+15550000[call_number]", bye_timeout_ms: int = 60000) -> Path:
+    """Write a scenario pressing one key by SIP INFO `pause` seconds after the ACK (`body` of type
+    `content_type`, e.g. application/dtmf-relay), which must get 200; then wait for the engine's BYE."""
+    lines = "\n".join(f"      {line}" for line in body.splitlines())
+    path.write_text(_INVITE.format(name=f"caller presses a key by INFO {content_type}", caller=caller,
+                                   media=G711_AND_EVENTS)
+                    + _ANSWERED.format(caller=caller)
+                    + _INFO.format(pause=int(pause * 1000), caller=caller, content_type=content_type, body=lines)
+                    + _FOOTER.format(bye_timeout=bye_timeout_ms))
+    return path
+
+
+_REFUSED = """  <recv response="{status}"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def refused_scenario(path: Path, status: int, *, media: str = G711_AND_EVENTS,
+                     caller: str = "+15550000[call_number]") -> Path:
+    """Write a scenario whose INVITE (offering `media`: the m= formats, then a= lines) must get the final
+    response `status`, which it ACKs; any other answer fails the call. Returns `path`."""
+    path.write_text(_INVITE.format(name=f"INVITE refused with {status}", caller=caller, media=media)
+                    + _REFUSED.format(status=status, caller=caller))
     return path

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from .conftest import free_port, run_sipp, start_engine
+from .conftest import free_port, run_sipp, start_engine, stored_outcomes as outcomes
 from .sipp_keys import key_scenario
 from .test_sms import sms
 
 pytestmark = pytest.mark.integration
 
 
+SLOW_ORDER = "55555"         # its look-up answers after SLOW_SECONDS, later than any webhook timeout
+SLOW_SECONDS = 30.0
+
+
 class BusinessApi:
-    """A brand's API on loopback: order look-ups and alert notifications, recorded for the test."""
+    """A brand's API on loopback: order look-ups and alert notifications, recorded for the test.
+    Order 99999 gets 503; order SLOW_ORDER an answer only after SLOW_SECONDS."""
 
     def __init__(self) -> None:
         self.port = free_port(udp_and_tcp=False)
         self.alerts: list[dict] = []
         self.lookups: list[str] = []
+        self._closing = asyncio.Event()           # ends the slow look-ups' wait when the test is done
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -32,6 +39,9 @@ class BusinessApi:
         self.lookups.append(number)
         if number == "99999":
             return web.json_response({"error": "down"}, status=503)
+        if number == SLOW_ORDER:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), SLOW_SECONDS)
         return web.json_response({"status": "out for delivery"})
 
     async def alert(self, request: web.Request) -> web.Response:
@@ -56,6 +66,7 @@ class BusinessApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._closing.set)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
@@ -83,6 +94,11 @@ def test_order_status_and_branch_alert(tmp_path: Path) -> None:
     assert api.alerts[1]["text"] == "Operators needed in branch 034 (reported by +15559101)."
     paths = [r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"]
     assert paths == ["status", "unavailable", "done"]
+    # what was looked up and alerted is stored; the failed look-up stores nothing
+    assert sorted(outcomes(engine)) == [("+15559000", "answer", "order_status", "out for delivery"),
+                                        ("+15559002", "answer", "branch_alerted", "012"),
+                                        ("+15559100", "answer", "order_status", "out for delivery"),
+                                        ("+15559101", "answer", "branch_alerted", "034")]
 
 
 def test_alert_by_email_through_smtp(tmp_path: Path) -> None:
@@ -116,3 +132,4 @@ def test_alert_by_email_through_smtp(tmp_path: Path) -> None:
     mail = received[0]
     assert mail["To"] == "manager@branch.test" and mail["Subject"] == "Operators needed"
     assert "Operators needed in branch 345 (reported by +15559876)." in mail.get_payload()
+    assert outcomes(engine) == [("+15559876", "answer", "branch_alerted", "345")]

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_sipp
+from .conftest import run_sipp, stored_outcomes as outcomes
 from .sipp_keys import key_scenario
 
 pytestmark = pytest.mark.integration
-
-
-def outcomes(engine) -> list[tuple[str, str, str, str]]:
-    path = engine.db_url.removeprefix("sqlite:///")
-    deadline = time.monotonic() + 5
-    while True:
-        with sqlite3.connect(path) as db:
-            rows = db.execute("SELECT caller, kind, name, value FROM outcomes ORDER BY at").fetchall()
-        if rows or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.2)
 
 
 def test_raffle_code_redeemed_once(engine, tmp_path: Path) -> None:

@@ -83,9 +83,10 @@ def test_sigterm_drains_then_exits(tmp_path: Path) -> None:
 
 def test_sigkill_under_load_loses_no_counted_vote(tmp_path: Path) -> None:
     engine = start_engine(tmp_path)
-    scenario = key_scenario(tmp_path / "votes.xml", [(1.0, "3")], bye_timeout_ms=8000)   # caller +15550000N
+    scenario = key_scenario(tmp_path / "votes.xml", [(1.0, "3")], bye_timeout_ms=8000, log_bye=True)
+    told_log = tmp_path / "told.log"                             # callers who heard the thank-you to its end
     load = Background(engine.sip, scenario, service="3838", calls=100, concurrent=40, rate=10, timeout=25,
-                      workdir=tmp_path)
+                      workdir=tmp_path, extra=("-trace_logs", "-log_file", str(told_log)))
     try:
         load.start()
         time.sleep(7.0)                                          # the first calls have ended, others are up
@@ -95,14 +96,20 @@ def test_sigkill_under_load_loses_no_counted_vote(tmp_path: Path) -> None:
     finally:
         engine.stop()
     assert load.result is not None
-    told = load.result.successful                                # calls that heard "your vote is counted"
-    assert told > 0 and load.result.failed > 0, load.result.output   # the kill hit calls in progress
+    told = set(told_log.read_text().split())                     # "Thank you, your vote ... is counted."
+    assert len(told) == load.result.successful > 0, (told, load.result.output)
+    assert load.result.failed > 0, load.result.output           # the kill hit calls in progress
+    before_kill = {r["from"]: r["path"][-1] for r in engine.call_records() if r["event"] == "call_ended"}
+    assert all(before_kill.get(caller, "thanks") == "thanks" for caller in told), before_kill
     restarted = start_engine(tmp_path)                           # same store and spool
+    db = restarted.db_url.removeprefix("sqlite:///")
     try:
         deadline = time.monotonic() + 20
-        while len(votes(restarted.db_url.removeprefix("sqlite:///"))) < told and time.monotonic() < deadline:
+        while not told <= votes(db) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(votes(restarted.db_url.removeprefix("sqlite:///"))) >= told
+        stored = votes(db)
+        assert told <= stored, sorted(told - stored)             # every caller told "counted" is a voter
+        assert stored <= {f"+15550000{n}" for n in range(1, 101)}, stored   # and no voter was made up
         assert restarted.http_get("/health")[0] == 200
     finally:
         restarted.stop()

@@ -15,25 +15,18 @@ import pytest
 
 from ivr.flow.loader import load_file
 from ivr.media import g711
-from ivr.media.prompts import PromptCache, PromptRequest
 
 from ..support.caller import Arrival, Caller, locate
-from .conftest import PROMPT_CACHE, ROOT
+from .conftest import ROOT, cached_prompt
 
 pytestmark = pytest.mark.integration
 
 FRAME = 0.020
 
 
-def cached(text: str, codec: int) -> bytes:
-    """The prompt cache's G.711 bytes for an English text (what the engine made at start-up)."""
-    cache = PromptCache(PROMPT_CACHE)
-    return cache.load_encoded(cache.key(PromptRequest(text=text, language="en")), codec)
-
-
 def vote_prompts(codec: int) -> tuple[bytes, bytes]:
     nodes = load_file(ROOT / "dialplans" / "vote.yaml").nodes
-    return cached(nodes["welcome"]["text"], codec), cached(nodes["choose"]["prompt"], codec)
+    return cached_prompt(nodes["welcome"]["text"], codec), cached_prompt(nodes["choose"]["prompt"], codec)
 
 
 async def hear_greeting(sip_port: int, codec: int, caller_id: str, frames: int) -> list[Arrival]:

@@ -1,4 +1,5 @@
-"""Abuse on the SIP side, against a real `ivr serve` on loopback: a flood from one address, a scanner
+"""Abuse on the SIP side, against a real `ivr serve` on loopback: floods from one address (INVITE and
+OPTIONS, REGISTER), a scanner
 enumerating numbers (SIPVicious `svwar` and a raw comparison), the source allow-list and the limit
 of concurrent calls per caller.
 """
@@ -67,22 +68,15 @@ def request(method: str, number: str, port: int, n: int, *, host: str = "127.0.0
     return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
 
-def metric(engine, name: str) -> float:
-    status, body = engine.http_get("/metrics")
-    assert status == 200
-    match = re.search(rf"^{re.escape(name)} (\S+)$", body.decode(), re.M)
-    assert match, name
-    return float(match.group(1))
-
-
 # -- a flood from one address ---------------------------------------------------------------------------
 
 class Flood(threading.Thread):
-    """INVITEs (each from another caller number) and OPTIONS from 127.0.0.2 as fast as Python sends."""
+    """Requests from 127.0.0.2 as fast as Python sends, the `methods` in turn (INVITEs each from another
+    caller number)."""
 
-    def __init__(self, port: int, seconds: float) -> None:
+    def __init__(self, port: int, seconds: float, methods: tuple[str, ...] = ("INVITE", "OPTIONS")) -> None:
         super().__init__(daemon=True)
-        self.port, self.seconds = port, seconds
+        self.port, self.seconds, self.methods = port, seconds, methods
         self.sent = 0
         self.answers: Counter[int] = Counter()
 
@@ -96,8 +90,9 @@ class Flood(threading.Thread):
             while time.monotonic() < end:
                 for _ in range(50):
                     n = self.sent
-                    data = request("INVITE", "3838", local, n, host=FLOODER, caller=f"+1999{n}", body=body) \
-                        if n % 2 == 0 else request("OPTIONS", "3838", local, n, host=FLOODER)
+                    method = self.methods[n % len(self.methods)]
+                    data = request(method, "3838", local, n, host=FLOODER, caller=f"+1999{n}",
+                                   body=body if method == "INVITE" else "")
                     try:
                         sock.sendto(data, ("127.0.0.1", self.port))
                         self.sent += 1
@@ -131,9 +126,38 @@ def test_a_flood_from_one_address_does_not_stop_another_callers_vote(node, tmp_p
     assert finals < flood.sent / 4, (flood.sent, flood.answers)        # most of it got no answer at all
     assert flood.answers[503] >= 1                                     # over the rate, or too many set-ups
     assert flood.answers[200] <= 20 + 500                              # calls: at most the set-up limit
-    assert metric(node, 'ivr_sip_messages_refused_total{reason="rate_limited"}') > 1000         # (the rest the kernel dropped)
+    assert node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}'] > 1000   # the rest: kernel drops
     rejected = Counter(r["cause"] for r in node.call_records() if r["event"] == "call_rejected")
     assert rejected["source_setup_limit"] >= 1, rejected
+
+
+def test_a_register_flood_is_limited_and_another_phone_still_gets_its_answers(node) -> None:
+    """REGISTER has the lowest rate (5/s, burst 10 per source): past it, one 503 a second, the rest
+    dropped unanswered; a phone on another address keeps getting its answer (405: no registrar here)."""
+    limited_before = node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}']
+    seconds = 4.0
+    flood = Flood(node.sip_port, seconds=seconds, methods=("REGISTER",))
+    flood.start()
+    phone_answers = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        local = sock.getsockname()[1]
+        time.sleep(0.5)
+        for n in range(6):                                              # 2 a second, during the flood
+            phone_answers.append(_exchange(sock, node.sip_port, request("REGISTER", "3838", local, 9000 + n,
+                                                                       caller="+15550600"))[-1].split(b"\r\n")[0])
+            time.sleep(0.5)
+    flood.join(30)
+    assert not flood.is_alive()
+    assert phone_answers == [b"SIP/2.0 405 Method Not Allowed"] * 6
+    assert flood.sent > 2000, flood.sent
+    # what the bucket lets through: the burst, then 5 a second; a 503 (with Retry-After) at most once a second
+    assert 10 <= flood.answers[405] <= 10 + 5 * (seconds + 1.5), flood.answers
+    assert 1 <= flood.answers[503] <= seconds + 2, flood.answers
+    assert set(flood.answers) == {405, 503}, flood.answers
+    limited = node.metrics()['ivr_sip_messages_refused_total{reason="rate_limited"}'] - limited_before
+    assert limited > flood.sent / 2, (limited, flood.sent)             # (the rest the kernel dropped)
 
 
 # -- a scanner enumerating numbers ----------------------------------------------------------------------
@@ -224,7 +248,7 @@ def test_allow_from_drops_everyone_else(tmp_path: Path) -> None:
                 assert tcp.recv(65535) == b""                            # closed without an answer
             except ConnectionResetError:
                 pass
-        assert metric(engine, 'ivr_sip_messages_refused_total{reason="not_allowed"}') == 1
+        assert engine.metrics()['ivr_sip_messages_refused_total{reason="not_allowed"}'] == 1
         vote_call(engine, tmp_path / "call", "+15550888", "2")
     finally:
         engine.stop()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SIPP_DIR, run_sipp, start_engine
-from .sipp_keys import key_scenario
+from .conftest import SIPP_DIR, run_sipp, start_engine, stored_outcomes
+from .sipp_keys import info_key_scenario, key_scenario, refused_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +50,48 @@ def test_unknown_number_is_answered_not_in_service_and_hung_up(engine, tmp_path:
     assert result.successful == 1, result.output
     [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
     assert (ended["number"], ended["campaign"], ended["cause"], ended["path"]) == ("9999", "", "flow_end", ["end"])
+
+
+def test_reject_mode_answers_unknown_numbers_404_and_known_ones_as_usual(tmp_path: Path) -> None:
+    """`--unknown-numbers reject`, for a node behind a trusted carrier trunk: no announcement, 404."""
+    engine = start_engine(tmp_path, "--unknown-numbers", "reject")
+    try:
+        (tmp_path / "unknown").mkdir()
+        refused = run_sipp(engine.sip, refused_scenario(tmp_path / "unknown" / "404.xml", 404), service="9999",
+                           timeout=30, workdir=tmp_path / "unknown")
+        assert refused.successful == 1, refused.output
+        known = run_sipp(engine.sip, SIPP_DIR / "uac_dtmf_wait_bye.xml", service="3838", timeout=40,
+                         workdir=tmp_path)
+        assert known.successful == 1, known.output
+        assert b'ivr_calls_total{disposition="unknown_number"} 1' in engine.http_get("/metrics")[1]
+    finally:
+        engine.stop()
+    records = engine.call_records()
+    assert [(r["number"], r["status"], r["cause"]) for r in records if r["event"] == "call_rejected"] == [
+        ("9999", 404, "unknown_number")]
+    assert [(r["number"], r["cause"], r["digits"]) for r in records if r["event"] == "call_ended"] == [
+        ("3838", "flow_end", "1")]
+
+
+def test_invite_offering_only_a_codec_we_lack_gets_488(engine, tmp_path: Path) -> None:
+    g729 = "18\n      a=rtpmap:18 G729/8000\n      a=fmtp:18 annexb=no"
+    result = run_sipp(engine.sip, refused_scenario(tmp_path / "g729.xml", 488, media=g729), service="3838",
+                      timeout=30, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    assert [(r["status"], r["cause"]) for r in engine.call_records() if r["event"] == "call_rejected"] == [
+        (488, "no_common_codec")]
+
+
+@pytest.mark.parametrize("content_type, body", [("application/dtmf-relay", "Signal=1\nDuration=160"),
+                                                ("application/dtmf", "1")], ids=["dtmf-relay", "dtmf"])
+def test_vote_by_sip_info_key_is_counted(engine, tmp_path: Path, content_type: str, body: str) -> None:
+    """Phones and gateways that send keys in SIP INFO instead of RTP vote like the others."""
+    scenario = info_key_scenario(tmp_path / "info.xml", content_type, body, caller="+15554141")
+    result = run_sipp(engine.sip, scenario, service="3838", timeout=40, workdir=tmp_path)
+    assert result.successful == 1, result.output
+    [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert (ended["digits"], ended["cause"], ended["path"][-1]) == ("1", "flow_end", "thanks"), ended
+    assert stored_outcomes(engine) == [("+15554141", "vote", "talent", "anna")]
 
 
 def test_fifty_concurrent_calls(engine, tmp_path: Path) -> None:
@@ -102,11 +144,12 @@ def test_call_over_tcp(engine, tmp_path: Path) -> None:
     assert result.successful == 2, result.output
 
 
-def test_hold_with_reinvite_keeps_the_call(engine, tmp_path: Path) -> None:
+def test_reinvites_hold_unhold_no_common_codec_and_refresh_keep_the_call(engine, tmp_path: Path) -> None:
+    """The scenario checks each answer (recvonly, sendrecv, 488, an offer in the 200 of the refresh)."""
     result = run_sipp(engine.sip, SIPP_DIR / "uac_reinvite_hold.xml", calls=1, timeout=40, workdir=tmp_path)
     assert result.successful == 1, result.output
     ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
-    assert ended[0]["cause"] == "flow_end" and ended[0]["digits"] == "1"
+    assert [(r["cause"], r["digits"]) for r in ended] == [("flow_end", "1")]
 
 
 def test_over_capacity_gets_503_with_retry_after(tmp_path: Path) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from .conftest import SMS_TOKEN, run_sipp
+from .conftest import SMS_TOKEN, loopback_site, run_sipp, start_engine, stored_outcomes as outcomes
 from .sipp_keys import key_scenario
-from .test_demo_calls import outcomes
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +78,39 @@ def test_raffle_code_by_sms_then_by_phone_is_used(engine, tmp_path: Path) -> Non
         "Your code is entered in the draw. Good luck!"]
     assert sms(engine, "+15553334", "7777", "12", "r2")[1]["replies"][-1].startswith("Please key in")  # opens
     assert sms(engine, "+15553334", "7777", "12", "r3")[1]["replies"] == ["A code has six digits. Please try again."]
+    assert sms(engine, "+15553334", "7777", "123456", "r4")[1]["replies"] == ["Sorry, this code is not valid."]
     scenario = key_scenario(tmp_path / "raffle.xml", [(2.0, "104729#")], caller="+15553335")
     assert run_sipp(engine.sip, scenario, service="7777", timeout=40, workdir=tmp_path).successful == 1
     ended = [r for r in engine.call_records() if r["event"] == "call_ended"]
     assert ended[-1]["path"][-1] == "used"
     assert [o[1:] for o in outcomes(engine)] == [("code", "receipts", "104729")]
+
+
+def test_replies_also_go_to_the_outbound_webhook(tmp_path: Path) -> None:
+    """--sms-outbound: each reply is POSTed to the SMS gateway (a stub on loopback) and is in the response;
+    a gateway that refuses loses nothing from the response."""
+    received: list[dict] = []
+
+    async def outbound(request: web.Request) -> web.Response:
+        message = await request.json()
+        received.append(message)
+        return web.json_response({}, status=503 if message["to"] == "+15558002" else 200)
+
+    async def run() -> list[tuple[int, dict]]:
+        app = web.Application()
+        app.router.add_post("/sms", outbound)
+        async with loopback_site(app) as port:
+            engine = await asyncio.to_thread(start_engine, tmp_path, "--sms-outbound", f"http://127.0.0.1:{port}/sms")
+            try:
+                return [await asyncio.to_thread(sms, engine, *message) for message in (
+                    ("+15558001", "5050", "hello", "o1"), ("+15558001", "5050", "4", "o2"),
+                    ("+15558001", "5050", "4", "o2"), ("+15558002", "3838", "2", "o3"))]
+            finally:
+                await asyncio.to_thread(engine.stop)
+    opened, answered, duplicate, refused = asyncio.run(run())
+    assert opened[0] == 200 and len(opened[1]["replies"]) == 2 and "how satisfied" in opened[1]["replies"][1]
+    assert answered[1]["replies"] == ["How likely are you to recommend us, from 1 to 5?"]
+    assert duplicate[1] == {"duplicate": True, "replies": []}
+    assert refused[0] == 200 and refused[1]["replies"] == ["Thank you, your vote for boris is counted. Goodbye."]
+    sent = [{"from": "5050", "to": "+15558001", "text": text} for text in opened[1]["replies"] + answered[1]["replies"]]
+    assert received == sent + [{"from": "3838", "to": "+15558002", "text": refused[1]["replies"][0]}]

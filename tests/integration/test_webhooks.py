@@ -8,7 +8,11 @@ import asyncio
 import hashlib
 import hmac
 import time
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
+
+import yaml
 
 import pytest
 from aiohttp import web
@@ -20,7 +24,8 @@ from ivr.flow.events import CallWebhook
 from .api.conftest import Api, make_key, wait_for
 from .conftest import loopback_site, run_sipp, start_engine
 from .sipp_keys import key_scenario
-from .test_business_api_calls import BusinessApi
+from .conftest import ROOT
+from .test_business_api_calls import SLOW_ORDER, BusinessApi
 
 pytestmark = pytest.mark.integration
 
@@ -143,20 +148,49 @@ def test_other_schemes_are_refused() -> None:
     assert not result.ok and result.error.startswith("refused: not an http(s) URL")
 
 
+def order_call(tmp_path: Path, business: BusinessApi, order: str, caller: str,
+               *engine_args: str) -> tuple[dict, float]:
+    """One real call to the order line (1414, dialplans/order.yaml) keying in `order`, on an engine whose
+    orders API is `business`: the call's detail from the API, and the seconds SIPp's call took."""
+    engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders", *engine_args)
+    try:
+        scenario = key_scenario(tmp_path / "order.xml", [(2.0, order + "#")], caller=caller)
+        began = time.monotonic()
+        assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
+        took = time.monotonic() - began
+        api, key = Api(engine), make_key(engine, "demo", "operator")
+        [call] = wait_for(lambda: api("GET", f"/api/calls?caller={quote(caller)}&disposition=completed", key)
+                          .json()["calls"])
+        return api("GET", f"/api/calls/{call['call_id']}", key).json(), took
+    finally:
+        engine.stop()
+
+
 def test_a_call_to_a_private_webhook_shows_the_refusal_and_takes_the_failure_exit(tmp_path: Path) -> None:
     """The engine without --allow-private-webhooks: the order look-up on loopback is never requested."""
     with BusinessApi() as business:
-        engine = start_engine(tmp_path, "--var", f"orders_api=http://127.0.0.1:{business.port}/orders")
-        try:
-            scenario = key_scenario(tmp_path / "order.xml", [(2.0, "4242#")], caller="+15550321")
-            assert run_sipp(engine.sip, scenario, service="1414", timeout=40, workdir=tmp_path).successful == 1
-            api, key = Api(engine), make_key(engine, "demo", "operator")
-            [call] = wait_for(lambda: api("GET", "/api/calls?caller=%2B15550321&disposition=completed", key)
-                              .json()["calls"])
-            detail = api("GET", f"/api/calls/{call['call_id']}", key).json()
-        finally:
-            engine.stop()
+        detail, _ = order_call(tmp_path, business, "4242", "+15550321")
     assert business.lookups == []
     [result] = [e["data"] for e in detail["events"] if e["kind"] == "webhook_result"]
     assert result["ok"] is False and result["error"].startswith("refused: 127.0.0.1 is a loopback address")
     assert detail["path"][-2:] == ["lookup", "unavailable"]                # the failure exit
+
+
+def test_a_slow_business_api_times_out_and_the_call_takes_the_failure_exit(tmp_path: Path) -> None:
+    """The order look-up of dialplans/order.yaml against an API that answers after 30 s: each attempt
+    ends at the node's timeout, the one retry too, and the caller hears the failure exit's message."""
+    lookup = yaml.safe_load((ROOT / "dialplans" / "order.yaml").read_text())["nodes"]["lookup"]
+    timeout, retries = lookup["timeout"], lookup["retries"]
+    with BusinessApi() as business:
+        detail, took = order_call(tmp_path, business, SLOW_ORDER, "+15550323", "--allow-private-webhooks")
+    assert business.lookups == [SLOW_ORDER] * (retries + 1)
+    assert took < 25, took                                             # not held up by the 30 s answer
+    events = detail["events"]
+    [result] = [e for e in events if e["kind"] == "webhook_result"]
+    assert (result["data"]["ok"], result["data"]["error"]) == (False, "timed out")
+    assert detail["path"][-2:] == ["lookup", "unavailable"]                # the failure exit
+    # from the request (the flow's effect) to its result: each attempt's timeout and the backoff between
+    # them (at most 0.25 s before the first retry), plus what a busy machine adds
+    [sent] = [e for e in events if e["kind"] == "effect"]
+    waited = (datetime.fromisoformat(result["at"]) - datetime.fromisoformat(sent["at"])).total_seconds()
+    assert (retries + 1) * timeout <= waited <= (retries + 1) * timeout + 0.25 + 1.0, waited

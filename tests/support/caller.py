@@ -71,6 +71,9 @@ class Caller:
         self._tag = secrets.token_hex(4)
         self._remote_tag = ""
         self._remote_target = ""
+        self._cseq = 0
+        self._branch = ""
+        self._acked_cseq: int | None = None
         self._rtp_remote: tuple[str, int] | None = None
         self._rtp_sender = RtpSender()
         self._sending_key = False
@@ -107,36 +110,79 @@ class Caller:
 
     # -- SIP ------------------------------------------------------------------------------------
 
+    @property
+    def media_address(self) -> tuple[str, int] | None:
+        """Where the engine's SDP says to send RTP (c= and m= of its answer or offer)."""
+        return self._rtp_remote
+
+    def _sdp(self, codecs: tuple[int, ...], direction: str = "sendrecv", version: int = 1) -> str:
+        formats = " ".join(str(pt) for pt in (*codecs, DTMF_PT))
+        rtpmaps = "".join(f"a=rtpmap:{pt} {g711.CODEC_NAMES[pt]}/8000\r\n" for pt in codecs)
+        return (f"v=0\r\no=caller 1 {version} IN IP4 {self.host}\r\ns=-\r\nc=IN IP4 {self.host}\r\nt=0 0\r\n"
+                f"m=audio {self.rtp_port} RTP/AVP {formats}\r\n{rtpmaps}"
+                f"a=rtpmap:{DTMF_PT} telephone-event/8000\r\na=fmtp:{DTMF_PT} 0-15\r\na=ptime:20\r\n"
+                f"a={direction}\r\n")
+
+    def _take_media(self, body: bytes) -> SessionDescription:
+        """Codec and RTP address from the engine's SDP."""
+        description = SessionDescription.parse(body)
+        media = description.media[0]
+        self.codec_pt = int(media.formats[0])
+        self._rtp_remote = (media.connection or description.connection or self.engine[0], media.port)
+        return description
+
     async def dial(self, timeout: float = 15.0) -> None:
         """INVITE, wait for the 200 OK, ACK it (noting when), and start sending silence."""
-        formats = " ".join(str(pt) for pt in (*self.codecs, DTMF_PT))
-        rtpmaps = "".join(f"a=rtpmap:{pt} {g711.CODEC_NAMES[pt]}/8000\r\n" for pt in self.codecs)
-        sdp = (f"v=0\r\no=caller 1 1 IN IP4 {self.host}\r\ns=-\r\nc=IN IP4 {self.host}\r\nt=0 0\r\n"
-               f"m=audio {self.rtp_port} RTP/AVP {formats}\r\n{rtpmaps}"
-               f"a=rtpmap:{DTMF_PT} telephone-event/8000\r\na=fmtp:{DTMF_PT} 0-15\r\na=ptime:20\r\n")
         uri = f"sip:{self.number}@{self.engine[0]}:{self.engine[1]}"
-        self._send_request("INVITE", uri, 1, f"<{uri}>", sdp, content_type="application/sdp")
+        self._send_request("INVITE", uri, self._next_cseq(), f"<{uri}>", self._sdp(self.codecs),
+                           content_type="application/sdp")
         response = await self._final_response(timeout)
         if response.status != 200:
             raise CallFailed(f"INVITE answered {response.status} {response.reason}")
         self._remote_tag = response.to_addr.tag or ""
         contact = response.headers.get("Contact") or uri
         self._remote_target = contact.strip().lstrip("<").split(">")[0]
-        answer = SessionDescription.parse(response.body)
-        media = answer.media[0]
-        self.codec_pt = int(media.formats[0])
-        self._rtp_remote = (media.connection or answer.connection or self.engine[0], media.port)
-        self._ack()
+        self._take_media(response.body)
+        self._ack(self._cseq)
         self._silence_task = asyncio.ensure_future(self._send_silence())
 
-    def _ack(self) -> None:
-        self.ack_sent_at = time.time()
-        self._send_request("ACK", self._remote_target, 1, self._to_header())
+    async def reinvite(self, direction: str | None, answer: str = "sendrecv", timeout: float = 10.0) -> Response:
+        """A re-INVITE offering our codecs `direction` (sendonly: hold, sendrecv: unhold), or without SDP
+        when None (a session refresh: the engine's 200 carries the offer, our ACK the answer, `answer` its
+        direction). Returns the final response, ACKed."""
+        cseq = self._next_cseq()
+        body = "" if direction is None else self._sdp(self.codecs, direction, version=cseq)
+        self._send_request("INVITE", self._remote_target, cseq, self._to_header(), body,
+                           content_type="application/sdp" if body else None)
+        response = await self._final_response(timeout)
+        ours = ""
+        if response.status == 200 and response.body:
+            offered = self._take_media(response.body)
+            if direction is None:
+                ours = self._sdp((int(offered.media[0].formats[0]),), answer, version=cseq)
+        self._ack(cseq, ours, to_2xx=response.status == 200)
+        return response
+
+    async def update(self, timeout: float = 10.0) -> Response:
+        """An UPDATE without SDP (refreshes the dialog alone); returns the final response."""
+        self._send_request("UPDATE", self._remote_target, self._next_cseq(), self._to_header())
+        return await self._final_response(timeout)
+
+    def _next_cseq(self) -> int:
+        self._cseq += 1
+        return self._cseq
+
+    def _ack(self, cseq: int, sdp: str = "", to_2xx: bool = True) -> None:
+        if to_2xx:
+            self.ack_sent_at = time.time()
+            self._acked_cseq = cseq
+        self._send_request("ACK", self._remote_target, cseq, self._to_header(), sdp,
+                           content_type="application/sdp" if sdp else None, branch=None if to_2xx else self._branch)
 
     async def hang_up(self, timeout: float = 10.0) -> None:
         """BYE, and wait for its answer."""
         self._stop_media()
-        self._send_request("BYE", self._remote_target, 2, self._to_header())
+        self._send_request("BYE", self._remote_target, self._next_cseq(), self._to_header())
         response = await self._final_response(timeout)
         if response.status != 200:
             raise CallFailed(f"BYE answered {response.status}")
@@ -152,9 +198,12 @@ class Caller:
         return f"<sip:{self.number}@{self.engine[0]}:{self.engine[1]}>;tag={self._remote_tag}"
 
     def _send_request(self, method: str, uri: str, cseq: int, to: str, body: str = "",
-                      content_type: str | None = None) -> None:
+                      content_type: str | None = None, branch: str | None = None) -> None:
+        """Send a request; a new branch unless `branch` (an ACK to an error takes its INVITE's)."""
+        if branch is None:
+            branch = self._branch = f"z9hG4bK{secrets.token_hex(8)}"
         lines = [f"{method} {uri} SIP/2.0",
-                 f"Via: SIP/2.0/UDP {self.host}:{self.sip_port};branch=z9hG4bK{secrets.token_hex(8)};rport",
+                 f"Via: SIP/2.0/UDP {self.host}:{self.sip_port};branch={branch};rport",
                  f"From: <sip:{self.caller_id}@{self.host}>;tag={self._tag}", f"To: {to}",
                  f"Call-ID: {self._call_id}", f"CSeq: {cseq} {method}",
                  f"Contact: <sip:caller@{self.host}:{self.sip_port}>", "Max-Forwards: 70"]
@@ -184,8 +233,8 @@ class Caller:
             except SipParseError:
                 continue
             if isinstance(message, Response):
-                if message.cseq[1] == "INVITE" and message.status == 200 and self.ack_sent_at is not None:
-                    self._ack()                   # a retransmitted 200: our ACK was lost or late
+                if message.cseq[1] == "INVITE" and message.status == 200 and message.cseq[0] == self._acked_cseq:
+                    self._ack(message.cseq[0])    # a retransmitted 200: our ACK was lost or late
                 else:
                     self._responses.put_nowait(message)
             elif message.method == "BYE":

@@ -8,6 +8,7 @@ and answered 500 without details. Request bodies are limited to MAX_BODY bytes (
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -127,10 +128,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise ApiError(413, f"request body larger than {limit} bytes")
     if request.path in PUBLIC:
         return await handler(request)
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    key = bearer(request)
     owner: KeyOwner | None = None
-    if scheme.lower() == "bearer" and key.strip():
-        owner = await store_of(request).verify_api_key(key.strip())
+    if key:
+        owner = await store_of(request).verify_api_key(key)
     if owner is None:
         raise ApiError(401, "missing, unknown or revoked API key", hint="send Authorization: Bearer KEY")
     principal = Principal(owner.tenant_id, owner.role)
@@ -139,6 +140,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if roles is not None and not principal.admin and principal.role not in roles:
         raise ApiError(403, f"the {principal.role} role may not use this endpoint")
     return await handler(request)
+
+
+def bearer(request: web.Request) -> str:
+    """The token of an `Authorization: Bearer TOKEN` header ("" without one)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def bearer_is(request: web.Request, token: str | None) -> bool:
+    """True when the request carries `token` as its Bearer token (compared in constant time); False
+    when no token is configured."""
+    return bool(token) and hmac.compare_digest(bearer(request).encode(), token.encode())
 
 
 def principal_of(request: web.Request) -> Principal:

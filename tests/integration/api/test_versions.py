@@ -1,22 +1,26 @@
-"""Dialplan versions over the API with real calls: validation errors with exact paths and lines,
-numbers taken by another campaign, hot activation (new calls get the new version at once, a call in
-progress finishes on its own), roll back, results, CSV exports, live updates (SSE), the call log's
-filters and a call's timeline; seeding from dialplans/ across restarts and a second node following the
-store."""
+"""Dialplan versions over the API with real calls: validation errors with exact paths and lines (YAML
+and JSON), numbers taken by another campaign, prompts made on upload before any call, hot activation
+(new calls get the new version at once, a call in progress finishes on its own), roll back, results,
+CSV exports, live updates (SSE), the call log's filters and a call's timeline; seeding from dialplans/
+across restarts and a second node following the store."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import random
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ivr.engine.campaigns import POLL_SECONDS
+from ivr.media.prompts import PromptCache, PromptRequest
 
-from ..conftest import ROOT, start_engine
+from ..conftest import PROMPT_CACHE, ROOT, start_engine
 from .conftest import Api, Background, make_key, vote_call, wait_for
 
 pytestmark = pytest.mark.integration
@@ -64,6 +68,70 @@ def test_invalid_uploads_get_422_with_exact_paths_and_lines_and_taken_numbers_40
     assert api("GET", "/api/campaigns/copycat/versions", business).status == 404      # nothing kept
     versions = api("GET", "/api/campaigns/talent-vote/versions", business).json()
     assert [(v["version"], v["active"]) for v in versions] == [(1, True)]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_a_json_file_is_a_version_like_its_yaml_and_its_problems_have_paths_and_lines(node, tmp_path: Path) -> None:
+    engine, api, business, _ = node
+    as_json = json.dumps(yaml.safe_load(V2), indent=2)
+    reply = api("POST", "/api/campaigns/talent-vote/versions?activate=1", business, text=as_json,
+                content_type="application/json")
+    assert reply.status == 201, reply.body
+    assert reply.json() == {"campaign_id": "talent-vote", "version": 2, "active": True}
+    stored = api("GET", "/api/campaigns/talent-vote/versions/2", business).json()
+    assert (stored["format"], stored["source"]) == ("json", as_json)
+    vote_call(engine, tmp_path, "+15552101", "3")                                   # the JSON version answers
+    assert wait_for(lambda: api("GET", "/api/campaigns/talent-vote/results", business).json()["votes"]) == {
+        "talent": {"zoe": 1}}
+
+    data = yaml.safe_load(VOTE)
+    data["nodes"]["choose"]["timeout"] = "soon"
+    data["nodes"]["choose"]["choices"][2]["next"] = "cats"
+    wrong = json.dumps(data, indent=2)
+    truncated = as_json[:len(as_json) // 2]
+    for path in ("/api/dialplans/validate", "/api/campaigns/talent-vote/versions?activate=1"):
+        reply = api("POST", path, business, text=wrong, content_type="application/json")
+        assert reply.status == 422, reply.body
+        issues = sorted((i["path"], i["line"]) for i in reply.json()["issues"])
+        assert issues == [("nodes.choose.timeout", line_of(wrong, '"timeout": "soon"'))], reply.json()
+        reply = api("POST", path, business, text=truncated, content_type="application/json")
+        assert reply.status == 422, reply.body
+        [issue] = reply.json()["issues"]
+        assert issue["path"] == "" and issue["message"].startswith("not valid YAML or JSON")
+        assert 1 <= issue["line"] <= len(truncated.splitlines()) + 1, issue
+    # the unknown node is found once the types are right (semantics after the schema)
+    data["nodes"]["choose"]["timeout"] = 6
+    wrong = json.dumps(data, indent=2)
+    reply = api("POST", "/api/dialplans/validate", business, text=wrong, content_type="application/json")
+    assert [(i["path"], i["line"]) for i in reply.json()["issues"]] == [
+        ("nodes.choose.choices[2].next", line_of(wrong, '"next": "cats"'))]
+    versions = api("GET", "/api/campaigns/talent-vote/versions", business).json()
+    assert [(v["version"], v["active"], v["format"]) for v in versions] == [(1, False, "yaml"), (2, True, "json")]
+
+
+def test_an_upload_makes_its_new_prompts_before_any_call(node) -> None:
+    """Prompts are made when a version is uploaded (not when it is activated, nor on a first call)."""
+    engine, api, business, _ = node
+    greeting = f"Welcome to lunch poll number {random.randrange(10**6, 10**7)}."      # in no cache yet
+    cache = PromptCache(PROMPT_CACHE)
+    key = cache.key(PromptRequest(text=greeting, language="en"))
+    files = [cache.path(key, suffix) for suffix in (".pcm", ".ulaw", ".alaw")]
+    assert not cache.has(key)
+    try:
+        reply = api("POST", "/api/campaigns/talent-vote/versions", business, content_type=YAML,
+                    text=VOTE.replace("Welcome to the talent show vote.", greeting))
+        assert reply.status == 201 and reply.json()["active"] is False, reply.body
+        assert all(f.is_file() for f in files), files
+        pcm = memoryview(files[0].read_bytes()).cast("h")                     # 16-bit 8 kHz mono
+        assert len(pcm) > 8000, len(pcm)                                      # over a second of speech
+        assert max(abs(s) for s in pcm) > 3000                                # not silence
+        assert engine.call_records() == []
+    finally:
+        for f in files:
+            f.unlink(missing_ok=True)
 
 
 def test_hot_activation_rollback_results_exports_and_timeline(node, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The database goes away while calls go on: callers are still answered and told their vote counts,
-the votes wait in the node's spool, and land in PostgreSQL when it is back."""
+"""The database goes away while calls go on (between two calls, and in the middle of one): callers are
+still answered and told their vote counts, the votes wait in the node's spool, and land in PostgreSQL
+when it is back."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.integration.api.conftest import Background, wait_for
 from tests.integration.conftest import run_sipp, start_engine
 from tests.integration.sipp_keys import key_scenario
 
@@ -68,3 +70,35 @@ def test_calls_go_on_while_the_database_is_down(postgres: Postgres, tmp_path: Pa
             assert votes(postgres) == {"+15550201", "+15550202"}
         finally:
             engine.stop()
+
+
+def test_the_database_goes_away_in_the_middle_of_a_call(postgres: Postgres, tmp_path: Path) -> None:
+    with ProxyThread() as pg:
+        engine = start_engine(tmp_path, db_url=postgres.url(pg.call(pg.proxy.start())))
+        try:
+            scenario = key_scenario(tmp_path / "mid.xml", [(5.0, "4")], caller="+15550203")
+            results = []
+            call = Background(lambda: results.append(run_sipp(engine.sip, scenario, service="3838", timeout=40,
+                                                              workdir=tmp_path)))
+            call.start()
+
+            def call_written() -> bool:                      # the call is up and its start is in the database
+                metrics = engine.metrics()
+                return metrics["ivr_active_calls"] == 1 and metrics["ivr_store_queue_depth"] == 0 \
+                    and metrics["ivr_store_rows_written"] > 0
+            wait_for(call_written, timeout=5, interval=0.05)
+            pg.call(pg.proxy.stop())                         # the database host goes away, the vote still to come
+            call.join(60)
+            assert results[0].successful == 1, results[0].output
+            down = engine.metrics()
+            assert (down["ivr_store_online"], down["ivr_active_calls"]) == (0, 0)
+            assert down["ivr_store_spool_records"] >= 1      # the vote (and the call's records) wait on disk
+            assert votes(postgres) == set()
+            pg.call(pg.proxy.start())                        # back
+            wait_for(lambda: votes(postgres) == {"+15550203"}, timeout=30, interval=0.3)
+            wait_for(lambda: engine.metrics()["ivr_store_spool_records"] == 0, timeout=10)
+            assert engine.metrics()["ivr_store_online"] == 1
+        finally:
+            engine.stop()
+    [ended] = [r for r in engine.call_records() if r["event"] == "call_ended"]
+    assert (ended["digits"], ended["path"][-1]) == ("4", "thanks")     # told "your vote is counted"

@@ -18,7 +18,7 @@ from ivr.flow.interpreter import (
 )
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.validate import DialplanError
-from ivr.flow_cli import simulate_command, validate_command
+from ivr.flow_cli import simulate_command, stub_http, validate_command
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMOS = sorted((ROOT / "dialplans").glob("*.yaml"))
@@ -151,7 +151,9 @@ def test_webhook_results_become_variables_and_failure_takes_fallback() -> None:
     session.start()
     call = session.feed(Digits("12345"))[-1]
     assert call.url == "http://127.0.0.1:8099/orders/12345" and call.method == "GET"
-    assert "is shipped" in session.feed(WebhookResult(True, 200, {"status": "shipped"}))[0].parts[0].text
+    stored, said, end = session.feed(WebhookResult(True, 200, {"status": "shipped"}))
+    assert stored == StoreOutcome("answer", "order_status", "shipped")
+    assert said.parts[0].text == "Order 12345 is shipped." and end == End("completed")
     session = FlowSession(order, "voice", "+1555")
     session.start()
     session.feed(Digits("12345"))
@@ -183,15 +185,37 @@ def test_templates_are_logic_less() -> None:
     assert templates.render("{{ ''.join }}", variables) == "{{ ''.join }}"
 
 
-def test_simulator_runs_each_demo_end_to_end() -> None:
-    async def run(name: str, channel: str, inputs: list[str]):
-        return await simulate(load_file(ROOT / "dialplans" / name), channel, inputs)
-    vote = asyncio.run(run("vote.yaml", "sms", ["3"]))
-    assert vote.outcomes == [{"kind": "vote", "name": "talent", "value": "chloe"}]
-    raffle = asyncio.run(run("raffle.yaml", "voice", ["104729#"]))
-    assert raffle.outcomes == [{"kind": "code", "name": "receipts", "value": "104729"}]
-    survey = asyncio.run(run("survey.yaml", "voice", ["5", "4", "speech:yes:0.9"]))
-    assert [o["value"] for o in survey.outcomes] == ["5", "4", "yes"]
+SHIPPED = '{"status": "shipped"}'
+# Every demo on each channel: the caller's inputs, the webhook stub's answer, the outcomes, the last node.
+DEMO_RUNS = {
+    ("vote.yaml", "voice"): (["3"], None, [("vote", "talent", "chloe")], "thanks"),
+    ("vote.yaml", "sms"): (["3"], None, [("vote", "talent", "chloe")], "thanks"),
+    ("raffle.yaml", "voice"): (["104729", "#"], None, [("code", "receipts", "104729")], "entered"),
+    ("raffle.yaml", "sms"): (["104729"], None, [("code", "receipts", "104729")], "entered"),
+    ("survey.yaml", "voice"): (["5", "4", "speech:yes:0.9"], None,
+                               [("answer", "satisfaction", "5"), ("answer", "recommend", "4"),
+                                ("answer", "solved", "yes")], "thanks"),
+    ("survey.yaml", "sms"): (["hello", "5", "four", "Yes"], None,
+                             [("answer", "satisfaction", "5"), ("answer", "recommend", "4"),
+                              ("answer", "solved", "yes")], "thanks"),
+    ("order.yaml", "voice"): (["12345", "#"], SHIPPED, [("answer", "order_status", "shipped")], "status"),
+    ("order.yaml", "sms"): (["12345"], SHIPPED, [("answer", "order_status", "shipped")], "status"),
+    ("alert.yaml", "voice"): (["012#"], "{}", [("answer", "branch_alerted", "012")], "done"),
+    ("alert.yaml", "sms"): (["012"], "{}", [("answer", "branch_alerted", "012")], "done"),
+}
+
+
+def test_every_demo_has_an_end_to_end_run_on_both_channels() -> None:
+    assert set(DEMO_RUNS) == {(path.name, channel) for path in DEMOS for channel in ("voice", "sms")}
+
+
+@pytest.mark.parametrize("name, channel", sorted(DEMO_RUNS), ids=lambda v: str(v))
+def test_simulator_runs_each_demo_end_to_end(name: str, channel: str) -> None:
+    inputs, stub, expected, last = DEMO_RUNS[(name, channel)]
+    http = stub_http(stub) if stub is not None else None
+    transcript = asyncio.run(simulate(load_file(ROOT / "dialplans" / name), channel, inputs, http=http))
+    assert [(o["kind"], o["name"], o["value"]) for o in transcript.outcomes] == expected
+    assert transcript.path[-1] == last and transcript.end_reason == "completed"
 
 
 def test_one_vote_per_caller_across_channels_in_memory() -> None:

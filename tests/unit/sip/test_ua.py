@@ -9,7 +9,8 @@ import pytest
 from ivr.sip.message import MAX_MESSAGE_SIZE, Request, Response, make_response, parse_message, parse_name_addr
 from ivr.sip.transaction import Endpoint, Timers
 from ivr.sip.ua import (
-    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionModify, UAConfig, UserAgent,
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionAnswer, SessionModify, UAConfig,
+    UserAgent,
 )
 
 from .sipkit import CALLER, SDP_ANSWER, SDP_OFFER, Phone, Sent, ack, finals, invite, sip_request
@@ -253,6 +254,37 @@ def test_reinvite_raises_session_modify_and_accept_modify_answers_with_new_sdp()
     assert call.state == "confirmed" and phone.ua.calls == {call.call_id: call}
     phone.ua.hangup(call, phone.now)
     assert phone.wire()[0].request.uri == "sip:alice@192.0.2.99:5099"     # the new remote target
+
+
+def test_reinvite_without_sdp_gets_our_offer_and_its_ack_brings_the_answer() -> None:
+    """A session refresh (RFC 3261 14.2, RFC 3264): the offer goes in our 200, the answer comes in the ACK."""
+    phone = Phone()
+    call = phone.confirmed()
+    phone.send(in_dialog(call, "INVITE", 2, "z9hG4bK-refresh-1"))
+    [modify] = phone.events()
+    assert isinstance(modify, SessionModify) and modify.offer == b""
+    phone.ua.accept_modify(call, modify.key, SDP_ANSWER, phone.now)       # stands for our offer here
+    [ok] = phone.wire()
+    assert ok.status == 200 and ok.message.body == SDP_ANSWER
+    phone.send(sip_request("ACK", cseq=2, branch="z9hG4bK-refresh-ack", to_tag=call.dialog.local_tag,
+                           contact=None, body=SDP_OFFER, content_type="application/sdp"))
+    [answer] = phone.events()
+    assert isinstance(answer, SessionAnswer) and (answer.call, answer.answer) == (call, SDP_OFFER)
+    assert phone.advance(60.0) == [] and call.state == "confirmed"
+    phone.send(sip_request("ACK", cseq=2, branch="z9hG4bK-refresh-ack", to_tag=call.dialog.local_tag,
+                           contact=None, body=SDP_OFFER, content_type="application/sdp"))
+    assert phone.events() == []                                           # a repeated ACK answers nothing
+
+
+def test_ack_to_a_reinvite_with_an_offer_is_no_session_answer() -> None:
+    phone = Phone()
+    call = phone.confirmed()
+    phone.send(in_dialog(call, "INVITE", 2, "z9hG4bK-re-2", body=SDP_OFFER, content_type="application/sdp"))
+    [modify] = phone.events()
+    phone.ua.accept_modify(call, modify.key, SDP_ANSWER, phone.now)
+    phone.send(sip_request("ACK", cseq=2, branch="z9hG4bK-re-ack2", to_tag=call.dialog.local_tag, contact=None,
+                           body=SDP_OFFER, content_type="application/sdp"))
+    assert phone.events() == []
 
 
 def test_update_without_sdp_is_a_session_modify_answered_without_body() -> None:

@@ -1,0 +1,93 @@
+"""`ivr serve` options: what running it without any means, and the event loop it picks."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr.cli import build_parser, config_from_args, loop_factory
+from ivr.engine.config import ConfigError, EngineConfig
+from ivr.sip.ratelimit import DEFAULT_RATES
+
+ENVIRONMENT = ("IVR_REGISTER_PASSWORD", "IVR_SMS_TOKEN", "IVR_WEBHOOK_SECRET")
+
+
+def serve(*options: str) -> tuple[EngineConfig, str]:
+    args = build_parser().parse_args(["serve", *options])
+    return config_from_args(args), args.loop
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_serve_without_options_runs_the_embedded_defaults() -> None:
+    """What the README promises for a bare `ivr serve` (and `make serve`)."""
+    config, loop = serve()
+    assert (config.sip_host, config.sip_port, config.sip_tcp) == ("0.0.0.0", 5060, True)
+    assert (config.http_host, config.http_port) == ("127.0.0.1", 8080)
+    assert config.db_url == "sqlite:///var/ivr.db"
+    assert (config.data_dir, config.dialplans_dir, config.prompts_dir) == (
+        Path("var"), Path("dialplans"), Path("prompts/cache"))
+    assert (config.rtp_port_min, config.rtp_port_max) == (20000, 30000)
+    assert (config.max_calls, config.max_calls_per_caller, config.max_setup_per_source) == (200, 2, 20)
+    assert config.sip_rates == DEFAULT_RATES and config.allow_from == ()
+    assert config.unknown_numbers == "announce"
+    assert (config.register, config.accept_register, config.sms_token, config.webhook_secret) == (
+        None, False, None, None)
+    assert (config.rtp_timeout, config.ring_seconds, config.advertise_host) == (30.0, 0.0, None)
+    assert loop == "auto"
+    assert config == EngineConfig(), "the command line's defaults and the engine's own differ"
+
+
+def test_serve_options_reach_the_config() -> None:
+    config, loop = serve("--sip", "127.0.0.1:5070", "--http", ":8081", "--no-tcp", "--rtp-ports", "40000-40001",
+                         "--unknown-numbers", "reject", "--loop", "asyncio")
+    assert (config.sip_host, config.sip_port, config.sip_tcp) == ("127.0.0.1", 5070, False)
+    assert (config.http_host, config.http_port) == ("0.0.0.0", 8081)
+    assert (config.rtp_port_min, config.rtp_port_max, config.unknown_numbers, loop) == (
+        40000, 40001, "reject", "asyncio")
+
+
+@pytest.mark.parametrize("options", [("--unknown-numbers", "404"), ("--loop", "trio")])
+def test_serve_refuses_a_choice_it_does_not_have(options: tuple[str, ...], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        serve(*options)
+    assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [(("--rtp-ports", "30000-20000"), "empty RTP port range"),
+                                              (("--rtp-ports", "20000"), "expected MIN-MAX"),
+                                              (("--sip", "127.0.0.1:99999"), "port out of range")])
+def test_serve_refuses_unusable_values_with_a_clear_error(options: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        serve(*options)
+
+
+def test_engine_config_refuses_an_unknown_treatment_of_unknown_numbers() -> None:
+    with pytest.raises(ConfigError, match="unknown_numbers must be one of announce, reject"):
+        EngineConfig(unknown_numbers="drop")
+
+
+def test_loop_auto_and_uvloop_pick_uvloop_asyncio_opts_out() -> None:
+    import uvloop      # the 'fast' extra, installed by the set-up
+
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("uvloop") is uvloop.new_event_loop
+    assert loop_factory("asyncio") is None
+    with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:
+        assert isinstance(runner.get_loop(), uvloop.Loop)
+    with asyncio.Runner(loop_factory=loop_factory("asyncio")) as runner:
+        assert not isinstance(runner.get_loop(), uvloop.Loop)
+
+
+def test_without_uvloop_auto_falls_back_and_uvloop_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)      # `import uvloop` raises ImportError, as when absent
+    assert loop_factory("auto") is None
+    with pytest.raises(ConfigError, match="uvloop is not installed"):
+        loop_factory("uvloop")
