@@ -7,12 +7,15 @@ import asyncio
 import gc
 import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 from typing import Callable
 
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
+from ivr.flow.schema import LANGUAGE
+from ivr.media.tts import TtsError, TtsRegistry
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import SpeechConfig
@@ -30,6 +33,12 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="var", help="folder for the store spool and recordings")
     p.add_argument("--dialplans", default="dialplans", help="folder of campaign files loaded at start")
     p.add_argument("--prompts", default="prompts/cache", help="prompt audio cache folder")
+    p.add_argument("--prompts-stale-after", type=float, default=24 * 3600.0, metavar="SECONDS",
+                   help="delete cached prompts no campaign in service plays once this old (default a day)")
+    p.add_argument("--recordings", help="folder of the recordings businesses upload (default DATA/prompt-recordings)")
+    p.add_argument("--tts", action="append", default=[], metavar="LANG=ENGINE",
+                   help="speak LANG (en, en-GB, uk, ...) with ENGINE (flite, festival, espeak-ng, piper) unless a "
+                        "campaign names its own; repeatable")
     p.add_argument("--rtp-ports", default="20000-30000", help="RTP port range MIN-MAX")
     p.add_argument("--max-calls", type=int, default=200, help="concurrent calls before 503")
     p.add_argument("--unknown-numbers", choices=UNKNOWN_NUMBER_TREATMENTS, default="announce",
@@ -96,6 +105,22 @@ def sip_rates(items: list[str]) -> dict[str, Rate]:
     return rates
 
 
+def tts_defaults(items: list[str], registry: TtsRegistry | None = None) -> dict[str, str]:
+    """`--tts LANG=ENGINE` values → {language: engine}; each engine must be installed and speak LANG."""
+    registry = registry or TtsRegistry()
+    defaults: dict[str, str] = {}
+    for item in items:
+        language, sep, name = item.partition("=")
+        if not sep or not re.fullmatch(LANGUAGE, language):
+            raise ConfigError(f"bad --tts {item!r}: expected LANG=ENGINE, e.g. en=piper")
+        try:
+            registry.engine(name).default_voice(language)
+        except TtsError as exc:
+            raise ConfigError(f"--tts {item}: {exc}") from None
+        defaults[language] = name
+    return defaults
+
+
 def config_from_args(args: argparse.Namespace) -> EngineConfig:
     sip_host, sip_port = parse_hostport(args.sip, 5060)
     http_host, http_port = parse_hostport(args.http, 8080)
@@ -108,6 +133,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     smtp_host, smtp_port = parse_hostport(args.smtp, 25) if args.smtp else (None, 25)
     if args.speech_workers < 1:
         raise ConfigError("--speech-workers must be at least 1")
+    if args.prompts_stale_after < 0:
+        raise ConfigError("--prompts-stale-after must be 0 or more")
     low, _, high = args.rtp_ports.partition("-")
     if not (low.isascii() and high.isascii() and low.isdigit() and high.isdigit()):
         raise ConfigError(f"bad --rtp-ports {args.rtp_ports!r}: expected MIN-MAX")
@@ -119,6 +146,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
+        recordings_dir=Path(args.recordings) if args.recordings else None, tts=tts_defaults(args.tts),
+        prompts_stale_after=args.prompts_stale_after,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         unknown_numbers=args.unknown_numbers,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,

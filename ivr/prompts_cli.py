@@ -7,10 +7,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from ivr.engine.prompts import campaign_requests
 from ivr.flow.loader import load_file
-from ivr.flow.model import prompts_of
 from ivr.flow.validate import DialplanError
 from ivr.media import audio
 from ivr.media.prompts import DEFAULT_DIRECTORY, BuildFailure, PromptCache, PromptError, PromptRequest
@@ -56,9 +56,12 @@ def build_command(args: argparse.Namespace) -> int:
             print(f"{path}: {exc}", file=sys.stderr)
             ok = False
             continue
-        found = campaign_requests(prompts_of(campaign), campaign.nodes, campaign.source, path.parent)
+        found, issues = campaign_requests(campaign, uploads=None)
         print(f"{path}: {len(found)} prompts")
-        requests.extend(found)
+        for issue in issues:
+            print(f"{path}: {issue}", file=sys.stderr)
+            ok = False
+        requests.extend(w.request for w in found)
     report = cache.build(requests, workers=args.workers, progress=ProgressReport(sys.stdout, sys.stderr))
     print(f"{len(report.keys)} prompts in {cache.directory}: {len(report.generated)} made, {report.reused} cached")
     if args.clean and ok and not report.failures:
@@ -123,15 +126,3 @@ def campaign_files(paths: list[Path]) -> Iterator[Path]:
             yield from sorted(p for p in path.iterdir() if p.suffix in CAMPAIGN_SUFFIXES)
         else:
             yield path
-
-
-def campaign_requests(texts: list[tuple[str, str]], nodes: dict[str, dict[str, Any]], source: dict[str, Any],
-                      folder: Path) -> list[PromptRequest]:
-    """Requests for a campaign's (language, text) prompts in its `voice` settings, and for the recordings
-    its nodes play (`audio:`, relative to the campaign file's folder)."""
-    settings = source.get("voice") or {}
-    voice, engine, rate = settings.get("voice"), settings.get("engine"), float(settings.get("rate", 1.0))
-    requests = [PromptRequest(text=text, language=language, voice=voice, engine=engine, rate=rate)
-                for language, text in texts]
-    requests += [PromptRequest(audio_path=folder / node["audio"]) for node in nodes.values() if node.get("audio")]
-    return requests

@@ -33,7 +33,8 @@ DEMO_TENANT = "demo"
 POLL_SECONDS = 3.0
 EXTENSIONS = ("*.yaml", "*.yml", "*.json")
 
-Prepare = Callable[[list[Campaign]], Awaitable[None]]
+Prepare = Callable[[list[Campaign]], Awaitable[object]]
+Installed = Callable[[], Awaitable[None]]
 
 # What a number without a campaign answers (no campaign id: such calls belong to no tenant).
 NOT_IN_SERVICE = Campaign(id="", name="Not in service", start="end", nodes={"end": {
@@ -59,6 +60,7 @@ class CampaignRegistry:
         self._by_sms: dict[str, Campaign] = {}
         self._store: Store | None = None
         self._prepare: Prepare | None = None
+        self._installed: Installed | None = None
         self._lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
 
@@ -105,9 +107,11 @@ class CampaignRegistry:
 
     # -- from the store ------------------------------------------------------------------------------
 
-    async def start(self, store: Store, prepare: Prepare, poll: float = POLL_SECONDS) -> None:
-        """Seed the store from the folder, serve its active versions (prepared) and follow it."""
-        self._store, self._prepare = store, prepare
+    async def start(self, store: Store, prepare: Prepare, installed: Installed | None = None,
+                    poll: float = POLL_SECONDS) -> None:
+        """Seed the store from the folder, serve its active versions (prepared) and follow it;
+        `installed()` runs after each change of the campaigns in service."""
+        self._store, self._prepare, self._installed = store, prepare, installed
         try:
             await self.seed()
             await self.refresh()
@@ -115,6 +119,8 @@ class CampaignRegistry:
             log.error("campaigns: the store is unreachable (%s); serving the files of %s", exc, self.directory)
             self.load()
             await prepare(self.all())
+            if installed is not None:
+                await installed()
         self._poller = asyncio.ensure_future(self._poll(poll))
 
     async def stop(self) -> None:
@@ -162,6 +168,7 @@ class CampaignRegistry:
         store, prepare = self._checked_store(), self._prepare
         async with self._lock:
             rows = await store.active_versions()
+            before = set(self._by_id)
             assigned = {n.number: n.campaign_id for n in await store.numbers(None) if n.campaign_id}
             fresh: dict[str, Deployed] = {}
             changed: list[Deployed] = []
@@ -184,6 +191,8 @@ class CampaignRegistry:
             self._install(fresh, assigned)
             for d in changed:
                 log.info("campaign %s: version %s in service", d.campaign.id, d.version)
+            if (changed or fresh.keys() != before) and self._installed is not None:
+                await self._installed()
 
     def parse(self, version: DialplanVersion) -> Campaign:
         """A stored version as a Campaign (code pool files are read from the dialplans folder)."""

@@ -50,6 +50,9 @@ class EngineConfig:
     data_dir: Path = Path("var")             # spool, recordings
     dialplans_dir: Path = Path("dialplans")
     prompts_dir: Path = Path("prompts/cache")
+    recordings_dir: Path | None = None       # recordings businesses upload (default: DATA/prompt-recordings)
+    tts: dict[str, str] = field(default_factory=dict)    # language → TTS engine, over the built-in choice
+    prompts_stale_after: float = 24 * 3600.0  # seconds before a cached prompt no campaign plays is deleted
     rtp_host: str | None = None              # defaults to the SIP host
     rtp_port_min: int = 20000
     rtp_port_max: int = 30000

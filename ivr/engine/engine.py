@@ -20,9 +20,11 @@ from ivr.channels.effects import EffectContext
 from ivr.channels.voice import VoiceConversation
 from ivr.flow.interpreter import FlowSession
 from ivr.flow.model import Campaign, caller_facts
+from ivr.flow.validate import Issue
 from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import DtmfDigit, KeyDown, MediaSession, PlaybackFinished
+from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.sip import sdp
 from ivr.sip.message import Request, Response, parse_uri
 from ivr.sip.register import Registration, RegistrationConfig
@@ -37,7 +39,7 @@ from . import admission
 from .campaigns import NOT_IN_SERVICE, CampaignRegistry
 from .config import EngineConfig
 from .metrics import EngineMetrics
-from .prompts import CachedPrompts
+from .prompts import CachedPrompts, Recordings
 from .rtp_socket import RtpSocket
 
 log = logging.getLogger("ivr.engine")
@@ -78,7 +80,10 @@ class Engine:
         self.store = store
         self.services = services
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
-        self.prompts = CachedPrompts(config.prompts_dir)
+        self.prompts = CachedPrompts(
+            config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
+            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts}),
+            stale_after=config.prompts_stale_after)
         self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()
         self.ports = PortAllocator(config.rtp_port_min, config.rtp_port_max)
@@ -99,7 +104,7 @@ class Engine:
     async def start(self) -> tuple[str, int]:
         """Load campaigns and their prompts, start the clock and SIP; returns the SIP address."""
         self._loop = asyncio.get_running_loop()
-        await self.campaigns.start(self.store, self.prepare_campaigns)
+        await self.campaigns.start(self.store, self.prepare_campaigns, self.clean_prompts)
         advertise = self.config.advertise_host or self.config.sip_host
         await self.prompts.prepare([NOT_IN_SERVICE])
         self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
@@ -120,9 +125,10 @@ class Engine:
                  ", ".join(sorted(self.campaigns.numbers())))
         return host, port
 
-    async def prepare_campaigns(self, campaigns: list[Campaign]) -> None:
-        """Prompts, code pools and speech models of campaigns about to be served."""
-        await self.prompts.prepare(campaigns)
+    async def prepare_campaigns(self, campaigns: list[Campaign], tenant_id: str | None = None) -> list[Issue]:
+        """Prompts, code pools and speech models of campaigns about to be served; the prompts that cannot be
+        made (`tenant_id`: whose uploaded recordings a campaign not yet stored plays)."""
+        issues = await self.prompts.prepare(campaigns, tenant_id)
         await self.services.prepare(campaigns)
         await self.speech.prepare(speech_languages(campaigns))
         for campaign in campaigns:
@@ -136,6 +142,15 @@ class Engine:
                         log.warning("campaign %s, ask %s: the %s recognizer cannot hear %s; callers must say "
                                     "another of the choice's words or press its key", campaign.id, node_id,
                                     language, ", ".join(unknown))
+        return issues
+
+    async def clean_prompts(self) -> None:
+        """Delete cached prompts that neither the campaigns in service nor the calls in progress play."""
+        playing = [active.campaign for active in self.calls.values()]
+        try:
+            await self.prompts.clean([*self.campaigns.all(), NOT_IN_SERVICE, *playing])
+        except Exception:
+            log.exception("prompt cache: cleaning failed")
 
     async def stop(self) -> None:
         """Hang up every call, stop the clock and SIP."""
@@ -330,7 +345,7 @@ class Engine:
         context = EffectContext(call_id=call.call_id, campaign_id=campaign.id,
                                 caller=call.caller or "", channel="voice")
         active.conversation = VoiceConversation(
-            session, active.media, self.prompts, self.services, context,
+            session, active.media, self.prompts.for_campaign(campaign), self.services, context,
             hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
             transfer=lambda target: self._transfer(active, target),
             recordings_dir=self.config.data_dir / "recordings", speech=self.speech)

@@ -1,39 +1,234 @@
-"""The engine's prompt source: campaign prompts made at load time, looked up during calls."""
+"""The engine's prompt source: what campaigns play, made when they are loaded, looked up during calls.
+
+`campaign_requests` lists everything a campaign can play: its texts in their voice settings (the
+campaign's, or a node's own) and its recordings; `ivr prompts build` and the engine both use it, so the
+keys made ahead of calls are the keys calls look up. `CachedPrompts.prepare` makes them when a campaign is
+loaded or uploaded; a call's `CampaignPrompts` (`for_campaign`) finds them and never synthesises, except
+a templated value heard for the first time (made off the event loop). `clean` runs after each change of
+the campaigns in service. Recordings businesses upload live in `Recordings`, one folder per tenant and
+campaign.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.flow.interpreter import Prompt
-from ivr.flow.model import Campaign, prompts_of
-from ivr.media.prompts import PromptCache
+from ivr.flow.events import Prompt
+from ivr.flow.model import RECORDING_NAME, Campaign, spoken_texts, voice_of
+from ivr.flow.validate import Issue
+from ivr.media.prompts import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
+from ivr.media.tts import TtsError, TtsRegistry
 
 log = logging.getLogger(__name__)
 
+STALE_AFTER = 24 * 3600.0           # an entry no campaign in service needs is deleted once this old
+VALUES_FOR = 30 * 24 * 3600.0       # templated values of campaigns in service are kept this long
+RECORDING_SUFFIXES = (".wav", ".mp3", ".ogg")
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
-class CachedPrompts:
-    def __init__(self, directory: Path) -> None:
-        self.cache = PromptCache(directory)
 
-    async def prepare(self, campaigns: list[Campaign], parallel: int = 2) -> None:
-        """Make every fixed prompt of the campaigns (templated ones are made on first use)."""
-        wanted = sorted({(lang, text) for c in campaigns for lang, text in prompts_of(c) if "{{" not in text})
-        semaphore = asyncio.Semaphore(parallel)
+@dataclass(frozen=True)
+class Wanted:
+    """One prompt a campaign plays, and where the campaign says it (`nodes.welcome.text`)."""
 
-        async def one(language: str, text: str) -> None:
-            async with semaphore:
-                await self.cache.make_async(text, language)
-        await asyncio.gather(*(one(lang, text) for lang, text in wanted))
-        log.info("prompts ready: %d (%d generated now)", len(wanted), self.cache.generated)
+    path: str
+    request: PromptRequest
+
+
+class Recordings:
+    """Recordings uploaded by businesses: ROOT/TENANT/CAMPAIGN/NAME.wav|.mp3|.ogg, as uploaded."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, tenant_id: str, campaign_id: str) -> Path:
+        """The folder of one campaign's recordings (ValueError for ids that are not plain names)."""
+        if not (_SAFE.fullmatch(tenant_id) and _SAFE.fullmatch(campaign_id)):
+            raise ValueError(f"not a tenant and campaign id: {tenant_id!r}, {campaign_id!r}")
+        return self.root / tenant_id / campaign_id
+
+    def names(self, folder: Path) -> list[Path]:
+        """Every recording of a campaign's folder, by name."""
+        if not folder.is_dir():
+            return []
+        return sorted((p for p in folder.iterdir() if p.suffix in RECORDING_SUFFIXES and RECORDING_NAME.fullmatch(p.stem)),
+                      key=lambda p: p.stem)
+
+    def stage(self, folder: Path, data: bytes, suffix: str) -> Path:
+        """Write an upload to a temporary file of the folder (`install` or delete it)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", suffix=suffix, delete=False) as out:
+            out.write(data)
+        return Path(out.name)
+
+    def install(self, staged: Path, name: str) -> Path:
+        """Put a staged upload in place as the recording `name` (replacing one of any format)."""
+        target = staged.parent / f"{name}{staged.suffix}"
+        staged.replace(target)
+        for suffix in RECORDING_SUFFIXES:
+            if suffix != staged.suffix:
+                (staged.parent / f"{name}{suffix}").unlink(missing_ok=True)
+        return target
+
+
+def recording_path(campaign: Campaign, audio: str, uploads: Path | None) -> Path | None:
+    """The file `audio:` names: a recording uploaded to the folder `uploads` (a bare name), or a file of
+    the campaign's folder; None when there is none."""
+    if RECORDING_NAME.fullmatch(audio):
+        candidates = [uploads / f"{audio}{suffix}" for suffix in RECORDING_SUFFIXES] if uploads is not None else []
+    else:
+        candidates = [campaign.folder / audio] if campaign.folder is not None else []
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wanted], list[Issue]]:
+    """Everything the campaign plays, and an issue for each prompt that cannot be asked for (a recording
+    not uploaded, a text of nothing but spaces). `uploads`: the folder of its uploaded recordings."""
+    wanted: list[Wanted] = []
+    issues: list[Issue] = []
+    for spoken in spoken_texts(campaign):
+        try:
+            wanted.append(Wanted(spoken.path, PromptRequest(text=spoken.text, language=spoken.language,
+                                                            **voice_of(campaign, spoken.node))))
+        except PromptError as exc:
+            issues.append(Issue(spoken.path, str(exc)))
+    for node_id, node in campaign.nodes.items():
+        audio = node.get("audio")
+        if not audio:
+            continue
+        path = recording_path(campaign, audio, uploads)
+        if path is None:
+            issues.append(Issue(f"nodes.{node_id}.audio", f'no recording "{audio}" for campaign {campaign.id!r}'
+                                + (" (upload it: PUT /api/campaigns/{id}/recordings/{name})"
+                                   if RECORDING_NAME.fullmatch(audio) else "")))
+        else:
+            wanted.append(Wanted(f"nodes.{node_id}.audio", PromptRequest(audio_path=path)))
+    return wanted, issues
+
+
+class CampaignPrompts:
+    """The prompts of one campaign, as a call looks them up (`ivr.channels.voice.PromptSource`)."""
+
+    def __init__(self, cache: PromptCache, campaign: Campaign, uploads: Path | None) -> None:
+        self.cache, self.campaign, self.uploads = cache, campaign, uploads
+
+    def request(self, prompt: Prompt) -> PromptRequest | None:
+        """What a prompt plays: its recording, else its text; None when there is nothing to play."""
+        if prompt.audio:
+            path = recording_path(self.campaign, prompt.audio, self.uploads)
+            if path is None:
+                log.error("campaign %s: no recording %r", self.campaign.id, prompt.audio)
+                return None
+            return PromptRequest(audio_path=path)
+        if prompt.text is None or not prompt.text.strip():
+            return None
+        return PromptRequest(text=prompt.text, language=prompt.language, voice=prompt.voice, engine=prompt.engine,
+                             rate=prompt.rate)
 
     def lookup(self, prompt: Prompt) -> bytes | None:
-        if prompt.text is None:
-            return b""
-        return self.cache.lookup(prompt.text, prompt.language, prompt.voice)
+        request = self.request(prompt)
+        return b"" if request is None else self.cache.get_or_none(request)
 
     async def render(self, prompt: Prompt) -> bytes:
-        if prompt.text is None:
-            return b""
-        return await self.cache.make_async(prompt.text, prompt.language, prompt.voice)
+        request = self.request(prompt)
+        return b"" if request is None else await self.cache.synthesize_in_background(request)
+
+
+Owner = Callable[[str], Awaitable[str | None]]
+
+
+class CachedPrompts:
+    """The node's prompt cache and uploaded recordings. `owner(campaign_id)` names the tenant owning a
+    campaign (whose uploaded recordings it plays)."""
+
+    def __init__(self, directory: Path, recordings: Recordings, owner: Owner | None = None,
+                 registry: TtsRegistry | None = None, stale_after: float = STALE_AFTER,
+                 values_for: float = VALUES_FOR) -> None:
+        self.cache = PromptCache(directory, registry)
+        self.recordings = recordings
+        self.stale_after, self.values_for = stale_after, values_for
+        self._owner = owner
+        self._owners: dict[str, str] = {}
+        self._cleaning = asyncio.Lock()
+
+    async def uploads(self, campaign: Campaign, tenant_id: str | None = None) -> Path | None:
+        """The folder of the campaign's uploaded recordings (its owner's, or `tenant_id`'s when given)."""
+        if not campaign.id:
+            return None
+        if tenant_id is None:
+            tenant_id = self._owners.get(campaign.id)
+        if tenant_id is None and self._owner is not None:
+            try:
+                tenant_id = await self._owner(campaign.id)
+            except Exception as exc:               # the store is unreachable: the folder's files still play
+                log.warning("campaign %s: owner unknown (%s); its uploaded recordings cannot play", campaign.id, exc)
+            if tenant_id is not None:
+                self._owners[campaign.id] = tenant_id
+        return self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
+
+    async def check(self, campaign: Campaign, tenant_id: str | None = None) -> list[Issue]:
+        """The prompts of a campaign that cannot be asked for (recordings not uploaded), without making any."""
+        return campaign_requests(campaign, await self.uploads(campaign, tenant_id))[1]
+
+    async def prepare(self, campaigns: list[Campaign], tenant_id: str | None = None) -> list[Issue]:
+        """Make every prompt and recording of the campaigns (templates: their fixed parts; values are made
+        when first heard) and keep them in memory. The issues name each prompt that cannot be made."""
+        wanted: list[Wanted] = []
+        issues: list[Issue] = []
+        for campaign in campaigns:
+            found, missing = campaign_requests(campaign, await self.uploads(campaign, tenant_id))
+            wanted += found
+            issues += missing
+            for issue in missing:
+                log.error("campaign %s: %s", campaign.id, issue)
+        places = {part: w.path for w in wanted for part in fixed_parts(w.request)}
+        report = await asyncio.to_thread(self._build, [w.request for w in wanted])
+        for failure in report.failures:
+            issue = Issue(places.get(failure.request, ""), f"the prompt cannot be made: {failure.error}")
+            log.error("%s", issue)
+            issues.append(issue)
+        log.info("prompts ready: %d (%d made now)", len(report.keys), len(report.generated))
+        return issues
+
+    def _build(self, requests: list[PromptRequest]) -> BuildReport:
+        report = self.cache.build(requests)
+        for key in report.keys:
+            self.cache.load_pcm(key)                  # in memory before the first call
+        return report
+
+    def for_campaign(self, campaign: Campaign) -> CampaignPrompts:
+        """The prompt source of a call to `campaign` (prepared before)."""
+        tenant_id = self._owners.get(campaign.id)
+        uploads = self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
+        return CampaignPrompts(self.cache, campaign, uploads)
+
+    async def clean(self, campaigns: list[Campaign]) -> list[str]:
+        """Delete cache entries none of `campaigns` (those in service and those of calls in progress)
+        plays: kept are their prompts and recordings, their templated values made less than `values_for`
+        ago, and anything made or needed less than `stale_after` ago (other nodes may share the folder)."""
+        async with self._cleaning:
+            sources = [(c, await self.uploads(c)) for c in campaigns]
+            removed = await asyncio.to_thread(self._clean, sources)
+        if removed:
+            log.info("prompt cache: %d stale entries deleted", len(removed))
+        return removed
+
+    def _clean(self, sources: list[tuple[Campaign, Path | None]]) -> list[str]:
+        keep: set[str] = set()
+        templates: list[PromptRequest] = []
+        for campaign, uploads in sources:
+            for w in campaign_requests(campaign, uploads)[0]:
+                if w.request.text is not None and is_template(w.request.text):
+                    templates.append(w.request)
+                for part in fixed_parts(w.request):
+                    try:
+                        keep.add(self.cache.key(part))
+                    except (TtsError, OSError):
+                        continue
+        return self.cache.clean(keep, templates, self.stale_after, self.values_for)

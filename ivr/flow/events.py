@@ -98,12 +98,15 @@ InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResul
 
 @dataclass
 class Prompt:
-    """One thing to say: rendered text (templates applied) and/or a recording."""
+    """One thing to say: rendered text (templates applied) and/or a recording (on a call the recording
+    plays instead of the text), in the voice settings of the campaign or of its node."""
 
     text: str | None
     audio: str | None
     language: str
     voice: str | None = None
+    engine: str | None = None
+    rate: float = 1.0
 
 
 @dataclass

@@ -41,7 +41,7 @@ from .events import (
     NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult, Say, Speech,
     StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult, WebhookResult,
 )
-from .model import EXIT_FIELDS, VOICE_ONLY, Campaign, localized
+from .model import EXIT_FIELDS, VOICE_ONLY, Campaign, localized, voice_of
 from .schedule import is_open
 from .schema import NODE_SCHEMA
 
@@ -319,10 +319,10 @@ class FlowSession:
 
     def _ask(self, node: dict[str, Any], prompts: list[Any], audio: str | None = None) -> list[Action]:
         self.awaiting = "input"
-        parts = [self._prompt(text) for text in prompts if self._text(text)]
+        parts = [self._prompt(text, node) for text in prompts if self._text(text)]
         actions: list[Action] = []
         if audio:
-            parts = [Prompt(None, audio, self.language, self._voice())] + parts
+            parts = [Prompt(None, audio, self.language, **self._voice(node))] + parts
         if parts:
             self._emit("prompt", {"text": " ".join(p.text for p in parts if p.text)})
             actions.append(Say(parts, node.get("barge_in", True)))
@@ -375,7 +375,7 @@ class FlowSession:
         yes, no = _yes_no_words(node)
         spec = replace(self._listen_spec(node), max_digits=1, min_digits=1, finish_key=None, pattern=None,
                        grammar=yes + no)
-        prompt = self._prompt(node["confirm"]["prompt"])
+        prompt = self._prompt(node["confirm"]["prompt"], node)
         self._emit("prompt", {"text": prompt.text})
         return [Say([prompt], node.get("barge_in", True)), Listen(spec)]
 
@@ -434,11 +434,11 @@ class FlowSession:
         value = localized(text, self.language, self.campaign.default_language)
         return templates.render(value, self.variables) if value else None
 
-    def _voice(self) -> str | None:
-        return (self.campaign.source.get("voice") or {}).get("voice")
+    def _voice(self, node: dict[str, Any] | None = None) -> dict[str, Any]:
+        return voice_of(self.campaign, node)
 
-    def _prompt(self, text: Any) -> Prompt:
-        return Prompt(self._text(text), None, self.language, self._voice())
+    def _prompt(self, text: Any, node: dict[str, Any] | None = None) -> Prompt:
+        return Prompt(self._text(text), None, self.language, **self._voice(node))
 
     def _say_node(self, node: dict[str, Any], field_name: str) -> list[Action]:
         text = self._text(node.get(field_name))
@@ -446,7 +446,7 @@ class FlowSession:
         if not text and not audio:
             return []
         self._emit("prompt", {"text": text})
-        return [Say([Prompt(text, audio, self.language, self._voice())], node.get("barge_in", True))]
+        return [Say([Prompt(text, audio, self.language, **self._voice(node))], node.get("barge_in", True))]
 
     def _say_fixed(self, text: Any) -> list[Action]:
         rendered = self._text(text)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .model import Campaign
+from .model import RECORDING_NAME, Campaign
 from .validate import DialplanError, Issue, format_path, parse_path, schema_issues, semantic_issues
 
 MAX_SOURCE = 2_000_000          # characters; a campaign file is far smaller
@@ -102,6 +102,16 @@ def _line_of(path: str, lines: Lines) -> int | None:
     return lines.get(parts)
 
 
+def _folder_file(base_dir: Path | None, name: str, what: str) -> Path | str:
+    """The file `name` of the campaign's folder, or why it cannot be one."""
+    relative = Path(name)
+    if base_dir is None:
+        return f"{what} can only be read when the campaign is loaded from a folder"
+    if relative.is_absolute() or ".." in relative.parts:
+        return "must be a file in the campaign's folder"
+    return base_dir / relative
+
+
 def _read_pools(data: dict[str, Any], base_dir: Path | None) -> list[Issue]:
     """Replace `{file: ...}` code pools by the codes in the file (in place)."""
     issues = []
@@ -109,18 +119,31 @@ def _read_pools(data: dict[str, Any], base_dir: Path | None) -> list[Issue]:
         if not isinstance(pool, dict):
             continue
         path = f"code_pools.{name}.file"
-        relative = Path(pool["file"])
-        if base_dir is None:
-            issues.append(Issue(path, "code pool files can only be read when the campaign is loaded from a folder"))
-        elif relative.is_absolute() or ".." in relative.parts:
-            issues.append(Issue(path, "must be a file in the campaign's folder"))
-        else:
-            try:
-                text = (base_dir / relative).read_text(encoding="utf-8")
-            except OSError as exc:
-                issues.append(Issue(path, f"cannot read: {exc.strerror}"))
-                continue
-            data["code_pools"][name] = [line.strip() for line in text.splitlines() if line.strip()]
+        file = _folder_file(base_dir, pool["file"], "code pool files")
+        if isinstance(file, str):
+            issues.append(Issue(path, file))
+            continue
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            issues.append(Issue(path, f"cannot read: {exc.strerror}"))
+            continue
+        data["code_pools"][name] = [line.strip() for line in text.splitlines() if line.strip()]
+    return issues
+
+
+def _audio_file_issues(data: dict[str, Any], base_dir: Path | None) -> list[Issue]:
+    """Recording files (`audio:` that is not an uploaded recording's name) must be in the campaign's folder."""
+    issues = []
+    for node_id, node in (data.get("nodes") or {}).items():
+        audio = node.get("audio")
+        if not audio or RECORDING_NAME.fullmatch(audio):
+            continue
+        file = _folder_file(base_dir, audio, "recording files")
+        if isinstance(file, str):
+            issues.append(Issue(f"nodes.{node_id}.audio", file + " (or upload the recording and give its name)"))
+        elif not file.is_file():
+            issues.append(Issue(f"nodes.{node_id}.audio", f"no file {audio!r} in the campaign's folder"))
     return issues
 
 
@@ -133,9 +156,10 @@ def load_campaign(text: str, filename: str = "dialplan.yaml", base_dir: Path | N
     if not isinstance(data, dict):
         issues.append(Issue("", "a campaign file must be a mapping of fields (id, name, nodes, ...)", 1))
     else:
-        issues += schema_issues(data) or _read_pools(data, base_dir)
+        issues += schema_issues(data) or _read_pools(data, base_dir) + _audio_file_issues(data, base_dir)
         if not issues:
             campaign = Campaign.from_dict(data)
+            campaign.folder = base_dir
             issues += semantic_issues(campaign)
     if issues:
         for issue in issues:

@@ -8,7 +8,9 @@ business's server names each next node). Nodes stay plain mappings checked by th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import templates
@@ -29,6 +31,8 @@ SPOKEN_FIELDS = {
 }
 # Fields rendered as templates that only the runtime sees (values, URLs, messages to staff).
 TEMPLATE_FIELDS = ("value", "url", "body", "headers", "target", "subject")
+# `audio: NAME` names a recording uploaded for the campaign; anything else is a file in the campaign's folder.
+RECORDING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Campaign:
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
     report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
     webhook_secret: str | None = None          # signs the campaign's webhooks (X-Ivr-Signature)
+    folder: Path | None = None                 # where its files (code pools, recordings) are read from
 
     @property
     def default_language(self) -> str:
@@ -154,17 +159,46 @@ def campaign_texts(campaign: Campaign) -> list[tuple[str, Any]]:
     return out
 
 
-def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
-    """(language, text) of every prompt the campaign can say, for generating audio ahead of calls."""
-    every = [text for node in campaign.nodes.values() for _, text in texts(node)]
-    every += [text for _, text in campaign_texts(campaign)]
-    out: list[tuple[str, str]] = []
-    for text in every:
+@dataclass(frozen=True)
+class Spoken:
+    """One prompt the campaign can say: where it is (`nodes.ask.prompt`), its node (None for the campaign's
+    own texts), language and text."""
+
+    path: str
+    node: dict[str, Any] | None
+    language: str
+    text: str
+
+
+def spoken_texts(campaign: Campaign) -> list[Spoken]:
+    """Every prompt the campaign can say, in each of its languages, for generating audio ahead of calls."""
+    every = [(f"nodes.{node_id}.{path}", node, text) for node_id, node in campaign.nodes.items()
+             for path, text in texts(node)]
+    every += [(path, None, text) for path, text in campaign_texts(campaign)]
+    out: list[Spoken] = []
+    for path, node, text in every:
         for language in campaign.languages:
             value = localized(text, language, campaign.default_language)
             if value:
-                out.append((language, value))
+                out.append(Spoken(path, node, language, value))
     return out
+
+
+def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
+    """(language, text) of every prompt the campaign can say."""
+    return [(s.language, s.text) for s in spoken_texts(campaign)]
+
+
+def voice_of(campaign: Campaign, node: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The voice settings a node speaks in, {voice, engine, rate}: the node's `voice` over the campaign's,
+    field by field, except that a node naming another engine but no voice gets that engine's default voice."""
+    settings = dict(campaign.source.get("voice") or {})
+    own = (node or {}).get("voice") or {}
+    if "engine" in own and "voice" not in own:
+        settings.pop("voice", None)
+    settings.update(own)
+    return {"voice": settings.get("voice"), "engine": settings.get("engine"),
+            "rate": float(settings.get("rate", 1.0))}
 
 
 def variables_used(campaign: Campaign) -> set[str]:

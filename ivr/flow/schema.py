@@ -33,6 +33,17 @@ NUMBER_ENTRY = {
 SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
 
 _COMMON = {"type": {}, "description": {"type": "string"}, "label": {"type": "string"}}
+VOICE = {
+    "description": "how prompts are spoken: TTS engine (flite, festival, espeak-ng, piper, ...), the engine's voice "
+                   "and a speed factor (see docs/prompts.md); on a node, over the campaign's",
+    "type": "object",
+    "properties": {"engine": {"type": "string", "minLength": 1}, "voice": {"type": "string", "minLength": 1},
+                   "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0}},   # ivr.media.tts MIN_RATE..MAX_RATE
+    "additionalProperties": False,
+}
+AUDIO = {"type": "string", "minLength": 1,
+         "description": "a recording played instead of the text on calls: the name of one uploaded for the campaign "
+                        "(PUT /api/campaigns/{id}/recordings/{name}) or a file in the campaign's folder"}
 
 
 def _node(kind: str, summary: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -92,10 +103,10 @@ CONDITION = {
 
 NODES = [
     _node("say", "say a text (SMS: send it)",
-          {"text": TEXT, "audio": {"type": "string"}, "barge_in": {"type": "boolean"}, "next": NODE_ID},
+          {"text": TEXT, "audio": AUDIO, "voice": VOICE, "barge_in": {"type": "boolean"}, "next": NODE_ID},
           ("next",)),
     _node("ask", "ask and wait for an answer: choices, or free input checked by pattern and length", {
-        "prompt": TEXT, "audio": {"type": "string"}, "input": {"enum": ["dtmf", "speech", "both"]},
+        "prompt": TEXT, "audio": AUDIO, "voice": VOICE, "input": {"enum": ["dtmf", "speech", "both"]},
         "choices": {"type": "array", "items": CHOICE, "minItems": 1},
         "pattern": {"type": "string"}, "min_length": {"type": "integer", "minimum": 0},
         "max_length": {"type": "integer", "minimum": 1, "maximum": 64},
@@ -143,7 +154,7 @@ NODES = [
         "target": {"type": "string", "pattern": "^([+0-9*#]{2,20}|sips?:[^\\s]+)$"}, "prompt": TEXT,
         "failure": NODE_ID}, ("target", "failure")),
     _node("end", "say goodbye (optional) and end", {
-        "text": TEXT, "audio": {"type": "string"}, "reason": NAME}),
+        "text": TEXT, "audio": AUDIO, "voice": VOICE, "reason": NAME}),
 ]
 
 _NODE = {
@@ -167,8 +178,7 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False},
         "languages": {"type": "array", "items": {"type": "string", "pattern": LANGUAGE},
                       "minItems": 1, "uniqueItems": True},
-        "voice": {"type": "object", "properties": {"engine": {"type": "string"}, "voice": {"type": "string"},
-                                                   "rate": {"type": "number"}}, "additionalProperties": False},
+        "voice": VOICE,
         "schedule": {"type": "object", "properties": {
             "timezone": {"type": "string"},
             "start": {"type": "string", "description": "ISO date-time, local to timezone"},

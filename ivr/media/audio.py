@@ -20,6 +20,7 @@ TARGET_DBFS = -18.0            # speech level (gated RMS) of every prompt
 CEILING_DBFS = -1.0            # no sample louder than this
 MAX_GAIN_DB = 40.0             # quieter recordings are raised at most this much
 PROCESSING_VERSION = "1"       # part of every cache key: bump when the processing here changes
+MAX_SECONDS = 600.0            # the longest prompt or recording (memory stays bounded whatever comes in)
 
 _FRAME = SAMPLE_RATE // 100    # 10 ms analysis frames
 _LEAD_PAD = 0.02               # seconds kept before the first sound
@@ -39,6 +40,10 @@ class SilentAudio(AudioError):
     """The input holds no sound above the noise floor."""
 
 
+class TooLong(AudioError):
+    """The input lasts longer than MAX_SECONDS."""
+
+
 def to_telephony(source: Path | bytes) -> bytes:
     """A file (path) or its content (bytes) → trimmed, normalised 16-bit 8 kHz mono PCM."""
     samples = decode(source)
@@ -51,7 +56,7 @@ def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
         raise DecodeError("ffmpeg is not installed (run scripts/bootstrap)")
     from_pipe = isinstance(source, (bytes, bytearray))
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0" if from_pipe else str(source),
-           "-vn", "-af", f"highpass=f=60,aresample={rate}:resampler=soxr:precision=28",
+           "-t", f"{MAX_SECONDS + 1:.0f}", "-vn", "-af", f"highpass=f=60,aresample={rate}:resampler=soxr:precision=28",
            "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1"]
     try:
         result = subprocess.run(cmd, input=bytes(source) if from_pipe else None, capture_output=True, timeout=120)
@@ -60,6 +65,8 @@ def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
     if result.returncode != 0:
         raise DecodeError(f"cannot decode audio: {result.stderr.decode(errors='replace').strip()[:300]}")
     data = result.stdout[: len(result.stdout) - len(result.stdout) % 4]
+    if len(data) > MAX_SECONDS * rate * 4:
+        raise TooLong(f"longer than {MAX_SECONDS / 60:.0f} minutes")
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 

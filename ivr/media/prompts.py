@@ -1,7 +1,7 @@
 """The prompt cache: every `say`/`ask` made into telephony audio ahead of calls.
 
 An entry is 16-bit linear PCM, 8 kHz mono (`KEY.pcm`), with its ready-to-send G.711 encodings beside it
-(`KEY.ulaw`, `KEY.alaw`). The key hashes everything the audio depends on: the text (or the recording's
+(`KEY.ulaw`, `KEY.alaw`) and what it says (`KEY.json`: the request). The key hashes everything the audio depends on: the text (or the recording's
 content), language, engine and its version, voice, rate and the audio processing version. Prompts are
 made by `build` when a dialplan is loaded or uploaded; during a call only `get_or_none` runs, which never
 synthesises: a miss is None and the caller decides (`synthesize_in_background` makes a new templated
@@ -18,10 +18,11 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import audio, g711
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DIRECTORY = Path("prompts/cache")
 ENCODINGS = {g711.PCMU: ".ulaw", g711.PCMA: ".alaw"}
-_SUFFIXES = (".pcm", *ENCODINGS.values())
+_SUFFIXES = (".pcm", *ENCODINGS.values(), ".json")
 _TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 _SPEAKABLE = re.compile(r"\w")
 
@@ -92,6 +93,16 @@ def split_template(text: str) -> list[str | Slot]:
 def is_template(text: str) -> bool:
     """True when the text has a `{{ variable }}`."""
     return _TAG.search(text) is not None
+
+
+def value_pattern(template: str) -> re.Pattern[str]:
+    """What the texts rendered from a template look like: its fixed text with anything for each variable."""
+    pieces, position = [], 0
+    for match in _TAG.finditer(template):
+        pieces += [re.escape(template[position:match.start()]), ".*?"]
+        position = match.end()
+    pieces.append(re.escape(template[position:]))
+    return re.compile("".join(pieces), re.DOTALL)
 
 
 def fixed_parts(request: PromptRequest) -> list[PromptRequest]:
@@ -235,6 +246,7 @@ class PromptCache:
             pcm = self._make(request)
         except (TtsError, audio.AudioError, OSError) as exc:
             raise PromptFailed(str(exc)) from exc
+        self._write(self.path(key, ".json"), json.dumps(_what(request), ensure_ascii=False).encode())
         for payload_type, suffix in ENCODINGS.items():
             self._write(self.path(key, suffix), g711.encode(payload_type, pcm))
         self._write(self.path(key), pcm)        # last: a .pcm file means the entry is complete
@@ -273,19 +285,59 @@ class PromptCache:
         report.keys = {key for key in wanted if self.has(key)}
         return report
 
-    def clean(self, keep_keys: Iterable[str]) -> list[str]:
-        """Delete every entry whose key is not kept (and leftovers of interrupted writes); the keys deleted."""
+    def clean(self, keep_keys: Iterable[str], templates: Iterable[PromptRequest] = (), stale_after: float = 0.0,
+              values_for: float = 0.0) -> list[str]:
+        """Delete every entry whose key is not kept, and leftovers of interrupted writes; the keys deleted.
+
+        Spared: entries made (or last kept) less than `stale_after` seconds ago, and values of `templates`
+        (texts rendered from them, in their voice) made less than `values_for` seconds ago. Kept entries
+        are touched, so their age counts from this clean."""
         keep = set(keep_keys)
+        now = time.time()
+        patterns = [(request, value_pattern(request.text)) for request in templates if request.text is not None]
         removed: set[str] = set()
+        for path in self.directory.glob("*.pcm"):
+            key = path.stem
+            try:
+                age = now - path.stat().st_mtime
+                if key in keep:
+                    os.utime(path)
+                    continue
+            except FileNotFoundError:          # another process cleaned it meanwhile
+                continue
+            if age < stale_after or age < values_for and self._is_value(key, patterns):
+                continue
+            for suffix in _SUFFIXES:
+                self.path(key, suffix).unlink(missing_ok=True)
+            removed.add(key)
         for path in self.directory.iterdir():
-            if path.is_file() and (path.suffix in _SUFFIXES and path.stem not in keep or path.suffix == ".tmp"):
-                path.unlink(missing_ok=True)
-                if path.suffix != ".tmp":
-                    removed.add(path.stem)
+            if path.suffix == ".tmp" or path.suffix in _SUFFIXES and not self.has(path.stem):
+                try:                             # a leftover, or part of an entry being written right now
+                    if now - path.stat().st_mtime >= stale_after and path.stem not in keep:
+                        path.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    continue
         with self._lock:
             for key in removed:
                 self._memory.pop(key, None)
         return sorted(removed)
+
+    def _is_value(self, key: str, patterns: list[tuple[PromptRequest, re.Pattern[str]]]) -> bool:
+        """Whether the entry is a text rendered from one of the templates, in that template's voice."""
+        try:
+            text = json.loads(self.path(key, ".json").read_text(encoding="utf-8")).get("text")
+        except (OSError, ValueError, AttributeError):
+            return False
+        if not isinstance(text, str):
+            return False
+        for request, pattern in patterns:
+            if pattern.fullmatch(text):
+                try:
+                    if self.key(replace(request, text=text)) == key:
+                        return True
+                except (TtsError, OSError, PromptError):
+                    continue
+        return False
 
     # -- helpers
 
@@ -328,15 +380,13 @@ class PromptCache:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    # -- the calls ivr.engine.prompts makes today (text, language, voice); new code uses PromptRequest
 
-    def lookup(self, text: str, language: str, voice: str | None = None) -> bytes | None:
-        """`get_or_none` for a text."""
-        return self.get_or_none(PromptRequest(text=text, language=language, voice=voice))
-
-    async def make_async(self, text: str, language: str, voice: str | None = None) -> bytes:
-        """`synthesize_in_background` for a text."""
-        return await self.synthesize_in_background(PromptRequest(text=text, language=language, voice=voice))
+def _what(request: PromptRequest) -> dict[str, object]:
+    """An entry's request, kept beside it (`KEY.json`)."""
+    if request.audio_path is not None:
+        return {"audio": str(request.audio_path)}
+    return {"text": request.text, "language": request.language, "engine": request.engine, "voice": request.voice,
+            "rate": request.rate}
 
 
 def _describe(request: PromptRequest) -> str:

@@ -79,6 +79,9 @@ class Flite:
 
     def synthesize(self, text: str, language: str, voice: str, rate: float, out_wav: Path) -> None:
         self.default_voice(language)
+        if voice not in self.VOICES and not Path(voice).is_file():     # flite speaks an unknown voice as kal
+            raise EngineUnavailable(f"flite has no voice {voice!r} (voices: {', '.join(self.VOICES)}, "
+                                    "or a .flitevox file)")
         text_file = _text_file(out_wav, text)
         _run(["flite", "-voice", voice, "--setf", f"duration_stretch={self.BASE_STRETCH / rate:.3f}",
               "-f", str(text_file), "-o", str(out_wav)])

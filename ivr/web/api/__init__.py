@@ -48,6 +48,8 @@ CALL = _obj(call_id=STR, channel=STR, caller=STR, number=STR, campaign_id=STR, v
             cause={"type": ["string", "null"]}, last_node={"type": ["string", "null"]})
 CALL_QUERY = ("number", "caller", "campaign", "channel", "disposition", "since", "until")
 TENANT = _obj(id=STR, name=STR, created_at=STR)
+RECORDING = _obj(name=STR, format={"enum": ["wav", "mp3", "ogg"]}, bytes=INT, seconds={"type": ["number", "null"]},
+                 uploaded_at=STR)
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -88,6 +90,12 @@ ROUTES: list[Route] = [
           media="text/event-stream", response=STR),
     Route("GET", "/api/campaigns/{campaign_id}/outcomes.csv", business.outcomes_csv, ANY,
           "Every outcome of the campaign as CSV", media="text/csv", response=STR),
+    Route("PUT", "/api/campaigns/{campaign_id}/recordings/{name}", business.upload_recording, BUSINESS,
+          "Upload a recording the campaign plays as `audio: NAME` (WAV, MP3 or OGG; replaces one of that name); "
+          "converted for calls at once, 422 when it is not playable audio", response=RECORDING,
+          upload=tuple(business.RECORDING_TYPES), max_body=business.MAX_RECORDING),
+    Route("GET", "/api/campaigns/{campaign_id}/recordings", business.list_recordings, BUSINESS,
+          "The recordings uploaded for the campaign", response=_list(RECORDING)),
     Route("GET", "/api/numbers", business.list_numbers, BUSINESS, "The tenant's short numbers",
           response=_list(NUMBER)),
     Route("PUT", "/api/numbers/{number}", business.assign_number, BUSINESS,

@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import fields, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -18,19 +19,25 @@ from ivr.channels.simulate import simulate as simulate_flow
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_campaign
-from ivr.flow.model import Campaign
+from ivr.flow.model import RECORDING_NAME, Campaign
 from ivr.flow.schema import SCHEMA
+from ivr.media import audio
+from ivr.media.prompts import PromptFailed, PromptRequest
 from ivr.flow.simulate import ScriptError
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import DialplanVersion, OutcomeView
 
-from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, read_text, store_of
+from .core import ApiError, engine_of, owned_campaign, principal_of, read_body, read_json, read_text, store_of
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
 LIVE_SECONDS = 2.0          # an SSE update at least this often
 LIVE_POLL = 0.5             # how often the tallies are read for changes
 LIVE_CLOSING = web.AppKey("api_live_closing", asyncio.Event)
+CAMPAIGN_ID = re.compile(SCHEMA["properties"]["id"]["pattern"])
+MAX_RECORDING = 8 * 1024 * 1024     # bytes of an uploaded recording
+RECORDING_TYPES = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
+                   "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/ogg": ".ogg", "application/ogg": ".ogg"}
 
 
 # -- who am I, the schema ---------------------------------------------------------------------------
@@ -72,27 +79,30 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def validate_dialplan(request: web.Request) -> web.Response:
-    """Check a campaign file (YAML or JSON text) without storing it."""
+    """Check a campaign file (YAML or JSON text) without storing it (its recordings must be uploaded)."""
     campaign, _, _ = await _dialplan_body(request)
+    tenant_id = await _tenant_for(request, campaign.id) or principal_of(request).tenant_id
+    issues = await engine_of(request).prompts.check(campaign, tenant_id)
+    if issues:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
     return web.json_response({"ok": True, "campaign_id": campaign.id})
 
 
 async def upload_version(request: web.Request) -> web.Response:
     """Validate, store as a new version, generate its prompts, then activate it when ?activate=1."""
     campaign_id = request.match_info["campaign_id"]
-    store, engine, principal = store_of(request), engine_of(request), principal_of(request)
-    owner = await store.campaign_owner(campaign_id)
-    if owner is not None and not principal.admin and owner != principal.tenant_id:
+    store, engine = store_of(request), engine_of(request)
+    tenant_id = await _tenant_for(request, campaign_id)
+    if tenant_id is None:
         raise ApiError(404, f"no campaign {campaign_id!r}")
-    tenant_id = owner or principal.tenant_id
     campaign, text, fmt = await _dialplan_body(request)
     if campaign.id != campaign_id:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
+    await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
     version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
-    await _prepare(engine, campaign)
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
         await store.activate_version(tenant_id, campaign_id, version)
@@ -127,7 +137,7 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    await _prepare(engine, engine.campaigns.parse(await _version(request, campaign_id, version)))
+    await _prepare(engine, engine.campaigns.parse(await _version(request, campaign_id, version)), tenant_id)
     await store_of(request).activate_version(tenant_id, campaign_id, version)
     await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
@@ -163,6 +173,68 @@ async def simulate(request: web.Request) -> web.Response:
 def _simulation_http(engine: Any, campaign: Campaign) -> WebhookClient:
     """The node's webhook client (its policy on private targets), signing with the simulated version's secret."""
     return replace(engine.services.http, campaign_secret=lambda campaign_id: campaign.webhook_secret)
+
+
+# -- recordings ------------------------------------------------------------------------------------
+
+async def upload_recording(request: web.Request) -> web.Response:
+    """Store a recording (WAV, MP3 or OGG) a campaign plays as `audio: NAME`, converted for calls at once;
+    one of the same name is replaced. The campaign may be new (its first version comes later)."""
+    folder, name = await _recording_folder(request)
+    suffix = RECORDING_TYPES.get(request.content_type)
+    if suffix is None:
+        raise ApiError(415, f"send the recording as one of {', '.join(RECORDING_TYPES)}")
+    data = await read_body(request)
+    if not data:
+        raise ApiError(400, "the body is empty: send the recording")
+    recordings, cache = engine_of(request).prompts.recordings, engine_of(request).prompts.cache
+    staged = recordings.stage(folder, data, suffix)
+    try:
+        key = await asyncio.to_thread(cache.ensure, PromptRequest(audio_path=staged))
+    except PromptFailed as exc:
+        staged.unlink(missing_ok=True)
+        raise ApiError(422, f"not a recording that can be played: {exc}") from None
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    path = recordings.install(staged, name)
+    return web.json_response(_recording(path, len(cache.load_pcm(key))))
+
+
+async def list_recordings(request: web.Request) -> web.Response:
+    """The recordings uploaded for a campaign."""
+    folder, _ = await _recording_folder(request, named=False)
+    prompts = engine_of(request).prompts
+
+    def listing() -> list[dict[str, Any]]:
+        out = []
+        for path in prompts.recordings.names(folder):
+            pcm = prompts.cache.get_or_none(PromptRequest(audio_path=path))
+            out.append(_recording(path, len(pcm) if pcm is not None else None))
+        return out
+    return web.json_response(await asyncio.to_thread(listing))
+
+
+async def _recording_folder(request: web.Request, named: bool = True) -> tuple[Path, str]:
+    """(the folder of the campaign's recordings, the recording's name); 400 for bad ids, 404 for another
+    tenant's campaign."""
+    campaign_id = request.match_info["campaign_id"]
+    name = request.match_info.get("name", "")
+    if not CAMPAIGN_ID.fullmatch(campaign_id):
+        raise ApiError(400, "not a campaign id")
+    if named and not RECORDING_NAME.fullmatch(name):
+        raise ApiError(400, "a recording name is 1 to 64 letters, digits, - and _, starting with a letter or digit")
+    tenant_id = await _tenant_for(request, campaign_id)
+    if tenant_id is None:
+        raise ApiError(404, f"no campaign {campaign_id!r}")
+    return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name
+
+
+def _recording(path: Path, pcm_bytes: int | None) -> dict[str, Any]:
+    stat = path.stat()
+    return {"name": path.stem, "format": path.suffix[1:], "bytes": stat.st_size,
+            "seconds": round(pcm_bytes / 2 / audio.SAMPLE_RATE, 3) if pcm_bytes is not None else None,
+            "uploaded_at": datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat()}
 
 
 # -- short numbers ----------------------------------------------------------------------------------
@@ -304,11 +376,23 @@ async def _version(request: web.Request, campaign_id: str, version: int) -> Dial
     raise ApiError(404, f"campaign {campaign_id!r} has no version {version}")
 
 
-async def _prepare(engine: Any, campaign: Campaign) -> None:
+async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
+    """Make the campaign's prompts; 422 listing each one that cannot be made."""
     try:
-        await engine.prepare_campaigns([campaign])
+        issues = await engine.prepare_campaigns([campaign], tenant_id)
     except Exception as exc:
         raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
+    if issues:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
+
+
+async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
+    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's."""
+    principal = principal_of(request)
+    owner = await store_of(request).campaign_owner(campaign_id)
+    if owner is not None and not principal.admin and owner != principal.tenant_id:
+        return None
+    return owner or principal.tenant_id
 
 
 def _parsed(engine: Any, version: DialplanVersion) -> Campaign | None:

@@ -33,6 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENGINE = web.AppKey("api_engine", object)
 STORE = web.AppKey("api_store", object)
 ROUTE_ROLES = web.AppKey("api_route_roles", dict)
+ROUTE_LIMITS = web.AppKey("api_route_limits", dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Route:
     status: int = 200
     media: str = "application/json"      # of the success response
     query: tuple[str, ...] = ()
+    max_body: int = MAX_BODY             # bytes (413 above)
+    upload: tuple[str, ...] = ()         # media types of a raw body (e.g. audio) instead of JSON
 
     @property
     def name(self) -> str:
@@ -117,11 +120,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bearer API key → Principal; 401 without a valid key, 403 when the route does not serve the role;
-    413 for a body over MAX_BODY on any path under /api/."""
+    413 for a body over the route's limit (MAX_BODY unless it says otherwise) on any path under /api/."""
     if not request.path.startswith("/api/"):
         return await handler(request)
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    limit = body_limit(request)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body larger than {limit} bytes")
     if request.path in PUBLIC:
         return await handler(request)
     key = bearer(request)
@@ -171,15 +175,27 @@ async def owned_campaign(request: web.Request, campaign_id: str) -> str:
     return owner
 
 
-async def read_text(request: web.Request) -> str:
-    """The body as UTF-8 text, at most MAX_BODY bytes (413)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+def body_limit(request: web.Request) -> int:
+    """The largest body the request's route takes."""
+    return request.app[ROUTE_LIMITS].get(request.match_info.route.name, MAX_BODY)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, at most the route's limit (413)."""
+    limit = body_limit(request)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body larger than {limit} bytes")
     data = bytearray()
     async for chunk in request.content.iter_chunked(65536):
         data += chunk
-        if len(data) > MAX_BODY:
-            raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        if len(data) > limit:
+            raise ApiError(413, f"request body larger than {limit} bytes")
+    return bytes(data)
+
+
+async def read_text(request: web.Request) -> str:
+    """The body as UTF-8 text (413 over the route's limit)."""
+    data = await read_body(request)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -203,6 +219,7 @@ def setup(app: web.Application, engine: "Engine", store: "Store", routes: list[R
     app[ENGINE] = engine
     app[STORE] = store
     app[ROUTE_ROLES] = {route.name: route.roles for route in routes}
+    app[ROUTE_LIMITS] = {route.name: route.max_body for route in routes}
     app.middlewares.extend([errors_middleware, auth_middleware])
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)

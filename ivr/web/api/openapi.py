@@ -71,6 +71,13 @@ def _operation(route: Route) -> dict[str, Any]:
                                                                                  "#/components/schemas/DialplanIssues"}}}}
         else:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    if route.upload:
+        op["requestBody"] = {"required": True, "description": f"at most {route.max_body} bytes",
+                             "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                                         for media in route.upload}}
+        op["responses"]["413"] = _error(f"body larger than {route.max_body} bytes")
+        op["responses"]["415"] = _error("not one of the media types above")
+        op["responses"]["422"] = _error("not audio that can be decoded, or no sound in it")
     if "{" in route.path:
         op["responses"]["404"] = _error("unknown, or another tenant's")
     return op

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -25,6 +26,13 @@ from .conftest import Api, make_key, vote_call, wait_for
 pytestmark = pytest.mark.integration
 
 VOTE = (ROOT / "dialplans" / "vote.yaml").read_text()
+
+
+def tone_wav(path: Path, frequency: int) -> bytes:
+    """A one-second tone as a 16 kHz WAV file (made by ffmpeg), its bytes."""
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=f={frequency}:d=1:r=16000", str(path)], check=True)
+    return path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +58,12 @@ def world(tmp_path_factory):
         other_call = wait_for(lambda: calls_of("other"))[0]
         detail = wait_for(lambda: api("GET", f"/api/calls/{other_call['call_id']}",
                                       keys["other", "operator"]).json()["recordings"])
+        reply = api("PUT", "/api/campaigns/talent-vote/recordings/jingle", keys["demo", "business"],
+                    text=tone_wav(tmp / "jingle.wav", 440), content_type="audio/wav")
+        assert reply.status == 200, reply.body
         yield SimpleNamespace(engine=engine, api=api, keys=keys, demo_call=demo_call["call_id"],
-                              other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp)
+                              other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp,
+                              jingle=reply.json())
     finally:
         engine.stop()
 
@@ -93,6 +105,8 @@ FORBIDDEN = [
     ("operator", "POST", "/api/campaigns/talent-vote/simulate"),
     ("operator", "GET", "/api/numbers"),
     ("operator", "PUT", "/api/numbers/3838"),
+    ("operator", "PUT", "/api/campaigns/talent-vote/recordings/jingle"),
+    ("operator", "GET", "/api/campaigns/talent-vote/recordings"),
     ("business", "GET", "/api/calls"),
     ("business", "GET", "/api/calls.csv"),
     ("business", "GET", "/api/calls/active"),
@@ -112,10 +126,13 @@ def test_a_role_outside_the_endpoint_is_403(world, role: str, method: str, path:
     assert "error" in reply.json()
 
 
-def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | None]]:
+def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | None]]:
     """(route name, attacker tenant, role, method+path, body) aimed at the victim's resources."""
     call, rec = w.demo_call, w.recording
     return [
+        ("upload_recording", "other", "business", "PUT /api/campaigns/talent-vote/recordings/jingle",
+         tone_wav(w.tmp / "forged.wav", 880)),
+        ("list_recordings", "other", "business", "GET /api/campaigns/talent-vote/recordings", None),
         ("list_versions", "other", "business", "GET /api/campaigns/talent-vote/versions", None),
         ("get_version", "other", "business", "GET /api/campaigns/talent-vote/versions/1", None),
         ("upload_version", "other", "business", "POST /api/campaigns/talent-vote/versions?activate=1", VOTE),
@@ -135,6 +152,8 @@ def test_another_tenant_gets_404_for_every_endpoint_naming_a_resource(world) -> 
         method, path = target.split(" ", 1)
         if isinstance(body, str):
             reply = world.api(method, path, world.keys[tenant, role], text=body, content_type="application/yaml")
+        elif isinstance(body, bytes):
+            reply = world.api(method, path, world.keys[tenant, role], text=body, content_type="audio/wav")
         else:
             reply = world.api(method, path, world.keys[tenant, role], json_body=body)
         assert reply.status == 404, (name, reply.status, reply.body)
@@ -143,6 +162,8 @@ def test_another_tenant_gets_404_for_every_endpoint_naming_a_resource(world) -> 
     versions = world.api("GET", "/api/campaigns/talent-vote/versions", world.keys["demo", "business"]).json()
     assert [(v["version"], v["active"]) for v in versions] == [(1, True)]
     assert world.api("GET", f"/api/recordings/{world.recording}", world.keys["other", "operator"]).status == 200
+    assert world.api("GET", "/api/campaigns/talent-vote/recordings", world.keys["demo", "business"]).json() == [
+        world.jingle]
 
 
 def test_a_number_of_another_tenant_is_409_and_stays_theirs(world) -> None:

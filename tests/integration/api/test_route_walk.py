@@ -53,10 +53,14 @@ def test_the_sms_gateway_path_is_401_without_its_token(node) -> None:
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
 def test_every_route_is_413_for_a_body_over_the_limit(node, route) -> None:
-    reply = node.api(route.method, concrete(route.path), node.admin, text=b"{" + b" " * MAX_BODY + b"}",
-                     content_type="application/json")
+    reply = node.api(route.method, concrete(route.path), node.admin, text=b"{" + b" " * route.max_body + b"}",
+                     content_type=route.upload[0] if route.upload else "application/json")
     assert reply.status == 413, (route.path, reply.status, reply.body[:200])
-    assert reply.json() == {"error": f"request body larger than {MAX_BODY} bytes"}
+    assert reply.json() == {"error": f"request body larger than {route.max_body} bytes"}
+
+
+def test_only_uploads_take_more_than_the_default_limit() -> None:
+    assert {route.name for route in ROUTES if route.max_body != MAX_BODY} == {"upload_recording"}
 
 
 def test_a_chunked_body_over_the_limit_is_413_too(node) -> None:

@@ -119,6 +119,14 @@ def test_a_file_that_is_not_audio_is_rejected(tmp_path: Path) -> None:
         audio.to_telephony(source)
 
 
+def test_audio_longer_than_ten_minutes_is_refused(tmp_path: Path) -> None:
+    long = tmp_path / "long.ogg"
+    ffmpeg("-f", "lavfi", "-i", "sine=f=300:r=8000", "-t", str(audio.MAX_SECONDS + 5), "-c:a", "libvorbis",
+           "-q:a", "0", str(long))
+    with pytest.raises(audio.TooLong):
+        audio.to_telephony(long)
+
+
 def test_write_wav_is_8k_mono_16_bit(tmp_path: Path) -> None:
     out = tmp_path / "out.wav"
     audio.write_wav(out, b"\x01\x00" * 800)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ivr.media import g711
-from ivr.media.prompts import PromptCache, PromptError, PromptMissing, PromptRequest, Slot, fixed_parts, split_template
+from ivr.media.prompts import (
+    PromptCache, PromptError, PromptMissing, PromptRequest, Slot, fixed_parts, split_template, value_pattern,
+)
 from ivr.media.tts import EspeakNg, TtsRegistry
 
 from .conftest import CountingEngine, ffmpeg, measure, samples_of
@@ -27,7 +30,7 @@ def test_second_build_reuses_every_prompt(tmp_path: Path, registry: TtsRegistry,
     assert len(first.keys) == 3 and len(first.generated) == 3 and not first.failures
     assert sorted(flite.spoken) == sorted([WELCOME.text, VOTE.text]) and espeak.spoken == [UK.text]
     mtimes = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    assert len(mtimes) == 9                             # .pcm, .ulaw, .alaw for each prompt
+    assert len(mtimes) == 12                            # .pcm, .ulaw, .alaw and .json for each prompt
 
     again = PromptCache(tmp_path, registry).build([WELCOME, VOTE, UK])   # e.g. the engine restarted
     assert again.keys == first.keys and again.generated == [] and again.reused == 3
@@ -106,10 +109,53 @@ def test_clean_removes_stale_entries_only(tmp_path: Path, registry: TtsRegistry)
     assert removed == sorted(old.keys - new.keys)
     assert cache.keys() == new.keys
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"{key}{suffix}" for key in new.keys for suffix in (".pcm", ".ulaw", ".alaw"))
+        f"{key}{suffix}" for key in new.keys for suffix in (".pcm", ".ulaw", ".alaw", ".json"))
     assert cache.get_or_none(VOTE) is None
     with pytest.raises(PromptMissing):
         cache.load_pcm(cache.key(VOTE))
+
+
+DAY = 24 * 3600.0
+
+
+def age(cache: PromptCache, key: str, seconds: float) -> None:
+    """Make an entry look `seconds` old."""
+    then = os.path.getmtime(cache.path(key)) - seconds
+    os.utime(cache.path(key), (then, then))
+
+
+def test_values_of_templates_are_recognised() -> None:
+    pattern = value_pattern("Order {{ order }} is {{result.status|being processed}}.")
+    assert pattern.fullmatch("Order 1234 is shipped.")
+    assert pattern.fullmatch("Order  is being processed.")
+    assert not pattern.fullmatch("Order 1234 is shipped")           # the fixed text must be all there
+    assert not pattern.fullmatch("Your order 1234 is shipped.")
+    assert value_pattern("Costs $5 (VAT {{vat}}).").fullmatch("Costs $5 (VAT 20%).")
+
+
+def test_clean_spares_young_entries_and_recent_values_of_live_templates(tmp_path: Path, registry: TtsRegistry) -> None:
+    cache = PromptCache(tmp_path, registry)
+    template = PromptRequest(text="Your order is {{status}}.", language="en", rate=0.9)
+    needed = cache.ensure(WELCOME)
+    value = cache.ensure(PromptRequest(text="Your order is shipped.", language="en", rate=0.9))
+    old_value = cache.ensure(PromptRequest(text="Your order is lost.", language="en", rate=0.9))
+    other_voice = cache.ensure(PromptRequest(text="Your order is late.", language="en"))   # rate 1.0: not of it
+    stale = cache.ensure(VOTE)
+    young = cache.ensure(UK)
+    for key, days in ((needed, 40), (value, 3), (old_value, 31), (other_voice, 3), (stale, 2)):
+        age(cache, key, days * DAY)
+    (tmp_path / "x.pcm.99.tmp").write_bytes(b"being written by another process")
+
+    removed = cache.clean({needed}, templates=[template], stale_after=DAY, values_for=30 * DAY)
+    assert removed == sorted([old_value, other_voice, stale])
+    assert cache.keys() == {needed, value, young}
+    assert (tmp_path / "x.pcm.99.tmp").exists()                   # younger than stale_after
+    assert time_since_made(cache, needed) < 60                    # kept entries are touched
+    assert not any(p.stem in removed for p in tmp_path.iterdir())
+
+
+def time_since_made(cache: PromptCache, key: str) -> float:
+    return time.time() - os.path.getmtime(cache.path(key))
 
 
 def test_g711_encodings_round_trip_closely(tmp_path: Path, registry: TtsRegistry) -> None:

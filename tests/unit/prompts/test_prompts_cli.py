@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pty
+import re
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -12,6 +17,8 @@ from ivr import prompts_cli
 from ivr.media.prompts import PromptCache, PromptRequest
 
 from .conftest import ffmpeg
+
+ROOT = Path(__file__).resolve().parents[3]
 
 CAMPAIGN = """\
 id: branch-alert
@@ -74,6 +81,60 @@ def test_build_clean_drops_prompts_no_campaign_needs(campaigns: Path, tmp_path: 
     assert run("prompts", "build", str(campaigns), "--cache", str(cache_dir), "--clean") == 0
     assert "1 stale prompts deleted" in capsys.readouterr().out
     assert stale not in PromptCache(cache_dir).keys() and len(PromptCache(cache_dir).keys()) == 5
+
+
+def on_screen(raw: str) -> list[str]:
+    """The lines a terminal shows after `raw`: carriage returns, erase-to-end-of-line (ESC [K), newlines."""
+    lines: list[str] = []
+    line: list[str] = []
+    column = 0
+    for token in re.findall(r"\x1b\[K|.|\n", raw, re.DOTALL):
+        if token == "\x1b[K":
+            del line[column:]
+        elif token == "\r":
+            column = 0
+        elif token == "\n":
+            lines.append("".join(line))
+            line, column = [], 0
+        else:
+            line[column:column + 1] = [token]
+            column += 1
+    return lines + (["".join(line)] if line else [])
+
+
+def test_progress_bar_on_a_terminal_is_drawn_and_cleared(campaigns: Path, tmp_path: Path) -> None:
+    """`ivr prompts build` in a pseudo-terminal, as a person runs it: the bar grows to full, then goes."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "ivr.cli", "prompts", "build", str(campaigns),
+                             "--cache", str(tmp_path / "cache")], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=child, stderr=child)
+    os.close(child)
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:                       # the child closed the terminal (EIO)
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, raw.decode(errors="replace")
+    text = raw.decode()
+
+    bars = re.findall(r"\[([#.]{30})\] (\d)/5", text)
+    assert [int(done) for _, done in bars] == [1, 2, 3, 4, 5]
+    assert bars[-1][0] == "#" * 30 and bars[0][0].count("#") == 6
+    screen = on_screen(text)
+    assert not any("[#" in line or "/5]" in line or re.search(r"\] \d/5", line) for line in screen), screen
+    assert [line.split(":")[0] for line in screen if line.startswith("made ")] == [f"made {n}/5" for n in range(1, 6)]
+    assert screen[-1].endswith("5 made, 0 cached")
+
+
+def test_no_bar_when_not_on_a_terminal(campaigns: Path, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "ivr.cli", "prompts", "build", str(campaigns), "--cache",
+                             str(tmp_path / "cache")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "\x1b[K" not in result.stdout + result.stderr and "[#" not in result.stderr
 
 
 def test_build_fails_on_a_broken_campaign(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

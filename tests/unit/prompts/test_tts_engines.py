@@ -93,6 +93,10 @@ def test_unknown_or_uninstalled_engines_are_explicit_errors() -> None:
 def test_engine_failure_is_reported(tmp_path: Path) -> None:
     with pytest.raises(TtsError):
         Festival().synthesize("hello", "en", "no_such_voice", 1.0, tmp_path / "x.wav")
+    with pytest.raises(TtsError, match="flite has no voice 'nope'"):      # flite itself would speak it as kal
+        Flite().synthesize("hello", "en", "nope", 1.0, tmp_path / "y.wav")
+    with pytest.raises(TtsError):
+        EspeakNg().synthesize("hello", "en", "nope", 1.0, tmp_path / "z.wav")
 
 
 def test_piper_optional_extra(tmp_path: Path) -> None:
