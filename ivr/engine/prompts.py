@@ -95,7 +95,7 @@ def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wa
     for spoken in spoken_texts(campaign):
         try:
             wanted.append(Wanted(spoken.path, PromptRequest(text=spoken.text, language=spoken.language,
-                                                            **voice_of(campaign, spoken.node))))
+                                                            **voice_of(campaign, spoken.node, spoken.language))))
         except PromptError as exc:
             issues.append(Issue(spoken.path, str(exc)))
     for node_id, node in campaign.nodes.items():

@@ -435,7 +435,7 @@ class FlowSession:
         return templates.render(value, self.variables) if value else None
 
     def _voice(self, node: dict[str, Any] | None = None) -> dict[str, Any]:
-        return voice_of(self.campaign, node)
+        return voice_of(self.campaign, node, self.language)
 
     def _prompt(self, text: Any, node: dict[str, Any] | None = None) -> Prompt:
         return Prompt(self._text(text), None, self.language, **self._voice(node))

@@ -189,14 +189,17 @@ def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
     return [(s.language, s.text) for s in spoken_texts(campaign)]
 
 
-def voice_of(campaign: Campaign, node: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The voice settings a node speaks in, {voice, engine, rate}: the node's `voice` over the campaign's,
-    field by field, except that a node naming another engine but no voice gets that engine's default voice."""
-    settings = dict(campaign.source.get("voice") or {})
-    own = (node or {}).get("voice") or {}
-    if "engine" in own and "voice" not in own:
-        settings.pop("voice", None)
-    settings.update(own)
+def voice_of(campaign: Campaign, node: dict[str, Any] | None, language: str) -> dict[str, Any]:
+    """The voice settings a node speaks in, in `language`: {voice, engine, rate}. Layers, each field over
+    the one before: the campaign's `voice`, its settings for the language, the node's, the node's for the
+    language; a layer naming another engine but no voice gets that engine's default voice."""
+    settings: dict[str, Any] = {}
+    for layer in (campaign.source.get("voice") or {}, (node or {}).get("voice") or {}):
+        for own in (layer, layer.get(language) or {}):
+            own = {key: own[key] for key in ("engine", "voice", "rate") if key in own}
+            if "engine" in own and "voice" not in own:
+                settings.pop("voice", None)
+            settings.update(own)
     return {"voice": settings.get("voice"), "engine": settings.get("engine"),
             "rate": float(settings.get("rate", 1.0))}
 

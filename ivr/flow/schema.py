@@ -33,12 +33,17 @@ NUMBER_ENTRY = {
 SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
 
 _COMMON = {"type": {}, "description": {"type": "string"}, "label": {"type": "string"}}
+VOICE_SETTINGS = {
+    "engine": {"type": "string", "minLength": 1}, "voice": {"type": "string", "minLength": 1},
+    "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0},        # ivr.media.tts MIN_RATE..MAX_RATE
+}
 VOICE = {
     "description": "how prompts are spoken: TTS engine (flite, festival, espeak-ng, piper, ...), the engine's voice "
-                   "and a speed factor (see docs/prompts.md); on a node, over the campaign's",
+                   "and a speed factor (see docs/prompts.md), with settings of its own for a language under that "
+                   "language's code (e.g. uk: {engine: espeak-ng}); on a node, over the campaign's",
     "type": "object",
-    "properties": {"engine": {"type": "string", "minLength": 1}, "voice": {"type": "string", "minLength": 1},
-                   "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0}},   # ivr.media.tts MIN_RATE..MAX_RATE
+    "properties": VOICE_SETTINGS,
+    "patternProperties": {LANGUAGE: {"type": "object", "properties": VOICE_SETTINGS, "additionalProperties": False}},
     "additionalProperties": False,
 }
 AUDIO = {"type": "string", "minLength": 1,

@@ -149,7 +149,15 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
     for path, text in campaign_texts(campaign):
         issues += [Issue(f"{path}{'.' if sub else ''}{sub}", message)
                    for sub, message in _text_issues(campaign, "", text)]
+    issues += [Issue(path, message) for path, message in _voice_issues(campaign, "voice", campaign.source.get("voice"))]
     return issues
+
+
+def _voice_issues(campaign: Campaign, path: str, voice: Any) -> list[tuple[str, str]]:
+    """Voice settings given for a language the campaign does not have."""
+    languages = [key for key in (voice or {}) if key not in ("engine", "voice", "rate")]
+    return [(f"{path}.{language}", message) for language in languages
+            for message in _language_issues(campaign, language)]
 
 
 def _language_issues(campaign: Campaign, language: Any) -> list[str]:
@@ -187,6 +195,7 @@ def _node_issues(campaign: Campaign, node: dict[str, Any]) -> list[tuple[str, st
         out += _text_issues(campaign, field_path, text)
     for field_path, text in templated(node):
         out += [(field_path, message) for message in _template_issues(text)]
+    out += _voice_issues(campaign, "voice", node.get("voice"))
     kind = node["type"]
     if kind == "ask":
         out += _ask_issues(node)

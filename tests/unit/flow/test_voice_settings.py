@@ -37,13 +37,46 @@ def issues_of(text: str, base_dir: Path | None = None) -> list[tuple[str, str]]:
 def test_a_node_overrides_the_campaign_voice_field_by_field() -> None:
     campaign = load_campaign(CAMPAIGN)
     nodes = campaign.nodes
-    assert voice_of(campaign) == {"engine": "festival", "voice": "kal_diphone", "rate": 0.9}
-    assert voice_of(campaign, nodes["hello"]) == {"engine": "festival", "voice": "kal_diphone", "rate": 0.9}
-    assert voice_of(campaign, nodes["menu"]) == {"engine": "festival", "voice": "kal_diphone", "rate": 1.2}
+    assert voice_of(campaign, None, "en") == {"engine": "festival", "voice": "kal_diphone", "rate": 0.9}
+    assert voice_of(campaign, nodes["hello"], "en") == {"engine": "festival", "voice": "kal_diphone", "rate": 0.9}
+    assert voice_of(campaign, nodes["menu"], "en") == {"engine": "festival", "voice": "kal_diphone", "rate": 1.2}
     # another engine without a voice: that engine's default voice, not festival's voice name
-    assert voice_of(campaign, nodes["bye"]) == {"engine": "espeak-ng", "voice": None, "rate": 0.9}
+    assert voice_of(campaign, nodes["bye"], "en") == {"engine": "espeak-ng", "voice": None, "rate": 0.9}
     plain = load_campaign("id: p\nstart: s\nnodes: {s: {type: end, text: Hi.}}\n")
-    assert voice_of(plain, plain.nodes["s"]) == {"engine": None, "voice": None, "rate": 1.0}
+    assert voice_of(plain, plain.nodes["s"], "en") == {"engine": None, "voice": None, "rate": 1.0}
+
+
+BILINGUAL = """\
+id: bilingual
+languages: [en, uk]
+voice: {engine: flite, voice: slt, rate: 0.9, uk: {engine: espeak-ng}}
+start: hello
+nodes:
+  hello: {type: say, text: {en: Hello., uk: Привіт.}, next: bye}
+  bye: {type: end, text: {en: Bye., uk: Бувай.}, voice: {rate: 1.1, uk: {rate: 1.3}}}
+"""
+
+
+def test_a_language_may_have_voice_settings_of_its_own() -> None:
+    campaign = load_campaign(BILINGUAL)
+    hello, bye = campaign.nodes["hello"], campaign.nodes["bye"]
+    assert voice_of(campaign, hello, "en") == {"engine": "flite", "voice": "slt", "rate": 0.9}
+    assert voice_of(campaign, hello, "uk") == {"engine": "espeak-ng", "voice": None, "rate": 0.9}
+    assert voice_of(campaign, bye, "en") == {"engine": "flite", "voice": "slt", "rate": 1.1}
+    assert voice_of(campaign, bye, "uk") == {"engine": "espeak-ng", "voice": None, "rate": 1.3}
+    session = FlowSession(campaign, "voice", "+1555", language="uk")
+    said = [part for action in session.start() if isinstance(action, Say) for part in action.parts]
+    assert [(p.text, p.language, p.engine, p.voice) for p in said] == [("Привіт.", "uk", "espeak-ng", None),
+                                                                        ("Бувай.", "uk", "espeak-ng", None)]
+
+
+def test_voice_settings_for_a_language_the_campaign_lacks_name_their_path() -> None:
+    found = issues_of(BILINGUAL.replace("uk: {engine: espeak-ng}", "ru: {engine: espeak-ng}")
+                      .replace("uk: {rate: 1.3}", "de: {rate: 1.3}"))
+    assert ("voice.ru", 'language "ru" is not one of the campaign\'s languages') in found
+    assert ("nodes.bye.voice.de", 'language "de" is not one of the campaign\'s languages') in found
+    assert ("voice.uk.pitch", "unknown field") in issues_of(BILINGUAL.replace("uk: {engine: espeak-ng}",
+                                                                                "uk: {pitch: 2}"))
 
 
 def test_prompts_carry_the_voice_settings_of_their_node() -> None:

@@ -75,6 +75,16 @@ def test_a_call_finds_what_prepare_made_and_plays_recordings_instead_of_text(fol
     assert call.lookup(Prompt("   ", None, "en")) == b""
 
 
+def test_each_language_is_made_in_its_own_voice_settings() -> None:
+    """English in flite's slt, Ukrainian (which flite cannot speak) in espeak-ng: no issue, one request each."""
+    campaign = load_campaign("id: two\nlanguages: [en, uk]\nvoice: {voice: slt, uk: {engine: espeak-ng}}\n"
+                             "start: bye\nnodes: {bye: {type: end, text: {en: Bye., uk: Бувай.}}}\n")
+    wanted, issues = campaign_requests(campaign, None)
+    assert issues == []
+    assert [w.request for w in wanted] == [PromptRequest(text="Bye.", voice="slt"),
+                                           PromptRequest(text="Бувай.", language="uk", engine="espeak-ng")]
+
+
 def test_prompts_that_cannot_be_made_are_issues_on_their_path(folder: Path, tmp_path: Path) -> None:
     campaign = load_campaign(CAMPAIGN.replace("voice: {voice: awb, rate: 1.1}", "voice: {voice: nope}"),
                              "shop.yaml", folder)
