@@ -184,11 +184,6 @@ def spoken_texts(campaign: Campaign) -> list[Spoken]:
     return out
 
 
-def prompts_of(campaign: Campaign) -> list[tuple[str, str]]:
-    """(language, text) of every prompt the campaign can say."""
-    return [(s.language, s.text) for s in spoken_texts(campaign)]
-
-
 def voice_of(campaign: Campaign, node: dict[str, Any] | None, language: str) -> dict[str, Any]:
     """The voice settings a node speaks in, in `language`: {voice, engine, rate}. Layers, each field over
     the one before: the campaign's `voice`, its settings for the language, the node's, the node's for the

@@ -10,7 +10,7 @@ import yaml
 
 from ivr.flow.interpreter import CastVote, Digits, FlowSession, Listen, NoInput, Say, Speech, Text
 from ivr.flow.loader import load_campaign, load_file
-from ivr.flow.model import prompts_of
+from ivr.flow.model import spoken_texts
 from ivr.flow.validate import DialplanError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -88,4 +88,5 @@ def test_confirm_prompt_is_a_spoken_text_checked_for_translations() -> None:
         load_campaign(yaml.safe_dump(data, allow_unicode=True))
     assert [(i.path, i.message) for i in info.value.issues] == [
         ("nodes.choose.confirm.prompt", 'missing translation "uk"')]
-    assert ("en", "Did you say {{input}}? Say yes or press 1. Say no or press 2.") in prompts_of(load_file(VOTE))
+    assert ("en", "Did you say {{input}}? Say yes or press 1. Say no or press 2.") in [
+        (s.language, s.text) for s in spoken_texts(load_file(VOTE))]
