@@ -8,51 +8,20 @@ catches out-of-grammar speech (the result is then empty). The confidence of an a
 filler is 0.5 + half its lattice posterior, so a node's default threshold of 0.5 accepts every answer
 the grammar prefers and a higher one asks for a surer answer.
 
-PocketSphinx holds the GIL while it decodes, so decoding runs in worker processes (each loads the
-model once) and never stalls the event loop or the media clock.
+PocketSphinx holds the GIL while it decodes, so decoding runs in worker processes (`workers.py`: each
+loads the model once, at a lower priority) and never stalls the event loop or the media clock.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
-
-import numpy as np
 
 from .grammar import Grammar, normalize
 from .recognizer import Result, SpeechError
-
-MODEL_RATE = 16000
+from .upsample import MODEL_RATE, Upsampler
+from .workers import process_pool
 
 _decoder: Any = None                 # per worker process
-
-
-def _interpolation_filter(taps: int = 64, beta: float = 8.0) -> np.ndarray:
-    """Low-pass at the old Nyquist (4 kHz at 16 kHz), gain 2 for the zero-stuffed samples."""
-    n = np.arange(taps) - (taps - 1) / 2
-    h = np.sinc(n / 2) * np.kaiser(taps, beta)
-    return (2 * h / h.sum()).astype(np.float32)
-
-
-class Upsampler:
-    """8 kHz → 16 kHz, streaming (the filter's history is kept between calls)."""
-
-    def __init__(self) -> None:
-        self.taps = _interpolation_filter()
-        self._history = np.zeros(len(self.taps) - 1, dtype=np.float32)
-
-    def process(self, pcm: bytes) -> bytes:
-        x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
-        stuffed = np.zeros(2 * len(x), dtype=np.float32)
-        stuffed[::2] = x
-        data = np.concatenate([self._history, stuffed])
-        out = np.convolve(data, self.taps, mode="valid")
-        self._history = data[len(data) - (len(self.taps) - 1):]
-        return np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes()
 
 
 def jsgf(grammar: Grammar, pronounce: Callable[[str], str | None]) -> str:
@@ -70,18 +39,11 @@ def jsgf(grammar: Grammar, pronounce: Callable[[str], str | None]) -> str:
     return text + (f"<filler> = {' | '.join(filler)} ;\n" if filler else "")
 
 
-def _load(options: dict[str, Any], parent: int) -> None:
-    """Worker process start: load the model, and leave when the engine process is gone (even killed)."""
+def _load(options: dict[str, Any]) -> None:
+    """Worker process start: load the model."""
     global _decoder
     import pocketsphinx
     _decoder = pocketsphinx.Decoder(**options)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def _unknown(words: list[str]) -> list[str]:
@@ -116,8 +78,7 @@ class SphinxEngine:
         options: dict[str, Any] = {"samprate": MODEL_RATE, "lm": None, "loglevel": "ERROR", "bestpath": True}
         if model_dir is not None:
             options["hmm"] = model_dir
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_load, initargs=(options, os.getpid()))
+        self._pool = process_pool(workers, _load, options)
         self._pool.submit(_decode, Grammar("en", {"yes": "yes"}), b"\0" * 3200).result(timeout=60)
 
     def recognizer(self, grammar: Grammar) -> "SphinxRecognizer":
