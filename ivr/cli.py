@@ -18,7 +18,7 @@ from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
-from ivr.speech.service import SpeechConfig
+from ivr.speech.service import CHOOSABLE, SpeechConfig
 
 log = logging.getLogger("ivr")
 
@@ -80,6 +80,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vosk-model", action="append", default=[], metavar="[LANG=]DIR",
                    help="Vosk model folder for speech answers in LANG (without LANG: every language); "
                         "repeatable, e.g. --vosk-model en=/opt/vosk/vosk-model-small-en-us-0.15 (docs/speech.md)")
+    p.add_argument("--speech-engine", action="append", default=[], metavar="LANG=ENGINE",
+                   help="hear LANG with ENGINE (pocketsphinx: English only; whisper: the packaged multilingual "
+                        "model) instead of the default for it; repeatable, e.g. --speech-engine en=whisper")
+    p.add_argument("--model-cache", type=Path, default=SpeechConfig().model_cache, metavar="DIR",
+                   help="where packaged speech models are unpacked once (default %(default)s)")
     p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
                    help="recognitions run at once, off the event loop (default: one per core)")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
@@ -162,7 +167,28 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
         allow_private_webhooks=args.allow_private_webhooks,
-        speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), workers=args.speech_workers))
+        speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), engines=speech_engines(args.speech_engine),
+                            model_cache=args.model_cache.expanduser(), workers=args.speech_workers))
+
+
+def speech_engines(items: list[str]) -> dict[str, str]:
+    """`--speech-engine LANG=ENGINE` values → {language: engine}; the engine must be installed and hear LANG."""
+    from ivr.speech.whisper_engine import whisper_installed, whisper_languages
+    engines: dict[str, str] = {}
+    for item in items:
+        language, sep, name = item.partition("=")
+        language = language.lower()
+        if not sep or not re.fullmatch(LANGUAGE, language) or name not in CHOOSABLE:
+            raise ConfigError(f"bad --speech-engine {item!r}: expected LANG=ENGINE, ENGINE one of "
+                              f"{', '.join(CHOOSABLE)}, e.g. en=whisper")
+        if name == "pocketsphinx" and language != "en":
+            raise ConfigError(f"--speech-engine {item}: pocketsphinx hears English only")
+        if name == "whisper" and not whisper_installed():
+            raise ConfigError(f"--speech-engine {item}: faster-whisper is not installed (pip install 'ivr[whisper]')")
+        if name == "whisper" and language.split("-")[0] not in whisper_languages():
+            raise ConfigError(f"--speech-engine {item}: Whisper does not know {language!r}")
+        engines[language.split("-")[0]] = name
+    return engines
 
 
 def vosk_models(items: list[str]) -> dict[str, Path]:

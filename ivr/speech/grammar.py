@@ -21,6 +21,10 @@ DIGITS: dict[str, dict[str, str]] = {
     "ko": {"영": "0", "공": "0", "하나": "1", "일": "1", "둘": "2", "이": "2", "셋": "3", "삼": "3", "넷": "4",
            "사": "4", "다섯": "5", "오": "5", "여섯": "6", "육": "6", "일곱": "7", "칠": "7", "여덟": "8",
            "팔": "8", "아홉": "9", "구": "9"},
+    "ru": {"ноль": "0", "нуль": "0", "один": "1", "одна": "1", "два": "2", "две": "2", "три": "3", "четыре": "4",
+           "пять": "5", "шесть": "6", "семь": "7", "восемь": "8", "девять": "9"},
+    "uk": {"нуль": "0", "один": "1", "одна": "1", "два": "2", "дві": "2", "три": "3", "чотири": "4",
+           "п'ять": "5", "шість": "6", "сім": "7", "вісім": "8", "дев'ять": "9"},
 }
 
 # Common words that are none of the answers, per language (those of the grammar are left out). Short
@@ -34,8 +38,10 @@ FILLER: dict[str, tuple[str, ...]] = {
 
 
 def normalize(text: str) -> str:
-    """Lower case, punctuation out, single spaces (as the interpreter compares answers)."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    """Lower case, punctuation out, single spaces (as the interpreter compares answers); an apostrophe
+    inside a word stays, as ' ("don't", Ukrainian "п’ять")."""
+    text = re.sub(r"[’ʼ`]", "'", text.lower())
+    return " ".join(re.sub(r"(?<!\w)'|'(?!\w)|[^\w\s']", " ", text).split())
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Speech for the engine: which engine hears which language, models loaded once, recognition on
 worker threads, and the `SpeechListener` a call feeds while it waits for an answer.
 
-Engine per language: a Vosk model folder configured for it (or for every language, `*`); else Vosk
-with the packaged Korean model for `ko`; else PocketSphinx for `en`; other languages have no speech
-(a speech-only ask then hears nothing and times out, keys still work on `input: both`).
+Engine per language: the one the operator chose for it (`engines`); else a Vosk model folder
+configured for it (or for every language, `*`); else Vosk with the packaged Korean model for `ko`;
+else PocketSphinx for `en`; else Whisper with the packaged base model for the languages it knows (when
+installed); other languages have no speech (a speech-only ask then hears nothing and times out, keys
+still work on `input: both`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, 
 
 log = logging.getLogger(__name__)
 
+CHOOSABLE = ("pocketsphinx", "whisper")     # engines an operator may pick for a language (Vosk: by model)
+DEFAULT_MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ivr" / "models"
 CHUNK_FRAMES = 5                 # 20 ms frames handed to the recognizer at once while the caller speaks
 
 
 @dataclass
 class SpeechConfig:
-    """Vosk model folders by language, recognition workers (default: one per core) and endpointing."""
+    """Vosk model folders by language, engines chosen by language, where packaged models are unpacked,
+    recognition workers (default: one per core) and endpointing."""
 
     vosk_models: dict[str, Path] = field(default_factory=dict)   # language (or "*") → Vosk model folder
+    engines: dict[str, str] = field(default_factory=dict)        # language → one of CHOOSABLE
+    model_cache: Path = field(default_factory=lambda: DEFAULT_MODEL_CACHE)
     workers: int = max(2, os.cpu_count() or 2)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
 
@@ -51,7 +58,10 @@ class SpeechService:
     def source(self, language: str) -> tuple[str, Path | None] | None:
         """(engine name, model folder) that hears `language` (`en-GB` as `en`), or None."""
         from .vosk_engine import packaged_korean_model
+        from .whisper_engine import whisper_installed, whisper_languages
         language = language.split("-")[0].lower()
+        if language in self.config.engines:
+            return self.config.engines[language], None
         model = self.config.vosk_models.get(language) or self.config.vosk_models.get("*")
         if model is not None:
             return "vosk", Path(model)
@@ -59,6 +69,8 @@ class SpeechService:
             return "vosk", packaged
         if language == "en":
             return "pocketsphinx", None
+        if language in whisper_languages() and whisper_installed():
+            return "whisper", None
         return None
 
     def available(self, language: str) -> bool:
@@ -89,6 +101,9 @@ class SpeechService:
             from .vosk_engine import VoskEngine
             assert model is not None
             return VoskEngine(model)
+        if name == "whisper":
+            from .whisper_engine import WhisperEngine
+            return WhisperEngine(self.config.model_cache, workers=self.config.workers)
         from .sphinx import SphinxEngine
         return SphinxEngine(workers=self.config.workers)
 

@@ -1,7 +1,7 @@
 """Spoken answers over real SIP calls: SIPp callers say our TTS speech as μ-law RTP, the engine hears it.
 
-PocketSphinx (the embedded English default) on the vote demo, and Vosk with the packaged Korean model on
-the Korean test line: every choice said is the one stored, silence is a noinput, other speech a nomatch,
+PocketSphinx (the embedded English default) on the vote demo, Vosk with the packaged Korean model on
+the Korean test line, and Whisper with the packaged base model on the Russian test line: every choice said is the one stored, silence is a noinput, other speech a nomatch,
 and speech during a prompt stops it (barge-in). Calls of one test run side by side, each caller its own.
 """
 
@@ -24,6 +24,7 @@ from .test_pyvoip_call import from_pyvoip, to_pyvoip
 pytestmark = pytest.mark.integration
 
 KOREAN_PLANS = ROOT / "tests" / "dialplans"
+WHISPER_PLANS = KOREAN_PLANS / "whisper"
 
 
 def call_all(engine, tmp_path: Path, service: str, calls: dict[str, list[tuple[float, bytes]]]) -> None:
@@ -93,6 +94,25 @@ def test_korean_line_with_vosk_choices_silence_and_other_speech(tmp_path: Path) 
     records = ended(engine)
     assert all(records[c].get("barge_ins", 0) == 0 for c in calls)       # said after the prompt
     assert "speech" not in records["+82100006"]
+
+
+def test_russian_line_with_whisper_choices_silence_and_other_speech(tmp_path: Path) -> None:
+    prompt = spoken("Что вы будете пить? Скажите кофе, чай или молоко.", "ru")
+    after_prompt = len(prompt) / 16000 + 1.0
+    said = {"+79000001": "кофе", "+79000002": "чай", "+79000003": "молоко", "+79000004": "Добрый вечер, я не знаю."}
+    calls = {caller: [(after_prompt, spoken(text, "ru") + silence(1.0))] for caller, text in said.items()}
+    calls["+79000005"] = [(after_prompt, silence(0.5))]
+    engine = start_engine(tmp_path, "--dialplans", str(WHISPER_PLANS), "--model-cache", str(tmp_path / "models"))
+    try:
+        call_all(engine, tmp_path, "7171", calls)
+    finally:
+        engine.stop()
+    answers = stored(engine, "SELECT caller, value FROM outcomes WHERE name = 'drink'", 5)
+    assert answers == [("+79000001", "coffee"), ("+79000002", "tea"), ("+79000003", "milk"),
+                       ("+79000004", "nomatch"), ("+79000005", "noinput")]
+    records = ended(engine)
+    assert records["+79000004"]["speech"][0]["heard"] and records["+79000004"]["speech"][0]["text"] == ""
+    assert "speech" not in records["+79000005"]
 
 
 def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:

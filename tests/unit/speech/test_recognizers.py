@@ -1,5 +1,6 @@
 """Both engines on a caller's speech (our TTS through μ-law at 8 kHz): PocketSphinx, the embedded
-English default, on the vote demo; Vosk with the packaged Korean model on the Korean test line."""
+English default, on the vote demo; Vosk with the packaged Korean model on the Korean test line (Whisper,
+for Russian and Ukrainian, is heard over SIP calls in tests/integration/test_speech_calls.py)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,12 @@ def recognize(service: SpeechService, spec: ListenSpec, language: str, pcm: byte
 def test_engines_by_language(service: SpeechService) -> None:
     assert service.source("en") == ("pocketsphinx", None)
     assert service.source("ko")[0] == "vosk"
-    assert service.source("uk") is None and not service.available("uk")
-    configured = SpeechService(SpeechConfig(vosk_models={"*": Path("/models/en")}, workers=1))
+    assert service.source("uk") == service.source("ru-RU") == ("whisper", None)
+    assert service.source("tlh") is None and not service.available("tlh")      # Klingon: nothing hears it
+    configured = SpeechService(SpeechConfig(vosk_models={"*": Path("/models/en")}, engines={"ru": "whisper"},
+                                            workers=1))
     assert configured.source("en") == ("vosk", Path("/models/en"))
+    assert configured.source("ru") == ("whisper", None)                     # chosen beats the Vosk model for all
     configured.close()
 
 

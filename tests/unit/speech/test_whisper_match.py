@@ -1,0 +1,67 @@
+"""Picking the ask's answer out of what Whisper wrote down (no grammar restricts Whisper itself), and
+the packaged model joined from its two halves."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ivr.flow.events import ListenSpec
+from ivr.speech.grammar import grammar_for
+from ivr.speech.whisper_engine import PARTS, match, packaged_model
+
+VOTE = grammar_for(ListenSpec(mode="both", grammar=["one", "anna", "two", "boris", "three"]), "en")
+RU = grammar_for(ListenSpec(mode="speech", grammar=["да", "нет", "пиццу", "суши"]), "ru")
+UK = grammar_for(ListenSpec(mode="speech", grammar=["так", "ні", "п’ять"]), "uk")
+DIGITS_RU = grammar_for(ListenSpec(mode="speech"), "ru")
+DIGITS_UK = grammar_for(ListenSpec(mode="speech"), "uk")
+
+
+@pytest.mark.parametrize("grammar,said,answer", [
+    (VOTE, " Anna.", "anna"),
+    (VOTE, "Two!", "two"),
+    (VOTE, "Boris, please.", "boris"),          # an answer with a word around it
+    (VOTE, "Ana", "anna"),                      # spelt another way
+    (RU, "Да.", "да"),
+    (RU, "Пиццу, пожалуйста.", "пиццу"),
+    (RU, "Суши", "суши"),
+    (UK, "Так!", "так"),
+    (UK, "П'ять", "п’ять"),                     # either apostrophe
+    (DIGITS_RU, "четыре два семь", "427"),
+    (DIGITS_RU, "4-2-7.", "427"),               # Whisper writes numbers as digits too
+    (DIGITS_UK, "дев'ять, нуль, сім", "907"),
+])
+def test_the_answer_is_found_in_what_was_written(grammar, said: str, answer: str) -> None:
+    found = match(grammar, said)
+    assert found.text == answer and found.score >= 0.8, found
+
+
+@pytest.mark.parametrize("grammar,said", [
+    (VOTE, "What is the weather like today?"),
+    (VOTE, "I think I would rather vote for somebody else"),
+    (VOTE, "One or two"),                       # two answers: which one?
+    (RU, "Я не знаю, что сказать"),
+    (RU, "Добрый вечер"),
+    (UK, "Доброго ранку"),
+    (DIGITS_RU, "четыре и ещё что-то"),
+    (VOTE, ""),
+])
+def test_text_that_is_no_answer_gives_none(grammar, said: str) -> None:
+    assert match(grammar, said).text == ""
+
+
+def test_the_model_is_joined_once_from_its_two_halves(tmp_path: Path) -> None:
+    folder = packaged_model(tmp_path)
+    halves = [Path(importlib.util.find_spec(p).origin).parent / "data" for p in PARTS]
+    parts = [next(h.glob("model.bin.part*")) for h in halves]
+    model = folder / "model.bin"
+    assert model.stat().st_size == sum(p.stat().st_size for p in parts)
+    with open(model, "rb") as joined, open(parts[1], "rb") as second:
+        joined.seek(parts[0].stat().st_size)
+        assert joined.read(1 << 16) == second.read(1 << 16)
+    assert {p.name for p in folder.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    made = model.stat().st_mtime_ns
+    assert packaged_model(tmp_path) == folder and model.stat().st_mtime_ns == made    # re-used, not joined again
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]                       # no staging left
