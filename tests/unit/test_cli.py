@@ -91,3 +91,19 @@ def test_without_uvloop_auto_falls_back_and_uvloop_is_an_error(monkeypatch: pyte
     assert loop_factory("auto") is None
     with pytest.raises(ConfigError, match="uvloop is not installed"):
         loop_factory("uvloop")
+
+
+def test_speech_engines_and_model_cache_reach_the_config(tmp_path: Path) -> None:
+    config, _ = serve("--speech-engine", "en=whisper", "--speech-engine", "RU-ru=whisper", "--model-cache",
+                      str(tmp_path))
+    assert config.speech.engines == {"en": "whisper", "ru": "whisper"}
+    assert config.speech.model_cache == tmp_path
+
+
+@pytest.mark.parametrize("item,says", [
+    ("en", "expected LANG=ENGINE"), ("en=vosk", "ENGINE one of pocketsphinx, whisper"),
+    ("ru=pocketsphinx", "pocketsphinx hears English only"), ("tlh=whisper", "Whisper does not know 'tlh'"),
+])
+def test_a_speech_engine_that_cannot_hear_the_language_is_refused(item: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        serve("--speech-engine", item)
