@@ -1,7 +1,8 @@
 """Prints JSON: speech recognition figures per engine on the phrase set `bench/speech_phrases.yaml`,
 said by our TTS voices and passed through G.711 μ-law at 8 kHz as a call carries them.
 
-Per engine (PocketSphinx for English, Vosk with the packaged Korean model for Korean): `accuracy` (the
+Per engine (PocketSphinx for English, Vosk with the packaged Korean model for Korean, Whisper with
+the packaged base model for Russian and Ukrainian, and for English with `--engine en=whisper`): `accuracy` (the
 answer expected, out-of-grammar phrases included: they must give none), `in_grammar` and
 `out_of_grammar` accuracies, `rtf` (recognition time over audio time, one worker), `latency_ms` p50/p95
 from the end of speech to the result (the endpointer's `end_silence` wait plus the final decoding; the
@@ -11,7 +12,7 @@ sustains at once). The recognizers run as the engine runs them: audio in 100 ms 
 clock's pace) fires while `streams` calls' listeners are fed a phrase each as fast as possible, against
 the same ticker idle.
 
-    .venv/bin/python bench/speech.py [--languages en ko] [--streams 8]
+    .venv/bin/python bench/speech.py [--languages en ko ru uk] [--streams 8] [--engine en=whisper]
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ async def ticker_lateness(until: Callable[[], bool], limit: float) -> list[float
     return late
 
 
-async def event_loop_figures(service: SpeechService, language: str, streams: int) -> dict:
-    pcm = spoken("boris" if language == "en" else "바나나", language) + b"\0" * 16000
-    spec = ListenSpec(grammar=["anna", "boris", "chloe"] if language == "en" else ["바나나", "포도"])
+async def event_loop_figures(service: SpeechService, language: str, plan: dict, streams: int) -> dict:
+    question = plan["questions"][0]
+    said = next(text for text, expected in question["say"].items() if expected)
+    pcm = spoken(said, language) + b"\0" * 16000
+    spec = ListenSpec(grammar=question["grammar"])
     await service.prepare([language])
     idle = await ticker_lateness(lambda: False, 1.0)
     delivered: list[float] = []
@@ -129,19 +132,23 @@ async def event_loop_figures(service: SpeechService, language: str, streams: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--languages", nargs="+", default=["en", "ko"])
+    parser.add_argument("--languages", nargs="+", default=["en", "ko", "ru", "uk"])
     parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--engine", action="append", default=[], metavar="LANG=ENGINE",
+                        help="hear LANG with ENGINE (pocketsphinx, whisper), as ivr serve --speech-engine")
     args = parser.parse_args()
     plans = yaml.safe_load(PHRASES.read_text())
-    service = SpeechService(SpeechConfig(workers=1))
+    engines = dict(item.split("=", 1) for item in args.engine)
+    service = SpeechService(SpeechConfig(workers=1, engines=engines))
     try:
         figures = [measure(service, language, plans[language]) for language in args.languages]
     finally:
         service.close()
-    service = SpeechService(SpeechConfig())                  # as the engine runs: one worker per core
+    service = SpeechService(SpeechConfig(engines=engines))   # as the engine runs: one worker per core
     try:
         for entry in figures:
-            entry["event_loop"] = asyncio.run(event_loop_figures(service, entry["language"], args.streams))
+            entry["event_loop"] = asyncio.run(event_loop_figures(service, entry["language"], plans[entry["language"]],
+                                                                 args.streams))
     finally:
         service.close()
     print(json.dumps(figures, ensure_ascii=False, indent=1))
