@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from .grammar import Grammar, normalize
 from .recognizer import Result, SpeechError
-from .upsample import MODEL_RATE, Upsampler
+from .upsample import MODEL_RATE, UpsampledUtterance
 from .workers import process_pool
 
 _decoder: Any = None                 # per worker process
@@ -94,20 +94,14 @@ class SphinxEngine:
         self._pool.shutdown(cancel_futures=True)
 
 
-class SphinxRecognizer:
+class SphinxRecognizer(UpsampledUtterance):
     """One utterance: the audio is upsampled as it comes and decoded at `finish`."""
 
     def __init__(self, engine: SphinxEngine, grammar: Grammar) -> None:
+        super().__init__(grammar)
         self.engine = engine
-        self.grammar = grammar
-        self._upsampler = Upsampler()
-        self._audio: list[bytes] = []
-
-    def accept(self, pcm: bytes) -> None:
-        self._audio.append(self._upsampler.process(pcm))
 
     def finish(self) -> Result:
-        heard, posterior = self.engine.decode(self.grammar, b"".join(self._audio))
-        self._audio = []
+        heard, posterior = self.engine.decode(self.grammar, self.take())
         text = self.grammar.meaning(normalize(heard))
         return Result(text, round(0.5 + posterior / 2, 3) if text else 0.0, heard)

@@ -3,7 +3,12 @@ low-pass at 4 kHz, streaming (the filter's history is kept between chunks)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .grammar import Grammar
 
 MODEL_RATE = 16000
 
@@ -30,3 +35,20 @@ class Upsampler:
         out = np.convolve(data, self.taps, mode="valid")
         self._history = data[len(data) - (len(self.taps) - 1):]
         return np.clip(np.round(out), -32768, 32767).astype("<i2").tobytes()
+
+
+class UpsampledUtterance:
+    """An utterance for a 16 kHz engine: the call's audio upsampled as it comes, kept until `take`."""
+
+    def __init__(self, grammar: "Grammar") -> None:
+        self.grammar = grammar
+        self._upsampler = Upsampler()
+        self._audio: list[bytes] = []
+
+    def accept(self, pcm: bytes) -> None:
+        self._audio.append(self._upsampler.process(pcm))
+
+    def take(self) -> bytes:
+        """The whole utterance at 16 kHz (the recognizer is spent afterwards)."""
+        audio, self._audio = b"".join(self._audio), []
+        return audio

@@ -26,7 +26,7 @@ import numpy as np
 
 from .grammar import Grammar, normalize
 from .recognizer import Result, SpeechError
-from .upsample import MODEL_RATE, Upsampler
+from .upsample import MODEL_RATE, UpsampledUtterance
 from .workers import process_pool
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ MODEL_NAME = "whisper-base"
 MATCH_THRESHOLD = 0.8            # how close the text must be to an answer (difflib ratio, 0..1)
 MAX_EXTRA_WORDS = 2              # words around an answer that still count as saying it ("yes please")
 MAX_TOKENS = 48                  # an answer is short: a decoder stuck repeating itself stops here
-NO_SPEECH = 0.6                  # Whisper's no-speech probability above which nothing was said
 
 _model: Any = None               # per worker process
 
@@ -101,13 +100,16 @@ class Match:
 
 def match(grammar: Grammar, said: str) -> Match:
     """The answer of `grammar` in Whisper's text: the whole text close to one answer, or one answer's
-    words inside a short text; for free input, digits and spoken digits ("4 2 7", "four two seven")."""
-    words = _plain(said).split()
+    words inside a short text; for free input, digits and spoken digits ("4 2 7", "four two seven").
+    A word Whisper wrote again and again ("чай, чай, чай", a decoder stuck in a loop) counts once
+    in an answer."""
+    written = _plain(said).split()
+    words = [w for i, w in enumerate(written) if i == 0 or w != written[i - 1]]
     if not words:
         return Match("", 0.0)
-    if grammar.digits:
+    if grammar.digits:                                  # digits may repeat: "1 0 9 9"
         digits = {_plain(w): d for w, d in grammar.digit_words.items()}
-        spoken = [w if w.isdigit() else digits.get(w) for w in words]
+        spoken = [w if w.isdigit() else digits.get(w) for w in written]
         if all(spoken):
             return Match("".join(spoken), 1.0)      # type: ignore[arg-type]
     text = " ".join(words)
@@ -174,27 +176,23 @@ class WhisperEngine:
         self._pool.shutdown(cancel_futures=True)
 
 
-class WhisperRecognizer:
+class WhisperRecognizer(UpsampledUtterance):
     """One utterance: upsampled as it comes, written down at `finish` and matched to the answers. The
-    confidence is the match's closeness, lowered by Whisper's doubt that anything was said."""
+    confidence is the match's closeness, lowered by up to a quarter by Whisper's doubt that anything
+    was said (synthetic and noisy voices raise that doubt even when the words are right)."""
 
     def __init__(self, engine: WhisperEngine, grammar: Grammar) -> None:
+        super().__init__(grammar)
         self.engine = engine
-        self.grammar = grammar
-        self._upsampler = Upsampler()
-        self._audio: list[bytes] = []
-
-    def accept(self, pcm: bytes) -> None:
-        self._audio.append(self._upsampler.process(pcm))
 
     def finish(self) -> Result:
-        audio, self._audio = b"".join(self._audio), []
+        audio = self.take()
         if len(audio) < MODEL_RATE // 10 * 2:        # under 0.1 s: nothing to write down
             return Result("", 0.0)
         hint = ", ".join(self.grammar.phrases.values()) or None
         heard, no_speech = self.engine.transcribe(self.grammar.language, audio, hint)
-        found = match(self.grammar, heard) if no_speech < NO_SPEECH else Match("", 0.0)
+        found = match(self.grammar, heard)
         if not found.text:
             return Result("", 0.0, heard)
-        return Result(found.text, round(found.score * (1 - no_speech / 2), 3), heard)
+        return Result(found.text, round(found.score * (1 - no_speech / 4), 3), heard)
 

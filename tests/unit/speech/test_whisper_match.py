@@ -31,6 +31,7 @@ DIGITS_UK = grammar_for(ListenSpec(mode="speech"), "uk")
     (UK, "П'ять", "п’ять"),                     # either apostrophe
     (DIGITS_RU, "четыре два семь", "427"),
     (DIGITS_RU, "4-2-7.", "427"),               # Whisper writes numbers as digits too
+    (DIGITS_RU, "один ноль девять девять", "1099"),
     (DIGITS_UK, "дев'ять, нуль, сім", "907"),
 ])
 def test_the_answer_is_found_in_what_was_written(grammar, said: str, answer: str) -> None:
@@ -65,3 +66,7 @@ def test_the_model_is_joined_once_from_its_two_halves(tmp_path: Path) -> None:
     made = model.stat().st_mtime_ns
     assert packaged_model(tmp_path) == folder and model.stat().st_mtime_ns == made    # re-used, not joined again
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]                       # no staging left
+
+
+def test_a_word_written_again_and_again_counts_once() -> None:
+    assert match(RU, "Суши, суши, суши, суши, суши, суши,").text == "суши"
