@@ -14,6 +14,7 @@ each with one CTranslate2 thread and the model loaded once.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
 import logging
 import os
@@ -41,11 +42,13 @@ MAX_TOKENS = 48                  # an answer is short: a decoder stuck repeating
 _model: Any = None               # per worker process
 
 
+@functools.cache
 def whisper_installed() -> bool:
     """faster-whisper and both halves of the base model are installed."""
     return all(importlib.util.find_spec(name) is not None for name in ("faster_whisper", *PARTS))
 
 
+@functools.cache
 def whisper_languages() -> frozenset[str]:
     """The language codes Whisper knows (empty when faster-whisper is not installed)."""
     if importlib.util.find_spec("faster_whisper") is None:
