@@ -39,6 +39,21 @@ def call_all(engine, tmp_path: Path, service: str, calls: dict[str, list[tuple[f
         list(pool.map(one, calls))
 
 
+def call_line(tmp_path: Path, number: str, language: str, question: str, said: dict[str, str], silent: str,
+              tail: float, *engine_args: str):
+    """Callers of a test line say their words once its question is over (then `tail` seconds of the
+    phone's quiet audio), and `silent` says nothing; returns the engine, stopped once all have ended."""
+    after_question = len(spoken(question, language)) / 16000 + 1.0
+    calls = {caller: [(after_question, spoken(text, language) + silence(tail))] for caller, text in said.items()}
+    calls[silent] = [(after_question, silence(0.5))]
+    engine = start_engine(tmp_path, *engine_args)
+    try:
+        call_all(engine, tmp_path, number, calls)
+    finally:
+        engine.stop()
+    return engine
+
+
 def stored(engine, sql: str, count: int) -> list[tuple]:
     path = engine.db_url.removeprefix("sqlite:///")
     deadline = time.monotonic() + 10
@@ -76,37 +91,23 @@ def test_vote_by_voice_every_choice_with_pocketsphinx(tmp_path: Path) -> None:
 
 
 def test_korean_line_with_vosk_choices_silence_and_other_speech(tmp_path: Path) -> None:
-    prompt = spoken("좋아하는 과일을 말씀하세요. 바나나, 포도, 수박, 딸기 중에서 고르세요.", "ko")
-    after_prompt = len(prompt) / 16000 + 1.0
     said = {"+82100001": "바나나", "+82100002": "포도", "+82100003": "수박", "+82100004": "딸기",
             "+82100005": "안녕하세요 반갑습니다"}
     # These phones go on sending audio after the words (the English ones stop: silence suppression).
-    calls = {caller: [(after_prompt, spoken(text, "ko") + silence(1.5))] for caller, text in said.items()}
-    calls["+82100006"] = [(after_prompt, silence(0.5))]
-    engine = start_engine(tmp_path, "--dialplans", str(KOREAN_PLANS))
-    try:
-        call_all(engine, tmp_path, "8282", calls)
-    finally:
-        engine.stop()
+    engine = call_line(tmp_path, "8282", "ko", "좋아하는 과일을 말씀하세요. 바나나, 포도, 수박, 딸기 중에서 고르세요.",
+                       said, "+82100006", 1.5, "--dialplans", str(KOREAN_PLANS))
     answers = stored(engine, "SELECT caller, value FROM outcomes WHERE name = 'fruit'", 6)
     assert answers == [("+82100001", "banana"), ("+82100002", "grape"), ("+82100003", "watermelon"),
                        ("+82100004", "strawberry"), ("+82100005", "nomatch"), ("+82100006", "noinput")]
     records = ended(engine)
-    assert all(records[c].get("barge_ins", 0) == 0 for c in calls)       # said after the prompt
+    assert all(records[c].get("barge_ins", 0) == 0 for c in [*said, "+82100006"])   # said after the prompt
     assert "speech" not in records["+82100006"]
 
 
 def test_russian_line_with_whisper_choices_silence_and_other_speech(tmp_path: Path) -> None:
-    prompt = spoken("Что вы будете пить? Скажите кофе, чай или молоко.", "ru")
-    after_prompt = len(prompt) / 16000 + 1.0
     said = {"+79000001": "кофе", "+79000002": "чай", "+79000003": "молоко", "+79000004": "Добрый вечер, я не знаю."}
-    calls = {caller: [(after_prompt, spoken(text, "ru") + silence(1.0))] for caller, text in said.items()}
-    calls["+79000005"] = [(after_prompt, silence(0.5))]
-    engine = start_engine(tmp_path, "--dialplans", str(WHISPER_PLANS), "--model-cache", str(tmp_path / "models"))
-    try:
-        call_all(engine, tmp_path, "7171", calls)
-    finally:
-        engine.stop()
+    engine = call_line(tmp_path, "7171", "ru", "Что вы будете пить? Скажите кофе, чай или молоко.", said,
+                       "+79000005", 1.0, "--dialplans", str(WHISPER_PLANS), "--model-cache", str(tmp_path / "models"))
     answers = stored(engine, "SELECT caller, value FROM outcomes WHERE name = 'drink'", 5)
     assert answers == [("+79000001", "coffee"), ("+79000002", "tea"), ("+79000003", "milk"),
                        ("+79000004", "nomatch"), ("+79000005", "noinput")]
