@@ -111,7 +111,8 @@ class SpeechService:
         """Load the engines of these languages now (off the event loop), so the first call waits not."""
         loop = asyncio.get_running_loop()
         for language in sorted(set(languages)):
-            if self.source(language) is None:
+            # off the loop too: the first look at Whisper's languages imports faster-whisper
+            if await loop.run_in_executor(self.executor, self.source, language) is None:
                 log.warning("speech: nothing hears %r (configure a Vosk model, docs/speech.md); its asks take keys "
                             "only", language)
                 continue
