@@ -281,7 +281,7 @@ def dtmf_delivery(server: Server, sipp: Sipp, workdir: Path, collected: Callable
 
 def prompt_audio(workdir: Path) -> Path:
     """The benchmark prompt's audio from the cache the engine filled at start, for the pyVoIP app."""
-    from ivr.media.prompts import PromptCache, PromptRequest
+    from ivr.media.prompt_cache import PromptCache, PromptRequest
 
     text = yaml.safe_load((BENCH / "dialplans" / "prompt.yaml").read_text())["nodes"]["play"]["text"]
     pcm = PromptCache(PROMPT_CACHE).get_or_none(PromptRequest(text=text, language="en"))

@@ -207,7 +207,7 @@ def vosk_models(items: list[str]) -> dict[str, Path]:
 
 async def serve(config: EngineConfig) -> None:
     """Run until SIGINT/SIGTERM; SIGTERM drains (new calls get 503, calls in progress finish)."""
-    from ivr.engine.node import Node
+    from ivr.node import Node
 
     node = Node(config)
     await node.start()

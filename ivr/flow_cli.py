@@ -14,12 +14,12 @@ import sys
 from typing import Any
 
 from ivr.channels.effects import EffectContext
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.channels.webhooks import HttpCall, WebhookClient
 from ivr.flow.events import CallWebhook, WebhookResult
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_file
-from ivr.flow.simulate import ScriptError
+from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError
 
 
@@ -76,7 +76,7 @@ def simulate_command(path: str, channel: str, inputs: list[str], as_json: bool, 
         print(f"simulate: {exc}", file=sys.stderr)
         return 1
     try:
-        transcript = asyncio.run(simulate(campaign, channel, inputs, caller=caller, language=language, http=http))
+        transcript = asyncio.run(dry_run(campaign, channel, inputs, caller=caller, language=language, http=http))
     except (ScriptError, FlowError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 1

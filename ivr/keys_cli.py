@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr.store import services
+from ivr.store import accounts
 from ivr.store.connect import make_engine, writing
 from ivr.store.errors import StoreError
 from ivr.store.migrate import upgrade
@@ -28,7 +28,7 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     sub = keys.add_subparsers(dest="keys_command", required=True)
     p = sub.add_parser("create", help="a new key for a tenant (created if new); prints the key last")
     p.add_argument("--tenant", required=True, help="the tenant's name")
-    p.add_argument("--role", required=True, choices=services.ROLES)
+    p.add_argument("--role", required=True, choices=accounts.ROLES)
     p.add_argument("--db", default=DEFAULT_DB, help="store URL (as ivr serve)")
     p.set_defaults(handler=lambda a: _run(a.db, create, a.tenant, a.role))
     p = sub.add_parser("list", help="a tenant's keys (ids and roles, never the keys)")
@@ -43,27 +43,27 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
 
 def create(session: Session, tenant_name: str, role: str) -> list[str]:
     lines = []
-    tenant = services.tenant_by_name(session, tenant_name)
+    tenant = accounts.tenant_by_name(session, tenant_name)
     if tenant is None:
-        tenant = services.create_tenant(session, tenant_name)
+        tenant = accounts.create_tenant(session, tenant_name)
         lines.append(f"tenant {tenant.name} created ({tenant.id})")
-    key = services.create_api_key(session, tenant.id, role)
+    key = accounts.create_api_key(session, tenant.id, role)
     return [*lines, f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:", key]
 
 
 def list_keys(session: Session, tenant_name: str) -> list[str]:
-    tenant = services.tenant_by_name(session, tenant_name)
+    tenant = accounts.tenant_by_name(session, tenant_name)
     if tenant is None:
         raise StoreError(f"no tenant named {tenant_name!r}")
     lines = []
-    for key in services.api_keys(session, tenant.id):
+    for key in accounts.api_keys(session, tenant.id):
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         lines.append(f"{key.id}  {key.role:<8}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
     return lines
 
 
 def revoke(session: Session, key_id: str) -> list[str]:
-    services.revoke_api_key(session, None, key_id)
+    accounts.revoke_api_key(session, None, key_id)
     return [f"key {key_id} revoked"]
 
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ivr.engine.prompts import campaign_requests
+from ivr.engine.campaign_prompts import campaign_requests
 from ivr.flow.loader import load_file
 from ivr.flow.validate import DialplanError
 from ivr.media import audio
-from ivr.media.prompts import DEFAULT_DIRECTORY, BuildFailure, PromptCache, PromptError, PromptRequest
+from ivr.media.prompt_cache import DEFAULT_DIRECTORY, BuildFailure, PromptCache, PromptError, PromptRequest
 from ivr.media.tts import TtsError
 
 CAMPAIGN_SUFFIXES = (".yaml", ".yml")

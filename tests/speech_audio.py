@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.media import g711
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "prompts" / "cache"          # the prompt cache the integration tests share

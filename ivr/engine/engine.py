@@ -39,7 +39,7 @@ from . import admission
 from .campaigns import NOT_IN_SERVICE, CampaignRegistry
 from .config import EngineConfig
 from .metrics import EngineMetrics
-from .prompts import CachedPrompts, Recordings
+from .campaign_prompts import CachedPrompts, Recordings
 from .rtp_socket import RtpSocket
 
 log = logging.getLogger("ivr.engine")

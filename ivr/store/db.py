@@ -16,7 +16,7 @@ migrations and starts the writer thread (`writer`). The asyncio side never touch
 * Codes — `redeem_code` — cannot be checked offline: the answer is then "unavailable" and the flow
   takes its fallback. `load_code_pool` is idempotent and waits in the spool like an outcome.
 * SMS sessions (`sms_claim`, `sms_save`) need the database: StoreUnavailable while it is down.
-* Tenants, keys, versions, numbers (`services`) and reads (`queries`) run in a small pool of reader
+* Tenants, keys, versions, numbers (`accounts`) and reads (`queries`) run in a small pool of reader
   threads and raise StoreUnavailable while the database is down.
 
 A node whose database is unreachable at start starts anyway, on the spool, and catches up later.
@@ -39,14 +39,14 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import queries, services, writes
+from . import accounts, queries, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .services import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -173,7 +173,7 @@ class Store:
                           call_id: str) -> CodeStatus:
         """"redeemed" once, then "used"; "invalid" if the pool lacks it; "unavailable" if the database is down."""
         at = _now()
-        run = functools.partial(writes.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
+        run = functools.partial(traffic.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
                                 channel=channel, call_id=call_id, at=at)
         return await self._acknowledged(Request(run, Ticket(self._loop), offline="unavailable"))
 
@@ -185,28 +185,28 @@ class Store:
     async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
                         ) -> tuple[bool, dict[str, Any] | None]:
         """Record an inbound SMS: (new, saved session); new is False when the message id was seen before."""
-        run = functools.partial(writes.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
+        run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
                                 at=_now())
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
                        state: dict[str, Any] | None, replies: list[str], due_at: datetime | None = None) -> None:
         """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
-        run = functools.partial(writes.sms_save, session_id=session_id, number=number, caller=caller,
+        run = functools.partial(traffic.sms_save, session_id=session_id, number=number, caller=caller,
                                 campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
                                 due_at=due_at)
         await self._answer(run)
 
     async def sms_due(self, now: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations whose reminder is due, each handed to one caller of this method only."""
-        return await self._answer(functools.partial(writes.sms_due, now=now or _now(), limit=limit))
+        return await self._answer(functools.partial(traffic.sms_due, now=now or _now(), limit=limit))
 
     async def flush(self) -> None:
         """Returns once everything queued before is written (or spooled while the database is down)."""
         await self._answer(_nothing, offline=None)
 
     def _spoolable(self, record: OutcomeRecord | VoteRecord | CodePoolLoad, spooled: Any) -> Request:
-        return Request(functools.partial(writes.apply, record=record), Ticket(self._loop), spool=record,
+        return Request(functools.partial(traffic.apply, record=record), Ticket(self._loop), spool=record,
                        spooled=spooled)
 
     async def _answer(self, run: Callable[[Session], Any], offline: Any = UNREACHABLE) -> Any:
@@ -247,68 +247,68 @@ class Store:
     # -- tenants, keys, campaign versions, numbers ----------------------------------------------------
 
     async def create_tenant(self, name: str) -> Tenant:
-        return await self._run(services.create_tenant, name, write=True)
+        return await self._run(accounts.create_tenant, name, write=True)
 
     async def tenant_by_name(self, name: str) -> Tenant | None:
-        return await self._run(services.tenant_by_name, name)
+        return await self._run(accounts.tenant_by_name, name)
 
     async def tenants(self) -> list[Tenant]:
-        return await self._run(services.tenants)
+        return await self._run(accounts.tenants)
 
     async def create_api_key(self, tenant_id: str, role: str) -> str:
         """The plain key, shown this once (only its hash is stored)."""
-        return await self._run(services.create_api_key, tenant_id, role, write=True)
+        return await self._run(accounts.create_api_key, tenant_id, role, write=True)
 
     async def verify_api_key(self, key: str) -> KeyOwner | None:
         """(tenant_id, role) of a valid key, None otherwise."""
-        return await self._run(services.verify_api_key, key)
+        return await self._run(accounts.verify_api_key, key)
 
     async def api_keys(self, tenant_id: str) -> list[ApiKey]:
-        return await self._run(services.api_keys, tenant_id)
+        return await self._run(accounts.api_keys, tenant_id)
 
     async def revoke_api_key(self, tenant_id: str | None, key_id: str) -> None:
-        await self._run(services.revoke_api_key, tenant_id, key_id, write=True)
+        await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
                                     claim: tuple[str, ...] = ()) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
         assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
-        return await self._run(services.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
+        return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
                                tuple(claim), write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
-        await self._run(services.activate_version, tenant_id, campaign_id, version, write=True)
+        await self._run(accounts.activate_version, tenant_id, campaign_id, version, write=True)
 
     async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
-        return await self._run(services.active_version, tenant_id, campaign_id)
+        return await self._run(accounts.active_version, tenant_id, campaign_id)
 
     async def list_versions(self, tenant_id: str, campaign_id: str) -> list[DialplanVersion]:
-        return await self._run(services.list_versions, tenant_id, campaign_id)
+        return await self._run(accounts.list_versions, tenant_id, campaign_id)
 
     async def campaigns(self, tenant_id: str | None) -> list[Campaign]:
-        return await self._run(services.campaigns, tenant_id)
+        return await self._run(accounts.campaigns, tenant_id)
 
     async def campaign_owner(self, campaign_id: str) -> str | None:
-        return await self._run(services.campaign_owner, campaign_id)
+        return await self._run(accounts.campaign_owner, campaign_id)
 
     async def active_versions(self) -> list[tuple[str, DialplanVersion]]:
-        return await self._run(services.active_versions)
+        return await self._run(accounts.active_versions)
 
     async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
-        return await self._run(services.assign_number, tenant_id, number, campaign_id, write=True)
+        return await self._run(accounts.assign_number, tenant_id, number, campaign_id, write=True)
 
     async def release_number(self, tenant_id: str, number: str) -> None:
-        await self._run(services.release_number, tenant_id, number, write=True)
+        await self._run(accounts.release_number, tenant_id, number, write=True)
 
     async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
-        return await self._run(services.numbers, tenant_id)
+        return await self._run(accounts.numbers, tenant_id)
 
     async def claim_report(self, campaign_id: str, period_end: datetime) -> bool:
         """True when this node is the one to send the campaign's report for the period ending then."""
-        return await self._run(services.claim_report, campaign_id, period_end, write=True)
+        return await self._run(accounts.claim_report, campaign_id, period_end, write=True)
 
     async def release_report(self, campaign_id: str, period_end: datetime) -> None:
-        await self._run(services.release_report, campaign_id, period_end, write=True)
+        await self._run(accounts.release_report, campaign_id, period_end, write=True)
 
     # -- reads (tenant_id None: every tenant) ---------------------------------------------------------
 

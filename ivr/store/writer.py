@@ -39,7 +39,7 @@ from .errors import SpoolError, StoreError
 from .migrate import upgrade
 from .records import RECORD_TYPES, Record
 from .spool import Spool
-from .writes import apply_records
+from .traffic import apply_records
 
 log = logging.getLogger(__name__)
 

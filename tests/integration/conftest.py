@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).parent / "sipp"

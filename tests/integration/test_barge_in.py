@@ -16,7 +16,7 @@ import pytest
 
 from ivr.flow.loader import load_file
 from ivr.media import g711
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from ..support.caller import Arrival, Caller, locate
 from .conftest import PROMPT_CACHE, start_engine

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from ivr.media import audio, g711
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from ..support.caller import Arrival, Caller, locate
 from .api.conftest import Api, make_key

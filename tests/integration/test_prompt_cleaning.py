@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from ..support.caller import Caller
 from .api.conftest import Api, make_key

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from ivr.engine.config import EngineConfig
-from ivr.engine.node import Node
+from ivr.node import Node
 
 from .api.conftest import vote_call
 from .conftest import PROMPT_CACHE, start_engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ivr.store.services import ROLES
+from ivr.store.accounts import ROLES
 
 from .core import ApiError, read_json, store_of
 

@@ -15,15 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.channels.simulate import simulate as simulate_flow
+from ivr.channels.dry_run import dry_run
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_campaign
 from ivr.flow.model import RECORDING_NAME, Campaign
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
-from ivr.media.prompts import PromptFailed, PromptRequest
-from ivr.flow.simulate import ScriptError
+from ivr.media.prompt_cache import PromptFailed, PromptRequest
+from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import DialplanVersion, OutcomeView
 
@@ -163,7 +163,7 @@ async def simulate(request: web.Request) -> web.Response:
         version = active.version
     campaign = engine_of(request).campaigns.parse(await _version(request, campaign_id, version))
     try:
-        transcript = await simulate_flow(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")),
+        transcript = await dry_run(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")),
                                          http=_simulation_http(engine_of(request), campaign))
     except (ScriptError, FlowError) as exc:
         raise ApiError(422, str(exc)) from None

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ivr.engine.campaigns import POLL_SECONDS
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from ..conftest import PROMPT_CACHE, ROOT, start_engine
 from .conftest import Api, Background, make_key, vote_call, wait_for

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from ivr.channels.effects import InMemoryServices
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.flow.interpreter import FlowSession
 from ivr.flow.loader import load_file
 from ivr.flow.model import caller_facts
@@ -32,9 +32,9 @@ def test_a_previous_vote_given_at_start_is_said_and_branched_on() -> None:
 def test_the_vote_of_an_earlier_session_on_the_other_channel_is_the_last_vote() -> None:
     services = InMemoryServices()
     campaign = load_file(LAST_VOTE)
-    first = asyncio.run(simulate(campaign, "voice", ["2"], services=services))
+    first = asyncio.run(dry_run(campaign, "voice", ["2"], services=services))
     assert first.entries[-1]["text"] == "Thank you for voting for boris."
-    again = asyncio.run(simulate(campaign, "sms", ["hi"], services=services))
+    again = asyncio.run(dry_run(campaign, "sms", ["hi"], services=services))
     assert [e["text"] for e in again.entries if e["who"] == "ivr"] == ["You voted for boris before. Goodbye."]
-    other = asyncio.run(simulate(campaign, "sms", ["hi"], caller="+15550002", services=services))
+    other = asyncio.run(dry_run(campaign, "sms", ["hi"], caller="+15550002", services=services))
     assert other.entries[-1]["text"] == "Press 1 for Anna or 2 for Boris."

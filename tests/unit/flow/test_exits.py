@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ivr.channels.effects import InMemoryServices
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.channels.sms import SmsConversation
 from ivr.channels.store_services import StoreServices
 from ivr.flow.interpreter import (
@@ -186,7 +186,7 @@ NO_MANAGER = "Sorry, we could not reach the manager. Please call the branch dire
 ])
 def test_webhook_and_notify_failures_take_the_fallback(demo: str, channel: str, inputs: list[str], node: str,
                                                        text: str) -> None:
-    transcript = asyncio.run(simulate(load_file(PLANS / demo), channel, inputs, http=stub_http("fail")))
+    transcript = asyncio.run(dry_run(load_file(PLANS / demo), channel, inputs, http=stub_http("fail")))
     assert transcript.path[-1] == node and transcript.outcomes == [] and transcript.entries[-1]["text"] == text
 
 
@@ -198,7 +198,7 @@ def test_sms_webhook_failure_reply() -> None:
 def test_notify_without_a_failure_exit_goes_on() -> None:
     alert = load_file(PLANS / "alert.yaml")
     del alert.nodes["alert"]["failure"]
-    transcript = asyncio.run(simulate(alert, "sms", ["012"], http=stub_http("fail")))
+    transcript = asyncio.run(dry_run(alert, "sms", ["012"], http=stub_http("fail")))
     assert transcript.path[-2:] == ["keep_branch", "done"]
 
 
@@ -213,6 +213,6 @@ def test_notify_by_email_without_a_mail_relay_fails(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("channel, code", [("voice", "123456#"), ("sms", "123456")])
 def test_an_invalid_code_is_refused_end_to_end(channel: str, code: str) -> None:
-    transcript = asyncio.run(simulate(load_file(PLANS / "raffle.yaml"), channel, [code]))
+    transcript = asyncio.run(dry_run(load_file(PLANS / "raffle.yaml"), channel, [code]))
     assert transcript.path == ["ask_code", "redeem", "invalid"] and transcript.outcomes == []
     assert transcript.entries[-1]["text"] == "Sorry, this code is not valid."

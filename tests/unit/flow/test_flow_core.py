@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ivr.channels.effects import InMemoryServices
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.flow import templates
 from ivr.flow.interpreter import (
     CastVote, CodeResult, Digits, End, FlowSession, Hangup, Listen, NoInput, RedeemCode, Say, Speech, StoreOutcome,
@@ -213,7 +213,7 @@ def test_every_demo_has_an_end_to_end_run_on_both_channels() -> None:
 def test_simulator_runs_each_demo_end_to_end(name: str, channel: str) -> None:
     inputs, stub, expected, last = DEMO_RUNS[(name, channel)]
     http = stub_http(stub) if stub is not None else None
-    transcript = asyncio.run(simulate(load_file(ROOT / "dialplans" / name), channel, inputs, http=http))
+    transcript = asyncio.run(dry_run(load_file(ROOT / "dialplans" / name), channel, inputs, http=http))
     assert [(o["kind"], o["name"], o["value"]) for o in transcript.outcomes] == expected
     assert transcript.path[-1] == last and transcript.end_reason == "completed"
 
@@ -221,8 +221,8 @@ def test_simulator_runs_each_demo_end_to_end(name: str, channel: str) -> None:
 def test_one_vote_per_caller_across_channels_in_memory() -> None:
     services = InMemoryServices()
     campaign = load_file(ROOT / "dialplans" / "vote.yaml")
-    first = asyncio.run(simulate(campaign, "voice", ["2"], services=services))
-    second = asyncio.run(simulate(campaign, "sms", ["4"], services=services))
+    first = asyncio.run(dry_run(campaign, "voice", ["2"], services=services))
+    second = asyncio.run(dry_run(campaign, "sms", ["4"], services=services))
     assert first.path[-1] == "thanks" and second.path[-1] == "already"
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ivr.channels.effects import InMemoryServices
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.channels.sms import SmsConversation
 from ivr.flow.interpreter import Digits, End, FlowSession, Listen, RoutingResult, Say, StoreOutcome, Text
 from ivr.flow.loader import load_campaign, load_file
@@ -80,7 +80,7 @@ def test_sms_conversation_on_a_ukrainian_number_replies_in_ukrainian() -> None:
 
 
 def test_simulator_follows_the_language_menu() -> None:
-    transcript = asyncio.run(simulate(load_file(LANGUAGES), "voice", ["2", "1"]))
+    transcript = asyncio.run(dry_run(load_file(LANGUAGES), "voice", ["2", "1"]))
     assert transcript.outcomes == [{"kind": "answer", "name": "choice", "value": "anna in uk"}]
     assert transcript.entries[-1]["text"] == "Дякуємо. До побачення."
 

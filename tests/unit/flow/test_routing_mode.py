@@ -7,7 +7,7 @@ import socket
 
 from aiohttp import web
 
-from ivr.channels.simulate import simulate
+from ivr.channels.dry_run import dry_run
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import End, FlowSession, RoutingResult, RouteRequest, Say
 from ivr.flow.loader import load_campaign
@@ -65,7 +65,7 @@ def test_simulated_survey_driven_by_a_routing_server() -> None:
             port = probe.getsockname()[1]
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            return await simulate(campaign(f"http://127.0.0.1:{port}/next"), "voice", ["1"],
+            return await dry_run(campaign(f"http://127.0.0.1:{port}/next"), "voice", ["1"],
                                   http=WebhookClient(allow_private=True))     # the server is on loopback
         finally:
             await runner.cleanup()

@@ -10,11 +10,11 @@ import pytest
 
 from ivr.cli import tts_defaults
 from ivr.engine.config import ConfigError
-from ivr.engine.prompts import CachedPrompts, Recordings, Wanted, campaign_requests
+from ivr.engine.campaign_prompts import CachedPrompts, Recordings, Wanted, campaign_requests
 from ivr.flow.events import Prompt
 from ivr.flow.loader import load_campaign
 from ivr.media import audio
-from ivr.media.prompts import PromptRequest
+from ivr.media.prompt_cache import PromptRequest
 from ivr.media.tts import TtsRegistry
 
 from .conftest import ffmpeg

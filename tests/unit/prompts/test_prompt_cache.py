@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ivr.media import g711
-from ivr.media.prompts import (
+from ivr.media.prompt_cache import (
     PromptCache, PromptError, PromptMissing, PromptRequest, Slot, fixed_parts, split_template, value_pattern,
 )
 from ivr.media.tts import EspeakNg, TtsRegistry

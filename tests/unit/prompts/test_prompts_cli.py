@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ivr import prompts_cli
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from .conftest import ffmpeg
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ivr.media import audio
-from ivr.media.prompts import PromptCache, PromptRequest
+from ivr.media.prompt_cache import PromptCache, PromptRequest
 from ivr.media.tts import (EngineUnavailable, EspeakNg, Festival, Flite, Piper, TtsError, TtsRegistry,
                            UnsupportedLanguage)
 

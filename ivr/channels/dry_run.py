@@ -1,6 +1,6 @@
-"""The simulator with the channels' effects: votes, codes and outcomes kept in memory, webhooks over
+"""A dry run: the simulator with the channels' effects: votes, codes and outcomes kept in memory, webhooks over
 real HTTP (a `WebhookClient`, private targets refused unless it allows them) or a stand-in. The script
-handling itself is `ivr.flow.simulate`, free of I/O."""
+handling itself is `ivr.flow.simulator`, free of I/O."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any
 
 from ivr.flow.events import Action, InputEvent
 from ivr.flow.model import Campaign
-from ivr.flow.simulate import Transcript, simulate as simulate_script
+from ivr.flow.simulator import Transcript, simulate as simulate_script
 
 from .effects import EffectContext, InMemoryServices, run_effect
 from .webhooks import HttpCall, WebhookClient
 
 
-async def simulate(campaign: Campaign, channel: str, inputs: list[str], caller: str = "+15550001",
+async def dry_run(campaign: Campaign, channel: str, inputs: list[str], caller: str = "+15550001",
                    language: str | None = None, services: InMemoryServices | None = None,
                    http: HttpCall | None = None, **options: Any) -> Transcript:
-    """Run `campaign` on `channel` with scripted `inputs` (see `ivr.flow.simulate.parse_input`); webhooks
+    """Run `campaign` on `channel` with scripted `inputs` (see `ivr.flow.simulator.parse_input`); webhooks
     go through `http` (default: a `WebhookClient` signing with the campaign's secret)."""
     services = services or InMemoryServices(http=http or WebhookClient(secret=campaign.webhook_secret))
     await services.prepare([campaign])

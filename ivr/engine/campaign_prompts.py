@@ -22,7 +22,7 @@ from pathlib import Path
 from ivr.flow.events import Prompt
 from ivr.flow.model import RECORDING_NAME, Campaign, spoken_texts, voice_of
 from ivr.flow.validate import Issue
-from ivr.media.prompts import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
+from ivr.media.prompt_cache import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
 from ivr.media.tts import TtsError, TtsRegistry
 
 log = logging.getLogger(__name__)

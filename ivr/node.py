@@ -13,9 +13,9 @@ from ivr.channels.webhooks import WebhookClient
 from ivr.store.db import Store
 from ivr.web.app import create_app
 
-from .config import EngineConfig
-from .engine import Engine
-from .reports import ReportSender
+from ivr.engine.config import EngineConfig
+from ivr.engine.engine import Engine
+from ivr.engine.reports import ReportSender
 
 REPORT_POLL = 60.0      # seconds between looks for due campaign reports
 
