@@ -121,11 +121,15 @@ class SmsGateway:
         self.store = store
         self.services = services
 
-    async def inbound(self, message_id: str, sender: str, number: str, text: str) -> SmsReply:
+    async def inbound(self, message_id: str, sender: str, number: str, text: str,
+                      operator: str | None = None) -> SmsReply:
+        """One inbound SMS (charged by its campaign's tariff as it is claimed); `operator`: the mobile
+        operator of the SMSC link it came on, when known (else the store's prefix table decides)."""
         campaign: Campaign | None = self.campaigns.for_sms_number(number)
         if campaign is None:
             raise LookupError(f"no campaign on SMS number {number}")
-        new, saved = await self.store.sms_claim(message_id=message_id, number=number, caller=sender, text=text)
+        new, saved = await self.store.sms_claim(message_id=message_id, number=number, caller=sender, text=text,
+                                                campaign_id=campaign.id, operator=operator)
         if not new:
             return SmsReply(None, [], duplicate=True, campaign_id=campaign.id)
         conversation = self._resume(campaign, saved) or await self._open(campaign, sender, number)

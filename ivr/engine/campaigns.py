@@ -1,13 +1,14 @@
 """The campaigns a node runs, by short number.
 
 The store is the source of truth: at start the node seeds it from the dialplans folder (the demo
-campaigns, owned by the tenant "demo", stored as a new version and activated only when a file's
-SHA-256 differs from the campaign's latest version), then serves the active version of every campaign
-of every tenant. `refresh()` reloads what changed (the API calls it after an activation; a poll calls
+campaigns, owned by the tenant "demo", their numbers put in the inventory and leased to "demo" unless
+leased already, stored as a new version and activated only when a file's SHA-256 differs from the
+campaign's latest version), then serves the active version of every campaign of every tenant. `refresh()` reloads what changed (the API calls it after an activation; a poll calls
 it every POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its
 prompts and code pools prepared before it replaces the old one, so new calls get it at once; calls in
 progress keep the `Campaign` object they started with. Routing: a campaign answers on the numbers its
-file lists and on the short numbers assigned to it in the store.
+file lists and on the short numbers assigned to it in the store, each only on the channels its tenant
+leases it on today (a lease that ends stops the routing within a poll).
 
 Without a store (or while the database is unreachable at start) `load()` reads the folder directly.
 """
@@ -25,7 +26,8 @@ from pathlib import Path
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
-from ivr.store import Conflict, DialplanVersion, NotFound, Store, StoreUnavailable
+from ivr.store import Conflict, DialplanVersion, Forbidden, NotFound, Store, StoreUnavailable
+from ivr.store.inventory import Lease
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,8 @@ class CampaignRegistry:
 
     def add(self, campaign: Campaign) -> None:
         """Serve a campaign read from a file (not from the store)."""
-        self._install({**self._by_id, campaign.id: Deployed(self._with_variables(campaign), None, None, None)}, {})
+        self._install({**self._by_id, campaign.id: Deployed(self._with_variables(campaign), None, None, None)}, {},
+                      None)
 
     # -- from the store ------------------------------------------------------------------------------
 
@@ -154,10 +157,13 @@ class CampaignRegistry:
             if versions and versions[-1].sha256 == hashlib.sha256(text.encode()).hexdigest():
                 continue
             fmt = "json" if path.suffix == ".json" else "yaml"
+            claim = {"voice": list(campaign.voice_numbers), "sms": list(campaign.sms_numbers)}
             try:
-                version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt,
-                                                            claim=(*campaign.voice_numbers, *campaign.sms_numbers))
-            except Conflict as exc:
+                for number in sorted({*claim["voice"], *claim["sms"]}):
+                    carried = [channel for channel in ("sms", "voice") if number in claim[channel]]
+                    await store.ensure_leased(tenant.id, number, "both" if len(carried) == 2 else carried[0])
+                version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt, claim=claim)
+            except (Conflict, Forbidden) as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
             await store.activate_version(tenant.id, campaign.id, version)
@@ -170,6 +176,7 @@ class CampaignRegistry:
             rows = await store.active_versions()
             before = set(self._by_id)
             assigned = {n.number: n.campaign_id for n in await store.numbers(None) if n.campaign_id}
+            leases = await store.routable()
             fresh: dict[str, Deployed] = {}
             changed: list[Deployed] = []
             for tenant_id, row in rows:
@@ -188,7 +195,7 @@ class CampaignRegistry:
                 changed.append(deployed)
             if changed and prepare is not None:
                 await prepare([d.campaign for d in changed])
-            self._install(fresh, assigned)
+            self._install(fresh, assigned, leases)
             for d in changed:
                 log.info("campaign %s: version %s in service", d.campaign.id, d.version)
             if (changed or fresh.keys() != before) and self._installed is not None:
@@ -217,16 +224,32 @@ class CampaignRegistry:
         campaign.variables.update(self.variables)
         return campaign
 
-    def _install(self, by_id: dict[str, Deployed], assigned: dict[str, str]) -> None:
-        """Swap in new lookup tables at once (no await in here: a call sees the old or the new)."""
+    def _install(self, by_id: dict[str, Deployed], assigned: dict[str, str],
+                 leases: dict[str, Lease] | None) -> None:
+        """Swap in new lookup tables at once (no await in here: a call sees the old or the new). With
+        `leases` (from the store), a campaign of a tenant answers on a number only on the channels the
+        tenant leases it on; campaigns read from files (no tenant) answer on what their files name."""
+        def allowed(deployed: Deployed, number: str, channel: str) -> bool:
+            if leases is None or deployed.tenant_id is None:
+                return True
+            lease = leases.get(number)
+            return lease is not None and lease.tenant_id == deployed.tenant_id and lease.carries(channel)
+
         by_voice: dict[str, Campaign] = {}
         by_sms: dict[str, Campaign] = {}
         for deployed in by_id.values():
             for number in deployed.campaign.voice_numbers:
-                by_voice.setdefault(number, deployed.campaign)
+                if allowed(deployed, number, "voice"):
+                    by_voice.setdefault(number, deployed.campaign)
             for number in deployed.campaign.sms_numbers:
-                by_sms.setdefault(number, deployed.campaign)
+                if allowed(deployed, number, "sms"):
+                    by_sms.setdefault(number, deployed.campaign)
         for number, campaign_id in assigned.items():
-            if campaign_id in by_id:
-                by_voice[number] = by_sms[number] = by_id[campaign_id].campaign
+            deployed = by_id.get(campaign_id)
+            if deployed is None:
+                continue
+            if allowed(deployed, number, "voice"):
+                by_voice[number] = deployed.campaign
+            if allowed(deployed, number, "sms"):
+                by_sms[number] = deployed.campaign
         self._by_id, self._by_voice, self._by_sms = by_id, by_voice, by_sms

@@ -1,15 +1,17 @@
-"""The statistics store: calls, timelines, outcomes, votes, codes, SMS, tenants and campaign versions.
+"""The statistics store: calls, timelines, outcomes, votes, codes, SMS, tenants and campaign versions,
+the number inventory, tariffs and charges.
 
 Start at `db.Store`; `records` holds what the engine reports, `queries` and `services` what the API reads.
 """
 
 from .db import Store, StoreOptions
-from .errors import Conflict, NotFound, SpoolError, StoreError, StoreUnavailable
+from .errors import Conflict, Forbidden, NotFound, SpoolError, StoreError, StoreUnavailable
 from .queries import CallDetail, CallFilter, CallSummary, EventView, OutcomeView, PoolTally, Tallies
 from .records import CodeStatus, Durability, OutcomeRecord, VoteOutcome
 from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
 
 __all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CodeStatus", "Conflict",
-           "DialplanVersion", "Durability", "EventView", "KeyOwner", "NotFound", "OutcomeRecord", "OutcomeView",
+           "DialplanVersion", "Durability", "EventView", "Forbidden", "KeyOwner", "NotFound", "OutcomeRecord",
+           "OutcomeView",
            "PoolTally", "ShortNumber", "SpoolError", "Store", "StoreError", "StoreOptions", "StoreUnavailable",
            "Tallies", "Tenant", "VoteOutcome"]

@@ -5,6 +5,10 @@ Plain functions of a Session (the Store runs them in its reader threads). API ke
 and the plain key is returned once, by `create_api_key`. Dialplan versions are numbered 1, 2, ... per
 campaign and never change; saving the first version of an unknown campaign id creates the campaign for
 the tenant. The active version is `campaigns.active_version`, so a campaign has at most one.
+
+Short numbers: a tenant points the numbers it leases (`inventory`) at its campaigns; a campaign file's
+numbers are claimed when a version is saved or activated, by channel (Forbidden when the tenant does not
+lease the number on that channel, Conflict when another tenant does or another campaign has it).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
@@ -22,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
+from .inventory import check_claim
 from .models import ApiKeyRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
+from .money import local_day
 
 ROLES = ("business", "operator", "admin")
 FORMATS = ("yaml", "json")
@@ -134,11 +141,13 @@ def revoke_api_key(session: Session, tenant_id: str | None, key_id: str) -> None
         row.revoked_at = _now()
 
 
+Claim = Mapping[str, Sequence[str]]          # channel ("voice", "sms") → the numbers a campaign file names
+
+
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: tuple[str, ...] = ()) -> int:
+                          claim: Claim | None = None) -> int:
     """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
-    assigned to the campaign in the same transaction (Conflict, and nothing saved, when one of them
-    belongs to another tenant or points at another campaign)."""
+    assigned to the campaign in the same transaction (nothing saved when one cannot be: see `claim_numbers`)."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
     _tenant(session, tenant_id)
@@ -147,11 +156,7 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     campaign = session.get(CampaignRow, campaign_id, with_for_update=True)      # one save at a time
     if campaign is None or campaign.tenant_id != tenant_id:
         raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
-    for number in claim:
-        row = session.get(ShortNumberRow, number, with_for_update=True)
-        if row is not None and (row.tenant_id != tenant_id or row.campaign_id not in (None, campaign_id)):
-            raise Conflict(f"number {number} is used by another campaign")
-        assign_number(session, tenant_id, number, campaign_id)
+    claim_numbers(session, tenant_id, campaign_id, claim or {})
     version = (session.scalar(select(func.max(DialplanVersionRow.version))
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
     session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
@@ -159,11 +164,27 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     return version
 
 
-def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int) -> None:
+def claim_numbers(session: Session, tenant_id: str, campaign_id: str, claim: Claim) -> None:
+    """Point the numbers a campaign file names at the campaign: Forbidden when the tenant does not lease
+    one on its channel (today or from a day to come), Conflict when another campaign has it."""
+    today = local_day(_now())
+    for channel, numbers in sorted(claim.items()):
+        for number in numbers:
+            check_claim(session, tenant_id, number, channel, today)
+            row = session.get(ShortNumberRow, number, with_for_update=True)
+            if row is not None and row.tenant_id == tenant_id and row.campaign_id not in (None, campaign_id):
+                raise Conflict(f"number {number} is used by another campaign ({row.campaign_id})")
+            assign_number(session, tenant_id, number, campaign_id)
+
+
+def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int,
+                     claim: Claim | None = None) -> None:
+    """Put a version in service; the numbers its file names (`claim`) are claimed first."""
     campaign = _campaign(session, tenant_id, campaign_id)
     if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
                                                           DialplanVersionRow.version == version)) is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
+    claim_numbers(session, tenant_id, campaign_id, claim or {})
     campaign.active_version = version
 
 
@@ -191,23 +212,27 @@ def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
 
 
 def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
-    """Give the tenant a short number (or point its number at another campaign, None: at none)."""
+    """Point a number the tenant leases (now or from a day to come) at one of its campaigns (None: at
+    none); Forbidden when it does not lease it, Conflict when another tenant does."""
     _tenant(session, tenant_id)
     if campaign_id is not None:
         _campaign(session, tenant_id, campaign_id)
+    check_claim(session, tenant_id, number, None, local_day(_now()))
     insert_one(session, ShortNumberRow.__table__,                                  # type: ignore[arg-type]
                {"number": number, "tenant_id": tenant_id, "campaign_id": campaign_id, "assigned_at": _now()})
     row = session.get(ShortNumberRow, number, with_for_update=True)
-    if row is None or row.tenant_id != tenant_id:
-        raise Conflict(f"number {number} belongs to another tenant")
+    assert row is not None
+    if row.tenant_id != tenant_id:                   # left by a lease that has ended since
+        row.tenant_id, row.assigned_at = tenant_id, _now()
     row.campaign_id = campaign_id
     return ShortNumber(row.number, row.tenant_id, row.campaign_id, row.assigned_at)
 
 
 def release_number(session: Session, tenant_id: str, number: str) -> None:
+    """Point the tenant's number at no campaign (its lease goes on: admins end leases)."""
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"no number {number}")
+        raise NotFound(f"number {number} points at none of your campaigns")
     session.delete(row)
 
 

@@ -32,22 +32,28 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, queries, traffic
+from ivr.numbering.operators import UKRAINE, OperatorTable
+
+from . import accounts, charges, inventory, queries, statements, tariffs, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, Claim, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .inventory import InventoryNumber, Lease, LeasedNumber
+from .money import local_day
+from .rating import Tariff
 from .spool import Spool
+from .statements import CampaignDay, Statement, Totals
 from .writer import Request, Ticket, Writer, WriterOptions
 
 log = logging.getLogger(__name__)
@@ -71,6 +77,7 @@ class StoreOptions:
     sqlite_busy_timeout: float = 5.0
     reader_threads: int = 4
     close_timeout: float = 30.0
+    operators: OperatorTable = UKRAINE   # prefix table naming the operator of callers charged by the store
 
 
 class Store:
@@ -103,7 +110,7 @@ class Store:
             online = False
         writer = Writer(engine, spool, online, WriterOptions(
             batch_rows=options.batch_rows, linger=options.linger, probe_min=options.probe_min,
-            probe_max=options.probe_max))
+            probe_max=options.probe_max, operators=options.operators))
         store = cls(engine, spool, writer, options)
         writer.start()
         return store
@@ -182,11 +189,15 @@ class Store:
         return await self._acknowledged(self._spoolable(CodePoolLoad(campaign_id, pool, list(codes), _now()),
                                                         "spooled"))
 
-    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
+    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str,
+                        campaign_id: str | None = None, operator: str | None = None
                         ) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS: (new, saved session); new is False when the message id was seen before."""
+        """Record an inbound SMS to the campaign's number and charge it in the same transaction: (new, saved
+        session); new is False when the message id was seen before. `operator`: the SMSC link's (else
+        the prefix table's)."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
-                                at=_now())
+                                at=_now(), campaign_id=campaign_id, operator=operator,
+                                operators=self.options.operators)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
@@ -206,8 +217,8 @@ class Store:
         await self._answer(_nothing, offline=None)
 
     def _spoolable(self, record: OutcomeRecord | VoteRecord | CodePoolLoad, spooled: Any) -> Request:
-        return Request(functools.partial(traffic.apply, record=record), Ticket(self._loop), spool=record,
-                       spooled=spooled)
+        return Request(functools.partial(traffic.apply, record=record, operators=self.options.operators),
+                       Ticket(self._loop), spool=record, spooled=spooled)
 
     async def _answer(self, run: Callable[[Session], Any], offline: Any = UNREACHABLE) -> Any:
         """A request without a deadline: the writer's answer, or `offline` (by default: StoreUnavailable
@@ -270,14 +281,17 @@ class Store:
         await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = ()) -> int:
+                                    claim: Claim | None = None) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
-        assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
+        assigns it the short numbers in `claim` ({channel: numbers}; Forbidden when the tenant does not
+        lease one on that channel, Conflict when another tenant or campaign has one)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), write=True)
+                               claim, write=True)
 
-    async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
-        await self._run(accounts.activate_version, tenant_id, campaign_id, version, write=True)
+    async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
+                               claim: Claim | None = None) -> None:
+        """Put a version in service, claiming the numbers its file names first (as on saving)."""
+        await self._run(accounts.activate_version, tenant_id, campaign_id, version, claim, write=True)
 
     async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
         return await self._run(accounts.active_version, tenant_id, campaign_id)
@@ -302,6 +316,76 @@ class Store:
 
     async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
         return await self._run(accounts.numbers, tenant_id)
+
+    # -- number inventory, leases, tariffs, charges and statements (see `inventory`, `tariffs`...) -----
+
+    async def add_number(self, number: str, number_class: str, channels: str, monthly_fee: int) -> InventoryNumber:
+        return await self._run(inventory.add_number, number, number_class, channels, monthly_fee, write=True)
+
+    async def update_number(self, number: str, *, number_class: str | None = None, channels: str | None = None,
+                            monthly_fee: int | None = None) -> InventoryNumber:
+        return await self._run(functools.partial(inventory.update_number, number=number, number_class=number_class,
+                                                 channels=channels, monthly_fee=monthly_fee, today=_today()),
+                               write=True)
+
+    async def remove_number(self, number: str) -> None:
+        await self._run(inventory.remove_number, number, write=True)
+
+    async def inventory(self, state: str = "all", day: date | None = None) -> list[InventoryNumber]:
+        """The provider's numbers ("all", "free", "leased" on `day`, default today) with their leases."""
+        return await self._run(inventory.inventory, state, day or _today())
+
+    async def lease_number(self, number: str, tenant_id: str, starts_on: date, channels: str | None = None,
+                           ends_on: date | None = None) -> Lease:
+        return await self._run(inventory.lease_number, number, tenant_id, starts_on, channels, ends_on, write=True)
+
+    async def end_lease(self, lease_id: int, ends_on: date) -> Lease:
+        return await self._run(inventory.end_lease, lease_id, ends_on, _today(), write=True)
+
+    async def current_lease(self, number: str) -> Lease | None:
+        """The number's lease today, else its next one."""
+        return await self._run(inventory.current_lease, number, _today())
+
+    async def leases(self, tenant_id: str | None, number: str | None = None) -> list[Lease]:
+        return await self._run(inventory.leases, tenant_id, number)
+
+    async def tenant_numbers(self, tenant_id: str | None) -> list[LeasedNumber]:
+        """The numbers leased to the tenant (None: to anyone) today or from a day to come."""
+        return await self._run(inventory.tenant_numbers, tenant_id, _today())
+
+    async def ensure_leased(self, tenant_id: str, number: str, channels: str) -> None:
+        await self._run(inventory.ensure_leased, tenant_id, number, channels, _today(), write=True)
+
+    async def routable(self) -> dict[str, Lease]:
+        """Today's lease of every leased number."""
+        return await self._run(inventory.routable, _today())
+
+    async def set_tariff(self, tariff: Tariff) -> Tariff:
+        return await self._run(tariffs.set_tariff, tariff, _now(), write=True)
+
+    async def end_tariff(self, tariff_id: int, tenant_id: str | None = None) -> Tariff:
+        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, _now(), write=True)
+
+    async def tariffs(self, tenant_id: str | None, in_force: bool = True) -> list[Tariff]:
+        """The tenant's tariffs (None: everyone's) in force now, or all of them ever."""
+        return await self._run(tariffs.tariffs, tenant_id, _now() if in_force else None)
+
+    async def charge_fees(self, now: datetime | None = None) -> int:
+        """Charge the monthly fees due by now (each once, whichever node runs this first)."""
+        return await self._run(charges.charge_fees, now or _now(), write=True)
+
+    async def statement(self, tenant_id: str, month: date) -> Statement:
+        return await self._run(statements.tenant_statement, tenant_id, month)
+
+    async def month_totals(self, month: date) -> dict[str, Totals]:
+        return await self._run(statements.month_totals, month)
+
+    async def campaign_days(self, tenant_id: str | None, campaign_id: str, first: date,
+                            until: date) -> list[CampaignDay]:
+        return await self._run(statements.campaign_days, tenant_id, campaign_id, first, until)
+
+    async def campaign_totals(self, campaign_id: str, until: datetime | None = None) -> CampaignDay | None:
+        return await self._run(statements.campaign_totals, campaign_id, until)
 
     async def claim_report(self, campaign_id: str, period_end: datetime) -> bool:
         """True when this node is the one to send the campaign's report for the period ending then."""
@@ -401,3 +485,7 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _today() -> date:
+    return local_day(_now())

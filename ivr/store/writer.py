@@ -34,6 +34,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ivr.numbering.operators import UKRAINE, OperatorTable
+
 from .connect import is_transient, writing
 from .errors import SpoolError, StoreError
 from .migrate import upgrade
@@ -121,6 +123,7 @@ class WriterOptions:
     probe_min: float = 0.25
     probe_max: float = 5.0
     idle_wait: float = 0.5
+    operators: OperatorTable = UKRAINE       # the caller's operator of a call charged at its end
 
 
 class Writer:
@@ -231,12 +234,12 @@ class Writer:
             run: list[Record] = []
             for item in items:
                 if isinstance(item, Request):
-                    answers.extend(apply_records(session, run))
+                    answers.extend(apply_records(session, run, operators=self.options.operators))
                     run = []
                     answers.append(item.run(session))
                 else:
                     run.append(item)
-            answers.extend(apply_records(session, run))
+            answers.extend(apply_records(session, run, operators=self.options.operators))
         return answers
 
     def _answer(self, items: Sequence[Item], answers: Sequence[Any]) -> None:
@@ -316,7 +319,7 @@ class Writer:
 
     def _replay_transaction(self, records: list[Record]) -> None:
         with Session(self._write_engine) as session, session.begin():
-            apply_records(session, records, replay=True)
+            apply_records(session, records, replay=True, operators=self.options.operators)
         self.stats.replayed += len(records)
 
 

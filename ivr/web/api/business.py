@@ -26,6 +26,8 @@ from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import DialplanVersion, OutcomeView
+from ivr.store.inventory import Lease, LeasedNumber
+from ivr.store.money import format_amount
 
 from .core import ApiError, engine_of, owned_campaign, principal_of, read_body, read_json, read_text, store_of
 
@@ -101,8 +103,8 @@ async def upload_version(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
-    numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
+    claim = numbers_of(campaign)                                     # 403/409 unless the tenant leases them
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=claim)
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
         await store.activate_version(tenant_id, campaign_id, version)
@@ -137,8 +139,9 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    await _prepare(engine, engine.campaigns.parse(await _version(request, campaign_id, version)), tenant_id)
-    await store_of(request).activate_version(tenant_id, campaign_id, version)
+    campaign = engine.campaigns.parse(await _version(request, campaign_id, version))
+    await _prepare(engine, campaign, tenant_id)
+    await store_of(request).activate_version(tenant_id, campaign_id, version, numbers_of(campaign))
     await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
 
@@ -240,36 +243,61 @@ def _recording(path: Path, pcm_bytes: int | None) -> dict[str, Any]:
 # -- short numbers ----------------------------------------------------------------------------------
 
 async def list_numbers(request: web.Request) -> web.Response:
-    """The caller's short numbers and the campaign each points at."""
-    numbers = await store_of(request).numbers(principal_of(request).scope)
-    return web.json_response([{"number": n.number, "tenant_id": n.tenant_id, "campaign_id": n.campaign_id,
-                               "assigned_at": n.assigned_at.isoformat()} for n in numbers])
+    """The numbers leased to the caller's tenant (today or from a day to come), their leases and fees,
+    and the campaign each points at."""
+    numbers = await store_of(request).tenant_numbers(principal_of(request).scope)
+    return web.json_response([leased_number_json(n) for n in numbers])
 
 
 async def assign_number(request: web.Request) -> web.Response:
-    """Point a short number at one of the caller's campaigns (null: at none); 409 if another tenant has it."""
+    """Point a number the tenant leases at one of its campaigns (null: at none); 403 when the tenant does
+    not lease it, 409 when another tenant does."""
     number = _number(request)
     body = await read_json(request)
     campaign_id = body.get("campaign_id")
     if campaign_id is not None and not isinstance(campaign_id, str):
         raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
-    tenant_id = await owned_campaign(request, campaign_id) if campaign_id else principal_of(request).tenant_id
-    row = await store_of(request).assign_number(tenant_id, number, campaign_id)
+    store, principal = store_of(request), principal_of(request)
+    if campaign_id:
+        tenant_id = await owned_campaign(request, campaign_id)
+    elif principal.admin:
+        lease = await store.current_lease(number)
+        tenant_id = lease.tenant_id if lease is not None else principal.tenant_id
+    else:
+        tenant_id = principal.tenant_id
+    row = await store.assign_number(tenant_id, number, campaign_id)
     await engine_of(request).campaigns.refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
 
 
 async def release_number(request: web.Request) -> web.Response:
-    """Give a short number up."""
+    """Point a number at no campaign (the lease goes on; the provider ends leases)."""
     number = _number(request)
     store, principal = store_of(request), principal_of(request)
     owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
     if not owners:
-        raise ApiError(404, f"no number {number}")
+        raise ApiError(404, f"number {number} points at none of your campaigns")
     await store.release_number(owners[0], number)
     await engine_of(request).campaigns.refresh()
     return web.Response(status=204)
+
+
+def numbers_of(campaign: Campaign) -> dict[str, list[str]]:
+    """The numbers a campaign file names, by channel."""
+    return {"voice": list(campaign.voice_numbers), "sms": list(campaign.sms_numbers)}
+
+
+def leased_number_json(n: LeasedNumber) -> dict[str, Any]:
+    return {"number": n.number, "class": n.number_class, "monthly_fee_without_vat": format_amount(n.monthly_fee),
+            "currency": n.currency, "tenant_id": n.lease.tenant_id, "campaign_id": n.campaign_id,
+            "lease": lease_json(n.lease)}
+
+
+def lease_json(lease: Lease) -> dict[str, Any]:
+    return {"id": lease.id, "number": lease.number, "tenant_id": lease.tenant_id, "channels": lease.channels,
+            "starts_on": lease.starts_on.isoformat(), "ends_on": lease.ends_on.isoformat() if lease.ends_on else None,
+            "created_at": lease.created_at.isoformat()}
 
 
 # -- results --------------------------------------------------------------------------------------------
@@ -327,9 +355,21 @@ async def outcomes_csv(request: web.Request) -> web.StreamResponse:
     return await stream_csv(request, f"{campaign_id}-outcomes.csv", [f.name for f in fields(OutcomeView)], rows)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab or CR first) gets a ' in front,
+    unless it is a plain number such as a caller's "+380501234567"."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+        return f"'{value}"
+    return value
+
+
 async def stream_csv(request: web.Request, filename: str, columns: list[str],
                      rows: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
-    """Write rows as CSV while they are read."""
+    """Write rows as CSV while they are read (text cells neutralised against formula injection)."""
     response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
                                            "Content-Disposition": f'attachment; filename="{filename}"'})
     await response.prepare(request)
@@ -338,7 +378,7 @@ async def stream_csv(request: web.Request, filename: str, columns: list[str],
     writer.writeheader()
     count = 0
     async for row in rows:
-        writer.writerow(row)
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
         count += 1
         if count % 500 == 0:
             await response.write(buffer.getvalue().encode())
