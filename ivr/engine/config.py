@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.numbering.operators import UKRAINE, OperatorTable
 from ivr.sip.access import Network
 from ivr.sip.ratelimit import DEFAULT_RATES, Rate
 from ivr.speech.service import SpeechConfig
@@ -82,6 +83,7 @@ class EngineConfig:
     webhook_secret: str | None = None        # signs webhooks of campaigns without their own secret
     allow_private_webhooks: bool = False     # let campaigns call loopback, private and link-local addresses
     speech: SpeechConfig = field(default_factory=SpeechConfig)   # Vosk models, recognition workers
+    operators: OperatorTable = UKRAINE       # mobile operators by number prefix, for charges
 
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:
