@@ -8,7 +8,9 @@ report: {email: [marketing@brand.example], every: daily, at: "08:00"}   # hourly
 at `at`, local to the campaign's `schedule.timezone`, UTC by default). `ReportSender.run_due` sends
 each campaign's report for that period once across every node sharing the store (the store's
 `claim_report`); a report that no mailbox accepted is released and tried again at the next run.
-Periods that passed while no node ran are not sent afterwards: the latest one is.
+Periods that passed while no node ran are not sent afterwards: the latest one is. A campaign with charges
+(premium SMS or calls, business-paid traffic) also gets its money so far: what subscribers paid, the
+business's share and what the traffic cost it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any, Protocol
 from ivr.flow.model import Campaign
 from ivr.flow.schedule import zone
 from ivr.store.db import Store
+from ivr.store.money import CURRENCY, format_amount
 from ivr.store.queries import CallFilter, Tallies
+from ivr.store.statements import CampaignDay
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +63,8 @@ def last_period(report: dict[str, Any], schedule: dict[str, Any] | None, now: da
 
 
 def render(campaign: Campaign, period: Period, calls: dict[str, int], drop_off: dict[str | None, int],
-           tallies: Tallies) -> tuple[str, str]:
-    """The e-mail's subject and plain text."""
+           tallies: Tallies, money: CampaignDay | None = None) -> tuple[str, str]:
+    """The e-mail's subject and plain text (`money`: the campaign's charges up to the period's end)."""
     tz = zone((campaign.schedule or {}).get("timezone", "UTC"))
     span = f"{period.start.astimezone(tz):%Y-%m-%d %H:%M} to {period.end.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
     lines = [f"{campaign.name}: results from {span}", "",
@@ -80,6 +84,13 @@ def render(campaign: Campaign, period: Period, calls: dict[str, int], drop_off: 
         lines.append(f"  codes {pool}: {tally.redeemed} of {tally.codes} redeemed")
     if not (tallies.votes or tallies.answers or tallies.codes):
         lines.append("  no results yet")
+    if money is not None:
+        lines += ["", f"Money since the campaign began ({money.events} charged messages and calls):"]
+        if money.revenue:
+            lines += [f"  premium revenue: {format_amount(money.revenue)} {CURRENCY} paid by subscribers (VAT included)",
+                      f"  your share: {format_amount(money.share)} {CURRENCY} (VAT excluded)"]
+        if money.cost:
+            lines.append(f"  cost of the traffic: {format_amount(money.cost)} {CURRENCY} (VAT excluded)")
     return f"[{campaign.name}] report to {period.end.astimezone(tz):%Y-%m-%d %H:%M}", "\n".join(lines) + "\n"
 
 
@@ -117,6 +128,7 @@ class ReportSender:
             for channel in ("voice", "sms")}
         drop_off = await self.store.drop_off(None, campaign.id, period.start, period.end)
         tallies = await self.store.tallies(None, campaign.id)
-        subject, text = render(campaign, period, calls, drop_off, tallies)
+        money = await self.store.campaign_totals(campaign.id, period.end)
+        subject, text = render(campaign, period, calls, drop_off, tallies, money)
         results = [await self.mail.send(to, subject, text) for to in campaign.report["email"]]
         return any(results)

@@ -1,4 +1,5 @@
-"""Scheduled campaign reports e-mailed through an SMTP server on loopback (aiosmtpd)."""
+"""Scheduled campaign reports e-mailed through an SMTP server on loopback (aiosmtpd), with a premium
+campaign's revenue so far."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ivr.channels.store_services import StoreServices
 from ivr.engine.campaigns import CampaignRegistry
 from ivr.engine.reports import ReportSender, last_period
 from ivr.store.db import Store
+from ivr.store.rating import Tariff
 
 from .conftest import free_port, start_engine
 
@@ -122,3 +124,32 @@ def test_engine_sends_reports_with_smtp_configured(tmp_path: Path) -> None:
             engine.stop()
     assert sorted(m["To"] for m in inbox.received) == ["board@brand.test", "insights@brand.test"]
     assert "Calls: 0" in inbox.received[0].get_payload()
+
+
+def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> None:
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            campaigns = CampaignRegistry(plans_with_report(tmp_path))
+            await campaigns.start(store, lambda _: asyncio.sleep(0), poll=3600)     # seeds the demo tenant
+            await campaigns.stop()
+            demo = await store.tenant_by_name("demo")
+            await store.set_tariff(Tariff(demo.id, "sms", "premium", "message", campaign_id="satisfaction-survey",
+                                          price=500, shares={"kyivstar": 4500}))
+            sms = SmsGateway(campaigns, store, StoreServices(store))
+            for n, (sender, text) in enumerate([("+380671234567", "hi"), ("+380671234567", "4"),
+                                                ("0501234567", "hello")]):
+                await sms.inbound(f"m{n}", sender, "5050", text)
+            await store.flush()
+            later = datetime.now(timezone.utc) + timedelta(hours=1)
+            assert await ReportSender(store, Mailer("127.0.0.1", inbox.port)).run_due(campaigns.all(), later) == [
+                "satisfaction-survey"]
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    text = inbox.received[0].get_payload(decode=True).decode()
+    # 3 SMS at 5.00; the share: 45 % of 4.17 for the two from kyivstar, none for vodafone
+    assert "Money since the campaign began (3 charged messages and calls):" in text
+    assert "  premium revenue: 15.00 UAH paid by subscribers (VAT included)\n  your share: 3.76 UAH (VAT excluded)" in (
+        text.replace("\r\n", "\n"))
