@@ -31,6 +31,8 @@ export async function campaignsView(root, params, { me, signal }) {
     link(`campaigns/${encodeURIComponent(c.id)}`, "Results", { "aria-label": `Results of ${c.name}` }),
     business && link(`campaigns/${encodeURIComponent(c.id)}/versions`, "Versions",
       { "aria-label": `Versions of ${c.name}` }),
+    business && link(`campaigns/${encodeURIComponent(c.id)}/money`, "Money",
+      { "aria-label": `Money of ${c.name}` }),
     me.role !== "business" && link(`calls?campaign=${encodeURIComponent(c.id)}`, "Calls",
       { "aria-label": `Calls to ${c.name}` })) });
   root.append(table("Campaigns", columns, campaigns,
