@@ -13,13 +13,15 @@ Where each is called:
 - `charge_sms_out`: by whoever queues an outbound SMS, inside the transaction that inserts it;
 - `charge_fees`: a periodic job on any node (`Store.charge_fees`), for every month of every lease.
 
-The operator of a subscriber comes from the SMSC link when the caller knows it (`operator`), else from
-the node's prefix table (`operators`), else it is "unknown".
+What prices an event is a `Pricing`: the node's operator prefix table (the operator of a subscriber
+comes from the SMSC link when the caller knows it, `operator`, else from the table, else it is
+"unknown") and the writer's `TariffBook`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -27,38 +29,72 @@ from sqlalchemy.orm import Session
 
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
-from .connect import insert_one
-from .models import CampaignRow, ChargeRow, NumberLeaseRow, NumberRow
+from .connect import insert_ignore, insert_one
+from .models import ChargeRow, NumberLeaseRow, NumberRow
 from .money import day_start, local_day, month_of, next_month
 from .rating import Priced, Tariff, price_call, price_fee, price_sms_in, price_sms_out
-from .tariffs import tariff_for
+from .tariffs import TariffBook
 
 PriceOf = Callable[[Tariff, str], Priced | None]          # (tariff, operator) → the event priced, or None
 
 
+class ChargeBatch:
+    """The charges priced during one writer transaction, inserted together just before it commits: one
+    statement for all of them instead of one each (the UNIQUE event key still decides which are new).
+    Belongs to the writer thread, which empties it at the start of each transaction."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def clear(self) -> None:
+        self.rows.clear()
+
+    def write(self, session: Session) -> None:
+        insert_ignore(session, ChargeRow.__table__, self.rows)                    # type: ignore[arg-type]
+        self.rows.clear()
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What events are priced with: the operator prefix table and the tariffs (the writer's book keeps
+    them a few seconds; the default asks the database every time), and where charges go: the writer's
+    batch, else straight into the table."""
+
+    operators: OperatorTable = UKRAINE
+    book: TariffBook = field(default_factory=TariffBook)
+    batch: ChargeBatch | None = None
+
+    def operator_of(self, subscriber: str, link_operator: str | None = None) -> str:
+        return link_operator or self.operators.operator_of(subscriber)
+
+
+ASK_EVERY_TIME = Pricing()
+
+
 def charge_sms_in(session: Session, *, message_id: str, campaign_id: str | None, number: str, caller: str,
-                  at: datetime, operator: str | None = None, operators: OperatorTable = UKRAINE) -> bool:
-    """Charge an inbound SMS (premium or business-paid); True when a charge was written now."""
-    return _charge(session, f"sms-in:{message_id}", campaign_id, number, "sms", at,
-                   operator or operators.operator_of(caller), lambda t, op: price_sms_in(t, op))
+                  at: datetime, operator: str | None = None, pricing: Pricing = ASK_EVERY_TIME) -> bool:
+    """Charge an inbound SMS (premium or business-paid); True when it is billable and its charge was written
+    now (or goes into the writer's batch of this transaction, where a charge with its key is skipped)."""
+    return _charge(session, pricing, f"sms-in:{message_id}", campaign_id, number, "sms", at,
+                   pricing.operator_of(caller, operator), lambda t, op: price_sms_in(t, op))
 
 
 def charge_call(session: Session, *, call_id: str, campaign_id: str | None, number: str, caller: str,
-                answered_at: datetime | None, ended_at: datetime, operators: OperatorTable = UKRAINE) -> bool:
+                answered_at: datetime | None, ended_at: datetime, pricing: Pricing = ASK_EVERY_TIME) -> bool:
     """Charge a call that ended (premium or business-paid, per call or per started step of a minute)."""
     talked = None if answered_at is None else max(timedelta(0), ended_at - answered_at)
-    return _charge(session, f"call:{call_id}", campaign_id, number, "voice", ended_at,
-                   operators.operator_of(caller), lambda t, op: price_call(t, op, talked))
+    return _charge(session, pricing, f"call:{call_id}", campaign_id, number, "voice", ended_at,
+                   pricing.operator_of(caller), lambda t, op: price_call(t, op, talked))
 
 
 def charge_sms_out(session: Session, *, message_id: str, campaign_id: str | None, number: str, recipient: str,
                    parts: int, at: datetime, operator: str | None = None,
-                   operators: OperatorTable = UKRAINE) -> bool:
+                   pricing: Pricing = ASK_EVERY_TIME) -> bool:
     """Charge an outbound SMS of `parts` parts to the tenant of its campaign (no campaign: the tenant
     leasing the number that day). Call it in the transaction that queues the message; `message_id` is
     the outbox row's id, so queueing it again charges nothing more."""
-    return _charge(session, f"sms-out:{message_id}", campaign_id, number, "sms", at,
-                   operator or operators.operator_of(recipient), lambda t, _op: price_sms_out(t, parts))
+    return _charge(session, pricing, f"sms-out:{message_id}", campaign_id, number, "sms", at,
+                   pricing.operator_of(recipient, operator), lambda t, _op: price_sms_out(t, parts))
 
 
 def charge_fees(session: Session, now: datetime) -> int:
@@ -87,23 +123,25 @@ def fee_key(number: str, month: date, tenant_id: str) -> str:
     return f"fee:{number}:{month:%Y-%m}:{tenant_id}"
 
 
-def _charge(session: Session, key: str, campaign_id: str | None, number: str, channel: str, at: datetime,
-            operator: str, price: PriceOf) -> bool:
-    tenant_id = _tenant_of(session, campaign_id, number, at)
-    if tenant_id is None:
-        return False
-    tariff = tariff_for(session, tenant_id, campaign_id, number, channel, at)
-    priced = price(tariff, operator) if tariff is not None else None
-    if tariff is None or priced is None:
-        return False
-    return insert_one(session, ChargeRow.__table__,                                 # type: ignore[arg-type]
-                      _row(key, priced, at, tenant_id, campaign_id, number, operator, channel, tariff.id,
-                           tariff.currency))
-
-
-def _tenant_of(session: Session, campaign_id: str | None, number: str, at: datetime) -> str | None:
+def _charge(session: Session, pricing: Pricing, key: str, campaign_id: str | None, number: str, channel: str,
+            at: datetime, operator: str, price: PriceOf) -> bool:
     if campaign_id:
-        return session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
+        tenant_id, tariff = pricing.book.campaign(session, campaign_id, number, channel, at)
+    else:
+        tenant_id = _lessee(session, number, at)
+        tariff = pricing.book.number(session, tenant_id, number, channel, at) if tenant_id is not None else None
+    priced = price(tariff, operator) if tariff is not None else None
+    if tenant_id is None or tariff is None or priced is None:
+        return False
+    row = _row(key, priced, at, tenant_id, campaign_id, number, operator, channel, tariff.id, tariff.currency)
+    if pricing.batch is not None:
+        pricing.batch.rows.append(row)
+        return True
+    return insert_one(session, ChargeRow.__table__, row)                            # type: ignore[arg-type]
+
+
+def _lessee(session: Session, number: str, at: datetime) -> str | None:
+    """The tenant leasing the number on the day of `at`."""
     day = local_day(at)
     return session.scalar(select(NumberLeaseRow.tenant_id).where(
         NumberLeaseRow.number == number, NumberLeaseRow.starts_on <= day,

@@ -54,6 +54,7 @@ from .money import local_day
 from .rating import Tariff
 from .spool import Spool
 from .statements import CampaignDay, Statement, Totals
+from .tariffs import CACHE_SECONDS
 from .writer import Request, Ticket, Writer, WriterOptions
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class StoreOptions:
     reader_threads: int = 4
     close_timeout: float = 30.0
     operators: OperatorTable = UKRAINE   # prefix table naming the operator of callers charged by the store
+    tariff_cache: float = CACHE_SECONDS  # seconds the writer keeps tariffs it looked up (exact: see tariffs)
 
 
 class Store:
@@ -110,7 +112,7 @@ class Store:
             online = False
         writer = Writer(engine, spool, online, WriterOptions(
             batch_rows=options.batch_rows, linger=options.linger, probe_min=options.probe_min,
-            probe_max=options.probe_max, operators=options.operators))
+            probe_max=options.probe_max, operators=options.operators, tariff_cache=options.tariff_cache))
         store = cls(engine, spool, writer, options)
         writer.start()
         return store
@@ -197,7 +199,7 @@ class Store:
         the prefix table's)."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
                                 at=_now(), campaign_id=campaign_id, operator=operator,
-                                operators=self.options.operators)
+                                pricing=self._writer.pricing)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
@@ -217,7 +219,7 @@ class Store:
         await self._answer(_nothing, offline=None)
 
     def _spoolable(self, record: OutcomeRecord | VoteRecord | CodePoolLoad, spooled: Any) -> Request:
-        return Request(functools.partial(traffic.apply, record=record, operators=self.options.operators),
+        return Request(functools.partial(traffic.apply, record=record, pricing=self._writer.pricing),
                        Ticket(self._loop), spool=record, spooled=spooled)
 
     async def _answer(self, run: Callable[[Session], Any], offline: Any = UNREACHABLE) -> Any:
@@ -361,10 +363,12 @@ class Store:
         return await self._run(inventory.routable, _today())
 
     async def set_tariff(self, tariff: Tariff) -> Tariff:
-        return await self._run(tariffs.set_tariff, tariff, _now(), write=True)
+        """Put a tariff in force from `tariff.valid_from`, or from LEAD (10 s) from now (never sooner)."""
+        return await self._run(tariffs.set_tariff, tariff, write=True)
 
     async def end_tariff(self, tariff_id: int, tenant_id: str | None = None) -> Tariff:
-        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, _now(), write=True)
+        """Take a tariff out of force LEAD (10 s) from now."""
+        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, write=True)
 
     async def tariffs(self, tenant_id: str | None, in_force: bool = True) -> list[Tariff]:
         """The tenant's tariffs (None: everyone's) in force now, or all of them ever."""

@@ -11,7 +11,7 @@ outcome, so the trade-off of accepting votes offline stays visible. Codes: a con
 redeemed_at IS NULL) redeems a code exactly once; its row count decides.
 
 Money: a new inbound SMS and a call's end are charged in the same transaction (`charges`), priced by
-the operator of the caller (`operators`: the node's prefix table) unless the SMSC link named it.
+the writer's `Pricing` (the node's operator prefix table, unless the SMSC link named the operator).
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.numbering.operators import UKRAINE, OperatorTable
-
-from .charges import charge_call, charge_sms_in
+from .charges import ASK_EVERY_TIME, Pricing, charge_call, charge_sms_in
 from .connect import insert_ignore, insert_one
 from .models import CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, OutcomeRecord,
@@ -37,7 +35,7 @@ CODE_CHUNK = 1000
 
 
 def apply_records(session: Session, records: Sequence[Record], replay: bool = False,
-                  operators: OperatorTable = UKRAINE) -> list[Any]:
+                  pricing: Pricing = ASK_EVERY_TIME) -> list[Any]:
     """Write the records in order; the answer for each (see `apply`)."""
     answers: list[Any] = []
     for kind, run in groupby(records, type):
@@ -49,22 +47,22 @@ def apply_records(session: Session, records: Sequence[Record], replay: bool = Fa
         elif kind is OutcomeRecord:
             insert_ignore(session, OutcomeRow.__table__, [_outcome_row(r) for r in group])  # type: ignore[arg-type]
         else:
-            answers.extend(apply(session, r, replay, operators) for r in group)
+            answers.extend(apply(session, r, replay, pricing) for r in group)
             continue
         answers.extend(["committed"] * len(group))
     return answers
 
 
-def apply(session: Session, record: Record, replay: bool = False, operators: OperatorTable = UKRAINE) -> Any:
+def apply(session: Session, record: Record, replay: bool = False, pricing: Pricing = ASK_EVERY_TIME) -> Any:
     """Write one record: "committed", or a VoteOutcome for a vote."""
     match record:
         case CallStarted() | CallEvent() | OutcomeRecord():
-            return apply_records(session, [record], replay, operators)[0]
+            return apply_records(session, [record], replay, pricing)[0]
         case CallAnswered():
             session.execute(update(CallRow).where(CallRow.call_id == record.call_id, CallRow.answered_at.is_(None))
                             .values(answered_at=record.at))
         case CallEnded():
-            _end_call(session, record, operators)
+            _end_call(session, record, pricing)
         case VoteRecord():
             return cast_vote(session, record, replay)
         case CodePoolLoad():
@@ -115,7 +113,7 @@ def load_codes(session: Session, campaign_id: str, pool: str, codes: Sequence[st
 
 def sms_claim(session: Session, *, message_id: str, number: str, caller: str, text: str, at: datetime,
               campaign_id: str | None = None, operator: str | None = None,
-              operators: OperatorTable = UKRAINE) -> tuple[bool, dict[str, Any] | None]:
+              pricing: Pricing = ASK_EVERY_TIME) -> tuple[bool, dict[str, Any] | None]:
     """Record an inbound SMS to the campaign's number and charge it: (False, None) when its id was seen
     before, else (True, the saved session). `operator`: the SMSC link's, when the message came on one."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
@@ -125,7 +123,7 @@ def sms_claim(session: Session, *, message_id: str, number: str, caller: str, te
     if not insert_one(session, SmsMessageRow.__table__, row):                          # type: ignore[arg-type]
         return False, None
     charge_sms_in(session, message_id=message_id, campaign_id=campaign_id, number=number, caller=caller, at=at,
-                  operator=operator, operators=operators)
+                  operator=operator, pricing=pricing)
     if saved is None:
         return True, None
     return True, {"session_id": saved.session_id, "campaign_id": saved.campaign_id, "state": saved.state}
@@ -162,7 +160,7 @@ def sms_due(session: Session, *, now: datetime, limit: int) -> list[dict[str, An
                             "campaign_id": row.campaign_id, "state": row.state})
     return claimed
 
-def _end_call(session: Session, ended: CallEnded, operators: OperatorTable) -> None:
+def _end_call(session: Session, ended: CallEnded, pricing: Pricing) -> None:
     call = session.execute(select(CallRow.started_at, CallRow.answered_at, CallRow.campaign_id, CallRow.number,
                                   CallRow.caller, CallRow.channel).where(CallRow.call_id == ended.call_id)).first()
     if call is None:
@@ -173,7 +171,7 @@ def _end_call(session: Session, ended: CallEnded, operators: OperatorTable) -> N
         last_node=ended.path[-1] if ended.path else None))
     if call.channel == "voice":
         charge_call(session, call_id=ended.call_id, campaign_id=call.campaign_id or None, number=call.number,
-                    caller=call.caller, answered_at=call.answered_at, ended_at=ended.at, operators=operators)
+                    caller=call.caller, answered_at=call.answered_at, ended_at=ended.at, pricing=pricing)
 
 
 def _call_row(r: CallStarted) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+import time
+from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -69,7 +70,7 @@ def test_an_administrator_leases_a_number_and_prices_its_campaign(page: Page, si
     page.get_by_label("Premium price, UAH with VAT").fill("12.00")
     page.get_by_label(re.compile("Business’s share by operator")).fill("kyivstar 45\nvodafone 40")
     page.get_by_role("button", name="Put in force").click()
-    expect(page.get_by_text(re.compile(r"Tariff \d+ is in force\."))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Tariff \d+ takes effect at "))).to_be_visible()
     row = page.locator("tbody tr", has_text="Shop vote")
     expect(row).to_contain_text("12.00 UAH per message with VAT")
     expect(row).to_contain_text("kyivstar 45 %, vodafone 40 %")
@@ -80,6 +81,9 @@ def test_an_administrator_leases_a_number_and_prices_its_campaign(page: Page, si
 
 
 def test_a_business_sees_its_numbers_statement_and_campaign_money(page: Page, site: Site, shop: str) -> None:
+    [tariff] = site.api("/api/tariffs", shop)
+    starts = datetime.fromisoformat(tariff["valid_from"])
+    time.sleep(max(0.0, (starts - datetime.now(timezone.utc)).total_seconds()) + 0.2)      # it takes 10 s
     for n, sender in enumerate(("+380671234567", "+380671234568", "0501234567")):
         assert sms(site.engine, sender, "4747", "1", f"shop-{n}")[0] == 200
     sign_in(page, site, shop)

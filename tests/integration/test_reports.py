@@ -18,7 +18,10 @@ from ivr.channels.store_services import StoreServices
 from ivr.engine.campaigns import CampaignRegistry
 from ivr.engine.reports import ReportSender, last_period
 from ivr.store.db import Store
+from ivr.store import tariffs
 from ivr.store.rating import Tariff
+
+from tests.unit.store.billing_world import transaction
 
 from .conftest import free_port, start_engine
 
@@ -134,8 +137,10 @@ def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> 
             await campaigns.start(store, lambda _: asyncio.sleep(0), poll=3600)     # seeds the demo tenant
             await campaigns.stop()
             demo = await store.tenant_by_name("demo")
-            await store.set_tariff(Tariff(demo.id, "sms", "premium", "message", campaign_id="satisfaction-survey",
-                                          price=500, shares={"kyivstar": 4500}))
+            with transaction(store) as session:                        # in force since an hour ago
+                tariffs.set_tariff(session, Tariff(demo.id, "sms", "premium", "message", price=500,
+                                                   campaign_id="satisfaction-survey", shares={"kyivstar": 4500}),
+                                   datetime.now(timezone.utc) - timedelta(hours=1))
             sms = SmsGateway(campaigns, store, StoreServices(store))
             for n, (sender, text) in enumerate([("+380671234567", "hi"), ("+380671234567", "4"),
                                                 ("0501234567", "hello")]):

@@ -50,9 +50,10 @@ SHARES = {"type": "object", "additionalProperties": {"type": "string"},
 TARIFF_FIELDS = dict(tenant_id=STR, number=STR, campaign_id=STR, channel={"enum": ["sms", "voice"]},
                      kind={"enum": ["subscriber_pays", "business_pays", "premium"]},
                      unit={"enum": ["message", "call", "minute"]}, price_with_vat=MONEY, cost_without_vat=MONEY,
-                     outbound_cost_without_vat=MONEY, increment_seconds=INT, shares=SHARES)
-TARIFF = _obj(id=INT, **TARIFF_FIELDS, currency=STR, vat_percent=STR, valid_from=STR,
-              valid_until={"type": ["string", "null"]})
+                     outbound_cost_without_vat=MONEY, increment_seconds=INT, shares=SHARES,
+                     valid_from={"type": "string", "format": "date-time",
+                                 "description": "when it takes effect: 10 s from now at the earliest (the default)"})
+TARIFF = _obj(id=INT, **TARIFF_FIELDS, currency=STR, vat_percent=STR, valid_until={"type": ["string", "null"]})
 TOTALS = _obj(fees_without_vat=MONEY, usage_without_vat=MONEY, charges_without_vat=MONEY, vat=MONEY,
               charges_with_vat=MONEY, revenue_with_vat=MONEY, share_without_vat=MONEY, balance_without_vat=MONEY)
 STATEMENT = _obj(tenant_id=STR, month=STR, currency=STR, vat_percent=STR, totals=TOTALS, lines=_list(_obj(
@@ -131,7 +132,7 @@ ROUTES: list[Route] = [
           "Leases of the tenant's numbers, oldest first (admin: everyone's, ?tenant=ID's)",
           response=_list(LEASE), query=("tenant", "number")),
     Route("GET", "/api/tariffs", billing.list_tariffs, BUSINESS,
-          "The tenant's tariffs in force (?all=1: every one ever; admin: everyone's, ?tenant=ID's)",
+          "The tenant's tariffs in force or to come (?all=1: every one ever; admin: everyone's, ?tenant=ID's)",
           response=_list(TARIFF), query=("tenant", "all")),
     Route("GET", "/api/statement", billing.statement, BUSINESS,
           "The tenant's statement for ?month=YYYY-MM (default this month; admin: ?tenant=ID): fees + usage "
@@ -189,10 +190,11 @@ ROUTES: list[Route] = [
     Route("POST", "/api/leases/{lease_id}/end", inventory.end_lease, ADMIN, "End a lease on a day (its last)",
           body=_obj(ends_on=DAY), response=LEASE),
     Route("POST", "/api/tariffs", billing.set_tariff, ADMIN,
-          "Put a tariff in force for a tenant's number or campaign and channel, replacing the one in force",
+          "Put a tariff in force for a tenant's number or campaign and channel from valid_from (10 s from now "
+          "at the earliest), replacing the one in force there",
           body=_obj(**TARIFF_FIELDS), response=TARIFF, status=201),
     Route("DELETE", "/api/tariffs/{tariff_id}", billing.end_tariff, ADMIN,
-          "Take a tariff out of force from now", response=TARIFF),
+          "Take a tariff out of force (10 s from now)", response=TARIFF),
     Route("GET", "/api/statements", billing.month_overview, ADMIN, "Every tenant's totals for ?month=YYYY-MM",
           response=_obj(month=STR, currency=STR, tenants=_list(_obj(tenant_id=STR, tenant=STR,
                                                                     **TOTALS["properties"]))), query=("month",)),

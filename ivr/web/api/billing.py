@@ -32,14 +32,16 @@ MAX_DAYS = 366
 # -- tariffs --------------------------------------------------------------------------------------------
 
 async def list_tariffs(request: web.Request) -> web.Response:
-    """Tariffs in force (?all=1: every one ever): the caller's tenant's (admin: every tenant's, or ?tenant=ID's)."""
+    """Tariffs in force or to come (?all=1: every one ever): the caller's tenant's (admin: every tenant's, or
+    ?tenant=ID's)."""
     in_force = request.query.get("all", "") not in ("1", "true", "yes")
     found = await store_of(request).tariffs(_tenant(request, required=False), in_force)
     return web.json_response([tariff_json(t) for t in found])
 
 
 async def set_tariff(request: web.Request) -> web.Response:
-    """Put a tariff in force from now, replacing the one of the same number or campaign and channel."""
+    """Put a tariff in force from its `valid_from` (ISO time; default and earliest: 10 s from now), replacing
+    the one of the same number or campaign and channel there."""
     body = await read_json(request)
     channel = body.get("channel")
     if channel not in CHANNELS:
@@ -58,14 +60,15 @@ async def set_tariff(request: web.Request) -> web.Response:
         unit=body.get("unit") or UNITS[channel][-1], number=body.get("number"), campaign_id=body.get("campaign_id"),
         price=_amount(body, "price_with_vat"), cost=_amount(body, "cost_without_vat"),
         outbound_cost=_amount(body, "outbound_cost_without_vat"), increment=increment,
-        shares={str(op): parse_percent(value, f"shares.{op}") for op, value in shares.items()})
+        shares={str(op): parse_percent(value, f"shares.{op}") for op, value in shares.items()},
+        valid_from=_time(body.get("valid_from"), "valid_from"))
     if tariff.campaign_id is not None:
         await owned_campaign(request, tariff.campaign_id)
     return web.json_response(tariff_json(await store_of(request).set_tariff(tariff)), status=201)
 
 
 async def end_tariff(request: web.Request) -> web.Response:
-    """Take a tariff out of force from now (its traffic is then not charged)."""
+    """Take a tariff out of force 10 s from now (its traffic is then not charged)."""
     tariff_id = request.match_info["tariff_id"]
     if not (tariff_id.isascii() and tariff_id.isdigit()):
         raise ApiError(404, f"no tariff {tariff_id}")
@@ -202,6 +205,19 @@ def _tenant(request: web.Request, required: bool = True) -> str | None:
 def _month(request: web.Request) -> date:
     text = request.query.get("month")
     return parse_month(text) if text else local_day(datetime.now(timezone.utc)).replace(day=1)
+
+
+def _time(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 time (UTC when it has no offset), or None."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-04-01T00:00:00+03:00")
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def _amount(body: dict[str, Any], name: str) -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -116,7 +117,9 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
                           ({"price_with_vat": 10}, 'price_with_vat must be a string such as "12.50"'),
                           ({"shares": {"kyivstar": "145"}}, "shares.kyivstar cannot be more than 100 %"),
                           ({"kind": "free"}, "kind must be one of subscriber_pays, business_pays, premium"),
-                          ({"campaign_id": "no-such"}, "no campaign 'no-such'")):
+                          ({"campaign_id": "no-such"}, "no campaign 'no-such'"),
+                          ({"valid_from": "2025-01-01T00:00:00Z"}, "a tariff takes effect at the earliest 10 s"),
+                          ({"valid_from": "soon"}, "valid_from must be an ISO 8601 time")):
         reply = api("POST", "/api/tariffs", admin, json_body={**tariff, **change})
         assert reply.status in (400, 404) and reply.json()["error"].startswith(error), (change, reply.body)
     reply = api("POST", "/api/tariffs", admin, json_body=tariff)
@@ -132,6 +135,11 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
     assert [t["id"] for t in api("GET", "/api/tariffs", demo).json()] == [sms_tariff["id"], call_tariff["id"]]
     assert api("GET", "/api/tariffs", shop.keys["other"]).json() == []
 
+    # a tariff takes effect 10 s after it is set: a message before that is not charged by it
+    starts = datetime.fromisoformat(call_tariff["valid_from"])
+    assert timedelta(seconds=9) < starts - datetime.now(timezone.utc) <= timedelta(seconds=10)
+    assert sms(shop, "p0", KYIVSTAR, text="hello").status == 200
+    time.sleep(max(0.0, (starts - datetime.now(timezone.utc)).total_seconds()) + 0.2)
     for message_id, sender in (("p1", KYIVSTAR), ("p2", VODAFONE), ("p1", KYIVSTAR)):     # p1 delivered twice
         assert sms(shop, message_id, sender, text="hello").status == 200
     vote_call(shop.engine, shop.tmp / "premium", "+380971112233", "3")
@@ -173,7 +181,8 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
     assert api("GET", f"/api/statement?month={month}&tenant={shop.tenants['demo']}", admin).json() == statement
     assert api("GET", "/api/statement?month=2025-13", demo).status == 400
 
-    # the tariff taken out of force: the next SMS costs nothing
-    assert api("DELETE", f"/api/tariffs/{sms_tariff['id']}", admin).json()["valid_until"]
+    # the tariff taken out of force (in 10 s): messages after that cost nothing
+    ends = datetime.fromisoformat(api("DELETE", f"/api/tariffs/{sms_tariff['id']}", admin).json()["valid_until"])
+    time.sleep(max(0.0, (ends - datetime.now(timezone.utc)).total_seconds()) + 0.2)
     assert sms(shop, "p3", KYIVSTAR, text="hello").status == 200
     assert api("GET", "/api/campaigns/talent-vote/money", demo).json()["totals"]["events"] == 3

@@ -9,7 +9,8 @@ import { showFailure } from "../page.js";
 const TEXT = {
   title: "Tariffs",
   help: "Premium prices are what subscribers pay, VAT included (1 to 50 UAH); the business gets its share of "
-    + "the price without VAT, by the subscriber’s operator. Costs the business pays are without VAT.",
+    + "the price without VAT, by the subscriber’s operator. Costs the business pays are without VAT. A new "
+    + "tariff takes effect 10 seconds after it is set, on every server at once.",
   setTitle: "Set a tariff",
   tenant: "Tenant",
   scope: "For",
@@ -29,16 +30,17 @@ const TEXT = {
   increment: "Calls per minute: billed in steps of (seconds; 60 = per started minute)",
   shares: "Business’s share by operator, % of the price without VAT (one per line: operator percent; * for the rest)",
   set: "Put in force",
-  done: (t) => `Tariff ${t.id} is in force.`,
+  done: (t) => `Tariff ${t.id} takes effect at ${when(t.valid_from)}.`,
   columns: { tenant: "Tenant", for: "For", channel: "Channel", kind: "Who pays", price: "Price / cost",
-    shares: "Shares", since: "In force since", actions: "Actions" },
+    shares: "Shares", since: "In force", actions: "Actions" },
+  period: (t) => (t.valid_until ? `${when(t.valid_from)} – ${when(t.valid_until)}` : `from ${when(t.valid_from)}`),
   priceWithVat: (p, unit) => `${p} UAH per ${unit} with VAT`,
   costWithoutVat: (c, unit) => `${c} UAH per ${unit} without VAT`,
   outboundWithoutVat: (c) => `outbound SMS: ${c} UAH per part without VAT`,
   step: (s) => `billed per ${s} s`,
   none: "No tariffs in force.",
   end: "Take out of force",
-  ended: (t) => `Tariff ${t.id} is no longer in force.`,
+  ended: (t) => `Tariff ${t.id} goes out of force at ${when(t.valid_until)}.`,
 };
 
 function options(entries, selected) {
@@ -144,8 +146,8 @@ export async function tariffsView(root, params, { me, signal }) {
     button.disabled = true;
     fill(feedback);
     try {
-      await send("DELETE", `/api/tariffs/${tariff.id}`, { signal });
-      fill(feedback, notice("ok", TEXT.ended(tariff)));
+      const ended = await send("DELETE", `/api/tariffs/${tariff.id}`, { signal });
+      fill(feedback, notice("ok", TEXT.ended(ended)));
       await draw();
     } catch (error) {
       button.disabled = false;
@@ -163,12 +165,13 @@ export async function tariffsView(root, params, { me, signal }) {
       { label: TEXT.columns.price, cell: describe },
       { label: TEXT.columns.shares, cell: (t) => Object.entries(t.shares).map(([op, p]) => `${op} ${p} %`).join(", ")
         || "—" },
-      { label: TEXT.columns.since, cell: (t) => when(t.valid_from) },
+      { label: TEXT.columns.since, cell: TEXT.period },
     ];
     if (admin) {
       columns.unshift({ label: TEXT.columns.tenant, cell: (t) => tenantName.get(t.tenant_id) || t.tenant_id });
-      columns.push({ label: TEXT.columns.actions, cell: (t) => h("button", { type: "button", class: "secondary",
-        onclick: (event) => end(t, event.target), "aria-label": `${TEXT.end}: ${t.id}` }, TEXT.end) });
+      columns.push({ label: TEXT.columns.actions, cell: (t) => !t.valid_until && h("button", { type: "button",
+        class: "secondary", onclick: (event) => end(t, event.target), "aria-label": `${TEXT.end}: ${t.id}` },
+      TEXT.end) });
     }
     fill(list, table(TEXT.title, columns, tariffs, TEXT.none));
   }
