@@ -61,9 +61,16 @@ def test_serve_refuses_a_choice_it_does_not_have(options: tuple[str, ...], capsy
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
+def test_operator_prefixes_reach_the_config() -> None:
+    config, _ = serve("--operator", "3mob=091", "--operator", "lifecell=063,073,093,0939")
+    assert config.operators.operator_of("+380911234567") == "3mob"
+    assert config.operators.operator_of("0671234567") == "kyivstar"            # the defaults stay
+
+
 @pytest.mark.parametrize("options, message", [(("--rtp-ports", "30000-20000"), "empty RTP port range"),
                                               (("--rtp-ports", "20000"), "expected MIN-MAX"),
-                                              (("--sip", "127.0.0.1:99999"), "port out of range")])
+                                              (("--sip", "127.0.0.1:99999"), "port out of range"),
+                                              (("--operator", "kyivstar"), "--operator: bad operator")])
 def test_serve_refuses_unusable_values_with_a_clear_error(options: tuple[str, ...], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         serve(*options)

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
-from ivr.store.money import BILLING_ZONE
+from ivr.store.money import BILLING_ZONE, next_month
 
-from ..conftest import SMS_TOKEN, start_engine
+from ..conftest import ROOT, SMS_TOKEN, start_engine
 from .conftest import Api, make_key, vote_call, wait_for
 
 pytestmark = pytest.mark.integration
@@ -186,3 +189,35 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
     time.sleep(max(0.0, (ends - datetime.now(timezone.utc)).total_seconds()) + 0.2)
     assert sms(shop, "p3", KYIVSTAR, text="hello").status == 200
     assert api("GET", "/api/campaigns/talent-vote/money", demo).json()["totals"]["events"] == 3
+
+
+def test_a_node_charges_each_monthly_fee_once(tmp_path) -> None:
+    """Fees are charged by a job every node runs (at start, then every 10 minutes): a lease begun two months
+    ago pays three months, once, however many times the nodes start."""
+    db = f"sqlite:///{tmp_path / 'ivr.db'}"
+    first = (datetime.now(BILLING_ZONE).date().replace(day=1) - timedelta(days=40)).replace(day=15)
+    for argv in (["keys", "create", "--tenant", "acme", "--role", "business"],
+                 ["numbers", "add", "4040", "--fee", "1000.00"],
+                 ["numbers", "lease", "4040", "--tenant", "acme", "--from", first.isoformat()]):
+        subprocess.run([sys.executable, "-m", "ivr.cli", *argv, "--db", db], cwd=ROOT, check=True,
+                       capture_output=True)
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        engine = start_engine(tmp_path / run, db_url=db)
+        try:
+            key = make_key(engine, "acme", "business")
+            api = Api(engine)
+            month = datetime.now(BILLING_ZONE).strftime("%Y-%m")
+            statement = wait_for(lambda: api("GET", f"/api/statement?month={month}", key).json()["lines"] and
+                                 api("GET", f"/api/statement?month={month}", key).json())
+        finally:
+            engine.stop()
+        assert [(l["number"], l["item"], l["quantity"], l["amount_without_vat"]) for l in statement["lines"]] == [
+            ("4040", "monthly_fee", 1, "1000.00")]
+        assert statement["totals"]["charges_with_vat"] == "1200.00"
+    with sqlite3.connect(tmp_path / "ivr.db") as conn:
+        fees = conn.execute("SELECT event_key FROM charges WHERE item = 'monthly_fee' ORDER BY at").fetchall()
+    months = [first.replace(day=1)]
+    while len(months) < 3:
+        months.append(next_month(months[-1]))
+    assert [key.split(":")[2] for key, in fees] == [f"{m:%Y-%m}" for m in months] and months[-1].strftime("%Y-%m") == month
