@@ -220,4 +220,5 @@ def test_a_node_charges_each_monthly_fee_once(tmp_path) -> None:
     months = [first.replace(day=1)]
     while len(months) < 3:
         months.append(next_month(months[-1]))
-    assert [key.split(":")[2] for key, in fees] == [f"{m:%Y-%m}" for m in months] and months[-1].strftime("%Y-%m") == month
+    assert [key.split(":")[2] for key, in fees] == [f"{m:%Y-%m}" for m in months]
+    assert f"{months[-1]:%Y-%m}" == month

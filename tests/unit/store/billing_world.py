@@ -6,8 +6,9 @@ Tenant acme leases 3838 (golden, both channels), 7777 (SMS) and 5050 (voice, fro
 leases 1414. In March acme has: monthly fees; premium SMS to "vote" from kyivstar, vodafone, lifecell and
 unknown callers, under two tariffs (the price goes from 10 to 15 UAH on the 20th), and premium calls per
 minute to the same campaign on the same number; business-paid SMS to "care"; outbound SMS parts of both;
-a business-paid call to "hotline". Around it: a message id delivered twice, an SMS at 00:30 Kyiv on March 1st (still February in
-UTC) and one at 00:30 on April 1st, February's traffic and fees, and globex's traffic.
+a business-paid call to "hotline". Around it: a message id delivered twice, an SMS at 00:30 Kyiv on
+March 1st (still February in UTC) and one at 00:30 on April 1st, February's traffic and fees, and
+globex's traffic.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ async def build(store: Store) -> World:
     await store.lease_number("7777", acme.id, date(2025, 2, 1))
     await store.lease_number("5050", acme.id, date(2025, 3, 15))
     await store.lease_number("1414", globex.id, date(2025, 3, 1))
-    for tenant, campaign, voice, sms in ((acme.id, "vote", ["3838"], ["3838"]), (acme.id, "care", [], ["7777"]), (acme.id, "hotline", ["5050"], []),
-                                         (globex.id, "rival", [], ["1414"])):
+    for tenant, campaign, voice, sms in ((acme.id, "vote", ["3838"], ["3838"]), (acme.id, "care", [], ["7777"]),
+                                         (acme.id, "hotline", ["5050"], []), (globex.id, "rival", [], ["1414"])):
         await store.save_dialplan_version(tenant, campaign, f"id: {campaign}\n", "yaml",
                                           claim={"voice": voice, "sms": sms})
     shares = {op: percent(p) for op, p in VOTE_SHARES.items()}
