@@ -105,8 +105,8 @@ export class FlowDiagram {
     }
     for (const edge of this.graph.edges) {
       const label = edgeLabel(edge, this.types.get(edge.source));
-      layout.setEdge(edge.source, edge.target, { label, width: Math.min(180, 12 + 6.5 * Math.max(label.length, 6)),
-        height: 34, labelpos: "c" });
+      layout.setEdge(edge.source, edge.target, { label, width: Math.min(200, 30 + 6.5 * label.length),
+        height: 18, labelpos: "r", labeloffset: 8 });
     }
     dagre.layout(layout);
     const { width, height } = layout.graph();
@@ -115,19 +115,18 @@ export class FlowDiagram {
     this.svg.style.maxWidth = `${Math.ceil(width)}px`;
     const defs = h("svg:defs", {},
       ["plain", "busy", "lit"].map((kind) => h("svg:marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: "9",
-        refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" },
+        refY: "5", markerWidth: "11", markerHeight: "11", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
       h("svg:path", { d: "M0,0 L10,5 L0,10 z", class: `arrowhead ${kind}` }))));
     const edgeLayer = h("svg:g", { class: "edges" });
     const nodeLayer = h("svg:g", { class: "nodes" });
     for (const edge of this.graph.edges) {
       const info = layout.edge(edge.source, edge.target);
       const line = h("svg:path", { d: curve(info.points), class: "edge-line", "marker-end": "url(#arrow-plain)" });
-      const count = h("svg:text", { class: "edge-count", x: String(info.x), y: String(info.y + 13),
-        "text-anchor": "middle" });
+      const count = h("svg:tspan", { class: "edge-count", dx: info.label ? "5" : "0" });
       const group = h("svg:g", { class: "edge", "data-edge": edge.id },
         h("svg:title", {}, T.arrow(edge.source, edge.target, info.label)), line,
-        info.label ? h("svg:text", { class: "edge-label", x: String(info.x), y: String(info.y - 2),
-          "text-anchor": "middle" }, info.label) : null, count);
+        h("svg:text", { class: "edge-label", x: String(info.x - info.width / 2 + 4), y: String(info.y + 4) },
+          info.label || "", count));
       edgeLayer.append(group);
       this.edges.set(edge.id, { group, line, count });
     }

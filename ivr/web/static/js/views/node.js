@@ -24,9 +24,9 @@ const T = {
   perMinuteChart: "Calls per minute over the last hour, all campaigns",
   lastHour: "Last hour",
   lastMinute: "Last minute",
-  noTraffic: "No calls in the last hour.",
   sms: "SMS per minute",
   smsChart: "SMS received and sent per minute over the last hour",
+  smsUnit: "message",
   smsSummary: (received, sent) => `${received} received and ${sent} sent in the last hour.`,
   errors: "Errors",
   what: "What",
@@ -82,7 +82,7 @@ export async function nodeView(root, params, { me, signal }) {
   const callsNow = h("div");
   const minutes = new MinuteChart(T.perMinuteChart);
   const byCampaign = h("div");
-  const sms = new MinuteChart(T.smsChart);
+  const sms = new MinuteChart(T.smsChart, T.smsUnit);
   const smsSummary = h("p", { class: "summary" });
   const errors = h("div");
   const failures = h("div");
@@ -130,7 +130,7 @@ export async function nodeView(root, params, { me, signal }) {
       { label: T.lastHour, cell: ([, series]) => String(series.reduce((sum, [, n]) => sum + n, 0)) },
       { label: T.lastMinute, cell: ([, series]) => String(series.filter(([m]) => m.slice(0, 16) === thisMinute)
         .reduce((sum, [, n]) => sum + n, 0)) },
-    ], Object.entries(node.calls_per_minute), T.noTraffic));
+    ], Object.entries(node.calls_per_minute), ""));
 
     sms.update(node.sms_per_minute.map(([minute, received, sent]) => [minute, received + sent]));
     smsSummary.textContent = T.smsSummary(node.sms_per_minute.reduce((sum, [, r]) => sum + r, 0),
