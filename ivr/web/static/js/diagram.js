@@ -111,8 +111,8 @@ export class FlowDiagram {
     dagre.layout(layout);
     const { width, height } = layout.graph();
     this.svg.setAttribute("viewBox", `0 0 ${Math.ceil(width)} ${Math.ceil(height)}`);
-    this.svg.setAttribute("width", String(Math.ceil(width)));
-    this.svg.style.maxWidth = `${Math.ceil(width)}px`;
+    this.svg.setAttribute("width", String(Math.ceil(width)));       // never shrunk: the frame scrolls instead
+    this.svg.setAttribute("height", String(Math.ceil(height)));
     const defs = h("svg:defs", {},
       ["plain", "busy", "lit"].map((kind) => h("svg:marker", { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: "9",
         refY: "5", markerWidth: "11", markerHeight: "11", markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
