@@ -5,6 +5,7 @@ Plain functions of a Session (the Store runs them in its reader threads). API ke
 and the plain key is returned once, by `create_api_key`. Dialplan versions are numbered 1, 2, ... per
 campaign and never change; saving the first version of an unknown campaign id creates the campaign for
 the tenant. The active version is `campaigns.active_version`, so a campaign has at most one.
+Every change given an `actor` is written to the audit log in its own transaction (`audit`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from . import audit
+from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
 from .models import ApiKeyRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
@@ -50,6 +53,7 @@ class ApiKey:
 class KeyOwner(NamedTuple):
     tenant_id: str
     role: str
+    key_id: str
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,14 @@ class ShortNumber:
     assigned_at: datetime
 
 
-def create_tenant(session: Session, name: str) -> Tenant:
+def create_tenant(session: Session, name: str, actor: Actor | None = None) -> Tenant:
     name = name.strip()
     if not name:
         raise StoreError("a tenant needs a name")
     row = {"id": secrets.token_hex(16), "name": name, "created_at": _now()}
     if not insert_one(session, TenantRow.__table__, row):                         # type: ignore[arg-type]
         raise Conflict(f"a tenant named {name!r} exists already")
+    audit.record(session, actor, Action.TENANT_CREATED, row["id"], name)
     return Tenant(**row)
 
 
@@ -98,7 +103,7 @@ def tenants(session: Session) -> list[Tenant]:
     return [Tenant(r.id, r.name, r.created_at) for r in session.scalars(select(TenantRow).order_by(TenantRow.name))]
 
 
-def create_api_key(session: Session, tenant_id: str, role: str) -> str:
+def create_api_key(session: Session, tenant_id: str, role: str, actor: Actor | None = None) -> str:
     """A new key for the tenant; the only time the plain key is seen."""
     if role not in ROLES:
         raise StoreError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
@@ -106,6 +111,7 @@ def create_api_key(session: Session, tenant_id: str, role: str) -> str:
     key_id = secrets.token_hex(6)
     key = f"ivr_{key_id}_{secrets.token_urlsafe(32)}"
     session.add(ApiKeyRow(id=key_id, tenant_id=tenant_id, role=role, key_hash=_hash(key), created_at=_now()))
+    audit.record(session, actor, Action.KEY_CREATED, tenant_id, key_id, {"role": role})
     return key
 
 
@@ -117,7 +123,7 @@ def verify_api_key(session: Session, key: str) -> KeyOwner | None:
     row = session.get(ApiKeyRow, match.group(1))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(key.strip())):
         return None
-    return KeyOwner(row.tenant_id, row.role)
+    return KeyOwner(row.tenant_id, row.role, row.id)
 
 
 def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
@@ -125,17 +131,18 @@ def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
     return [ApiKey(r.id, r.tenant_id, r.role, r.created_at, r.revoked_at) for r in rows]
 
 
-def revoke_api_key(session: Session, tenant_id: str | None, key_id: str) -> None:
+def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: Actor | None = None) -> None:
     """Revoke a key of the tenant (None: of any tenant)."""
     row = session.get(ApiKeyRow, key_id)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
         raise NotFound(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = _now()
+        audit.record(session, actor, Action.KEY_REVOKED, row.tenant_id, key_id, {"role": row.role})
 
 
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: tuple[str, ...] = ()) -> int:
+                          claim: tuple[str, ...] = (), actor: Actor | None = None) -> int:
     """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
     assigned to the campaign in the same transaction (Conflict, and nothing saved, when one of them
     belongs to another tenant or points at another campaign)."""
@@ -154,16 +161,22 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
         assign_number(session, tenant_id, number, campaign_id)
     version = (session.scalar(select(func.max(DialplanVersionRow.version))
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
+    sha256 = hashlib.sha256(source_text.encode()).hexdigest()
     session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
-                                   sha256=hashlib.sha256(source_text.encode()).hexdigest(), created_at=_now()))
+                                   sha256=sha256, created_at=_now()))
+    audit.record(session, actor, Action.VERSION_UPLOADED, tenant_id, campaign_id,
+                 {"version": version, "sha256": sha256, "numbers": list(claim)})
     return version
 
 
-def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int) -> None:
+def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int,
+                     actor: Actor | None = None) -> None:
     campaign = _campaign(session, tenant_id, campaign_id)
     if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
                                                           DialplanVersionRow.version == version)) is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
+    audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
+                 {"version": version, "previous": campaign.active_version})
     campaign.active_version = version
 
 
@@ -190,7 +203,8 @@ def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
     return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at) for r in rows]
 
 
-def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
+def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None,
+                  actor: Actor | None = None) -> ShortNumber:
     """Give the tenant a short number (or point its number at another campaign, None: at none)."""
     _tenant(session, tenant_id)
     if campaign_id is not None:
@@ -200,14 +214,17 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
     row = session.get(ShortNumberRow, number, with_for_update=True)
     if row is None or row.tenant_id != tenant_id:
         raise Conflict(f"number {number} belongs to another tenant")
+    audit.record(session, actor, Action.NUMBER_ASSIGNED, tenant_id, number,
+                 {"campaign_id": campaign_id, "previous": row.campaign_id})
     row.campaign_id = campaign_id
     return ShortNumber(row.number, row.tenant_id, row.campaign_id, row.assigned_at)
 
 
-def release_number(session: Session, tenant_id: str, number: str) -> None:
+def release_number(session: Session, tenant_id: str, number: str, actor: Actor | None = None) -> None:
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"no number {number}")
+    audit.record(session, actor, Action.NUMBER_RELEASED, tenant_id, number, {"campaign_id": row.campaign_id})
     session.delete(row)
 
 

@@ -12,6 +12,8 @@ import { keysView, tenantsView } from "./views/admin.js";
 import { signInView } from "./views/signin.js";
 import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
+import { simulateView } from "./views/flow.js";
+import { nodeView } from "./views/node.js";
 
 const BUSINESS = ["business", "admin"];
 const OPERATOR = ["operator", "admin"];
@@ -23,10 +25,12 @@ const ROUTES = [
   [["campaigns"], EVERYONE, campaignsView, "Campaigns"],
   [["campaigns", ":id"], EVERYONE, dashboardView],
   [["campaigns", ":id", "versions"], BUSINESS, versionsView],
+  [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "Upload a campaign"],
   [["calls"], OPERATOR, callsView, "Call log"],
   [["calls", ":id"], OPERATOR, callView],
   [["active"], OPERATOR, activeView, "Calls now"],
+  [["node"], OPERATOR, nodeView, "This node"],
   [["tenants"], ADMIN, tenantsView, "Tenants and keys"],
   [["tenants", ":id"], ADMIN, keysView],
 ];
