@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ivr.media.latch import DropCounts
+
 
 @dataclass
 class EngineMetrics:
@@ -13,6 +15,7 @@ class EngineMetrics:
     rtp_packets_sent: int = 0
     rtp_packets_received: int = 0
     dtmf_events: int = 0
+    rtp_dropped: DropCounts = field(default_factory=DropCounts)   # shared by every call's media latch
     dispositions: Counter = field(default_factory=Counter)
 
     def count_disposition(self, disposition: str) -> None:
@@ -37,6 +40,10 @@ class EngineMetrics:
         series("ivr_rtp_packets_sent_total", "counter", "RTP packets sent.", [("", self.rtp_packets_sent)])
         series("ivr_rtp_packets_received_total", "counter", "RTP packets received.",
                [("", self.rtp_packets_received)])
+        series("ivr_rtp_packets_dropped_total", "counter",
+               "RTP packets refused by a call's media latch: from another address (source) or another stream "
+               "of the call's address (ssrc).",
+               [('{reason="source"}', self.rtp_dropped.source), ('{reason="ssrc"}', self.rtp_dropped.ssrc)])
         series("ivr_dtmf_events_total", "counter", "Keys received (RFC 4733, SIP INFO, in-band).",
                [("", self.dtmf_events)])
         if sip is not None:

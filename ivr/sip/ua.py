@@ -17,7 +17,7 @@ from .access import AllowList, Network
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
     Request, Response, SipError, SipMessageTooLarge, SipParseError, can_respond, check_request,
-    make_response, parse_message, parse_name_addr, parse_uri,
+    make_response, parse_message, parse_name_addr, parse_uri, split_list,
 )
 from .ratelimit import Rate, SourceLimiter, Verdict, limit_class
 from .transaction import (
@@ -33,6 +33,32 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 SUPPORTED: frozenset[str] = frozenset()  # option tags we implement: none, so any Require gets a 420
 KNOWN_UNSUPPORTED = {"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "PRACK"}
 DTMF_SIGNALS = set("0123456789*#ABCD")
+
+
+@dataclass(frozen=True)
+class SipIdentity:
+    """What an INVITE says of its caller, unjudged: the From user, the users or numbers of its
+    P-Asserted-Identity (RFC 3325) and the values of its Privacy header (RFC 3323). Which one to believe
+    is the application's policy (it knows which networks it trusts)."""
+
+    from_user: str
+    asserted: tuple[str, ...] = ()
+    privacy: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, request: Request) -> "SipIdentity":
+        asserted: list[str] = []
+        for field_value in request.headers.get_all("P-Asserted-Identity"):
+            for item in split_list(field_value):
+                try:
+                    user = uri_user(parse_name_addr(item).uri)
+                except SipParseError:
+                    continue
+                if user:
+                    asserted.append(user)
+        privacy = frozenset(token.strip().lower() for field_value in request.headers.get_all("Privacy")
+                            for token in field_value.replace(",", ";").split(";") if token.strip())
+        return cls(uri_user(request.from_addr.uri) or "", tuple(asserted[:2]), privacy)
 
 
 @dataclass
@@ -51,6 +77,7 @@ class Call:
     bye_key: tuple | None = None
     hangup_pending: bool = False
     offer_cseq: int | None = None      # a re-INVITE without SDP whose 200 carried our offer: its ACK answers
+    identity: SipIdentity = SipIdentity("")   # what the INVITE says of the caller (From, P-Asserted-Identity)
 
 
 @dataclass
@@ -468,8 +495,9 @@ class UserAgent:
         except SipParseError:
             self._respond(event, 400, now, reason="Malformed Contact")
             return
-        call = Call(request.call_id, uri_user(request.uri), uri_user(request.from_addr.uri),
-                    request, event.source, event.key, dialog)
+        identity = SipIdentity.of(request)
+        call = Call(request.call_id, uri_user(request.uri), identity.from_user or None,
+                    request, event.source, event.key, dialog, identity=identity)
         self.calls[call.call_id] = call
         self.stats.calls_offered += 1
         self._events.append(CallOffered(call, request.body))
