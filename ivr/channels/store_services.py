@@ -8,6 +8,7 @@ from typing import Any
 from ivr.flow.interpreter import CodeResult, VoteResult
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.db import Store
+from ivr.store.errors import StoreUnavailable
 
 from .effects import EffectContext
 from .mailer import Mailer
@@ -49,15 +50,19 @@ class StoreServices:
                           campaign.id, caller)
         return found
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
         try:
-            accepted, previous = await self.store.cast_vote(
+            outcome = await self.store.cast_vote(
                 campaign_id=ctx.campaign_id, name=name, caller=ctx.caller, choice=choice, window=window,
-                channel=ctx.channel, call_id=ctx.call_id)
+                channel=ctx.channel, call_id=ctx.call_id, defer=defer)
+        except StoreUnavailable as exc:
+            log.warning("campaign %s: vote of %s not checked (%s)", ctx.campaign_id, ctx.caller, exc)
+            return VoteResult(False, None, unavailable=True)
         except Exception:
             log.exception("vote not stored")
             return VoteResult(False, None, unavailable=True)
-        return VoteResult(accepted, previous)
+        return VoteResult(outcome.accepted, outcome.previous, pending=outcome.deferred)
 
     async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
         try:
