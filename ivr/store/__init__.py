@@ -7,9 +7,9 @@ from .db import Store, StoreOptions
 from .errors import Conflict, NotFound, SpoolError, StoreError, StoreUnavailable
 from .queries import CallDetail, CallFilter, CallSummary, EventView, OutcomeView, PoolTally, Tallies
 from .records import CodeStatus, Durability, OutcomeRecord, VoteOutcome
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
 
-__all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CodeStatus", "Conflict",
+__all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CampaignListing", "CodeStatus", "Conflict",
            "DialplanVersion", "Durability", "EventView", "KeyOwner", "NotFound", "OutcomeRecord", "OutcomeView",
            "PoolTally", "ShortNumber", "SpoolError", "Store", "StoreError", "StoreOptions", "StoreUnavailable",
            "Tallies", "Tenant", "VoteOutcome"]

@@ -50,7 +50,7 @@ from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -141,8 +141,10 @@ class Store:
     # -- records: fire-and-forget ---------------------------------------------------------------
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None) -> None:
-        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version))
+                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None:
+        """A call or SMS session began: `caller` normalised (see `ivr.channels.caller_id`), `caller_raw` as
+        the network sent it."""
+        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version, caller_raw=caller_raw))
 
     def call_answered(self, call_id: str, at: datetime) -> None:
         self._record(CallAnswered(call_id, at))
@@ -192,11 +194,12 @@ class Store:
         return await self._acknowledged(self._spoolable(CodePoolLoad(campaign_id, pool, list(codes), _now()),
                                                         "spooled"))
 
-    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
-                        ) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS: (new, saved session); new is False when the message id was seen before."""
+    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str,
+                        caller_raw: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """Record an inbound SMS from `caller` (normalised; `caller_raw` as sent): (new, saved session); new
+        is False when the message id was seen before."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
-                                at=_now())
+                                at=_now(), caller_raw=caller_raw)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
@@ -306,11 +309,13 @@ class Store:
         await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = ()) -> int:
-        """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
-        assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
+                                    claim: tuple[str, ...] = (), name: str | None = None,
+                                    voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = ()) -> int:
+        """A new immutable version (1, 2, ...) of the campaign's dialplan, kept with its name and numbers;
+        creates the campaign if new and assigns it the short numbers in `claim` (Conflict when another
+        campaign has one)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), write=True)
+                               tuple(claim), name, tuple(voice_numbers), tuple(sms_numbers), write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
         await self._run(accounts.activate_version, tenant_id, campaign_id, version, write=True)
@@ -323,6 +328,10 @@ class Store:
 
     async def campaigns(self, tenant_id: str | None) -> list[Campaign]:
         return await self._run(accounts.campaigns, tenant_id)
+
+    async def campaign_listing(self, tenant_id: str | None) -> list[CampaignListing]:
+        """Campaigns with their current version's name and numbers, without reading any source."""
+        return await self._run(accounts.campaign_listing, tenant_id)
 
     async def campaign_owner(self, campaign_id: str) -> str | None:
         return await self._run(accounts.campaign_owner, campaign_id)

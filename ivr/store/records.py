@@ -37,6 +37,7 @@ class CallStarted:
     at: datetime
     version: int | None = None
     id: str = field(default_factory=new_id)
+    caller_raw: str | None = None        # what the network sent; `caller` is normalised
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+"""Reading, validating and simulating campaign files in a worker process with CPU and memory caps.
+
+A campaign file comes from a business and may be hostile: a YAML document can cost seconds of CPU (a
+megabyte of keys, a 100,000-code pool) or gigabytes of memory, and the event loop that paces every
+call's media must never wait on it. So each job runs in a fresh child process (forked from a small
+`forkserver` that has this module imported: a few milliseconds per job) which lowers its own priority
+(nice 10) and caps itself with `resource.setrlimit`: CPU time (`RLIMIT_CPU`, the kernel stops it
+with SIGXCPU) and address space (`RLIMIT_AS`, past which allocations fail). The parent also stops a
+child that runs longer than `wall_seconds` (a webhook of a simulation that never answers). A job
+past a limit ends in `JobFailed`, whose message says which limit: the API answers 422 with it. The
+parent waits in a thread; at most `concurrency` jobs run at once, the others queue.
+
+Results come back pickled: a `Campaign` (with its code pools) or a simulation transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from ivr.flow.loader import load_campaign
+from ivr.flow.model import Campaign
+from ivr.flow.validate import DialplanError, Issue
+
+CPU_SECONDS = 10                 # of CPU a job may use
+MEMORY_MIB = 512                 # of address space a job may add to what it starts with
+WALL_SECONDS = 60.0              # a simulation may wait for webhooks, within this
+CONCURRENCY = 2                  # jobs at once; more wait their turn
+MAX_ISSUES = 100                 # issues reported for one file (a megabyte of unknown keys is one problem)
+NICE = 10
+
+
+class JobFailed(Exception):
+    """A job stopped at a limit or failed; the message is for the one who sent the file."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int = CPU_SECONDS
+    memory_mib: int = MEMORY_MIB
+    wall_seconds: float = WALL_SECONDS
+
+
+def _load(text: str, filename: str, base_dir: str | None) -> Campaign:
+    return load_campaign(text, filename, Path(base_dir) if base_dir else None)
+
+
+def _simulate(text: str, filename: str, base_dir: str | None, channel: str, inputs: list[str], caller: str,
+              allow_private: bool, secret: str | None) -> dict[str, Any]:
+    from ivr.flow.interpreter import FlowError
+    from ivr.flow.simulator import ScriptError
+
+    from .dry_run import dry_run
+    from .webhooks import WebhookClient
+
+    campaign = _load(text, filename, base_dir)
+    http = WebhookClient(allow_private, campaign.webhook_secret or secret)
+    try:
+        return asyncio.run(dry_run(campaign, channel, inputs, caller=caller, http=http)).as_dict()
+    except (ScriptError, FlowError) as exc:
+        raise JobFailed(str(exc)) from None
+
+
+JOBS = {"load": _load, "simulate": _simulate}
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def _child(conn: Connection, limits: Limits, job: str, args: tuple) -> None:
+    """The worker: cap itself, run the job, send ("ok", result) or why not."""
+    try:
+        os.nice(NICE)
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        memory = _vm_bytes() + limits.memory_mib * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        conn.send(("ok", JOBS[job](*args)))
+    except DialplanError as exc:
+        issues = exc.issues[:MAX_ISSUES]
+        if len(exc.issues) > MAX_ISSUES:
+            issues.append(Issue("", f"and {len(exc.issues) - MAX_ISSUES} more problems"))
+        conn.send(("invalid", issues, exc.filename))
+    except MemoryError:
+        conn.send(("memory",))
+    except JobFailed as exc:
+        conn.send(("failed", str(exc)))
+    except RecursionError:
+        conn.send(("failed", "the file is nested too deeply"))
+    except Exception as exc:                      # a bug or a library's error: still the uploader's answer
+        conn.send(("failed", f"the file could not be read: {type(exc).__name__}"))
+    finally:
+        conn.close()
+
+
+class CampaignJobs:
+    """Runs campaign jobs in capped child processes (see the module docstring)."""
+
+    def __init__(self, limits: Limits = Limits(), concurrency: int = CONCURRENCY) -> None:
+        self.limits = limits
+        self._context = multiprocessing.get_context("forkserver")
+        # Each child imports the parent's main module again (multiprocessing's rule): preloaded in the
+        # fork server, that costs it only the module's own body (`ivr serve`: ivr.cli).
+        main = getattr(sys.modules["__main__"], "__spec__", None)
+        self._context.set_forkserver_preload([__name__] + ([main.name] if main is not None else []))
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def load(self, text: str, filename: str, base_dir: Path | None = None) -> Campaign:
+        """Parse and validate a campaign file: the Campaign, DialplanError listing its issues, or JobFailed."""
+        return await self._run("load", (text, filename, str(base_dir) if base_dir else None))
+
+    async def simulate(self, text: str, filename: str, base_dir: Path | None, channel: str, inputs: list[str],
+                       caller: str, allow_private: bool = False, secret: str | None = None) -> dict[str, Any]:
+        """A dry run of the file with scripted inputs (`ivr.channels.dry_run`): the transcript as a dict;
+        JobFailed with the script's problem or a limit."""
+        return await self._run("simulate", (text, filename, str(base_dir) if base_dir else None, channel,
+                                            list(inputs), caller, allow_private, secret))
+
+    async def _run(self, job: str, args: tuple) -> Any:
+        async with self._slots:
+            return await asyncio.to_thread(self._run_blocking, job, args)
+
+    def _run_blocking(self, job: str, args: tuple) -> Any:
+        receiver, sender = self._context.Pipe(duplex=False)
+        process = self._context.Process(target=_child, args=(sender, self.limits, job, args), daemon=True)
+        process.start()
+        sender.close()
+        message: tuple | None = None
+        timed_out = False
+        try:
+            if receiver.poll(self.limits.wall_seconds):
+                try:
+                    message = receiver.recv()
+                except (EOFError, OSError):
+                    message = None
+            else:
+                timed_out = True
+        finally:
+            if process.is_alive():
+                process.join(1.0)
+            if process.is_alive():
+                process.kill()
+            process.join()
+            receiver.close()
+        return self._answer(message, process.exitcode, timed_out)
+
+    def _answer(self, message: tuple | None, exitcode: int | None, timed_out: bool) -> Any:
+        limits = self.limits
+        if message is None:
+            if timed_out:
+                raise JobFailed(f"the job took longer than {limits.wall_seconds:g} s: it was stopped")
+            if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
+                raise JobFailed(f"reading the file took more than {limits.cpu_seconds} s of CPU: it was stopped")
+            raise JobFailed(f"reading the file failed (worker exit {exitcode})")
+        kind = message[0]
+        if kind == "ok":
+            return message[1]
+        if kind == "invalid":
+            raise DialplanError(message[1], message[2])
+        if kind == "memory":
+            raise JobFailed(f"reading the file needs more than {limits.memory_mib} MiB of memory: it was stopped")
+        raise JobFailed(message[1])
