@@ -68,6 +68,7 @@ class EngineConfig:
     max_setup: int = 0                       # calls waiting for their ACK, node-wide (0: a fifth of max_calls)
     ack_timeout: float = 8.0                 # seconds a call waits for the ACK of our 200 before it is ended
     tcp_idle: float = 60.0                   # seconds a SIP TCP connection without a call may stay silent
+    drain_seconds: float = 60.0              # on SIGTERM, how long calls in progress may take to finish
     rtp_timeout: float = 30.0                # seconds without RTP before a call is ended
     max_call_seconds: float = 600.0
     inband_dtmf: bool = True

@@ -46,7 +46,7 @@ async def active_calls(request: web.Request) -> web.Response:
         if principal.scope is not None and (deployed is None or deployed.tenant_id != principal.scope):
             continue
         conversation = active.conversation
-        out.append({"call_id": active.call.call_id, "caller": active.call.caller, "number": active.call.number,
+        out.append({"call_id": active.call.call_id, "caller": active.caller.key, "number": active.call.number,
                     "campaign_id": active.campaign_id, "version": active.version,
                     "seconds": round(now - active.started, 1), "answered": active.answered_at is not None,
                     "node": conversation.session.current if conversation else None})
