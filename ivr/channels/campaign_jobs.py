@@ -70,6 +70,7 @@ def _simulate(text: str, filename: str, base_dir: str | None, channel: str, inpu
 
 
 JOBS = {"load": _load, "simulate": _simulate}
+WHAT = {"load": "reading the file", "simulate": "the simulation"}
 
 
 def _vm_bytes() -> int:
@@ -151,21 +152,21 @@ class CampaignJobs:
                 process.kill()
             process.join()
             receiver.close()
-        return self._answer(message, process.exitcode, timed_out)
+        return self._answer(WHAT[job], message, process.exitcode, timed_out)
 
-    def _answer(self, message: tuple | None, exitcode: int | None, timed_out: bool) -> Any:
+    def _answer(self, what: str, message: tuple | None, exitcode: int | None, timed_out: bool) -> Any:
         limits = self.limits
         if message is None:
             if timed_out:
-                raise JobFailed(f"the job took longer than {limits.wall_seconds:g} s: it was stopped")
+                raise JobFailed(f"{what} took longer than {limits.wall_seconds:g} s: it was stopped")
             if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
-                raise JobFailed(f"reading the file took more than {limits.cpu_seconds} s of CPU: it was stopped")
-            raise JobFailed(f"reading the file failed (worker exit {exitcode})")
+                raise JobFailed(f"{what} took more than {limits.cpu_seconds} s of CPU: it was stopped")
+            raise JobFailed(f"{what} failed (worker exit {exitcode})")
         kind = message[0]
         if kind == "ok":
             return message[1]
         if kind == "invalid":
             raise DialplanError(message[1], message[2])
         if kind == "memory":
-            raise JobFailed(f"reading the file needs more than {limits.memory_mib} MiB of memory: it was stopped")
+            raise JobFailed(f"{what} needs more than {limits.memory_mib} MiB of memory: it was stopped")
         raise JobFailed(message[1])

@@ -187,12 +187,23 @@ async def upload_recording(request: web.Request) -> web.Response:
         key = await asyncio.to_thread(cache.ensure, PromptRequest(audio_path=staged))
     except PromptFailed as exc:
         staged.unlink(missing_ok=True)
-        raise ApiError(422, f"not a recording that can be played: {exc}") from None
+        raise ApiError(422, f"not a recording that can be played: {_unplayable(exc)}") from None
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     path = recordings.install(staged, name)
     return web.json_response(_recording(path, len(cache.load_pcm(key))))
+
+
+def _unplayable(exc: PromptFailed) -> str:
+    """Why an upload cannot be played, in words that reveal nothing of the server (ffmpeg's own message
+    names the file's path on the node)."""
+    cause = exc.__cause__
+    if isinstance(cause, (audio.SilentAudio, audio.TooLong)):
+        return str(cause)
+    if isinstance(cause, audio.DecodeError):
+        return "the audio cannot be decoded (send WAV, MP3 or OGG)"
+    return "the audio could not be converted"
 
 
 async def list_recordings(request: web.Request) -> web.Response:
@@ -332,7 +343,7 @@ async def stream_csv(request: web.Request, filename: str, columns: list[str],
     writer.writeheader()
     count = 0
     async for row in rows:
-        writer.writerow(row)
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
         count += 1
         if count % 500 == 0:
             await response.write(buffer.getvalue().encode())
@@ -344,6 +355,19 @@ async def stream_csv(request: web.Request, filename: str, columns: list[str],
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text rather than runs as a formula (OWASP CSV injection): a
+    text starting with = + - @, tab or carriage return gets a leading apostrophe; plain numbers such as
+    +380501112233 or -2.5 are left as they are (no spreadsheet evaluates them)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
 
 async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
     """(campaign, text, format) of a campaign file body; 415 for other types, 422 with every issue."""
