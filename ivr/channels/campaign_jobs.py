@@ -50,7 +50,10 @@ class Limits:
 
 
 def _load(text: str, filename: str, base_dir: str | None) -> Campaign:
-    return load_campaign(text, filename, Path(base_dir) if base_dir else None)
+    campaign = load_campaign(text, filename, Path(base_dir) if base_dir else None)
+    if campaign.code_pools:          # the document's pools are the campaign's: pickled (and sent) once
+        campaign.source["code_pools"] = campaign.code_pools
+    return campaign
 
 
 def _simulate(text: str, filename: str, base_dir: str | None, channel: str, inputs: list[str], caller: str,

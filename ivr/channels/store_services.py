@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ class StoreServices:
         self.store = store
         self.mailer = mailer
         self.http = http or WebhookClient()
+        self._pools: dict[tuple[str, str], str] = {}      # pools this node loaded: their codes' digest
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         if self.mailer is None:
@@ -30,9 +32,15 @@ class StoreServices:
         return await self.mailer.send(to, subject, text)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
+        """Load the campaigns' code pools, each once per node and content (an upload and the activation
+        that follows do not load 100,000 codes twice)."""
         for campaign in campaigns:
             for pool, codes in campaign.code_pools.items():
+                digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()
+                if self._pools.get((campaign.id, pool)) == digest:
+                    continue
                 await self.store.load_code_pool(campaign.id, pool, codes)
+                self._pools[(campaign.id, pool)] = digest
 
     async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
         """Only the facts the campaign uses, each one query (none for most campaigns)."""

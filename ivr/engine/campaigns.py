@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEMO_TENANT = "demo"
 POLL_SECONDS = 3.0
+PARSED_KEPT = 4
 EXTENSIONS = ("*.yaml", "*.yml", "*.json")
 
 Prepare = Callable[[list[Campaign]], Awaitable[object]]
@@ -58,6 +59,7 @@ class CampaignRegistry:
         self.directory = directory
         self.variables = variables or {}
         self.jobs = jobs or CampaignJobs()         # stored versions are parsed in capped worker processes
+        self._parsed: dict[str, Campaign] = {}     # by the SHA-256 of their text: an upload, then its activation
         self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
@@ -203,7 +205,19 @@ class CampaignRegistry:
     async def parse(self, version: DialplanVersion) -> Campaign:
         """A stored version as a Campaign (code pool files are read from the dialplans folder), parsed in a
         worker process (`CampaignJobs`): DialplanError or JobFailed when it cannot be served."""
-        return await self.jobs.load(version.source_text, f"{version.campaign_id}@v{version.version}", self.directory)
+        return await self.parse_text(version.source_text, f"{version.campaign_id}@v{version.version}")
+
+    async def parse_text(self, text: str, filename: str) -> Campaign:
+        """A campaign file's text parsed in a worker process; the last few are kept by their SHA-256, so a
+        version parsed at upload is not parsed again when it is put in service."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        campaign = self._parsed.get(digest)
+        if campaign is None:
+            campaign = await self.jobs.load(text, filename, self.directory)
+            self._parsed[digest] = campaign
+            while len(self._parsed) > PARSED_KEPT:
+                self._parsed.pop(next(iter(self._parsed)))
+        return campaign
 
     async def _poll(self, interval: float) -> None:
         while True:

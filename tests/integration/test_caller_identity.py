@@ -11,7 +11,6 @@ import csv
 import io
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 

@@ -375,7 +375,7 @@ async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
         raise ApiError(415, f"send the campaign file as one of {', '.join(DIALPLAN_TYPES)}")
     text = await read_text(request)
     try:
-        campaign = await engine_of(request).campaigns.jobs.load(text, "dialplan")
+        campaign = await engine_of(request).campaigns.parse_text(text, "dialplan")
     except DialplanError as exc:
         raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
     except JobFailed as exc:
