@@ -63,6 +63,10 @@ def test_three_forms_of_one_number_vote_once_by_sms_and_voice(engine) -> None:
     assert ended(engine, "380501112233")[-1]["path"][-1] == "already"
     assert ("+380501112233", "boris") in votes(engine) and len([v for v in votes(engine) if
                                                                 v[0] == "+380501112233"]) == 1
+    log = Api(engine)("GET", "/api/calls?caller=050%20111%2022%2033", make_key(engine, "demo", "operator")).json()
+    assert {(c["channel"], c["caller"], c["caller_raw"]) for c in log["calls"]} == {
+        ("sms", "+380501112233", "0501112233"), ("sms", "+380501112233", "+380501112233"),
+        ("voice", "+380501112233", "380501112233")}
 
 
 def test_withheld_and_alphanumeric_callers_are_told_why_and_never_vote(engine) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from ivr.channels.caller_id import normalize
 from ivr.store import CallFilter, CallSummary
 
 from .business import stream_csv
@@ -81,8 +82,11 @@ async def recording(request: web.Request) -> web.FileResponse:
 
 
 def call_filter(request: web.Request) -> CallFilter:
+    """The call log's filters; a caller given in any form (`0501112233`) is looked up normalised, as the
+    log keeps it (`+380501112233`, in the node's region)."""
     q = request.query
-    return CallFilter(number=q.get("number") or None, caller=q.get("caller") or None,
+    caller = normalize(q["caller"], engine_of(request).config.region).key if q.get("caller") else None
+    return CallFilter(number=q.get("number") or None, caller=caller,
                       campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
                       disposition=q.get("disposition") or None, since=_time(request, "since"),
                       until=_time(request, "until"))
