@@ -36,7 +36,7 @@ from typing import Any
 
 import jsonschema
 
-from . import templates
+from . import patterns, templates
 from .conditions import holds
 from .events import (
     EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, Listen, ListenSpec,
@@ -413,7 +413,7 @@ class FlowSession:
         if not choices:
             value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
             fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
-                    and (node.get("pattern") is None or re.fullmatch(node["pattern"], value) is not None))
+                    and (node.get("pattern") is None or patterns.fullmatch(node["pattern"], value)))
             return value, node["next"] if fits else None, None
         if isinstance(event, Digits):
             found = [c for c in choices if "key" in c and str(c["key"]) == raw]
