@@ -143,7 +143,10 @@ class SipTransport:
         dest = send.dest
         if dest.transport == "UDP":
             if self._udp is not None:
-                self._udp.sendto(send.data, (dest.host, dest.port))
+                try:
+                    self._udp.sendto(send.data, (dest.host, dest.port))
+                except (OSError, ValueError) as exc:      # a host name (no DNS here), a bad address
+                    log.info("cannot send to %s:%s over UDP: %s", dest.host, dest.port, exc)
             return
         conn = self.tcp_connections.get((dest.host, dest.port))
         if conn is not None and conn.transport is not None and not conn.transport.is_closing():
