@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ivr.channels.caller_id import DEFAULT_REGION, CallerIdError, check_region
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
@@ -55,6 +56,22 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         f"defaults {defaults}")
     p.add_argument("--allow-from", action="append", default=[], metavar="CIDR",
                    help="take SIP only from these networks (repeatable; default: from anywhere)")
+    p.add_argument("--region", default=DEFAULT_REGION, metavar="CC",
+                   help="country whose national numbers callers and SMS senders use without a country code "
+                        "(ISO 3166, e.g. UA, PL; default %(default)s); a campaign's `region` overrides it")
+    p.add_argument("--trust-identity-from", action="append", default=[], metavar="CIDR",
+                   help="take the caller's number from P-Asserted-Identity only from these networks (the carrier "
+                        "trunk, Kamailio); repeatable; from anywhere else the From header is used")
+    p.add_argument("--max-setup", type=int, default=0,
+                   help="calls waiting for their ACK at once, node-wide, before 503 (default: a fifth of "
+                        "--max-calls, at least 10)")
+    p.add_argument("--ack-timeout", type=float, default=8.0,
+                   help="seconds a call waits for the ACK of its 200 OK before it is ended (default %(default)s)")
+    p.add_argument("--tcp-idle", type=float, default=60.0,
+                   help="seconds a SIP TCP connection without a call may stay silent before it is closed")
+    p.add_argument("--drain-seconds", type=float, default=60.0,
+                   help="on SIGTERM, seconds to let calls in progress finish (calls still waiting for their "
+                        "ACK end at once)")
     p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
     p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
     p.add_argument("--accept-register", action="store_true",
@@ -147,6 +164,14 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         allow_from = parse_networks(args.allow_from)
     except AccessError as exc:
         raise ConfigError(f"--allow-from: {exc}") from None
+    try:
+        trusted = parse_networks(args.trust_identity_from)
+    except AccessError as exc:
+        raise ConfigError(f"--trust-identity-from: {exc}") from None
+    try:
+        region = check_region(args.region)
+    except CallerIdError as exc:
+        raise ConfigError(f"--region: {exc}") from None
     return EngineConfig(
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
@@ -156,7 +181,9 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         unknown_numbers=args.unknown_numbers,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
-        sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,
+        sip_rates=sip_rates(args.sip_rate), allow_from=allow_from, region=region, trust_identity_from=trusted,
+        max_setup=args.max_setup, ack_timeout=args.ack_timeout, tcp_idle=args.tcp_idle,
+        drain_seconds=args.drain_seconds,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
@@ -218,8 +245,8 @@ async def serve(config: EngineConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("stopping: draining calls in progress")
-    await node.stop(drain=True)
+    log.info("stopping: draining calls in progress (at most %.0f s)", config.drain_seconds)
+    await node.stop(drain=True, drain_seconds=config.drain_seconds)
 
 
 def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

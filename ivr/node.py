@@ -79,14 +79,22 @@ class Node:
             await asyncio.sleep(REPORT_POLL)
 
     async def stop(self, drain: bool = False, drain_seconds: float = 60.0) -> None:
-        """Stop; with `drain`, refuse new calls (503) and wait for calls in progress first."""
+        """Stop; with `drain`, refuse new calls (503), end calls still waiting for their ACK at once (no
+        flood of half-open calls can hold the node), and wait up to `drain_seconds` for the calls in
+        progress to finish."""
         if self._reports is not None:
             self._reports.cancel()
         if self.engine is not None:
             if drain:
                 self.engine.draining = True
-                if self.engine.ua is not None:
-                    self.engine.ua.accepting = False
+                ua, transport = self.engine.ua, self.engine.transport
+                if ua is not None:
+                    ua.accepting = False
+                    dropped = ua.drop_setups(asyncio.get_running_loop().time())
+                    if transport is not None:
+                        transport.flush()
+                    if dropped:
+                        log.info("stopping: %d calls waiting for their ACK ended", dropped)
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + drain_seconds
                 while self.engine.calls and loop.time() < deadline:

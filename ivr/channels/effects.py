@@ -42,8 +42,11 @@ class CampaignServices(Protocol):
 
     http: HttpCall                       # webhooks, notify webhooks and routing requests
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
-        """One vote per caller, campaign, vote name and window, whatever the channel."""
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
+        """One vote per caller, campaign, vote name and window, whatever the channel. Accepted only once the
+        store has counted it; while it cannot check it, `unavailable`, or with `defer` kept to be checked
+        later (`pending`)."""
 
     async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
         """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down)."""
@@ -68,7 +71,7 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
         await services.store_outcome(ctx, action.kind, action.name, action.value)
         return None
     if isinstance(action, CastVote):
-        return await services.cast_vote(ctx, action.name, action.choice, action.window)
+        return await services.cast_vote(ctx, action.name, action.choice, action.window, defer=action.defer)
     if isinstance(action, RedeemCode):
         return await services.redeem_code(ctx, action.pool, action.code)
     if isinstance(action, CallWebhook):
@@ -118,7 +121,8 @@ class InMemoryServices:
                  if (campaign_id, voter) == (campaign.id, caller) and name in names]
         return {"last_vote": votes[-1]} if votes else {}
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
         key = (ctx.campaign_id, name, ctx.caller, window_key(window, self.clock()))
         if key in self.votes:
             return VoteResult(False, self.votes[key])

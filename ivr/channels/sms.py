@@ -7,7 +7,9 @@ conversation is also tried as the answer to the first question: texting "2" to a
 once, while "hello" gets the welcome and the question. A conversation is saved between messages with
 `to_state()` and resumed with `from_state()`.
 
-`SmsGateway` is the runtime behind the HTTP endpoint: it finds the campaign by short number, keeps
+`SmsGateway` is the runtime behind the HTTP endpoint (and any operator link that delivers messages): it
+normalises the sender (`caller_id.normalize`, in the campaign's region, else the node's), finds the
+campaign by short number, keeps
 conversations in the store (a message id seen before is not processed again) and writes the timeline.
 A conversation waiting for an answer is due for its reminder `reminder_after` seconds after the last
 message; `remind_due()` (called periodically) feeds those conversations a no-input and returns the
@@ -26,6 +28,7 @@ from ivr.flow.events import EFFECTS, Action, End, Listen, NoInput, Say, StoreOut
 from ivr.flow.interpreter import FlowError, FlowSession
 from ivr.flow.model import Campaign
 
+from .caller_id import CallerId, IdentitySettings, normalize
 from .effects import CampaignServices, EffectContext, run_effect
 
 log = logging.getLogger(__name__)
@@ -116,21 +119,26 @@ class SmsReply:
 class SmsGateway:
     """Inbound SMS → campaign flow → replies, with conversations kept in the store."""
 
-    def __init__(self, campaigns: Any, store: Any, services: CampaignServices) -> None:
+    def __init__(self, campaigns: Any, store: Any, services: CampaignServices,
+                 identity: IdentitySettings = IdentitySettings()) -> None:
         self.campaigns = campaigns
         self.store = store
         self.services = services
+        self.identity = identity
 
     async def inbound(self, message_id: str, sender: str, number: str, text: str) -> SmsReply:
+        """One message from `sender` (as the operator gave it) to a short number; the replies."""
         campaign: Campaign | None = self.campaigns.for_sms_number(number)
         if campaign is None:
             raise LookupError(f"no campaign on SMS number {number}")
-        new, saved = await self.store.sms_claim(message_id=message_id, number=number, caller=sender, text=text)
+        caller = normalize(sender, campaign.region or self.identity.region)
+        new, saved = await self.store.sms_claim(message_id=message_id, number=number, caller=caller.key, text=text,
+                                                caller_raw=caller.raw)
         if not new:
             return SmsReply(None, [], duplicate=True, campaign_id=campaign.id)
-        conversation = self._resume(campaign, saved) or await self._open(campaign, sender, number)
+        conversation = self._resume(campaign, saved) or await self._open(campaign, caller, number)
         replies = await conversation.handle(text)
-        return await self._save(conversation, campaign, number, sender, replies)
+        return await self._save(conversation, campaign, number, caller.key, replies)
 
     async def remind_due(self, now: datetime | None = None) -> list[SmsReply]:
         """Conversations whose reminder delay has passed: each gets its no-input turn, once."""
@@ -170,12 +178,13 @@ class SmsGateway:
             log.info("SMS session %s not resumed (%s): starting again", saved.get("session_id"), exc)
             return None
 
-    async def _open(self, campaign: Campaign, sender: str, number: str) -> SmsConversation:
-        known = await self.services.caller_variables(campaign, sender)
-        conversation = SmsConversation.open(campaign, self.services, sender, number,
-                                            now=datetime.now(timezone.utc), variables={"caller": known})
+    async def _open(self, campaign: Campaign, caller: CallerId, number: str) -> SmsConversation:
+        known = await self.services.caller_variables(campaign, caller.key)
+        conversation = SmsConversation.open(campaign, self.services, caller.key, number,
+                                            now=datetime.now(timezone.utc),
+                                            variables={"caller": {**known, **caller.variables()}})
         deployed = self.campaigns.deployed(campaign.id)
-        self.store.call_started(call_id=conversation.context.call_id, caller=sender, number=number,
+        self.store.call_started(call_id=conversation.context.call_id, caller=caller.key, number=number,
                                 campaign_id=campaign.id, channel="sms", at=conversation.session.now,
-                                version=deployed.version if deployed else None)
+                                caller_raw=caller.raw, version=deployed.version if deployed else None)
         return conversation

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.channels.campaign_jobs import CampaignJobs, JobFailed
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEMO_TENANT = "demo"
 POLL_SECONDS = 3.0
+PARSED_KEPT = 4
 EXTENSIONS = ("*.yaml", "*.yml", "*.json")
 
 Prepare = Callable[[list[Campaign]], Awaitable[object]]
@@ -52,9 +54,12 @@ class Deployed:
 
 
 class CampaignRegistry:
-    def __init__(self, directory: Path, variables: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path, variables: dict[str, str] | None = None,
+                 jobs: CampaignJobs | None = None) -> None:
         self.directory = directory
         self.variables = variables or {}
+        self.jobs = jobs or CampaignJobs()         # stored versions are parsed in capped worker processes
+        self._parsed: dict[str, Campaign] = {}     # by the SHA-256 of their text: an upload, then its activation
         self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
@@ -155,9 +160,10 @@ class CampaignRegistry:
                 continue
             fmt = "json" if path.suffix == ".json" else "yaml"
             try:
-                version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt,
-                                                            claim=(*campaign.voice_numbers, *campaign.sms_numbers),
-                                                            actor=Actor.node())
+                version = await store.save_dialplan_version(
+                    tenant.id, campaign.id, text, fmt, claim=(*campaign.voice_numbers, *campaign.sms_numbers),
+                    name=campaign.name, voice_numbers=tuple(campaign.voice_numbers),
+                    sms_numbers=tuple(campaign.sms_numbers), actor=Actor.node())
             except Conflict as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
@@ -179,8 +185,9 @@ class CampaignRegistry:
                     fresh[row.campaign_id] = current
                     continue
                 try:
-                    deployed = Deployed(self._with_variables(self.parse(row)), tenant_id, row.version, row.sha256)
-                except DialplanError as exc:          # stored before a stricter validator: keep what runs
+                    deployed = Deployed(self._with_variables(await self.parse(row)), tenant_id, row.version,
+                                        row.sha256)
+                except (DialplanError, JobFailed) as exc:   # stored before a stricter validator: keep what runs
                     log.error("campaign %s version %d not loaded: %s", row.campaign_id, row.version, exc)
                     if current is not None:
                         fresh[row.campaign_id] = current
@@ -195,9 +202,22 @@ class CampaignRegistry:
             if (changed or fresh.keys() != before) and self._installed is not None:
                 await self._installed()
 
-    def parse(self, version: DialplanVersion) -> Campaign:
-        """A stored version as a Campaign (code pool files are read from the dialplans folder)."""
-        return load_campaign(version.source_text, f"{version.campaign_id}@v{version.version}", self.directory)
+    async def parse(self, version: DialplanVersion) -> Campaign:
+        """A stored version as a Campaign (code pool files are read from the dialplans folder), parsed in a
+        worker process (`CampaignJobs`): DialplanError or JobFailed when it cannot be served."""
+        return await self.parse_text(version.source_text, f"{version.campaign_id}@v{version.version}")
+
+    async def parse_text(self, text: str, filename: str) -> Campaign:
+        """A campaign file's text parsed in a worker process; the last few are kept by their SHA-256, so a
+        version parsed at upload is not parsed again when it is put in service."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        campaign = self._parsed.get(digest)
+        if campaign is None:
+            campaign = await self.jobs.load(text, filename, self.directory)
+            self._parsed[digest] = campaign
+            while len(self._parsed) > PARSED_KEPT:
+                self._parsed.pop(next(iter(self._parsed)))
+        return campaign
 
     async def _poll(self, interval: float) -> None:
         while True:

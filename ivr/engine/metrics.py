@@ -64,6 +64,8 @@ class NodeStatus:
     trunk: TrunkState | None                # None: no trunk registration configured
     links: tuple[LinkState, ...]            # SMSC binds (none until SMS operator links exist)
 
+from ivr.media.latch import DropCounts
+
 
 @dataclass
 class EngineMetrics:
@@ -72,6 +74,7 @@ class EngineMetrics:
     rtp_packets_sent: int = 0
     rtp_packets_received: int = 0
     dtmf_events: int = 0
+    rtp_dropped: DropCounts = field(default_factory=DropCounts)   # shared by every call's media latch
     dispositions: Counter = field(default_factory=Counter)
     links: dict[str, LinkState] = field(default_factory=dict)
 
@@ -103,6 +106,10 @@ class EngineMetrics:
         series("ivr_rtp_packets_sent_total", "counter", "RTP packets sent.", [("", self.rtp_packets_sent)])
         series("ivr_rtp_packets_received_total", "counter", "RTP packets received.",
                [("", self.rtp_packets_received)])
+        series("ivr_rtp_packets_dropped_total", "counter",
+               "RTP packets refused by a call's media latch: from another address (source) or another stream "
+               "of the call's address (ssrc).",
+               [('{reason="source"}', self.rtp_dropped.source), ('{reason="ssrc"}', self.rtp_dropped.ssrc)])
         series("ivr_dtmf_events_total", "counter", "Keys received (RFC 4733, SIP INFO, in-band).",
                [("", self.dtmf_events)])
         if sip is not None:

@@ -22,14 +22,17 @@ MAX_SOURCE = 2_000_000          # characters; a campaign file is far smaller
 MAX_DEPTH = 64                  # nested mappings and lists; a campaign needs far fewer
 
 
-class _Loader(yaml.SafeLoader):
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when PyYAML has it: ~20x faster
+
+
+class _Loader(_SAFE):                                     # type: ignore[valid-type, misc]
     """Safe YAML without timestamp and YAML 1.1 yes/no/on/off booleans."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers
             if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _SAFE.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                               list("tTfF"))

@@ -20,7 +20,19 @@ NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify"
 VOICE_ONLY = ("record", "transfer")
 # Every field of a node that names another node (the node's exits).
 EXIT_FIELDS = ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid",
-               "unavailable", "failure", "default")
+               "unavailable", "pending", "unidentified", "failure", "default")
+# Nodes whose result counts for one caller: callers that cannot be identified are refused there unless the
+# campaign allows them (`callers.unidentified: allow`).
+IDENTIFIED_ONLY = ("vote", "code")
+# What such a caller hears or reads at a vote or code without an `unidentified` exit, unless `callers.text`.
+UNIDENTIFIED_TEXT = {
+    "uk": "Вибачте, ваш номер прихований або не визначений, тому взяти участь неможливо. "
+          "Будь ласка, зателефонуйте або напишіть з номера, який не прихований.",
+    "ru": "Извините, ваш номер скрыт или не определён, поэтому принять участие нельзя. "
+          "Пожалуйста, позвоните или напишите с номера, который не скрыт.",
+    "en": "Sorry, your number is withheld or unknown, so you cannot take part. "
+          "Please call or text from a number that is not withheld.",
+}
 # Fields the caller hears or reads, per node type: a string or one text per language.
 SPOKEN_FIELDS = {
     "say": ("text",),
@@ -53,6 +65,8 @@ class Campaign:
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
     report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
     webhook_secret: str | None = None          # signs the campaign's webhooks (X-Ivr-Signature)
+    region: str | None = None                  # how national caller numbers are read (None: the node's)
+    callers: dict[str, Any] = field(default_factory=dict)   # {unidentified: refuse|allow, text}
     folder: Path | None = None                 # where its files (code pools, recordings) are read from
 
     @property
@@ -82,7 +96,13 @@ class Campaign:
                               for channel, items in numbers.items()},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
-            variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
+            variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"),
+            region=data.get("region"), callers=dict(data.get("callers") or {}), source=data)
+
+    @property
+    def allows_unidentified(self) -> bool:
+        """Whether callers with a withheld, unknown or alphanumeric number may vote and redeem codes."""
+        return self.callers.get("unidentified", "refuse") == "allow"
 
 
 def _number(entry: Any) -> str:
@@ -156,7 +176,23 @@ def campaign_texts(campaign: Campaign) -> list[tuple[str, Any]]:
         out.append(("schedule.closed_text", campaign.schedule["closed_text"]))
     if campaign.limits.get("text") is not None:
         out.append(("limits.text", campaign.limits["text"]))
+    refusal = unidentified_text(campaign)
+    if refusal is not None:
+        out.append(("callers.text", refusal))
     return out
+
+
+def unidentified_text(campaign: Campaign) -> Any | None:
+    """What a caller who cannot be identified hears at a vote or code without an `unidentified` exit: the
+    campaign's `callers.text`, else UNIDENTIFIED_TEXT in each of its languages (English for the others);
+    None when no node can refuse such a caller."""
+    if campaign.allows_unidentified or not any(node.get("type") in IDENTIFIED_ONLY and not node.get("unidentified")
+                                               for node in campaign.nodes.values()):
+        return None
+    if campaign.callers.get("text") is not None:
+        return campaign.callers["text"]
+    return {language: UNIDENTIFIED_TEXT.get(language.split("-")[0], UNIDENTIFIED_TEXT["en"])
+            for language in campaign.languages}
 
 
 @dataclass(frozen=True)

@@ -134,10 +134,16 @@ NODES = [
     _node("vote", "one vote per caller per window, voice and SMS together", {
         "name": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1},
         "window": {"enum": ["campaign", "day", "hour"]}, "next": NODE_ID, "repeat": NODE_ID,
-        "unavailable": NODE_ID}, ("name", "value", "next", "repeat")),
+        "unavailable": NODE_ID, "pending": {**NODE_ID, "description": (
+            "accept now, de-duplicate later: while the store cannot check the vote it is kept and the flow goes "
+            "here (say it will count if it is the caller's first); without it such a vote takes `unavailable`")},
+        "unidentified": {**NODE_ID, "description": "where callers whose number is withheld or unknown go "
+                                                   "(unless callers.unidentified is allow)"}},
+        ("name", "value", "next", "repeat")),
     _node("code", "redeem a promo code from a pool, once", {
         "pool": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}, "next": NODE_ID,
-        "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID}, ("pool", "value", "next", "used", "invalid")),
+        "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID, "unidentified": NODE_ID},
+        ("pool", "value", "next", "used", "invalid")),
     _node("webhook", "call the business's API; its JSON answer becomes {{result.*}}", {
         "url": {"type": "string", "minLength": 1}, "method": {"enum": ["GET", "POST", "PUT"]},
         "body": {"type": "object"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -181,6 +187,14 @@ SCHEMA: dict[str, Any] = {
             "voice": {"type": "array", "items": NUMBER_ENTRY},
             "sms": {"type": "array", "items": NUMBER_ENTRY}},
             "additionalProperties": False},
+        "region": {"type": "string", "pattern": "^[A-Z]{2}$",
+                   "description": "country whose national numbers callers use without a country code (ISO 3166, "
+                                  "e.g. UA); default: the node's --region"},
+        "callers": {"type": "object", "description": "who may take part in votes and codes", "properties": {
+            "unidentified": {"enum": ["refuse", "allow"],
+                             "description": "callers whose number is withheld, unknown or a name (SMS): refused "
+                                            "at votes and codes by default"},
+            "text": TEXT}, "additionalProperties": False},
         "languages": {"type": "array", "items": {"type": "string", "pattern": LANGUAGE},
                       "minItems": 1, "uniqueItems": True},
         "voice": VOICE,

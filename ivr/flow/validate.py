@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import phonenumbers
 
 from . import schedule as schedules
 from . import templates
@@ -125,6 +126,8 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
         for i, entry in enumerate(campaign.source.get("numbers", {}).get(channel, [])):
             language = entry.get("language") if isinstance(entry, dict) else None
             issues += [Issue(f"numbers.{channel}[{i}].language", m) for m in _language_issues(campaign, language)]
+    if campaign.region is not None and campaign.region not in phonenumbers.SUPPORTED_REGIONS:
+        issues.append(Issue("region", f'unknown region "{campaign.region}": a country code such as UA, PL or GB'))
     schedule = campaign.schedule or {}
     try:
         tz = schedules.zone(schedule.get("timezone", "UTC"))

@@ -76,6 +76,20 @@ class DialplanVersion:
 
 
 @dataclass(frozen=True)
+class CampaignListing:
+    """A campaign as listed: its current version's (the active one, else the latest) name and numbers, as
+    stored with the version (None for versions saved before they were kept), and how many versions."""
+
+    id: str
+    tenant_id: str
+    active_version: int | None
+    versions: int
+    name: str | None
+    voice_numbers: list[str]
+    sms_numbers: list[str]
+
+
+@dataclass(frozen=True)
 class ShortNumber:
     number: str
     tenant_id: str
@@ -142,10 +156,12 @@ def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: 
 
 
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: tuple[str, ...] = (), actor: Actor | None = None) -> int:
-    """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
-    assigned to the campaign in the same transaction (Conflict, and nothing saved, when one of them
-    belongs to another tenant or points at another campaign)."""
+                          claim: tuple[str, ...] = (), name: str | None = None,
+                          voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
+                          actor: Actor | None = None) -> int:
+    """Keep a new version of the campaign's dialplan with its name and numbers (for listings); its number.
+    The short numbers in `claim` are assigned to the campaign in the same transaction (Conflict, and
+    nothing saved, when one of them belongs to another tenant or points at another campaign)."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
     _tenant(session, tenant_id)
@@ -163,7 +179,8 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
     sha256 = hashlib.sha256(source_text.encode()).hexdigest()
     session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
-                                   sha256=sha256, created_at=_now()))
+                                   sha256=sha256, created_at=_now(),
+                                   name=name, voice_numbers=list(voice_numbers), sms_numbers=list(sms_numbers)))
     audit.record(session, actor, Action.VERSION_UPLOADED, tenant_id, campaign_id,
                  {"version": version, "sha256": sha256, "numbers": list(claim)})
     return version
@@ -201,6 +218,30 @@ def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
     query = select(CampaignRow).order_by(CampaignRow.id)
     rows = session.scalars(query if tenant_id is None else query.where(CampaignRow.tenant_id == tenant_id))
     return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at) for r in rows]
+
+
+def campaign_listing(session: Session, tenant_id: str | None) -> list[CampaignListing]:
+    """The tenant's campaigns (None: every tenant's) with their current version's stored name and numbers,
+    read without any source text."""
+    query = select(CampaignRow).order_by(CampaignRow.id)
+    campaigns = list(session.scalars(query if tenant_id is None else query.where(CampaignRow.tenant_id == tenant_id)))
+    versions = select(DialplanVersionRow.campaign_id, DialplanVersionRow.version, DialplanVersionRow.name,
+                      DialplanVersionRow.voice_numbers, DialplanVersionRow.sms_numbers)
+    if tenant_id is not None:
+        versions = versions.join(CampaignRow, CampaignRow.id == DialplanVersionRow.campaign_id).where(
+            CampaignRow.tenant_id == tenant_id)
+    by_campaign: dict[str, list] = {}
+    for row in session.execute(versions.order_by(DialplanVersionRow.campaign_id, DialplanVersionRow.version)):
+        by_campaign.setdefault(row.campaign_id, []).append(row)
+    out = []
+    for campaign in campaigns:
+        rows = by_campaign.get(campaign.id, [])
+        current = next((r for r in rows if r.version == campaign.active_version), rows[-1] if rows else None)
+        out.append(CampaignListing(campaign.id, campaign.tenant_id, campaign.active_version, len(rows),
+                                   current.name if current else None,
+                                   list(current.voice_numbers or []) if current else [],
+                                   list(current.sms_numbers or []) if current else []))
+    return out
 
 
 def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None,

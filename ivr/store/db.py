@@ -10,11 +10,15 @@ migrations and starts the writer thread (`writer`). The asyncio side never touch
   when the database does not answer within `ack_deadline` (0.5 s), once it is appended and fsync'd to
   the spool ("committed" / "spooled"). kill -9 cannot lose an acknowledged outcome.
 * Votes — `cast_vote` — answer whether the vote counts; the database's UNIQUE constraint decides, so
-  nodes sharing PostgreSQL cannot both accept one caller. Trade-off when the database is unreachable:
-  the vote is spooled and reported accepted, since the caller cannot wait; on
-  replay a second vote from the same caller is kept as a "rejected" outcome and not counted.
+  nodes sharing PostgreSQL cannot both accept one caller. A vote is reported counted only once the
+  database counted it: while it cannot be checked, StoreUnavailable (the flow's `unavailable` exit),
+  unless the caller asked to `defer` ("accept now, de-duplicate later"): then it is spooled and answered
+  `deferred`; on replay a second vote from the same caller is kept as a "rejected" outcome, not counted.
 * Codes — `redeem_code` — cannot be checked offline: the answer is then "unavailable" and the flow
   takes its fallback. `load_code_pool` is idempotent and waits in the spool like an outcome.
+* Deadlines of votes and codes follow the store's state: known down (the writer is offline), the answer
+  comes within `ack_deadline`; reachable but slow (a long writer queue, a loaded machine), the check is
+  waited for up to `check_timeout` (10 s), the latency at which it gives up.
 * SMS sessions (`sms_claim`, `sms_save`) need the database: StoreUnavailable while it is down.
 * Tenants, keys, versions, numbers (`accounts`) and reads (`queries`) run in a small pool of reader
   threads and raise StoreUnavailable while the database is down.
@@ -46,7 +50,7 @@ from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
 from .audit import Action, Actor, AuditEntry
 from .flow_counts import FlowCounts, FlowFilter
 from .operations import WebhookFailure
@@ -58,6 +62,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXPORT_PAGE = 1000
+CHECK_STEP = 0.05            # s between looks at the writer's state while a check waits
 UNREACHABLE = object()
 
 
@@ -67,6 +72,7 @@ class StoreOptions:
 
     ack_deadline: float = 0.5        # an outcome or vote not committed by then is spooled
     answer_timeout: float = 5.0      # extra wait when the writer is already on it (then: spool / unavailable)
+    check_timeout: float = 10.0      # a vote or code check gives up after this while the store is merely slow
     batch_rows: int = 500
     linger: float = 0.05             # records wait this long for company before a batch is written
     probe_min: float = 0.25          # first retry after the database went away, doubling up to probe_max
@@ -138,8 +144,10 @@ class Store:
     # -- records: fire-and-forget ---------------------------------------------------------------
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None) -> None:
-        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version))
+                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None:
+        """A call or SMS session began: `caller` normalised (see `ivr.channels.caller_id`), `caller_raw` as
+        the network sent it."""
+        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version, caller_raw=caller_raw))
 
     def call_answered(self, call_id: str, at: datetime) -> None:
         self._record(CallAnswered(call_id, at))
@@ -166,11 +174,15 @@ class Store:
         return await self._acknowledged(self._spoolable(outcome, "spooled"))
 
     async def cast_vote(self, *, campaign_id: str, name: str, caller: str, choice: str, window: str,
-                        channel: str, call_id: str, at: datetime | None = None) -> VoteOutcome:
-        """One vote per caller, vote name and window ("campaign", "day", "hour": UTC), across channels."""
+                        channel: str, call_id: str, at: datetime | None = None, defer: bool = False) -> VoteOutcome:
+        """One vote per caller, vote name and window ("campaign", "day", "hour": UTC), across channels.
+        StoreUnavailable when it cannot be checked, unless `defer`: then it waits in the spool (`deferred`)."""
         at = at or _now()
         vote = VoteRecord(campaign_id, name, caller, choice, window_key(window, at), channel, call_id, at)
-        return await self._acknowledged(self._spoolable(vote, VoteOutcome(True, None)))
+        request = Request(functools.partial(traffic.apply, record=vote), Ticket(self._loop),
+                          spool=vote if defer else None, spooled=VoteOutcome(True, None, deferred=True),
+                          offline=StoreUnavailable("the database is unreachable: the vote cannot be checked"))
+        return await self._checked(request)
 
     async def redeem_code(self, *, campaign_id: str, pool: str, code: str, caller: str, channel: str,
                           call_id: str) -> CodeStatus:
@@ -178,18 +190,19 @@ class Store:
         at = _now()
         run = functools.partial(traffic.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
                                 channel=channel, call_id=call_id, at=at)
-        return await self._acknowledged(Request(run, Ticket(self._loop), offline="unavailable"))
+        return await self._checked(Request(run, Ticket(self._loop), offline="unavailable"))
 
     async def load_code_pool(self, campaign_id: str, pool: str, codes: list[str]) -> Durability:
         """Add the codes the pool does not have yet (kept in the spool while the database is down)."""
         return await self._acknowledged(self._spoolable(CodePoolLoad(campaign_id, pool, list(codes), _now()),
                                                         "spooled"))
 
-    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str
-                        ) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS: (new, saved session); new is False when the message id was seen before."""
+    async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str,
+                        caller_raw: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """Record an inbound SMS from `caller` (normalised; `caller_raw` as sent): (new, saved session); new
+        is False when the message id was seen before."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
-                                at=_now())
+                                at=_now(), caller_raw=caller_raw)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
@@ -234,7 +247,33 @@ class Store:
                 return await asyncio.wait_for(asyncio.shield(future), self.options.answer_timeout)
             except TimeoutError:
                 log.warning("store: no answer in %.1f s; falling back", self.options.answer_timeout)
-        future.add_done_callback(_consume)
+        return await self._fallback(request)
+
+    async def _checked(self, request: Request) -> Any:
+        """The answer of a check a caller waits for (a vote, a code), with a deadline that follows the store's
+        state: while the writer knows the database is down, the fallback after `ack_deadline`; while it is
+        reachable, however slow, the real answer, up to `check_timeout`. The fallback: the spool (for a
+        spoolable request) or the `offline` answer (raised when it is an exception)."""
+        self._submit(request)
+        future = request.ticket.future
+        started = self._loop.time()
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), CHECK_STEP)
+            except TimeoutError:
+                pass
+            waited = self._loop.time() - started
+            if waited >= self.options.check_timeout:
+                log.warning("store: no answer to a check in %.1f s while the database seemed up; giving up", waited)
+                request.ticket.abandon()
+                break
+            if not self._writer.online and waited >= self.options.ack_deadline and request.ticket.abandon():
+                break                                    # known down, and the writer has not taken it
+        return await self._fallback(request)
+
+    async def _fallback(self, request: Request) -> Any:
+        """What an abandoned request answers: spooled, or its `offline` answer."""
+        request.ticket.future.add_done_callback(_consume)
         if request.spool is None:
             if isinstance(request.offline, BaseException):
                 raise request.offline
@@ -273,11 +312,14 @@ class Store:
         await self._run(accounts.revoke_api_key, tenant_id, key_id, actor, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = (), actor: Actor | None = None) -> int:
-        """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
-        assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
+                                    claim: tuple[str, ...] = (), name: str | None = None,
+                                    voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
+                                    actor: Actor | None = None) -> int:
+        """A new immutable version (1, 2, ...) of the campaign's dialplan, kept with its name and numbers;
+        creates the campaign if new and assigns it the short numbers in `claim` (Conflict when another
+        campaign has one)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), actor, write=True)
+                               tuple(claim), name, tuple(voice_numbers), tuple(sms_numbers), actor, write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
                                actor: Actor | None = None) -> None:
@@ -291,6 +333,10 @@ class Store:
 
     async def campaigns(self, tenant_id: str | None) -> list[Campaign]:
         return await self._run(accounts.campaigns, tenant_id)
+
+    async def campaign_listing(self, tenant_id: str | None) -> list[CampaignListing]:
+        """Campaigns with their current version's name and numbers, without reading any source."""
+        return await self._run(accounts.campaign_listing, tenant_id)
 
     async def campaign_owner(self, campaign_id: str) -> str | None:
         return await self._run(accounts.campaign_owner, campaign_id)
@@ -395,6 +441,7 @@ class Store:
     async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
         """Calls and SMS conversations of `caller` in a campaign since midnight (UTC), counting every
         session queued for writing before this call (StoreUnavailable while the database is down)."""
+        self._check_online()
         await self.flush()
         midnight = _now().replace(hour=0, minute=0, second=0, microsecond=0)
         return await self._run(queries.sessions_since, campaign_id, caller, midnight, exclude)
@@ -402,7 +449,14 @@ class Store:
     async def last_vote(self, campaign_id: str, caller: str, names: list[str]) -> str | None:
         """The choice of the caller's latest vote in the campaign under these vote names, voice or SMS
         (StoreUnavailable while the database is down)."""
+        self._check_online()
         return await self._run(queries.last_vote, campaign_id, caller, list(names))
+
+    def _check_online(self) -> None:
+        """StoreUnavailable at once while the writer knows the database is down (a caller is waiting: no
+        connection attempt of several seconds)."""
+        if not self._writer.online:
+            raise StoreUnavailable("the database is unreachable")
 
     async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """Run `fn(session, *args)` in one transaction in a reader thread."""

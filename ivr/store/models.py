@@ -94,6 +94,9 @@ class DialplanVersionRow(Base):
     source_text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    name: Mapped[str | None] = mapped_column(String(200))                  # the file's name and numbers, kept
+    voice_numbers: Mapped[list[str] | None] = mapped_column(JSON)          # so listings never parse sources
+    sms_numbers: Mapped[list[str] | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("campaign_id", "version"),)
 
 
@@ -113,7 +116,8 @@ class CallRow(Base):
     __tablename__ = "calls"
     call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8))
-    caller: Mapped[str] = mapped_column(String(64), index=True)
+    caller: Mapped[str] = mapped_column(String(64), index=True)       # normalised (E.164, or "anonymous", ...)
+    caller_raw: Mapped[str | None] = mapped_column(String(128))       # what the network sent
     number: Mapped[str] = mapped_column(String(32), index=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int | None] = mapped_column(Integer)
@@ -211,7 +215,8 @@ class SmsMessageRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
     direction: Mapped[str] = mapped_column(String(4))
-    caller: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(64))                   # normalised
+    caller_raw: Mapped[str | None] = mapped_column(String(128))       # the sender as the gateway gave it
     number: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -50,7 +50,8 @@ class CsvRow:
 class CallSummary(CsvRow):
     call_id: str
     channel: str
-    caller: str
+    caller: str                      # normalised: E.164, "anonymous", or the sender's name
+    caller_raw: str | None           # what the network sent
     number: str
     campaign_id: str
     version: int | None

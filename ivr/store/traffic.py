@@ -107,12 +107,12 @@ def load_codes(session: Session, campaign_id: str, pool: str, codes: Sequence[st
 
 
 def sms_claim(session: Session, *, message_id: str, number: str, caller: str, text: str,
-              at: datetime) -> tuple[bool, dict[str, Any] | None]:
+              at: datetime, caller_raw: str | None = None) -> tuple[bool, dict[str, Any] | None]:
     """Record an inbound SMS: (False, None) when its id was seen before, else (True, the saved session)."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     row = {"message_id": message_id, "session_id": saved.session_id if saved else "", "direction": "in",
-           "caller": caller, "number": number, "text": text, "at": at}
+           "caller": caller, "caller_raw": caller_raw, "number": number, "text": text, "at": at}
     if not insert_one(session, SmsMessageRow.__table__, row):                          # type: ignore[arg-type]
         return False, None
     if saved is None:
@@ -161,8 +161,8 @@ def _end_call(session: Session, ended: CallEnded) -> None:
 
 
 def _call_row(r: CallStarted) -> dict[str, Any]:
-    return {"call_id": r.call_id, "channel": r.channel, "caller": r.caller, "number": r.number,
-            "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at}
+    return {"call_id": r.call_id, "channel": r.channel, "caller": r.caller, "caller_raw": r.caller_raw,
+            "number": r.number, "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at}
 
 
 def _event_row(r: CallEvent) -> dict[str, Any]:

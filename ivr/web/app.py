@@ -56,7 +56,7 @@ def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = 
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
-    app[SMS_GATEWAY] = SmsGateway(engine.campaigns, store, engine.services)
+    app[SMS_GATEWAY] = SmsGateway(engine.campaigns, store, engine.services, engine.config.identity)
     if sms_outbound_url:
         app[SMS_OUTBOUND_URL] = sms_outbound_url
     if sms_token:

@@ -42,7 +42,7 @@ RESULTS = _obj(votes=COUNTS, answers=COUNTS,
                codes={"type": "object", "additionalProperties": _obj(codes=INT, redeemed=INT)},
                calls_per_minute=_list({"type": "array", "prefixItems": [STR, INT]}),
                drop_off={"type": "object", "additionalProperties": INT})
-CALL = _obj(call_id=STR, channel=STR, caller=STR, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
+CALL = _obj(call_id=STR, channel=STR, caller=STR, caller_raw={"type": ["string", "null"]}, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
             started_at=STR, answered_at={"type": ["string", "null"]}, ended_at={"type": ["string", "null"]},
             duration={"type": ["number", "null"]}, disposition={"type": ["string", "null"]},
             cause={"type": ["string", "null"]}, last_node={"type": ["string", "null"]})

@@ -1,25 +1,24 @@
 """A campaign's flow: its diagram (nodes, labelled exits) and how sessions went through it, live.
 
-The diagram of a stored version is drawn from its file (`ivr.flow.diagram`), read off the event loop and
-kept by the file's SHA-256 (DIAGRAMS at most). Counts (`Store.flow_counts`) are for one version, or all,
+The diagram of a stored version is drawn from its file (`ivr.flow.diagram`), read in a capped worker
+process (`CampaignJobs.diagram`) and kept by the file's SHA-256 (DIAGRAMS at most). Counts (`Store.flow_counts`) are for one version, or all,
 one channel or both, and a period; `busiest` is the path from the start along the exits most sessions
 took, on the version's diagram (the active version's when counting every version).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from typing import Any
 
 from aiohttp import web
 
-from ivr.flow.diagram import Diagram, busiest_path, diagram
-from ivr.flow.loader import read_document
+from ivr.channels.campaign_jobs import JobFailed
+from ivr.flow.diagram import Diagram, busiest_path
 from ivr.store import DialplanVersion, FlowFilter
 
 from .business import stored_version
-from .core import ApiError, event_stream, owned_campaign, query_time, store_of
+from .core import ApiError, engine_of, event_stream, owned_campaign, query_time, store_of
 
 DIAGRAMS = 64               # diagrams kept, by file SHA-256
 FLOW_POLL = 2.0             # seconds between reads of the counts for the live stream
@@ -34,7 +33,7 @@ async def campaign_diagram(request: web.Request) -> web.Response:
     tenant_id = await owned_campaign(request, campaign_id)
     versions = await store_of(request).list_versions(tenant_id, campaign_id)
     shown = await _shown_version(request, campaign_id, versions)
-    graph = await diagram_of(shown)
+    graph = await diagram_of(request, shown)
     return web.json_response({"campaign_id": campaign_id, "version": shown.version, "active": shown.active,
                               "versions": [v.version for v in versions], **graph.as_dict()})
 
@@ -67,12 +66,16 @@ async def flow_counts(request: web.Request, tenant_id: str, campaign_id: str, fi
             "left": {node or "": n for node, n in counts.left.items()}, "busiest": busiest_path(graph, moved)}
 
 
-async def diagram_of(version: DialplanVersion) -> Diagram:
-    """The diagram of a stored version (read in a worker thread the first time)."""
+async def diagram_of(request: web.Request, version: DialplanVersion) -> Diagram:
+    """The diagram of a stored version (drawn in a worker process the first time)."""
     graph = _cache.get(version.sha256)
     if graph is None:
-        document = await asyncio.to_thread(read_document, version.source_text)
-        graph = diagram(document)
+        try:
+            graph = await engine_of(request).campaigns.jobs.diagram(version.source_text)
+        except JobFailed as exc:
+            raise ApiError(422, str(exc)) from None
+        if graph is None:
+            raise ApiError(422, f"version {version.version} of {version.campaign_id!r} cannot be read")
         _cache[version.sha256] = graph
         while len(_cache) > DIAGRAMS:
             _cache.popitem(last=False)
@@ -105,4 +108,4 @@ async def _filters(request: web.Request, tenant_id: str, campaign_id: str) -> tu
     versions = await store_of(request).list_versions(tenant_id, campaign_id)
     shown = await _shown_version(request, campaign_id, versions)
     every = request.query.get("version") == "all"
-    return FlowFilter(None if every else shown.version, channel, since, until), await diagram_of(shown)
+    return FlowFilter(None if every else shown.version, channel, since, until), await diagram_of(request, shown)

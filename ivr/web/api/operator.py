@@ -8,6 +8,7 @@ from dataclasses import fields
 
 from aiohttp import web
 
+from ivr.channels.caller_id import normalize
 from ivr.store import CallFilter, CallSummary
 
 from .business import stream_csv
@@ -45,7 +46,7 @@ async def active_calls(request: web.Request) -> web.Response:
         if principal.scope is not None and (deployed is None or deployed.tenant_id != principal.scope):
             continue
         conversation = active.conversation
-        out.append({"call_id": active.call.call_id, "caller": active.call.caller, "number": active.call.number,
+        out.append({"call_id": active.call.call_id, "caller": active.caller.key, "number": active.call.number,
                     "campaign_id": active.campaign_id, "version": active.version,
                     "seconds": round(now - active.started, 1), "answered": active.answered_at is not None,
                     "node": conversation.session.current if conversation else None})
@@ -80,8 +81,11 @@ async def recording(request: web.Request) -> web.FileResponse:
 
 
 def call_filter(request: web.Request) -> CallFilter:
+    """The call log's filters; a caller given in any form (`0501112233`) is looked up normalised, as the
+    log keeps it (`+380501112233`, in the node's region)."""
     q = request.query
-    return CallFilter(number=q.get("number") or None, caller=q.get("caller") or None,
+    caller = normalize(q["caller"], engine_of(request).config.region).key if q.get("caller") else None
+    return CallFilter(number=q.get("number") or None, caller=caller,
                       campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
                       disposition=q.get("disposition") or None, since=query_time(request, "since"),
                       until=query_time(request, "until"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ivr.store.records import VoteOutcome
+
 import asyncio
 import sqlite3
 from datetime import timedelta
@@ -91,14 +93,14 @@ async def test_one_vote_per_caller_whatever_the_channel(tmp_path: Path) -> None:
             return store.cast_vote(campaign_id="talent", name="talent", caller=caller, choice=choice,
                                    window=window, channel=channel, call_id=f"{caller}-{channel}", at=when)
 
-        assert await vote("+15550001", "chloe", "voice") == (True, None)
-        assert await vote("+15550001", "boris", "sms") == (False, "chloe")
-        assert await vote("+15550001", "boris", "voice") == (False, "chloe")
-        assert await vote("+15550002", "boris", "sms") == (True, None)
+        assert await vote("+15550001", "chloe", "voice") == VoteOutcome(True, None)
+        assert await vote("+15550001", "boris", "sms") == VoteOutcome(False, "chloe")
+        assert await vote("+15550001", "boris", "voice") == VoteOutcome(False, "chloe")
+        assert await vote("+15550002", "boris", "sms") == VoteOutcome(True, None)
         # a daily window counts one vote per caller per (UTC) day
-        assert await vote("+15550003", "anna", "voice", "day", at(0)) == (True, None)
-        assert await vote("+15550003", "anna", "voice", "day", at(3600)) == (False, "anna")
-        assert await vote("+15550003", "anna", "voice", "day", at(0) + timedelta(days=1)) == (True, None)
+        assert await vote("+15550003", "anna", "voice", "day", at(0)) == VoteOutcome(True, None)
+        assert await vote("+15550003", "anna", "voice", "day", at(3600)) == VoteOutcome(False, "anna")
+        assert await vote("+15550003", "anna", "voice", "day", at(0) + timedelta(days=1)) == VoteOutcome(True, None)
         tallies = await store.tallies(None, "talent")
         outcomes = rows(store, "SELECT caller, channel, value FROM outcomes WHERE kind = 'vote' ORDER BY caller, at")
     assert tallies.votes == {"talent": {"chloe": 1, "boris": 1, "anna": 2}}
