@@ -32,14 +32,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, queries, traffic
+from . import accounts, outbox, queries, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
@@ -47,6 +47,7 @@ from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
 from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .outbox import ClaimedSms, OutboundSms
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -190,12 +191,55 @@ class Store:
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
-                       state: dict[str, Any] | None, replies: list[str], due_at: datetime | None = None) -> None:
-        """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+                       state: dict[str, Any] | None, replies: list[OutboundSms], due_at: datetime | None = None
+                       ) -> list[str]:
+        """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
+        in the outbox, in one transaction; the replies' states ("queued", or "blocked": opted out)."""
         run = functools.partial(traffic.sms_save, session_id=session_id, number=number, caller=caller,
                                 campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
                                 due_at=due_at)
-        await self._answer(run)
+        return await self._answer(run)
+
+    # -- the SMS outbox (see `outbox`): every call needs the database --------------------------------
+
+    async def sms_enqueue(self, messages: list[OutboundSms]) -> list[str]:
+        """Queue messages (states: "queued", or "blocked" for recipients on the number's block list)."""
+        return await self._answer(functools.partial(outbox.enqueue, messages=list(messages), at=_now()))
+
+    async def sms_claim_outbox(self, *, node: str, routes: tuple[str, ...], lease: float, limit: int
+                               ) -> list[ClaimedSms]:
+        return await self._answer(functools.partial(outbox.claim, node=node, routes=routes, now=_now(), lease=lease,
+                                                    limit=limit))
+
+    async def sms_part_sent(self, *, message_id: str, seq: int, link: str, smsc_id: str) -> None:
+        await self._answer(functools.partial(outbox.part_sent, message_id=message_id, seq=seq, link=link,
+                                             smsc_id=smsc_id, at=_now()))
+
+    async def sms_settle(self, *, message_id: str, state: str, link: str | None = None,
+                         error: str | None = None) -> None:
+        await self._answer(functools.partial(outbox.settle, message_id=message_id, state=state, at=_now(), link=link,
+                                             error=error))
+
+    async def sms_retry(self, *, message_id: str, delay: float, error: str, count: bool = True) -> None:
+        now = _now()
+        await self._answer(functools.partial(outbox.retry, message_id=message_id, at=now,
+                                             when=now + timedelta(seconds=delay), error=error, count=count))
+
+    async def sms_release(self, node: str) -> int:
+        return await self._answer(functools.partial(outbox.release, node=node))
+
+    async def sms_receipt(self, *, link: str | None, smsc_id: str, state: str, error: str | None = None
+                          ) -> tuple[str, str] | None:
+        """(message id, its state now) for a receipt of the part `smsc_id`; None when no part has that id."""
+        return await self._answer(functools.partial(outbox.receipt, link=link, smsc_id=smsc_id, state=state,
+                                                    at=_now(), error=error))
+
+    async def sms_opt_out(self, *, number: str, caller: str, word: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_out, number=number, caller=caller, word=word,
+                                                    at=_now()))
+
+    async def sms_opt_in(self, *, number: str, caller: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_in, number=number, caller=caller))
 
     async def sms_due(self, now: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations whose reminder is due, each handed to one caller of this method only."""
