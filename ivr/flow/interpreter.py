@@ -247,9 +247,10 @@ class FlowSession:
                                _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
                                float(node.get("timeout", 5)), int(node.get("retries", 1)))
         if kind == "notify":
+            sender = (self.campaign.sms_numbers or [str(v.get("short_number") or "")])[0]
             return Notify(node["method"], templates.render(node["target"], v),
                           templates.render(node.get("subject", self.campaign.name), v),
-                          templates.render(node["text"], v))
+                          templates.render(node["text"], v), sender if node["method"] == "sms" else "")
         if kind == "record":
             return StartRecording(float(node.get("max_seconds", 60)), node.get("beep", True),
                                   node.get("name", self.current or "recording"))

@@ -314,11 +314,12 @@ class Store:
         await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = ()) -> int:
+                                    claim: tuple[str, ...] = (), share: tuple[str, ...] = ()) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
-        assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
+        assigns it the short numbers in `claim` (Conflict when another campaign has one); the numbers in
+        `share` (answered by keyword) must be the tenant's or free."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), write=True)
+                               tuple(claim), tuple(share), write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
         await self._run(accounts.activate_version, tenant_id, campaign_id, version, write=True)

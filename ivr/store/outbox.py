@@ -3,7 +3,8 @@ node, the parts each SMSC accepted, delivery receipts, retries, and the block li
 
 A message goes queued → (claimed by one node) → accepted once every part is accepted by the SMSC →
 delivered / undeliverable / expired / rejected by its receipts; "failed" when it could not be handed
-over at all (no route, too many attempts), "blocked" when the recipient opted out before it was queued.
+over at all (no route, too many attempts), "blocked" when the recipient opted out before it was queued,
+"returned" when it went back in the HTTP gateway's answer (nothing to send).
 A claim is a conditional UPDATE (… WHERE claimed_until IS NULL OR claimed_until < now), so of two nodes
 sharing PostgreSQL exactly one gets each message; a claim runs out after its lease.
 """
@@ -22,7 +23,8 @@ from .connect import insert_one
 from .models import SmsOptOutRow, SmsOutboxRow, SmsPartRow
 from .records import new_id
 
-FINAL_STATES = ("delivered", "undeliverable", "expired", "rejected", "failed", "blocked")
+FINAL_STATES = ("delivered", "undeliverable", "expired", "rejected", "failed", "blocked", "returned")
+RESPONSE_ROUTE = "response"                 # handed back in the HTTP gateway's answer: nothing to send
 FAILED_BY_RECEIPT = ("undeliverable", "expired", "rejected")
 UNBLOCKED_KINDS = ("optout", "optin")       # the confirmation of STOP reaches the sender once
 
@@ -67,12 +69,12 @@ def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime) -> 
     states = []
     for m in messages:
         blocked = m.kind not in UNBLOCKED_KINDS and is_blocked(session, m.number, m.recipient)
-        state = "blocked" if blocked else "queued"
+        state = "blocked" if blocked else "returned" if m.route == RESPONSE_ROUTE else "queued"
         session.add(SmsOutboxRow(
             id=m.id, number=m.number, recipient=m.recipient, text=m.text, campaign_id=m.campaign_id,
             session_id=m.session_id, kind=m.kind, route=m.route, link=None, encoding=m.encoding, parts=m.parts,
             reference=m.reference, state=state, attempts=0, error="opted out" if blocked else None,
-            next_attempt_at=None if blocked else at, claimed_by=None, claimed_until=None, created_at=at,
+            next_attempt_at=at if state == "queued" else None, claimed_by=None, claimed_until=None, created_at=at,
             updated_at=at))
         states.append(state)
     return states
@@ -93,7 +95,7 @@ def claim(session: Session, *, node: str, routes: Sequence[str], now: datetime, 
         if taken.rowcount != 1:
             continue
         sent = dict(session.execute(select(SmsPartRow.seq, SmsPartRow.smsc_id)
-                                    .where(SmsPartRow.message_id == row.id)).tuples().all())
+                                    .where(SmsPartRow.message_id == row.id)).all())
         claimed.append(ClaimedSms(row.id, row.number, row.recipient, row.text, row.kind, row.route, row.parts,
                                   row.reference, row.attempts, row.campaign_id, sent))
     return claimed

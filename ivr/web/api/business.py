@@ -101,8 +101,8 @@ async def upload_version(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
-    numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 409: another campaign's
+                                                claim=campaign.claimed_numbers, share=tuple(campaign.sms_keywords))
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
         await store.activate_version(tenant_id, campaign_id, version)
