@@ -8,8 +8,8 @@ what to do and tells it what happened; tests drive it without sockets.
 
 The re-bind backoff starts at `reconnect_min` and doubles up to `reconnect_max`; a link that stayed
 bound for STABLE seconds starts from the minimum again. Throttling (ESME_RTHROTTLED, ESME_RMSGQFUL)
-pauses every submit for THROTTLE_MIN seconds, doubling up to THROTTLE_MAX while it goes on; an accepted
-submit resets it. Enquire_link keep-alives, the window and the PDU timers are smpp34's.
+pauses every submit for THROTTLE_MIN seconds, doubling up to THROTTLE_MAX while it goes on (answers to
+submits already in flight do not count again); an accepted submit resets it. Enquire_link keep-alives, the window and the PDU timers are smpp34's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 STABLE = 30.0
 THROTTLE_MIN = 0.5
-THROTTLE_MAX = 30.0
+THROTTLE_MAX = 10.0
 
 
 class LinkState(enum.Enum):
@@ -69,10 +69,12 @@ class LinkMachine:
         return self._down(now)
 
     def throttled(self, now: float) -> float:
-        """The SMSC said slow down: the pause before the next submit."""
-        self.throttle_step = min(THROTTLE_MAX, self.throttle_step * 2 if self.throttle_step else THROTTLE_MIN)
-        self.paused_until = max(self.paused_until, now + self.throttle_step)
-        return self.throttle_step
+        """The SMSC said slow down: the pause before the next submit. Answers to submits sent before the
+        current pause ended do not lengthen it (a window of them arrives at once)."""
+        if now >= self.paused_until:
+            self.throttle_step = min(THROTTLE_MAX, self.throttle_step * 2 if self.throttle_step else THROTTLE_MIN)
+            self.paused_until = now + self.throttle_step
+        return max(0.0, self.paused_until - now)
 
     def accepted(self) -> None:
         """A submit went through: throttling is over."""

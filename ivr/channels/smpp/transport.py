@@ -8,7 +8,7 @@ from ivr.store.outbox import ClaimedSms
 
 from ..sms_outbox import ROUTE_SMPP, Delivery, PartSent
 from .encoding import encode
-from .link import LinkDown, SmppLink
+from .link import THROTTLING, LinkDown, SmppLink
 from .router import NoRoute, Router
 
 
@@ -36,6 +36,8 @@ class SmppTransport:
                 return Delivery("retry", link.name, str(exc), counted=False)
             if not outcome.accepted:
                 error = f"part {seq}: SMSC answered 0x{outcome.status:02x}"
-                return Delivery("retry" if outcome.transient else "rejected", link.name, error)
+                if not outcome.transient:
+                    return Delivery("rejected", link.name, error)
+                return Delivery("retry", link.name, error, counted=outcome.status not in THROTTLING)
             await part_sent(seq, link.name, outcome.message_id or "")
         return Delivery("accepted", link.name)
