@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, outbox, queries, traffic
+from . import accounts, contacts, outbox, queries, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
@@ -47,6 +47,7 @@ from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
 from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .contacts import Contact
 from .outbox import ClaimedSms, OutboundSms
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
@@ -404,6 +405,16 @@ class Store:
             if len(page) < EXPORT_PAGE:
                 return
             after = (page[-1].at, page[-1].id)
+
+    async def contacts(self, tenant_id: str | None, campaign_id: str | None = None) -> list[Contact]:
+        """The contact base of a tenant (None: every tenant), of one campaign or all (see `contacts`)."""
+        if campaign_id is not None:
+            await self._run(queries.check_campaign, tenant_id, campaign_id)
+        return await self._run(contacts.contacts, tenant_id, campaign_id)
+
+    async def erase_number(self, number: str) -> dict[str, int]:
+        """Replace a person's number by a pseudonym everywhere (see `contacts.erase`)."""
+        return await self._run(contacts.erase, number, write=True)
 
     async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
         """Calls and SMS conversations of `caller` in a campaign since midnight (UTC), counting every

@@ -10,7 +10,7 @@ by key (time, id) for exports of any size.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .errors import NotFound
-from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, VoteRow
+from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsOutboxRow, VoteRow
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,29 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class MessageView(CsvRow):
+    """An outbound SMS of a session (or sent from a call): its state, parts and where it went."""
+
+    id: str
+    recipient: str
+    text: str
+    kind: str
+    state: str
+    parts: int
+    encoding: str
+    link: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class CallDetail:
     call: CallSummary
     path: list[str]
     events: list[EventView]
     outcomes: list[OutcomeView]
+    messages: list[MessageView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,10 +126,11 @@ class Tallies:
 
 SUMMARY_COLUMNS = [getattr(CallRow, f.name) for f in fields(CallSummary)]
 OUTCOME_COLUMNS = [getattr(OutcomeRow, f.name) for f in fields(OutcomeView)]
+MESSAGE_COLUMNS = [getattr(SmsOutboxRow, f.name) for f in fields(MessageView)]
 
 
 def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallies:
-    _check_campaign(session, tenant_id, campaign_id)
+    check_campaign(session, tenant_id, campaign_id)
     votes: dict[str, dict[str, int]] = {}
     for name, choice, count in session.execute(
             select(VoteRow.name, VoteRow.choice, func.count()).where(VoteRow.campaign_id == campaign_id)
@@ -145,7 +164,7 @@ def calls_per_minute(session: Session, tenant_id: str | None, since: datetime, u
 def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
              until: datetime | None = None) -> dict[str | None, int]:
     """Ended calls whose flow never reached an end, counted by the last node they were in (None: none)."""
-    _check_campaign(session, tenant_id, campaign_id)
+    check_campaign(session, tenant_id, campaign_id)
     reached_end = exists().where(CallEventRow.call_id == CallRow.call_id, CallEventRow.kind == "end")
     conditions = _call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
     rows = session.execute(select(CallRow.last_node, func.count())
@@ -179,7 +198,7 @@ def outcomes_after(session: Session, tenant_id: str | None, campaign_id: str | N
     """Up to `limit` outcomes after the key (at, id), oldest first; all campaigns when campaign_id is None."""
     query = select(*OUTCOME_COLUMNS)
     if campaign_id is not None:
-        _check_campaign(session, tenant_id, campaign_id)
+        check_campaign(session, tenant_id, campaign_id)
         query = query.where(OutcomeRow.campaign_id == campaign_id)
     elif tenant_id is not None:
         query = query.where(_owned(OutcomeRow.campaign_id, tenant_id))
@@ -198,7 +217,10 @@ def call_detail(session: Session, tenant_id: str | None, call_id: str) -> CallDe
         .order_by(CallEventRow.at, CallEventRow.seq))]
     outcomes = [OutcomeView(*o) for o in session.execute(
         select(*OUTCOME_COLUMNS).where(OutcomeRow.call_id == call_id).order_by(OutcomeRow.at, OutcomeRow.id))]
-    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes)
+    messages = [MessageView(*m) for m in session.execute(
+        select(*MESSAGE_COLUMNS).where(SmsOutboxRow.session_id == call_id)
+        .order_by(SmsOutboxRow.created_at, SmsOutboxRow.id))]
+    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes, messages)
 
 
 def recording_call(session: Session, tenant_id: str | None, recording_id: str) -> str | None:
@@ -217,7 +239,8 @@ def _owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[
     return column.in_(select(CampaignRow.id).where(CampaignRow.tenant_id == tenant_id))
 
 
-def _check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+    """NotFound unless the campaign is the tenant's (any campaign for None)."""
     if tenant_id is not None and session.scalar(select(CampaignRow.tenant_id).where(
             CampaignRow.id == campaign_id)) != tenant_id:
         raise NotFound(f"no campaign {campaign_id!r}")

@@ -26,6 +26,7 @@ from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import DialplanVersion, OutcomeView
+from ivr.store.contacts import Contact
 
 from .core import ApiError, engine_of, owned_campaign, principal_of, read_body, read_json, read_text, store_of
 
@@ -325,6 +326,18 @@ async def outcomes_csv(request: web.Request) -> web.StreamResponse:
     tenant_id = await owned_campaign(request, campaign_id)
     rows = (o.row() async for o in store_of(request).export_outcomes(tenant_id, campaign_id))
     return await stream_csv(request, f"{campaign_id}-outcomes.csv", [f.name for f in fields(OutcomeView)], rows)
+
+
+async def contacts_csv(request: web.Request) -> web.StreamResponse:
+    """The contact base as CSV: the tenant's (an admin's: everyone's), or one campaign's with ?campaign=ID."""
+    campaign_id = request.query.get("campaign") or None
+    found = await store_of(request).contacts(principal_of(request).scope, campaign_id)
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        for contact in found:
+            yield {**contact.row(), "opted_out": "yes" if contact.opted_out else "no"}
+    name = f"{campaign_id}-contacts.csv" if campaign_id else "contacts.csv"
+    return await stream_csv(request, name, [f.name for f in fields(Contact)], rows())
 
 
 async def stream_csv(request: web.Request, filename: str, columns: list[str],
