@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from ivr.store.outbox import ClaimedSms, OutboundSms
+from ivr.store.outbox import ClaimedSms, OutboundSms, SentPart
 
 from .sms_metrics import SmsMetrics
 from .smpp.encoding import DC_UCS2, encode
@@ -123,6 +123,7 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._queue: asyncio.Queue[ClaimedSms] = asyncio.Queue()
         self._busy = 0
+        self._more = False                           # the last claim filled every free worker
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
@@ -148,21 +149,24 @@ class OutboxDispatcher:
                 log.info("SMS outbox: %d claimed messages given back", released)
 
     async def _claim_loop(self) -> None:
+        """Claim due messages for the idle workers and as many again queued ahead, in batches of at least
+        half the workers (one transaction each); look again when woken (something was queued, or workers
+        came free while more may be due) or after `poll` seconds."""
         while True:
-            free = self.workers - self._busy - self._queue.qsize()
-            claimed: list[ClaimedSms] = []
-            if free > 0:
+            self._wake.clear()
+            free = 2 * self.workers - self._busy - self._queue.qsize()      # a worker's worth queued ahead
+            if free >= self.workers // 2 or not self._queue.qsize():
                 try:
                     claimed = await self.store.sms_claim_outbox(node=self.node_id, routes=tuple(self.transports),
                                                                 lease=self.lease, limit=free)
                 except Exception as exc:
                     log.warning("SMS outbox: cannot claim messages (%s); trying again", exc)
-            for message in claimed:
-                self._queue.put_nowait(message)
-            if len(claimed) < max(free, 1):
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                    claimed = []
+                for message in claimed:
+                    self._queue.put_nowait(message)
+                self._more = len(claimed) == free
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
 
     async def _worker(self) -> None:
         while True:
@@ -173,32 +177,33 @@ class OutboxDispatcher:
             except Exception:
                 log.exception("SMS outbox: message %s could not be sent", message.id)
                 with contextlib.suppress(Exception):
-                    await self.store.sms_retry(message_id=message.id, delay=backoff(message.attempts + 1),
-                                               error="internal error")
+                    await self.store.sms_finish(message_id=message.id, parts=[], state="queued",
+                                                retry_in=backoff(message.attempts + 1), error="internal error")
             finally:
                 self._busy -= 1
+                if self._more:                       # more may be due: claim for this free worker now
+                    self._wake.set()
 
     async def send(self, message: ClaimedSms) -> Delivery:
         """Hand one claimed message to its transport and write what became of it."""
         transport = self.transports[message.route]
+        sent: list[SentPart] = []
 
         async def part_sent(seq: int, link: str, smsc_id: str) -> None:
-            await self.store.sms_part_sent(message_id=message.id, seq=seq, link=link, smsc_id=smsc_id)
+            sent.append(SentPart(seq, link, smsc_id))
 
         delivery = await transport.deliver(message, part_sent)
         route = message.route
-        if delivery.result == "accepted":
-            await self.store.sms_settle(message_id=message.id, state="accepted", link=delivery.link)
-        elif delivery.result == "rejected":
-            await self.store.sms_settle(message_id=message.id, state="rejected", link=delivery.link,
+        if delivery.result in ("accepted", "rejected"):
+            await self.store.sms_finish(message_id=message.id, parts=sent, state=delivery.result, link=delivery.link,
                                         error=delivery.error)
         elif delivery.counted and message.attempts + 1 >= MAX_ATTEMPTS:
             delivery = Delivery("failed", delivery.link, delivery.error)
-            await self.store.sms_settle(message_id=message.id, state="failed", error=delivery.error)
+            await self.store.sms_finish(message_id=message.id, parts=sent, state="failed", error=delivery.error)
         else:
             delay = backoff(message.attempts + 1) if delivery.counted else LINK_DOWN_RETRY
-            await self.store.sms_retry(message_id=message.id, delay=delay, error=delivery.error or "retry",
-                                       count=delivery.counted)
+            await self.store.sms_finish(message_id=message.id, parts=sent, state="queued", retry_in=delay,
+                                        error=delivery.error or "retry", count=delivery.counted)
             delivery = Delivery("retried", delivery.link, delivery.error, delivery.counted)
         self.metrics.outbox[(route, delivery.result)] += 1
         if delivery.result in ("rejected", "failed"):

@@ -48,7 +48,7 @@ from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolL
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
 from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
 from .contacts import Contact
-from .outbox import ClaimedSms, OutboundSms
+from .outbox import ClaimedSms, OutboundSms, SentPart
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -212,19 +212,13 @@ class Store:
         return await self._answer(functools.partial(outbox.claim, node=node, routes=routes, now=_now(), lease=lease,
                                                     limit=limit))
 
-    async def sms_part_sent(self, *, message_id: str, seq: int, link: str, smsc_id: str) -> None:
-        await self._answer(functools.partial(outbox.part_sent, message_id=message_id, seq=seq, link=link,
-                                             smsc_id=smsc_id, at=_now()))
-
-    async def sms_settle(self, *, message_id: str, state: str, link: str | None = None,
-                         error: str | None = None) -> None:
-        await self._answer(functools.partial(outbox.settle, message_id=message_id, state=state, at=_now(), link=link,
-                                             error=error))
-
-    async def sms_retry(self, *, message_id: str, delay: float, error: str, count: bool = True) -> None:
+    async def sms_finish(self, *, message_id: str, parts: list[SentPart], state: str, link: str | None = None,
+                         error: str | None = None, retry_in: float | None = None, count: bool = True) -> None:
+        """One attempt's parts and outcome (see `outbox.finish`); "queued" retries after `retry_in` seconds."""
         now = _now()
-        await self._answer(functools.partial(outbox.retry, message_id=message_id, at=now,
-                                             when=now + timedelta(seconds=delay), error=error, count=count))
+        await self._answer(functools.partial(
+            outbox.finish, message_id=message_id, parts=list(parts), state=state, at=now, link=link, error=error,
+            retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None, count=count))
 
     async def sms_release(self, node: str) -> int:
         return await self._answer(functools.partial(outbox.release, node=node))

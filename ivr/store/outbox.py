@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from .connect import insert_one
+from .connect import insert_ignore, insert_one
 from .models import SmsOptOutRow, SmsOutboxRow, SmsPartRow
 from .records import new_id
 
@@ -82,50 +82,57 @@ def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime) -> 
 
 def claim(session: Session, *, node: str, routes: Sequence[str], now: datetime, lease: float,
           limit: int) -> list[ClaimedSms]:
-    """Due messages of these routes, each handed to this node only, until `lease` seconds from now."""
+    """Due messages of these routes, each handed to this node only, until `lease` seconds from now: one
+    conditional UPDATE over the candidates (a row another node took meanwhile no longer matches it), then
+    the rows this claim's stamp marks."""
     free = or_(SmsOutboxRow.claimed_until.is_(None), SmsOutboxRow.claimed_until < now)
-    rows = session.scalars(select(SmsOutboxRow).where(
+    candidates = list(session.scalars(select(SmsOutboxRow.id).where(
         SmsOutboxRow.state == "queued", SmsOutboxRow.route.in_(list(routes)), SmsOutboxRow.next_attempt_at <= now,
-        free).order_by(SmsOutboxRow.next_attempt_at).limit(limit)).all()
-    claimed = []
-    for row in rows:
-        taken = session.execute(update(SmsOutboxRow).where(SmsOutboxRow.id == row.id, SmsOutboxRow.state == "queued",
-                                                           free)
-                                .values(claimed_by=node, claimed_until=now + timedelta(seconds=lease)))
-        if taken.rowcount != 1:
-            continue
-        sent = dict(session.execute(select(SmsPartRow.seq, SmsPartRow.smsc_id)
-                                    .where(SmsPartRow.message_id == row.id)).all())
-        claimed.append(ClaimedSms(row.id, row.number, row.recipient, row.text, row.kind, row.route, row.parts,
-                                  row.reference, row.attempts, row.campaign_id, sent))
-    return claimed
+        free).order_by(SmsOutboxRow.next_attempt_at).limit(limit)))
+    if not candidates:
+        return []
+    stamp = now + timedelta(seconds=lease)
+    session.execute(update(SmsOutboxRow).where(SmsOutboxRow.id.in_(candidates), SmsOutboxRow.state == "queued", free)
+                    .values(claimed_by=node, claimed_until=stamp))
+    rows = session.scalars(select(SmsOutboxRow).where(SmsOutboxRow.id.in_(candidates), SmsOutboxRow.claimed_by == node,
+                                                      SmsOutboxRow.claimed_until == stamp)
+                           .order_by(SmsOutboxRow.next_attempt_at)).all()
+    sent: dict[str, dict[int, str]] = {}
+    for message_id, seq, smsc_id in session.execute(select(SmsPartRow.message_id, SmsPartRow.seq, SmsPartRow.smsc_id)
+                                                    .where(SmsPartRow.message_id.in_(candidates))):
+        sent.setdefault(message_id, {})[seq] = smsc_id
+    return [ClaimedSms(row.id, row.number, row.recipient, row.text, row.kind, row.route, row.parts, row.reference,
+                       row.attempts, row.campaign_id, sent.get(row.id, {})) for row in rows]
 
 
-def part_sent(session: Session, *, message_id: str, seq: int, link: str, smsc_id: str, at: datetime) -> None:
-    """The SMSC accepted part `seq` (1-based) under its id `smsc_id`."""
-    insert_one(session, SmsPartRow.__table__, {"message_id": message_id, "seq": seq, "link": link,  # type: ignore[arg-type]
-                                               "smsc_id": smsc_id, "state": "accepted", "submitted_at": at,
-                                               "done_at": None})
+@dataclass(frozen=True)
+class SentPart:
+    """Part `seq` (1-based) accepted by the SMSC of `link` under its id `smsc_id`."""
+
+    seq: int
+    link: str
+    smsc_id: str
 
 
-def settle(session: Session, *, message_id: str, state: str, at: datetime, link: str | None = None,
-           error: str | None = None) -> None:
-    """The message was handed over ("accepted") or cannot be ("rejected", "failed"): it leaves the queue."""
-    values: dict[str, Any] = {"state": state, "error": error, "updated_at": at, "claimed_by": None,
-                              "claimed_until": None, "next_attempt_at": None}
+def finish(session: Session, *, message_id: str, parts: Sequence[SentPart], state: str, at: datetime,
+           link: str | None = None, error: str | None = None, retry_at: datetime | None = None,
+           count: bool = True) -> None:
+    """What one attempt at the message did, in one transaction: the parts the SMSC accepted, then the
+    message handed over ("accepted"), refused for good ("rejected", "failed"), or back in the queue until
+    `retry_at` ("queued"; an attempt is counted unless the link was merely down)."""
+    insert_ignore(session, SmsPartRow.__table__,                                       # type: ignore[arg-type]
+                  [{"message_id": message_id, "seq": p.seq, "link": p.link, "smsc_id": p.smsc_id, "state": "accepted",
+                    "submitted_at": at, "done_at": None} for p in parts])
+    values: dict[str, Any] = {"error": error[:255] if error else None, "updated_at": at, "claimed_by": None,
+                              "claimed_until": None}
+    if state == "queued":
+        values["next_attempt_at"] = retry_at or at
+        if count:
+            values["attempts"] = SmsOutboxRow.attempts + 1
+    else:
+        values.update(state=state, next_attempt_at=None)
     if link is not None:
         values["link"] = link
-    session.execute(update(SmsOutboxRow).where(SmsOutboxRow.id == message_id, SmsOutboxRow.state == "queued")
-                    .values(**values))
-
-
-def retry(session: Session, *, message_id: str, at: datetime, when: datetime, error: str,
-          count: bool = True) -> None:
-    """Put the message back in the queue until `when` (an attempt is counted unless the link was down)."""
-    values: dict[str, Any] = {"next_attempt_at": when, "error": error[:255], "updated_at": at, "claimed_by": None,
-                              "claimed_until": None}
-    if count:
-        values["attempts"] = SmsOutboxRow.attempts + 1
     session.execute(update(SmsOutboxRow).where(SmsOutboxRow.id == message_id, SmsOutboxRow.state == "queued")
                     .values(**values))
 

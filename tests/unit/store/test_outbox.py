@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from ivr.channels.sms_outbox import outbound
-from ivr.store.outbox import OutboundSms
+from ivr.store.outbox import OutboundSms, SentPart
 
 from .support import opened, rows, run
 
@@ -52,11 +52,10 @@ async def test_receipts_decide_the_state_of_a_message_in_parts(tmp_path: Path) -
         await store.sms_enqueue([long, short])
         claimed = {m.id: m for m in await store.sms_claim_outbox(node="a", routes=("smpp",), lease=60, limit=5)}
         assert claimed[long.id].parts == 3
-        for seq in (1, 2, 3):
-            await store.sms_part_sent(message_id=long.id, seq=seq, link="kyivstar", smsc_id=f"L{seq}")
-        await store.sms_settle(message_id=long.id, state="accepted", link="kyivstar")
-        await store.sms_part_sent(message_id=short.id, seq=1, link="kyivstar", smsc_id="S1")
-        await store.sms_settle(message_id=short.id, state="accepted", link="kyivstar")
+        await store.sms_finish(message_id=long.id, parts=[SentPart(seq, "kyivstar", f"L{seq}") for seq in (1, 2, 3)],
+                               state="accepted", link="kyivstar")
+        await store.sms_finish(message_id=short.id, parts=[SentPart(1, "kyivstar", "S1")], state="accepted",
+                               link="kyivstar")
         assert await store.sms_receipt(link="kyivstar", smsc_id="L1", state="delivered") == (long.id, "accepted")
         assert await store.sms_receipt(link="kyivstar", smsc_id="L2", state="delivered") == (long.id, "accepted")
         assert await store.sms_receipt(link="kyivstar", smsc_id="L3", state="delivered") == (long.id, "delivered")
@@ -75,11 +74,11 @@ async def test_a_retried_message_keeps_its_accepted_parts_and_waits(tmp_path: Pa
         long = message(UCS2_LONG)
         await store.sms_enqueue([long])
         [claimed] = await store.sms_claim_outbox(node="a", routes=("smpp",), lease=60, limit=5)
-        await store.sms_part_sent(message_id=long.id, seq=1, link="kyivstar", smsc_id="L1")
-        await store.sms_retry(message_id=long.id, delay=0.0, error="link down", count=False)
+        await store.sms_finish(message_id=long.id, parts=[SentPart(1, "kyivstar", "L1")], state="queued",
+                               retry_in=0.0, error="link down", count=False)
         [again] = await store.sms_claim_outbox(node="b", routes=("smpp",), lease=60, limit=5)
         assert again.sent == {1: "L1"} and again.attempts == 0 and again.reference == claimed.reference
-        await store.sms_retry(message_id=long.id, delay=3600, error="throttled")
+        await store.sms_finish(message_id=long.id, parts=[], state="queued", retry_in=3600, error="throttled")
         assert await store.sms_claim_outbox(node="b", routes=("smpp",), lease=60, limit=5) == []
     assert rows(store, "SELECT attempts, state FROM sms_outbox") == [(1, "queued")]
 
