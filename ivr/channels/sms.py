@@ -136,10 +136,19 @@ class SmsReply:
     ids: list[str] = field(default_factory=list)   # the outbox ids of the replies
 
 
+# Latin letters that look like Cyrillic ones: "CTOП" typed with a Latin C, T and O is still СТОП.
+LOOKALIKES = str.maketrans("aceopxykmhtb", "асеорхукмнтв")
+
+
 def first_word(text: str) -> tuple[str, str]:
     """("vote", "3") for "VOTE 3": the first word in lower case (punctuation around it dropped), the rest."""
     word, _, rest = text.strip().partition(" ")
     return word.strip(".,!?;:\"'«»").lower(), rest.strip()
+
+
+def folded(word: str) -> str:
+    """A word compared with opt-out words: lower case, Latin look-alikes as Cyrillic."""
+    return word.lower().translate(LOOKALIKES)
 
 
 class SmsGateway:
@@ -197,11 +206,11 @@ class SmsGateway:
         """STOP (or a campaign's stop word) puts the sender on the number's block list, START takes them
         off; each confirmed once. None when the message is neither."""
         settings = [c.source.get("sms") or {} for c in campaigns]
-        stop = set(STOP_WORDS) | {w.lower() for s in settings for w in s.get("stop_words", [])}
-        start = set(START_WORDS) | {w.lower() for s in settings for w in s.get("start_words", [])}
-        if word not in stop | start:
+        stop = {folded(w) for w in (*STOP_WORDS, *(w for s in settings for w in s.get("stop_words", [])))}
+        start = {folded(w) for w in (*START_WORDS, *(w for s in settings for w in s.get("start_words", [])))}
+        if folded(word) not in stop | start:
             return None
-        kind = "optout" if word in stop else "optin"
+        kind = "optout" if folded(word) in stop else "optin"
         if kind == "optout":
             changed = await self.store.sms_opt_out(number=number, caller=sender, word=word)
         else:

@@ -120,6 +120,7 @@ async def test_stop_blocks_every_later_message_until_start(tmp_path: Path) -> No
         reminded = await gw.remind_due(later)                                # the waiting quiz's reminder
         assert [r.replies for r in reminded] == [[]]
         assert (await say("stop")).replies == []                             # confirmed once
+        assert (await say("CTOП")).replies == []                             # Latin C, T, O: the same word
         assert (await say("VOTE 1")).replies == []                           # counted, but not answered
         ctx = EffectContext("call-1", "taxi", ANNA, "voice")
         assert await run_effect(Notify("sms", "caller", "", "Таксі їде.", "4646"), services, ctx) == NotifyResult(False)
