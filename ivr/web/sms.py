@@ -37,14 +37,12 @@ MAX_TEXT = 1600
 RECEIPT_STATES = ("accepted", *FINAL_RECEIPT_STATES)
 
 
-def _refused(request: web.Request) -> web.Response | None:
-    if bearer_is(request, request.app.get(SMS_TOKEN)):
-        return None
-    return web.json_response({"error": "missing or wrong SMS gateway token",
-                              "hint": "send Authorization: Bearer TOKEN, the engine's --sms-token"}, status=401)
-
-
-async def _json_object(request: web.Request) -> dict | web.Response:
+async def _gateway_json(request: web.Request) -> dict | web.Response:
+    """The gateway's JSON object, or the answer refusing it: 401 without the gateway's token, 400 for a body
+    that is not a JSON object."""
+    if not bearer_is(request, request.app.get(SMS_TOKEN)):
+        return web.json_response({"error": "missing or wrong SMS gateway token",
+                                  "hint": "send Authorization: Bearer TOKEN, the engine's --sms-token"}, status=401)
     try:
         body = await request.json()
     except ValueError:
@@ -56,10 +54,7 @@ async def _json_object(request: web.Request) -> dict | web.Response:
 
 async def inbound(request: web.Request) -> web.Response:
     """JSON {from, to, text, message_id} → {"session", "replies": [...], "ids": [...]}."""
-    refused = _refused(request)
-    if refused is not None:
-        return refused
-    body = await _json_object(request)
+    body = await _gateway_json(request)
     if isinstance(body, web.Response):
         return body
     missing = [f for f in ("from", "to", "text", "message_id") if not isinstance(body.get(f), str) or not body[f]]
@@ -82,10 +77,7 @@ async def inbound(request: web.Request) -> web.Response:
 
 async def receipt(request: web.Request) -> web.Response:
     """JSON {id, state, error?}: the delivery report of the message `id` (as POSTed to the gateway)."""
-    refused = _refused(request)
-    if refused is not None:
-        return refused
-    body = await _json_object(request)
+    body = await _gateway_json(request)
     if isinstance(body, web.Response):
         return body
     if not isinstance(body.get("id"), str) or not body["id"]:

@@ -20,14 +20,7 @@ SECRET = "sms-gateway-signing-secret"
 
 
 def sms(engine, sender: str, to: str, text: str, message_id: str) -> tuple[int, dict]:
-    data = json.dumps({"from": sender, "to": to, "text": text, "message_id": message_id}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{engine.http_port}/api/sms/inbound", data=data,
-                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {SMS_TOKEN}"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    return post(engine, "/api/sms/inbound", {"from": sender, "to": to, "text": text, "message_id": message_id})
 
 
 def test_sms_conversation_survey(engine) -> None:
