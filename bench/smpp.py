@@ -3,7 +3,9 @@
 Jasmin (tests/support/jasmin_peer.py: its own venv, vhost and ports) stands between an `ivr serve` bound
 with --smsc and the mobile network's side. Round trip: a handset's one-part message leaves the network
 side as deliver_sm, passes Jasmin, runs the vote campaign in ivr, and its reply's first part comes back
-through Jasmin as submit_sm: the time between the two, one message at a time. Throughput: N one-part
+through Jasmin as submit_sm: the time between the two, one message at a time; the same is measured first
+with a bare ESME that echoes each message at once (smpp34, no store, no flow), which is what Jasmin's two
+hops cost by themselves. Throughput: N one-part
 messages are queued in ivr's outbox at once and the engine submits them on its one transceiver bind;
 the rate is submit_sm Jasmin accepted (its submit_sm_resp) per second, from the first to the last.
 
@@ -18,8 +20,11 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import smpp34
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,10 +47,10 @@ def smsc_file(folder: Path, port: int, window: int) -> Path:
     return path
 
 
-def round_trips(jasmin: Jasmin, count: int) -> list[float]:
+def round_trips(jasmin: Jasmin, count: int, series: str) -> list[float]:
     seconds = []
     for n in range(count):
-        subscriber = f"38050900{n:04d}"
+        subscriber = f"380509{series}{n:04d}"
         start = time.perf_counter()
         jasmin.network.deliver(subscriber, "3838", b"1")
         while not any(r.destination == subscriber for r in jasmin.network.received):
@@ -54,6 +59,35 @@ def round_trips(jasmin: Jasmin, count: int) -> list[float]:
             time.sleep(0.0005)
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+def echo_round_trips(jasmin: Jasmin, count: int) -> list[float]:
+    """The round trip through Jasmin to an ESME that answers every message at once."""
+    bound, done = threading.Event(), threading.Event()
+
+    async def echo() -> None:
+        client = smpp34.Client(host="127.0.0.1", port=jasmin.smpp_port, system_id=USER, password=PASSWORD,
+                               bind_type="TRX")
+        session = await client.connect()
+        bound.set()
+        while not done.is_set():
+            event = await asyncio.wait_for(session.next(), 60)
+            if isinstance(event, smpp34.Disconnected):
+                return
+            if not event.esm_class & 0x3C:
+                await session.submit_sm(event.source_addr, b"echo", source_addr=event.destination_addr)
+        await session.unbind()
+
+    thread = threading.Thread(target=asyncio.run, args=(echo(),), daemon=True)
+    thread.start()
+    if not bound.wait(30):
+        raise TimeoutError("the echo ESME did not bind")
+    try:
+        return round_trips(jasmin, count, "1")
+    finally:
+        done.set()
+        jasmin.network.deliver("380509000000", "3838", b"bye")      # wakes the echo to see it is done
+        thread.join(10)
 
 
 def submitted(engine) -> float:
@@ -90,6 +124,11 @@ def throughput(engine, messages: int) -> dict:
             "queued_to_last_seconds": round(last - queued, 3)}
 
 
+def spread(seconds: list[float]) -> dict:
+    return {"count": len(seconds), "p50": round(statistics.median(seconds) * 1000, 1),
+            "p95": round(seconds[int(len(seconds) * 0.95) - 1] * 1000, 1), "max": round(seconds[-1] * 1000, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=2000)
@@ -105,6 +144,7 @@ def main() -> None:
         jasmin.start()
         engine = None
         try:
+            bare = sorted(echo_round_trips(jasmin, args.round_trips))
             engine = start_engine(folder, "--smsc", str(smsc_file(folder, jasmin.smpp_port, args.window)),
                                   dialplans=DIALPLANS)
             deadline = time.monotonic() + 30
@@ -112,7 +152,7 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise TimeoutError("the link did not bind")
                 time.sleep(0.1)
-            trips = sorted(round_trips(jasmin, args.round_trips))
+            trips = sorted(round_trips(jasmin, args.round_trips, "2"))
             rate = throughput(engine, args.messages)
         finally:
             if engine is not None:
@@ -121,11 +161,11 @@ def main() -> None:
     print(json.dumps({
         "what": "SMS over SMPP through Jasmin 0.11.0 on loopback, one transceiver bind",
         "machine": machine(),
-        "mo_to_reply_ms": {"count": len(trips), "p50": round(statistics.median(trips) * 1000, 1),
-                           "p95": round(trips[int(len(trips) * 0.95) - 1] * 1000, 1),
-                           "max": round(trips[-1] * 1000, 1),
+        "mo_to_reply_ms": {**spread(trips),
                            "note": "deliver_sm from the network side to the first reply part back at it: two "
                                    "Jasmin hops (its AMQP queues) plus ivr (flow, vote, store, outbox, submit)"},
+        "jasmin_alone_ms": {**spread(bare),
+                            "note": "the same round trip with a bare ESME echoing each message at once"},
         "mt_throughput": {**rate, "window": args.window,
                           "note": "one-part GSM messages queued in the outbox at once; submit_sm accepted by "
                                   "Jasmin per second on one bind (link throughput set above it)"},
