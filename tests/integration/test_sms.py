@@ -117,7 +117,8 @@ def test_replies_go_to_the_http_gateway_signed_retried_and_receipted(tmp_path: P
                     await asyncio.sleep(0.1)
                 first = received[0][0]["id"]
                 report = await asyncio.to_thread(post, engine, "/api/sms/receipts", {"id": first, "state": "delivered"})
-                unknown = await asyncio.to_thread(post, engine, "/api/sms/receipts", {"id": "nope", "state": "delivered"})
+                unknown = await asyncio.to_thread(post, engine, "/api/sms/receipts",
+                                                  {"id": "nope", "state": "delivered"})
                 return answers, report, unknown
             finally:
                 await asyncio.to_thread(engine.stop)

@@ -118,5 +118,5 @@ def test_smsc_file_reaches_the_config_and_its_problems_name_their_path(tmp_path:
     assert config.smsc is not None and config.smsc.links["vf"].password == "secret" and config.smsc.fallback == "vf"
     assert (config.sms_outbound_url, config.sms_outbound_secret) == ("http://127.0.0.1:9/sms", "k")
     monkeypatch.delenv("IVR_T_PW")
-    with pytest.raises(ConfigError, match=r"--smsc .*smsc.yaml: links.vf.password_env: the environment has no IVR_T_PW"):
+    with pytest.raises(ConfigError, match=r"--smsc .*smsc.yaml: links.vf.password_env: the environment has no IVR_T"):
         serve("--smsc", str(smsc))

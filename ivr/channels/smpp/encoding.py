@@ -58,11 +58,6 @@ def units(text: str) -> list[bytes]:
     return [ch.encode("utf-16-be") for ch in text]
 
 
-def part_count(text: str) -> int:
-    """How many parts `encode(text)` makes: what the message costs."""
-    return encode(text, reference=0).count
-
-
 def encode(text: str, reference: int) -> Encoded:
     """The text's parts; `reference` (0-255) tells this long message's parts from another's."""
     gsm = fits_gsm(text)

@@ -96,13 +96,6 @@ class SmppLink:
                 await self._task
         await self._close_sessions()
 
-    async def wait_bound(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._bound.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
     async def submit(self, *, source: str, destination: str, short_message: bytes, data_coding: int,
                      esm_class: int) -> SubmitOutcome:
         """One submit_sm at the link's pace; raises LinkDown when the link is not bound or breaks."""
@@ -197,8 +190,9 @@ class SmppLink:
             event = await session.next()
             if isinstance(event, smpp34.Disconnected):
                 return
+            tlvs = {t.tag: bytes(t.value) for t in event.tlvs}
             inbound = Inbound(self.name, event.source_addr, event.destination_addr, event.esm_class,
-                              event.data_coding, bytes(event.short_message), {t.tag: bytes(t.value) for t in event.tlvs})
+                              event.data_coding, bytes(event.short_message), tlvs)
             try:
                 await self.on_inbound(inbound)
             except Exception:

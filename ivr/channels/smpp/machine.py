@@ -9,7 +9,8 @@ what to do and tells it what happened; tests drive it without sockets.
 The re-bind backoff starts at `reconnect_min` and doubles up to `reconnect_max`; a link that stayed
 bound for STABLE seconds starts from the minimum again. Throttling (ESME_RTHROTTLED, ESME_RMSGQFUL)
 pauses every submit for THROTTLE_MIN seconds, doubling up to THROTTLE_MAX while it goes on (answers to
-submits already in flight do not count again); an accepted submit resets it. Enquire_link keep-alives, the window and the PDU timers are smpp34's.
+submits already in flight do not count again); an accepted submit resets it. Enquire_link keep-alives,
+the window and the PDU timers are smpp34's.
 """
 
 from __future__ import annotations

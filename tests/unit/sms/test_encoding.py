@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr.channels.smpp.encoding import (DC_DEFAULT, DC_UCS2, ESM_UDHI, EncodingError, Segment, decode, encode,
-                                        part_count, split_udh)
+                                        split_udh)
 
 
 @pytest.mark.parametrize("text, coding, parts", [
@@ -27,7 +27,7 @@ from ivr.channels.smpp.encoding import (DC_DEFAULT, DC_UCS2, ESM_UDHI, EncodingE
 ])
 def test_coding_and_part_count(text: str, coding: int, parts: int) -> None:
     encoded = encode(text, reference=7)
-    assert (encoded.data_coding, encoded.count, part_count(text)) == (coding, parts, parts)
+    assert (encoded.data_coding, encoded.count) == (coding, parts)
     assert encoded.esm_class == (ESM_UDHI if parts > 1 else 0)
 
 

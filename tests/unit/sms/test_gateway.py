@@ -4,7 +4,6 @@ a notice by SMS to the caller is the reply itself on the SMS channel, and a call
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
