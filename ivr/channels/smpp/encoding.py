@@ -43,11 +43,11 @@ class Encoded:
 
 
 def fits_gsm(text: str) -> bool:
+    """Every character has a GSM 03.38 code that reads back as itself (a raw ESC does not)."""
     try:
-        text.encode(GSM)
+        return text.encode(GSM).decode(GSM) == text
     except UnicodeError:
         return False
-    return True
 
 
 def units(text: str) -> list[bytes]:
