@@ -3,12 +3,19 @@ link's state machine (bind, drop, backoff, throttling, pace), driven without soc
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+
+from ivr.channels.sms_metrics import SmsMetrics
 
 from ivr.channels.smpp import receipts
 from ivr.channels.smpp.concat import Reassembler
 from ivr.channels.smpp.config import SmscConfigError, load, parse
 from ivr.channels.smpp.encoding import Segment
+from ivr.channels.smpp.link import Inbound
+from ivr.channels.smpp.receiver import (TLV_SAR_MSG_REF_NUM, TLV_SAR_SEGMENT_SEQNUM, TLV_SAR_TOTAL_SEGMENTS,
+                                        SmppReceiver)
 from ivr.channels.smpp.machine import THROTTLE_MAX, LinkMachine, LinkState, Pacer, TransitionError
 from ivr.channels.smpp.router import NoRoute, Router
 
@@ -138,3 +145,34 @@ def test_the_pace_of_a_link() -> None:
     pacer = Pacer(rate=10, burst=1)
     assert [round(pacer.reserve(0.0), 3) for _ in range(3)] == [0.0, 0.1, 0.2]
     assert pacer.reserve(10.0) == 0.0
+
+
+class Gateway:
+    """Stands in for SmsGateway: records what the receiver hands on."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, str, str]] = []
+
+    async def inbound(self, message_id: str, sender: str, number: str, text: str, route: str) -> None:
+        self.messages.append((sender, number, text, route))
+
+
+def test_the_receiver_joins_parts_named_by_sar_tlvs_and_by_udh() -> None:
+    def sar(ref: int, total: int, seq: int) -> dict[int, bytes]:
+        return {TLV_SAR_MSG_REF_NUM: ref.to_bytes(2, "big"), TLV_SAR_TOTAL_SEGMENTS: bytes([total]),
+                TLV_SAR_SEGMENT_SEQNUM: bytes([seq])}
+
+    async def run() -> Gateway:
+        gateway, metrics = Gateway(), SmsMetrics()
+        receiver = SmppReceiver(gateway, None, metrics)                 # type: ignore[arg-type]
+        await receiver(Inbound("l", "380501", "3838", 0, 8, "ний".encode("utf-16-be"), sar(513, 2, 2)))
+        await receiver(Inbound("l", "380501", "3838", 0, 8, "Голос за Олену, вона чудова, дуже довгий текст ".encode(
+            "utf-16-be"), sar(513, 2, 1)))
+        await receiver(Inbound("l", "380502", "3838", 0x40, 0, bytes([5, 0, 3, 4, 2, 2]) + b" there", {}))
+        await receiver(Inbound("l", "380502", "3838", 0x40, 0, bytes([5, 0, 3, 4, 2, 1]) + b"Hello", {}))
+        await receiver(Inbound("l", "380503", "3838", 0, 0, b"", {0x0424: b"payload only"}))
+        assert metrics.inbound["smpp"] == 3
+        return gateway
+    assert asyncio.run(run()).messages == [
+        ("380501", "3838", "Голос за Олену, вона чудова, дуже довгий текст ний", "smpp"),
+        ("380502", "3838", "Hello there", "smpp"), ("380503", "3838", "payload only", "smpp")]
