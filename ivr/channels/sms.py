@@ -155,11 +155,12 @@ class SmsGateway:
     """Inbound SMS → campaign flow → replies in the outbox, with conversations kept in the store."""
 
     def __init__(self, campaigns: Any, store: Any, services: CampaignServices, default_route: str | None = None,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, http_route: str = ROUTE_RESPONSE) -> None:
         self.campaigns = campaigns
         self.store = store
         self.services = services
         self.default_route = default_route      # how reminders and notices go out: smpp, http or None (they cannot)
+        self.http_route = http_route            # how replies to the HTTP gateway go: http (POSTed) or response
         self.wake = wake                        # tells the outbox dispatcher something was queued
 
     async def inbound(self, message_id: str, sender: str, number: str, text: str,

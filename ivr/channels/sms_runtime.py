@@ -9,7 +9,7 @@ from typing import Any
 
 from .sms import SmsGateway
 from .sms_metrics import SmsMetrics
-from .sms_outbox import ROUTE_HTTP, ROUTE_SMPP, HttpTransport, OutboxDispatcher, Transport
+from .sms_outbox import ROUTE_HTTP, ROUTE_RESPONSE, ROUTE_SMPP, HttpTransport, OutboxDispatcher, Transport
 from .smpp.config import SmscConfig
 from .smpp.link import SmppLink
 from .smpp.receiver import SmppReceiver
@@ -27,7 +27,8 @@ class SmsChannel:
         transports: dict[str, Transport] = {}
         self.links: dict[str, SmppLink] = {}
         route = ROUTE_SMPP if smsc else ROUTE_HTTP if outbound_url else None
-        self.gateway = SmsGateway(campaigns, store, services, default_route=route)
+        self.gateway = SmsGateway(campaigns, store, services, default_route=route,
+                                  http_route=ROUTE_HTTP if outbound_url else ROUTE_RESPONSE)
         self.receiver: SmppReceiver | None = None
         if smsc is not None:
             self.receiver = SmppReceiver(self.gateway, store, self.metrics)

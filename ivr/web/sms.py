@@ -22,7 +22,7 @@ from aiohttp import web
 
 from ivr.channels.sms import SmsGateway
 from ivr.channels.sms_metrics import SmsMetrics
-from ivr.channels.sms_outbox import ROUTE_HTTP, ROUTE_RESPONSE
+from ivr.channels.sms_outbox import ROUTE_HTTP
 from ivr.channels.smpp.receipts import FINAL as FINAL_RECEIPT_STATES
 
 from .api.core import bearer_is
@@ -63,10 +63,9 @@ async def inbound(request: web.Request) -> web.Response:
     if len(body.get("text") or "") > MAX_TEXT:
         return web.json_response({"error": f"text longer than {MAX_TEXT} characters"}, status=413)
     gateway = request.app[SMS_GATEWAY]
-    route = ROUTE_HTTP if gateway.default_route == ROUTE_HTTP else ROUTE_RESPONSE
     try:
         reply = await gateway.inbound(body["message_id"], body["from"], body["to"], body.get("text") or "",
-                                      route=route)
+                                      route=gateway.http_route)
     except LookupError as exc:
         return web.json_response({"error": str(exc)}, status=404)
     request.app[SMS_METRICS].inbound["http"] += 1
