@@ -7,12 +7,17 @@ throttling us slows the link down without losing anything."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from ivr.channels.sms_metrics import SmsMetrics
+from ivr.channels.smpp.config import LinkSettings
+from ivr.channels.smpp.link import Inbound, SmppLink, SubmitOutcome
+from ivr.channels.smpp.machine import LinkState
 from tests.support.jasmin_peer import PASSWORD, USER, Jasmin, Received
 
 from .conftest import start_engine
@@ -191,3 +196,36 @@ def test_a_throttled_link_backs_off_and_delivers_everything(jasmin, engine) -> N
     assert engine.metrics()['ivr_sms_throttles_total{link="jasmin"}'] > throttles
     assert db(engine, f"SELECT count(*) FROM sms_outbox WHERE state != 'accepted' AND recipient IN "
                       f"({','.join('?' * 12)})", *subscribers) == [(0,)]
+
+
+def test_a_tx_rx_link_submits_on_its_transmitter_and_hears_on_its_receiver(jasmin) -> None:
+    """bind: tx+rx — two sessions to Jasmin, a bind_transmitter and a bind_receiver, as one link."""
+    jasmin.add_user("ivr2", "ivr2pw", "3939")
+    heard: list[Inbound] = []
+
+    async def run() -> tuple[SubmitOutcome, dict]:
+        async def on_inbound(inbound: Inbound) -> None:
+            heard.append(inbound)
+        metrics = SmsMetrics()
+        link = SmppLink(LinkSettings("two", "127.0.0.1", jasmin.smpp_port, "ivr2", "ivr2pw", bind="tx+rx"),
+                        on_inbound, metrics)
+        link.start()
+        try:
+            for _ in range(100):
+                if link.state is LinkState.BOUND:
+                    break
+                await asyncio.sleep(0.1)
+            sent = await link.submit(source="3939", destination="380671110009", short_message=b"hello",
+                                     data_coding=0, esm_class=0)
+            await asyncio.to_thread(jasmin.network.deliver, "380671110009", "3939", b"back")
+            for _ in range(100):
+                if heard:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await link.stop()
+        return sent, dict(metrics.binds)
+    sent, binds = asyncio.run(run())
+    assert sent.accepted and binds == {("two", "bound"): 1}
+    assert [(r.source, r.short_message) for r in parts_to(jasmin, "380671110009", 1)] == [("3939", b"hello")]
+    assert [(i.source, i.destination, i.short_message) for i in heard] == [("380671110009", "3939", b"back")]

@@ -196,6 +196,13 @@ class Jasmin:
         finally:
             console.close()
 
+    def add_user(self, uid: str, password: str, number: str) -> None:
+        """Another ESME account; messages to the short number `number` go to it (the rest to ours)."""
+        self.jcli("user -a", f"username {uid}", f"password {password}", f"uid {uid}", "gid ivr", "ok",
+                  "filter -a", "type DestinationAddrFilter", f"fid to{number}", f"destination_addr ^{number}$", "ok",
+                  "morouter -a", "type StaticMORoute", "order 10", f"filters to{number}", f"connector smpps({uid})",
+                  "ok")
+
     def throughput(self, per_second: int | None) -> None:
         """Jasmin's own limit on our submits (beyond it: ESME_RTHROTTLED); None lifts it."""
         self.jcli("user -u ivr", f"mt_messaging_cred quota smpps_throughput {per_second or 'ND'}", "ok")
