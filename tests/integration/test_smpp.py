@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from ivr.channels.sms_metrics import SmsMetrics
+from ivr.channels.sms_outbox import outbound
 from ivr.channels.smpp.config import LinkSettings
 from ivr.channels.smpp.link import Inbound, SmppLink, SubmitOutcome
 from ivr.channels.smpp.machine import LinkState
+from ivr.store.db import Store
 from tests.support.jasmin_peer import PASSWORD, USER, Jasmin, Received
 
 from .conftest import start_engine
@@ -197,6 +199,41 @@ def test_a_throttled_link_backs_off_and_delivers_everything(jasmin, engine) -> N
     assert db(engine, f"SELECT count(*) FROM sms_outbox WHERE state != 'accepted' AND recipient IN "
                       f"({','.join('?' * 12)})", *subscribers) == [(0,)]
 
+
+def test_messages_queued_while_the_smsc_refuses_us_survive_a_restart(jasmin, tmp_path: Path,
+                                                                     monkeypatch_module) -> None:
+    """A node whose SMSC refuses its bind keeps what it must send in the store; stopped and started again,
+    it sends all of it once the SMSC takes it back."""
+    jasmin.add_user("ivr3", "ivr3pw", "4040")
+    assert "Successfully" in jasmin.jcli("user -d ivr3")
+    monkeypatch_module.setenv("IVR_TEST_SMPP3_PASSWORD", "ivr3pw")
+    smsc = tmp_path / "smsc.yaml"
+    smsc.write_text(f"links: {{j: {{host: 127.0.0.1, port: {jasmin.smpp_port}, system_id: ivr3, "
+                    f"password_env: IVR_TEST_SMPP3_PASSWORD, reconnect_min: 0.2, reconnect_max: 1}}}}\n")
+    recipients = [f"38063444{n:04d}" for n in range(20)]
+    first = start_engine(tmp_path, "--smsc", str(smsc), dialplans=DIALPLANS)
+    try:
+        async def enqueue() -> None:
+            store = await Store.open(first.db_url, tmp_path / "test-spool")
+            try:
+                await store.sms_enqueue([outbound(number="4040", recipient=r, text="Ваш код 4711", kind="notify",
+                                                  route="smpp") for r in recipients])
+            finally:
+                await store.close()
+        asyncio.run(enqueue())
+        time.sleep(1.5)
+        assert first.metrics()['ivr_sms_link_up{link="j"}'] == 0.0
+    finally:
+        first.stop()
+    assert db(first, "SELECT state, attempts, count(*) FROM sms_outbox GROUP BY state, attempts") == [("queued", 0, 20)]
+    assert "Successfully" in jasmin.jcli("user -e ivr3")
+    second = start_engine(tmp_path, "--smsc", str(smsc), dialplans=DIALPLANS)
+    try:
+        for recipient in recipients:
+            assert joined(parts_to(jasmin, recipient, 1)) == "Ваш код 4711", recipient
+        wait_for(lambda: db(second, "SELECT DISTINCT state FROM sms_outbox") == [("accepted",)], what="states")
+    finally:
+        second.stop()
 
 def test_a_tx_rx_link_submits_on_its_transmitter_and_hears_on_its_receiver(jasmin) -> None:
     """bind: tx+rx — two sessions to Jasmin, a bind_transmitter and a bind_receiver, as one link."""
