@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from ivr.channels.caller_id import DEFAULT_REGION, CallerIdError, check_region
+from ivr.channels.smpp.config import SmscConfig, SmscConfigError
+from ivr.channels.smpp.config import load as load_smsc
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
@@ -81,7 +83,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--register-user", help="digest user name")
     p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
     p.add_argument("--register-expires", type=int, default=3600)
-    p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
+    p.add_argument("--sms-outbound", metavar="URL", help="POST outbound SMS to this URL (your HTTP SMS gateway), "
+                                                         "signed and retried (docs/api.md)")
+    p.add_argument("--sms-outbound-secret", help="HMAC key signing those POSTs (or IVR_SMS_OUTBOUND_SECRET; "
+                                                 "default: the webhook secret)")
+    p.add_argument("--smsc", metavar="FILE", help="SMPP operator links and prefix table, YAML (docs/sms.md)")
     p.add_argument("--sms-token", help="Bearer token the SMS gateway sends to /api/sms/inbound (or IVR_SMS_TOKEN); "
                                        "without one, inbound SMS are refused")
     p.add_argument("--metrics-token", help="Bearer token /metrics asks scrapers for (or IVR_METRICS_TOKEN); "
@@ -189,6 +195,8 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
+        sms_outbound_secret=args.sms_outbound_secret or os.environ.get("IVR_SMS_OUTBOUND_SECRET") or None,
+        smsc=smsc_config(args.smsc),
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,
         metrics_token=args.metrics_token or os.environ.get("IVR_METRICS_TOKEN") or None,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
@@ -196,6 +204,16 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         allow_private_webhooks=args.allow_private_webhooks,
         speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), engines=speech_engines(args.speech_engine),
                             model_cache=args.model_cache.expanduser(), workers=args.speech_workers))
+
+
+def smsc_config(path: str | None) -> SmscConfig | None:
+    """`--smsc FILE` read and checked (passwords from the environment variables it names)."""
+    if path is None:
+        return None
+    try:
+        return load_smsc(path)
+    except SmscConfigError as exc:
+        raise ConfigError(f"--smsc {exc}") from None
 
 
 def speech_engines(items: list[str]) -> dict[str, str]:

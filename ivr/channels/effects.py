@@ -57,6 +57,9 @@ class CampaignServices(Protocol):
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         """True when the message was handed to the mail relay."""
 
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        """Queue an SMS from short number `sender`; True when queued (False: no route, or opted out)."""
+
     async def prepare(self, campaigns: list[Campaign]) -> None:
         """Load what campaigns bring with them (promo code pools)."""
 
@@ -79,6 +82,9 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, Notify):
         if action.method == "email":
             return NotifyResult(await services.send_email(action.target, action.subject, action.text))
+        if action.method == "sms":
+            to = ctx.caller if action.target == "caller" else action.target
+            return NotifyResult(await services.send_sms(ctx, action.sender, to, action.text))
         result = await services.http(CallWebhook(action.target, "POST", {
             "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
             "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2), ctx)
@@ -105,6 +111,7 @@ class InMemoryServices:
     pools: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
     outcomes: list[dict[str, str]] = field(default_factory=list)
     emails: list[dict[str, str]] = field(default_factory=list)
+    sms: list[dict[str, str]] = field(default_factory=list)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         for campaign in campaigns:
@@ -145,4 +152,8 @@ class InMemoryServices:
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         self.emails.append({"to": to, "subject": subject, "text": text})
+        return True
+
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        self.sms.append({"from": sender, "to": to, "text": text})
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ivr.flow.interpreter import CodeResult, VoteResult
@@ -13,17 +14,36 @@ from ivr.store.errors import StoreUnavailable
 
 from .effects import EffectContext
 from .mailer import Mailer
+from .sms_outbox import outbound
 from .webhooks import HttpCall, WebhookClient
 
 log = logging.getLogger(__name__)
 
 
 class StoreServices:
-    def __init__(self, store: Store, mailer: Mailer | None = None, http: HttpCall | None = None) -> None:
+    def __init__(self, store: Store, mailer: Mailer | None = None, http: HttpCall | None = None,
+                 sms_route: str | None = None) -> None:
         self.store = store
         self.mailer = mailer
         self.http = http or WebhookClient()
         self._pools: dict[tuple[str, str], str] = {}      # pools this node loaded: their codes' digest
+        self.sms_route = sms_route                  # how notices by SMS go out (smpp, http; None: they cannot)
+        self.sms_wake: Callable[[], None] = lambda: None
+
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        """Queue the notice in the outbox (kept "blocked" when the recipient opted out of the number)."""
+        if self.sms_route is None or not sender:
+            log.warning("no SMS route (--smsc or --sms-outbound): SMS to %s not sent", to)
+            return False
+        message = outbound(number=sender, recipient=to, text=text, kind="notify", route=self.sms_route,
+                           campaign_id=ctx.campaign_id, session_id=ctx.call_id)
+        try:
+            states = await self.store.sms_enqueue([message])
+        except Exception:
+            log.exception("SMS to %s not queued", to)
+            return False
+        self.sms_wake()
+        return states == ["queued"]
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         if self.mailer is None:

@@ -63,6 +63,7 @@ class CampaignRegistry:
         self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
+        self._by_keyword: dict[str, dict[str, Campaign]] = {}
         self._store: Store | None = None
         self._prepare: Prepare | None = None
         self._installed: Installed | None = None
@@ -85,7 +86,21 @@ class CampaignRegistry:
         return self._by_voice.get(number or "")
 
     def for_sms_number(self, number: str | None) -> Campaign | None:
+        """The number's default SMS campaign (the one taking messages no keyword claims)."""
         return self._by_sms.get(number or "")
+
+    def sms_keywords(self, number: str) -> dict[str, Campaign]:
+        """The campaigns a first word picks on this SMS number, by the word in lower case."""
+        return self._by_keyword.get(number, {})
+
+    def sms_campaigns(self, number: str) -> list[Campaign]:
+        """Every campaign answering SMS on the number: its default one and those picked by keyword."""
+        found = [self._by_sms[number]] if number in self._by_sms else []
+        return found + [c for c in self.sms_keywords(number).values() if c not in found]
+
+    def running(self, campaign_id: str) -> Campaign | None:
+        deployed = self._by_id.get(campaign_id)
+        return deployed.campaign if deployed else None
 
     def all(self) -> list[Campaign]:
         return [d.campaign for d in self._by_id.values()]
@@ -161,9 +176,10 @@ class CampaignRegistry:
             fmt = "json" if path.suffix == ".json" else "yaml"
             try:
                 version = await store.save_dialplan_version(
-                    tenant.id, campaign.id, text, fmt, claim=(*campaign.voice_numbers, *campaign.sms_numbers),
-                    name=campaign.name, voice_numbers=tuple(campaign.voice_numbers),
-                    sms_numbers=tuple(campaign.sms_numbers), actor=Actor.node())
+                    tenant.id, campaign.id, text, fmt, claim=campaign.claimed_numbers,
+                    share=tuple(campaign.sms_keywords), name=campaign.name,
+                    voice_numbers=tuple(campaign.voice_numbers), sms_numbers=tuple(campaign.sms_numbers),
+                    actor=Actor.node())
             except Conflict as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
@@ -242,12 +258,20 @@ class CampaignRegistry:
         """Swap in new lookup tables at once (no await in here: a call sees the old or the new)."""
         by_voice: dict[str, Campaign] = {}
         by_sms: dict[str, Campaign] = {}
+        by_keyword: dict[str, dict[str, Campaign]] = {}
         for deployed in by_id.values():
-            for number in deployed.campaign.voice_numbers:
-                by_voice.setdefault(number, deployed.campaign)
-            for number in deployed.campaign.sms_numbers:
-                by_sms.setdefault(number, deployed.campaign)
+            campaign = deployed.campaign
+            for number in campaign.voice_numbers:
+                by_voice.setdefault(number, campaign)
+            for number in campaign.sms_numbers:
+                if number not in campaign.sms_keywords:
+                    by_sms.setdefault(number, campaign)
+                for word in campaign.sms_keywords.get(number, []):
+                    taken = by_keyword.setdefault(number, {}).setdefault(word.lower(), campaign)
+                    if taken is not campaign:
+                        log.error("SMS number %s: keyword %s of campaign %s is campaign %s's already", number,
+                                  word, campaign.id, taken.id)
         for number, campaign_id in assigned.items():
             if campaign_id in by_id:
                 by_voice[number] = by_sms[number] = by_id[campaign_id].campaign
-        self._by_id, self._by_voice, self._by_sms = by_id, by_voice, by_sms
+        self._by_id, self._by_voice, self._by_sms, self._by_keyword = by_id, by_voice, by_sms, by_keyword

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.channels.caller_id import DEFAULT_REGION, IdentitySettings
+from ivr.channels.smpp.config import SmscConfig
 from ivr.sip.access import Network
 from ivr.sip.ratelimit import DEFAULT_RATES, Rate
 from ivr.speech.service import SpeechConfig
@@ -79,7 +80,9 @@ class EngineConfig:
     register_user: str | None = None
     register_password: str = ""
     register_expires: int = 3600
-    sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
+    sms_outbound_url: str | None = None      # the HTTP gateway: outbound SMS are POSTed here
+    sms_outbound_secret: str | None = None   # signs those POSTs (default: webhook_secret)
+    smsc: SmscConfig | None = None           # SMPP operator links (`--smsc FILE`)
     sms_token: str | None = None             # the SMS gateway's Bearer token for /api/sms/inbound
     metrics_token: str | None = None         # Bearer token /metrics asks for (None: open)
     variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)

@@ -174,10 +174,11 @@ class CallWebhook:
 
 @dataclass
 class Notify:
-    method: str                          # webhook | email
-    target: str
+    method: str                          # webhook | email | sms
+    target: str                          # URL, e-mail address, "caller" or a phone number
     subject: str
     text: str
+    sender: str = ""                     # sms: the short number it is sent from
 
 
 @dataclass

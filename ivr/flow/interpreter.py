@@ -214,6 +214,8 @@ class FlowSession:
                 node_id = node["next"]
             elif kind == "ask":
                 self.attempt = 0
+                if self.channel == "sms":
+                    return actions + self._ask(node, [_sms_question(node)])
                 return actions + self._ask(node, [node["prompt"]], node.get("audio"))
             elif kind == "record_result":
                 value = templates.render(node["value"], self.variables)
@@ -259,9 +261,10 @@ class FlowSession:
                                _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
                                float(node.get("timeout", 5)), int(node.get("retries", 1)))
         if kind == "notify":
+            sender = (self.campaign.sms_numbers or [str(v.get("short_number") or "")])[0]
             return Notify(node["method"], templates.render(node["target"], v),
                           templates.render(node.get("subject", self.campaign.name), v),
-                          templates.render(node["text"], v))
+                          templates.render(node["text"], v), sender if node["method"] == "sms" else "")
         if kind == "record":
             return StartRecording(float(node.get("max_seconds", 60)), node.get("beep", True),
                                   node.get("name", self.current or "recording"))
@@ -412,6 +415,8 @@ class FlowSession:
         choices = node.get("choices")
         if not choices:
             value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
+            if isinstance(event, Text) and node.get("pattern") and re.fullmatch(node["pattern"], value) is None:
+                value = _extract(node["pattern"], raw) or value       # "Код 62992312": the code in a sentence
             fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
                     and (node.get("pattern") is None or patterns.fullmatch(node["pattern"], value)))
             return value, node["next"] if fits else None, None
@@ -438,8 +443,10 @@ class FlowSession:
             target = node.get(reason) or node.get("max_retries")
             self._emit("max_retries", {"reason": reason, "next": target})
             return self._goto(target) if target else self._end(f"max_retries_{reason}")
-        if self.channel == "sms" and reason == "noinput" and node.get("reminder"):
-            return self._ask(node, [node["reminder"]])
+        if self.channel == "sms":                    # SMS wording: never the voice prompts
+            if reason == "noinput":
+                return self._ask(node, [node.get("reminder") or _sms_question(node)])
+            return self._ask(node, [node.get("nomatch_prompt") or _sms_question(node)])
         reprompts = node.get("reprompts") or []
         again = reprompts[min(self.attempt, len(reprompts)) - 1] if reprompts else None
         prompts = [p for p in (node.get(f"{reason}_prompt"), again) if p is not None]
@@ -515,6 +522,24 @@ class FlowSession:
             routed.update(next=ASK_SERVER, max_retries=ASK_SERVER)
         self.routed = routed
         return self._goto(ROUTED)
+
+
+def _sms_question(node: dict[str, Any]) -> Any:
+    """What an ask sends by SMS: its `sms` text, else its `reminder`, else (a campaign that wrote no SMS
+    wording) its prompt."""
+    return node.get("sms") or node.get("reminder") or node["prompt"]
+
+
+def _extract(pattern: str, text: str) -> str | None:
+    """The one stretch of a text message that fits the ask's pattern, between word boundaries, with the
+    spaces inside it removed ("Код 6299 2312" → "62992312"); None when there is none or more than one."""
+    inner = pattern.removeprefix("^")
+    inner = inner[:-1] if inner.endswith("$") and not inner.endswith("\\$") else inner
+    for candidate in (text, re.sub(r"(?<=\d)\s+(?=\d)", "", text)):
+        found = {m.group(0) for m in re.finditer(rf"(?<!\w)(?:{inner})(?!\w)", candidate)}
+        if len(found) == 1:
+            return found.pop()
+    return None
 
 
 def _yes_no_words(node: dict[str, Any]) -> tuple[list[str], list[str]]:

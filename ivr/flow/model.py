@@ -36,11 +36,13 @@ UNIDENTIFIED_TEXT = {
 # Fields the caller hears or reads, per node type: a string or one text per language.
 SPOKEN_FIELDS = {
     "say": ("text",),
-    "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder"),
+    "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder", "sms"),
     "record": ("prompt",),
     "transfer": ("prompt",),
     "end": ("text",),
 }
+# Fields only SMS sends (never synthesized for calls).
+SMS_ONLY_FIELDS = ("sms",)
 # Fields rendered as templates that only the runtime sees (values, URLs, messages to staff).
 TEMPLATE_FIELDS = ("value", "url", "body", "headers", "target", "subject")
 # `audio: NAME` names a recording uploaded for the campaign; anything else is a file in the campaign's folder.
@@ -57,6 +59,7 @@ class Campaign:
     voice_numbers: list[str] = field(default_factory=list)
     sms_numbers: list[str] = field(default_factory=list)
     number_languages: dict[str, dict[str, str]] = field(default_factory=dict)   # channel -> number -> language
+    sms_keywords: dict[str, list[str]] = field(default_factory=dict)   # SMS number -> first words picking this campaign
     schedule: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     code_pools: dict[str, list[str]] = field(default_factory=dict)
@@ -78,6 +81,11 @@ class Campaign:
         return self.number_languages.get(channel, {}).get(number, self.default_language)
 
     @property
+    def claimed_numbers(self) -> tuple[str, ...]:
+        """The short numbers the campaign answers on alone (a number listed with keywords is shared)."""
+        return (*self.voice_numbers, *(n for n in self.sms_numbers if n not in self.sms_keywords))
+
+    @property
     def channels(self) -> tuple[str, ...]:
         """The channels with a short number."""
         return tuple(name for name, numbers in (("voice", self.voice_numbers), ("sms", self.sms_numbers)) if numbers)
@@ -92,8 +100,11 @@ class Campaign:
             languages=list(data.get("languages") or ["en"]),
             voice_numbers=[_number(n) for n in numbers.get("voice", [])],
             sms_numbers=[_number(n) for n in numbers.get("sms", [])],
-            number_languages={channel: {_number(n): n["language"] for n in items if isinstance(n, dict)}
+            number_languages={channel: {_number(n): n["language"] for n in items
+                                        if isinstance(n, dict) and "language" in n}
                               for channel, items in numbers.items()},
+            sms_keywords={_number(n): list(n["keywords"]) for n in numbers.get("sms", [])
+                          if isinstance(n, dict) and n.get("keywords")},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
             variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"),
@@ -209,7 +220,7 @@ class Spoken:
 def spoken_texts(campaign: Campaign) -> list[Spoken]:
     """Every prompt the campaign can say, in each of its languages, for generating audio ahead of calls."""
     every = [(f"nodes.{node_id}.{path}", node, text) for node_id, node in campaign.nodes.items()
-             for path, text in texts(node)]
+             for path, text in texts(node) if path.split("[")[0] not in SMS_ONLY_FIELDS]
     every += [(path, None, text) for path, text in campaign_texts(campaign)]
     out: list[Spoken] = []
     for path, node, text in every:

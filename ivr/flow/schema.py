@@ -23,11 +23,15 @@ NODE_ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 SHORT_NUMBER = {"type": ["string", "integer"], "pattern": "^[0-9]{3,15}$", "minimum": 100}
+KEYWORD = {"type": "string", "pattern": "^[^\\s]{1,32}$"}
 NUMBER_ENTRY = {
-    "description": 'a short number, or one with the language its sessions start in: {number: "3839", language: uk}',
+    "description": 'a short number, or one with the language its sessions start in and (SMS) the first words that '
+                   'pick this campaign among others on the number: {number: "3839", language: uk, keywords: [VOTE]}',
     "if": {"type": "object"},
-    "then": {"type": "object", "required": ["number", "language"], "additionalProperties": False,
-             "properties": {"number": SHORT_NUMBER, "language": {"type": "string", "pattern": LANGUAGE}}},
+    "then": {"type": "object", "required": ["number"], "additionalProperties": False,
+             "anyOf": [{"required": ["language"]}, {"required": ["keywords"]}],
+             "properties": {"number": SHORT_NUMBER, "language": {"type": "string", "pattern": LANGUAGE},
+                            "keywords": {"type": "array", "items": KEYWORD, "minItems": 1, "uniqueItems": True}}},
     "else": SHORT_NUMBER,
 }
 SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
@@ -120,6 +124,7 @@ NODES = [
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "reprompts": {"type": "array", "items": TEXT},
         "noinput_prompt": TEXT, "nomatch_prompt": TEXT, "reminder": TEXT,
+        "sms": {**TEXT, "description": "the question as sent by SMS (else the reminder, else the prompt)"},
         "reminder_after": {"type": "number", "minimum": 60, "maximum": 604800},
         "barge_in": {"type": "boolean"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "end_silence": {"type": "number", "minimum": 0.2, "maximum": 5},
@@ -149,8 +154,8 @@ NODES = [
         "body": {"type": "object"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "timeout": SECONDS, "retries": {"type": "integer", "minimum": 0, "maximum": 5},
         "save_as": NAME, "next": NODE_ID, "failure": NODE_ID}, ("url", "next", "failure")),
-    _node("notify", "alert someone by webhook or e-mail", {
-        "method": {"enum": ["webhook", "email"]}, "target": {"type": "string", "minLength": 1},
+    _node("notify", "alert someone by webhook, e-mail or SMS (target: caller, or a number)", {
+        "method": {"enum": ["webhook", "email", "sms"]}, "target": {"type": "string", "minLength": 1},
         "subject": {"type": "string"}, "text": {"type": "string", "minLength": 1}, "next": NODE_ID,
         "failure": NODE_ID}, ("method", "target", "text", "next")),
     _node("branch", "go where the first true condition says", {
@@ -214,6 +219,12 @@ SCHEMA: dict[str, Any] = {
             {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
              "required": ["file"], "additionalProperties": False}]}},
         "variables": {"type": "object"},
+        "sms": {"type": "object", "description": "opt-out on the campaign's SMS numbers (docs/sms.md)", "properties": {
+            "stop_words": {"type": "array", "items": KEYWORD, "minItems": 1,
+                           "description": "first words that opt the sender out, besides STOP and СТОП"},
+            "start_words": {"type": "array", "items": KEYWORD, "minItems": 1,
+                            "description": "first words that opt the sender back in, besides START and СТАРТ"},
+            "stop_text": TEXT, "start_text": TEXT}, "additionalProperties": False},
         "webhook_secret": {"type": "string", "minLength": 16,
                            "description": "HMAC-SHA256 key signing this campaign's webhooks (X-Ivr-Signature)"},
         "report": {"type": "object", "description": "results e-mailed every period (needs the engine's --smtp)",

@@ -149,6 +149,11 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
                 issues.append(Issue(f"schedule.hours.{day}", "a span must not start and end at the same time"))
         except schedules.ScheduleError as exc:
             issues.append(Issue(f"schedule.hours.{day}", str(exc)))
+    sms = campaign.source.get("sms") or {}
+    for name in ("stop_text", "start_text"):
+        if name in sms:
+            issues += [Issue(f"sms.{name}{'.' if sub else ''}{sub}", message)
+                       for sub, message in _text_issues(campaign, "", sms[name])]
     for path, text in campaign_texts(campaign):
         issues += [Issue(f"{path}{'.' if sub else ''}{sub}", message)
                    for sub, message in _text_issues(campaign, "", text)]
@@ -260,6 +265,9 @@ def _target_issues(node: dict[str, Any]) -> list[tuple[str, str]]:
         return []                           # a variable: checked when the session renders it
     if node.get("method") == "email":
         return [] if "@" in value else [(name, "not an e-mail address")]
+    if node.get("method") == "sms":
+        return [] if re.fullmatch(r"caller|\+?[0-9]{3,15}", value) else [
+            (name, 'an SMS goes to "caller" or to a number (digits, + first for E.164)')]
     return [] if re.match(r"^https?://", value) else [(name, "must start with http:// or https://")]
 
 

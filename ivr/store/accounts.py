@@ -156,12 +156,14 @@ def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: 
 
 
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: tuple[str, ...] = (), name: str | None = None,
+                          claim: tuple[str, ...] = (), share: tuple[str, ...] = (), name: str | None = None,
                           voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
                           actor: Actor | None = None) -> int:
     """Keep a new version of the campaign's dialplan with its name and numbers (for listings); its number.
     The short numbers in `claim` are assigned to the campaign in the same transaction (Conflict, and
-    nothing saved, when one of them belongs to another tenant or points at another campaign)."""
+    nothing saved, when one of them belongs to another tenant or points at another campaign). The
+    numbers in `share` (SMS numbers the campaign answers by keyword) must be the tenant's or free (then
+    they become the tenant's)."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
     _tenant(session, tenant_id)
@@ -175,6 +177,12 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
         if row is not None and (row.tenant_id != tenant_id or row.campaign_id not in (None, campaign_id)):
             raise Conflict(f"number {number} is used by another campaign")
         assign_number(session, tenant_id, number, campaign_id)
+    for number in share:
+        row = session.get(ShortNumberRow, number, with_for_update=True)
+        if row is not None and row.tenant_id != tenant_id:
+            raise Conflict(f"number {number} belongs to another tenant")
+        if row is None:
+            assign_number(session, tenant_id, number, None)
     version = (session.scalar(select(func.max(DialplanVersionRow.version))
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
     sha256 = hashlib.sha256(source_text.encode()).hexdigest()

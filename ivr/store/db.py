@@ -36,14 +36,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, audit, flow_counts, operations, queries, traffic
+from . import accounts, audit, contacts, flow_counts, operations, outbox, queries, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
@@ -54,6 +54,8 @@ from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwn
 from .audit import Action, Actor, AuditEntry
 from .flow_counts import FlowCounts, FlowFilter
 from .operations import WebhookFailure
+from .contacts import Contact
+from .outbox import ClaimedSms, OutboundSms, SentPart
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -206,12 +208,49 @@ class Store:
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
-                       state: dict[str, Any] | None, replies: list[str], due_at: datetime | None = None) -> None:
-        """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+                       state: dict[str, Any] | None, replies: list[OutboundSms], due_at: datetime | None = None
+                       ) -> list[str]:
+        """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
+        in the outbox, in one transaction; the replies' states ("queued", or "blocked": opted out)."""
         run = functools.partial(traffic.sms_save, session_id=session_id, number=number, caller=caller,
                                 campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
                                 due_at=due_at)
-        await self._answer(run)
+        return await self._answer(run)
+
+    # -- the SMS outbox (see `outbox`): every call needs the database --------------------------------
+
+    async def sms_enqueue(self, messages: list[OutboundSms]) -> list[str]:
+        """Queue messages (states: "queued", or "blocked" for recipients on the number's block list)."""
+        return await self._answer(functools.partial(outbox.enqueue, messages=list(messages), at=_now()))
+
+    async def sms_claim_outbox(self, *, node: str, routes: tuple[str, ...], lease: float, limit: int
+                               ) -> list[ClaimedSms]:
+        return await self._answer(functools.partial(outbox.claim, node=node, routes=routes, now=_now(), lease=lease,
+                                                    limit=limit))
+
+    async def sms_finish(self, *, message_id: str, parts: list[SentPart], state: str, link: str | None = None,
+                         error: str | None = None, retry_in: float | None = None, count: bool = True) -> None:
+        """One attempt's parts and outcome (see `outbox.finish`); "queued" retries after `retry_in` seconds."""
+        now = _now()
+        await self._answer(functools.partial(
+            outbox.finish, message_id=message_id, parts=list(parts), state=state, at=now, link=link, error=error,
+            retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None, count=count))
+
+    async def sms_release(self, node: str) -> int:
+        return await self._answer(functools.partial(outbox.release, node=node))
+
+    async def sms_receipt(self, *, link: str | None, smsc_id: str, state: str, error: str | None = None
+                          ) -> tuple[str, str] | None:
+        """(message id, its state now) for a receipt of the part `smsc_id`; None when no part has that id."""
+        return await self._answer(functools.partial(outbox.receipt, link=link, smsc_id=smsc_id, state=state,
+                                                    at=_now(), error=error))
+
+    async def sms_opt_out(self, *, number: str, caller: str, word: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_out, number=number, caller=caller, word=word,
+                                                    at=_now()))
+
+    async def sms_opt_in(self, *, number: str, caller: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_in, number=number, caller=caller))
 
     async def sms_due(self, now: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations whose reminder is due, each handed to one caller of this method only."""
@@ -312,14 +351,15 @@ class Store:
         await self._run(accounts.revoke_api_key, tenant_id, key_id, actor, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = (), name: str | None = None,
-                                    voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
-                                    actor: Actor | None = None) -> int:
+                                    claim: tuple[str, ...] = (), share: tuple[str, ...] = (),
+                                    name: str | None = None, voice_numbers: tuple[str, ...] = (),
+                                    sms_numbers: tuple[str, ...] = (), actor: Actor | None = None) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan, kept with its name and numbers;
         creates the campaign if new and assigns it the short numbers in `claim` (Conflict when another
-        campaign has one)."""
+        campaign has one); the numbers in `share` (answered by keyword) must be the tenant's or free."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), name, tuple(voice_numbers), tuple(sms_numbers), actor, write=True)
+                               tuple(claim), tuple(share), name, tuple(voice_numbers), tuple(sms_numbers), actor,
+                               write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
                                actor: Actor | None = None) -> None:
@@ -437,6 +477,16 @@ class Store:
             if len(page) < EXPORT_PAGE:
                 return
             after = (page[-1].at, page[-1].id)
+
+    async def contacts(self, tenant_id: str | None, campaign_id: str | None = None) -> list[Contact]:
+        """The contact base of a tenant (None: every tenant), of one campaign or all (see `contacts`)."""
+        if campaign_id is not None:
+            await self._run(queries.check_campaign, tenant_id, campaign_id)
+        return await self._run(contacts.contacts, tenant_id, campaign_id)
+
+    async def erase_number(self, number: str) -> dict[str, int]:
+        """Replace a person's number by a pseudonym everywhere (see `contacts.erase`)."""
+        return await self._run(contacts.erase, number, write=True)
 
     async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
         """Calls and SMS conversations of `caller` in a campaign since midnight (UTC), counting every

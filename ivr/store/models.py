@@ -222,6 +222,61 @@ class SmsMessageRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class SmsOutboxRow(Base):
+    """One mobile-terminated SMS, with a stable id, from queued to its final state (the outbox and the
+    log at once). `parts` is what operators charge for. A node claims a due message (`claimed_by` until
+    `claimed_until`) before sending it, so nodes sharing the database send each message once; a claim
+    left by a node that died runs out and another node sends the message."""
+
+    __tablename__ = "sms_outbox"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))              # the short number it is sent from
+    recipient: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))                # reply | reminder | notify | optout | optin
+    route: Mapped[str] = mapped_column(String(8))                # smpp | http
+    link: Mapped[str | None] = mapped_column(String(64))         # the operator link that took it
+    encoding: Mapped[str] = mapped_column(String(8))             # gsm7 | ucs2
+    parts: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[int] = mapped_column(Integer)              # concatenation reference of its parts
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "state", "next_attempt_at"), Index(None, "campaign_id", "created_at"))
+
+
+class SmsPartRow(Base):
+    """One submitted part of an outbound SMS: the SMSC's id for it (receipts name it) and its state."""
+
+    __tablename__ = "sms_parts"
+    message_id: Mapped[str] = mapped_column(String(32), ForeignKey("sms_outbox.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link: Mapped[str] = mapped_column(String(64))
+    smsc_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "link", "smsc_id"),)
+
+
+class SmsOptOutRow(Base):
+    """A sender on a short number's block list (they sent STOP), until they send START."""
+
+    __tablename__ = "sms_optouts"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    word: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ReportRunRow(Base):
     """A campaign report sent (or being sent) for the period ending at `period_end`: claimed once."""
 

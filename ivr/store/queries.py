@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .errors import NotFound
-from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, VoteRow
+from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsOutboxRow, VoteRow
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,29 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class MessageView(CsvRow):
+    """An outbound SMS of a session (or sent from a call): its state, parts and where it went."""
+
+    id: str
+    recipient: str
+    text: str
+    kind: str
+    state: str
+    parts: int
+    encoding: str
+    link: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class CallDetail:
     call: CallSummary
     path: list[str]
     events: list[EventView]
     outcomes: list[OutcomeView]
+    messages: list[MessageView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,7 @@ class Tallies:
 
 SUMMARY_COLUMNS = [getattr(CallRow, f.name) for f in fields(CallSummary)]
 OUTCOME_COLUMNS = [getattr(OutcomeRow, f.name) for f in fields(OutcomeView)]
+MESSAGE_COLUMNS = [getattr(SmsOutboxRow, f.name) for f in fields(MessageView)]
 
 
 def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallies:
@@ -209,7 +228,10 @@ def call_detail(session: Session, tenant_id: str | None, call_id: str) -> CallDe
         .order_by(CallEventRow.at, CallEventRow.seq))]
     outcomes = [OutcomeView(*o) for o in session.execute(
         select(*OUTCOME_COLUMNS).where(OutcomeRow.call_id == call_id).order_by(OutcomeRow.at, OutcomeRow.id))]
-    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes)
+    messages = [MessageView(*m) for m in session.execute(
+        select(*MESSAGE_COLUMNS).where(SmsOutboxRow.session_id == call_id)
+        .order_by(SmsOutboxRow.created_at, SmsOutboxRow.id))]
+    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes, messages)
 
 
 def recording_call(session: Session, tenant_id: str | None, recording_id: str) -> str | None:
@@ -229,6 +251,7 @@ def owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[b
 
 
 def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+    """NotFound unless the campaign is the tenant's (any campaign for None)."""
     if tenant_id is not None and session.scalar(select(CampaignRow.tenant_id).where(
             CampaignRow.id == campaign_id)) != tenant_id:
         raise NotFound(f"no campaign {campaign_id!r}")

@@ -22,8 +22,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import outbox
 from .connect import insert_ignore, insert_one
 from .models import CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
+from .outbox import OutboundSms
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, OutcomeRecord,
                       Record, VoteOutcome, VoteRecord, new_id)
 
@@ -121,8 +123,10 @@ def sms_claim(session: Session, *, message_id: str, number: str, caller: str, te
 
 
 def sms_save(session: Session, *, session_id: str, number: str, caller: str, campaign_id: str,
-             state: dict[str, Any] | None, replies: Sequence[str], at: datetime, due_at: datetime | None) -> None:
-    """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+             state: dict[str, Any] | None, replies: Sequence[OutboundSms], at: datetime,
+             due_at: datetime | None) -> list[str]:
+    """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
+    (their states: "queued", or "blocked" for a sender who opted out)."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     if state is None:
@@ -134,10 +138,7 @@ def sms_save(session: Session, *, session_id: str, number: str, caller: str, cam
     else:
         saved.session_id, saved.campaign_id, saved.state, saved.updated_at = session_id, campaign_id, state, at
         saved.due_at = due_at
-    session.add_all(SmsMessageRow(message_id=None, session_id=session_id, direction="out", caller=caller,
-                                  number=number, text=text, at=at) for text in replies)
-
-
+    return outbox.enqueue(session, replies, at)
 
 def sms_due(session: Session, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Claim conversations whose reminder is due (each once, whichever node asks first)."""

@@ -73,6 +73,8 @@ NODE = _obj(ready=BOOL, draining=BOOL, calls_by_campaign={"type": "object", "add
 AUDIT = _obj(id=INT, at=STR, actor_role=STR, actor_key_id={"type": ["string", "null"]},
              actor_tenant_id={"type": ["string", "null"]}, actor_name={"type": ["string", "null"]}, action=STR,
              tenant_id={"type": ["string", "null"]}, target=STR, details={"type": "object"})
+MESSAGE = _obj(id=STR, recipient=STR, text=STR, kind=STR, state=STR, parts=INT, encoding=STR,
+               link={"type": ["string", "null"]}, error={"type": ["string", "null"]}, created_at=STR, updated_at=STR)
 RECORDING = _obj(name=STR, format={"enum": ["wav", "mp3", "ogg"]}, bytes=INT, seconds={"type": ["number", "null"]},
                  uploaded_at=STR)
 
@@ -151,7 +153,8 @@ ROUTES: list[Route] = [
                                                      "events": _list(_obj(at=STR, kind=STR, data={"type": "object"})),
                                                      "outcomes": _list({"type": "object"}),
                                                      "recordings": _list(_obj(id=STR, url=STR,
-                                                                              duration={"type": "number"}))}}),
+                                                                              duration={"type": "number"})),
+                                                     "messages": _list(MESSAGE)}}),
     Route("GET", "/api/recordings/{recording_id}", operator.recording, OPERATOR, "A voice message (WAV)",
           media="audio/wav", response=STR),
     Route("GET", "/api/node", monitoring.node, OPERATOR,
@@ -161,6 +164,13 @@ ROUTES: list[Route] = [
     Route("GET", "/api/audit", monitoring.audit_log, ADMIN,
           "Who changed what (uploads, activations, keys, tenants, numbers, recordings), newest first",
           response=_list(AUDIT), query=("limit", "before", "tenant")),
+    Route("GET", "/api/contacts.csv", business.contacts_csv, ANY,
+          "The contact base as CSV (number, first and last seen, campaigns, consent and its time, opted out); "
+          "numbers that withdrew consent are left out", media="text/csv", response=STR, query=("campaign",)),
+    Route("POST", "/api/contacts/erase", admin.erase_number, ADMIN,
+          "Erase a person's number: replaced by a pseudonym in calls, messages and outcomes (tallies unchanged)",
+          body=_obj(number=STR), response=_obj(number=STR, changed={"type": "object",
+                                                                      "additionalProperties": INT})),
     Route("GET", "/api/tenants", admin.list_tenants, ADMIN, "Every tenant", response=_list(TENANT)),
     Route("POST", "/api/tenants", admin.create_tenant, ADMIN, "Create a tenant", body=_obj(name=STR),
           response=TENANT, status=201),

@@ -1,6 +1,8 @@
-"""Admin endpoints: tenants and their API keys."""
+"""Admin endpoints: tenants and their API keys; erasing a person's number."""
 
 from __future__ import annotations
+
+import re
 
 from aiohttp import web
 
@@ -45,3 +47,12 @@ async def revoke_key(request: web.Request) -> web.Response:
     """Revoke an API key at once."""
     await store_of(request).revoke_api_key(None, request.match_info["key_id"], principal_of(request).actor)
     return web.Response(status=204)
+
+
+async def erase_number(request: web.Request) -> web.Response:
+    """Replace a person's number by a pseudonym in every call, message and outcome (tallies unchanged)."""
+    number = (await read_json(request)).get("number")
+    if not isinstance(number, str) or not re.fullmatch(r"\+?[0-9]{3,20}", number.strip()):
+        raise ApiError(400, 'body must be {"number": "+380501234567"} (digits, + first for E.164)')
+    changed = await store_of(request).erase_number(number.strip())
+    return web.json_response({"number": number.strip(), "changed": changed})

@@ -22,6 +22,7 @@ from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import Action, DialplanVersion, OutcomeView
+from ivr.store.contacts import Contact
 
 from .core import (ApiError, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json, read_text,
                    store_of)
@@ -94,10 +95,10 @@ async def upload_version(request: web.Request) -> web.Response:
         raise await invalid_dialplan(campaign.source, [Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
-    numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
     actor = principal_of(request).actor
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers, name=campaign.name,
-                                                voice_numbers=tuple(campaign.voice_numbers),
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 409: another campaign's
+                                                claim=campaign.claimed_numbers, share=tuple(campaign.sms_keywords),
+                                                name=campaign.name, voice_numbers=tuple(campaign.voice_numbers),
                                                 sms_numbers=tuple(campaign.sms_numbers), actor=actor)
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
@@ -317,6 +318,18 @@ async def outcomes_csv(request: web.Request) -> web.StreamResponse:
     tenant_id = await owned_campaign(request, campaign_id)
     rows = (o.row() async for o in store_of(request).export_outcomes(tenant_id, campaign_id))
     return await stream_csv(request, f"{campaign_id}-outcomes.csv", [f.name for f in fields(OutcomeView)], rows)
+
+
+async def contacts_csv(request: web.Request) -> web.StreamResponse:
+    """The contact base as CSV: the tenant's (an admin's: everyone's), or one campaign's with ?campaign=ID."""
+    campaign_id = request.query.get("campaign") or None
+    found = await store_of(request).contacts(principal_of(request).scope, campaign_id)
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        for contact in found:
+            yield {**contact.row(), "opted_out": "yes" if contact.opted_out else "no"}
+    name = f"{campaign_id}-contacts.csv" if campaign_id else "contacts.csv"
+    return await stream_csv(request, name, [f.name for f in fields(Contact)], rows())
 
 
 async def stream_csv(request: web.Request, filename: str, columns: list[str],

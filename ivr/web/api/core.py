@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.api")
 
 MAX_BODY = 1024 * 1024
-PUBLIC = ("/api/sms/inbound",)           # the SMS gateway's webhook (its own token, not a person's key)
+PUBLIC = ("/api/sms/inbound", "/api/sms/receipts")   # the SMS gateway's webhooks (its own token, not a person's key)
 ROLES = ("business", "operator", "admin")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -54,7 +54,8 @@ async def active_calls(request: web.Request) -> web.Response:
 
 
 async def call_detail(request: web.Request) -> web.Response:
-    """One call with its timeline ("events"), outcomes and voice messages ("recordings")."""
+    """One call with its timeline ("events"), outcomes, voice messages ("recordings") and the SMS it sent
+    ("messages", with their delivery state and part count)."""
     detail = await store_of(request).call_detail(principal_of(request).scope, request.match_info["call_id"])
     if detail is None:
         raise ApiError(404, "no such call")
@@ -64,7 +65,8 @@ async def call_detail(request: web.Request) -> web.Response:
     return web.json_response({
         **detail.call.row(), "path": detail.path,
         "events": [{"at": e.at.isoformat(), "kind": e.kind, "data": e.data} for e in detail.events],
-        "outcomes": [o.row() for o in detail.outcomes], "recordings": recordings})
+        "outcomes": [o.row() for o in detail.outcomes], "recordings": recordings,
+        "messages": [m.row() for m in detail.messages]})
 
 
 async def recording(request: web.Request) -> web.FileResponse:

@@ -117,6 +117,8 @@ FORBIDDEN = [
     ("operator", "POST", "/api/tenants"),
     ("business", "POST", "/api/tenants/x/keys"),
     ("operator", "DELETE", "/api/keys/x"),
+    ("business", "POST", "/api/contacts/erase"),
+    ("operator", "POST", "/api/contacts/erase"),
 ]
 
 
@@ -148,6 +150,7 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("release_number", "other", "business", "DELETE /api/numbers/3838", None),
         ("call_detail", "other", "operator", f"GET /api/calls/{call}", None),
         ("recording", "demo", "operator", f"GET /api/recordings/{rec}", None),
+        ("contacts_csv", "other", "business", "GET /api/contacts.csv?campaign=talent-vote", None),
     ]
 
 
@@ -191,6 +194,9 @@ def test_lists_show_only_the_tenants_own(world) -> None:
     csv_text = world.api("GET", "/api/calls.csv", o).body.decode()
     assert world.other_call in csv_text and world.demo_call not in csv_text
     assert world.api("GET", "/api/calls/active", o).json() == []
+    contacts = world.api("GET", "/api/contacts.csv", o).body.decode().splitlines()
+    assert contacts[0].startswith("number,first_seen,last_seen,campaigns,consent")
+    assert all(line.split(",")[3] == "message-line" for line in contacts[1:])
     demo = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["demo", "business"]).json()}
     assert "talent-vote" in demo and "message-line" not in demo
     everyone = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["admin"]).json()}
@@ -201,7 +207,7 @@ def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
     lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node"}
     tenant_free = {"me", "schema", "openapi_document", "validate_dialplan"}
-    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log"}
+    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number"}
     assert covered | lists | tenant_free | admin == {route.name for route in ROUTES}
 
 

@@ -16,6 +16,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from ivr.channels.sms_outbox import outbound
 from ivr.store import Store, StoreUnavailable
 from ivr.store.migrate import head
 from ivr.store.models import Base
@@ -190,3 +191,21 @@ async def test_kill_9_loses_no_acknowledged_outcome(backend: str, request: pytes
 def _now():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc)
+
+
+@run
+async def test_two_nodes_on_one_database_send_each_sms_once(postgres: Postgres, tmp_path: Path) -> None:
+    """Two stores (two nodes) claim the same outbox at once, many times: every message goes to one."""
+    async with opened(postgres.url(), tmp_path / "a") as a, opened(postgres.url(), tmp_path / "b") as b:
+        await a.sms_enqueue([outbound(number="3838", recipient=f"+38050{n:07d}", text=f"m{n}", kind="notify",
+                                      route="smpp") for n in range(300)])
+        claimed: list[str] = []
+        while True:
+            batches = await asyncio.gather(*(store.sms_claim_outbox(node=node, routes=("smpp",), lease=60, limit=16)
+                                             for store, node in ((a, "a"), (b, "b"), (a, "a2"), (b, "b2"))))
+            got = [m.id for batch in batches for m in batch]
+            if not got:
+                break
+            claimed += got
+        assert len(claimed) == len(set(claimed)) == 300
+        assert rows(a, "SELECT count(DISTINCT claimed_by) > 1 FROM sms_outbox") == [(True,)]

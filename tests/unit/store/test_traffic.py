@@ -13,9 +13,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from ivr.channels.sms_outbox import outbound
 from ivr.store import StoreError
 from ivr.store.migrate import head
 from ivr.store.models import Base
+from ivr.store.outbox import OutboundSms
 
 from .support import at, opened, rows, run
 
@@ -141,15 +143,20 @@ async def test_sms_messages_are_claimed_once_and_sessions_kept_between_them(tmp_
         assert await store.sms_claim(message_id="m1", number="5050", caller="+1", text="hi") == (True, None)
         assert await store.sms_claim(message_id="m1", number="5050", caller="+1", text="hi") == (False, None)
         await store.sms_save(session_id="s1", number="5050", caller="+1", campaign_id="survey",
-                             state={"current": "q2"}, replies=["Thanks!", "Question 2?"])
+                             state={"current": "q2"}, replies=[reply("Thanks!"), reply("Question 2?")])
         new, saved = await store.sms_claim(message_id="m2", number="5050", caller="+1", text="4")
         assert new and saved == {"session_id": "s1", "campaign_id": "survey", "state": {"current": "q2"}}
         await store.sms_save(session_id="s1", number="5050", caller="+1", campaign_id="survey", state=None,
-                             replies=["Bye"])
+                             replies=[reply("Bye")])
         assert await store.sms_claim(message_id="m3", number="5050", caller="+1", text="again") == (True, None)
-        messages = rows(store, "SELECT direction, text FROM sms_messages ORDER BY id")
-    assert messages == [("in", "hi"), ("out", "Thanks!"), ("out", "Question 2?"), ("in", "4"), ("out", "Bye"),
-                        ("in", "again")]
+        received = rows(store, "SELECT direction, text FROM sms_messages ORDER BY id")
+        sent = rows(store, "SELECT text, state, parts FROM sms_outbox ORDER BY created_at, text")
+    assert received == [("in", "hi"), ("in", "4"), ("in", "again")]
+    assert sorted(sent) == [("Bye", "queued", 1), ("Question 2?", "queued", 1), ("Thanks!", "queued", 1)]
+
+
+def reply(text: str) -> OutboundSms:
+    return outbound(number="5050", recipient="+1", text=text, kind="reply", route="http")
 
 
 @run

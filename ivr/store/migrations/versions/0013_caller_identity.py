@@ -2,7 +2,7 @@
 SMS messages), and each dialplan version's name and short numbers, so listings never parse sources.
 
 Revision ID: 0013_caller_identity
-Revises: 0002
+Revises: 0021_diagram
 """
 
 from __future__ import annotations
