@@ -47,7 +47,7 @@ async def prepare(store: Store) -> None:
         await store.add_number(number, "regular", "sms", 0)
         await store.lease_number(number, tenant.id, date(2025, 1, 1))
         await store.save_dialplan_version(tenant.id, run.replace("_", "-"), f"id: {run}\n", "yaml",
-                                          claim={"sms": [number]})
+                                          claim=(number,), sms_numbers=(number,))
     tariff = await store.set_tariff(Tariff(tenant.id, "sms", "premium", "message", campaign_id="charged",
                                            price=1000, shares={"kyivstar": 4500, "vodafone": 4000, "*": 3500}))
     assert tariff.valid_from is not None

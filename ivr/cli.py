@@ -13,10 +13,13 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ivr.channels.caller_id import DEFAULT_REGION, CallerIdError, check_region
+from ivr.channels.smpp.config import SmscConfig, SmscConfigError
+from ivr.channels.smpp.config import load as load_smsc
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
-from ivr.numbering.operators import UKRAINE, OperatorTableError, parse_operator_option
+from ivr.numbering.operators import UKRAINE, OperatorTable, OperatorTableError, parse_operator_option
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import CHOOSABLE, SpeechConfig
@@ -56,6 +59,22 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         f"defaults {defaults}")
     p.add_argument("--allow-from", action="append", default=[], metavar="CIDR",
                    help="take SIP only from these networks (repeatable; default: from anywhere)")
+    p.add_argument("--region", default=DEFAULT_REGION, metavar="CC",
+                   help="country whose national numbers callers and SMS senders use without a country code "
+                        "(ISO 3166, e.g. UA, PL; default %(default)s); a campaign's `region` overrides it")
+    p.add_argument("--trust-identity-from", action="append", default=[], metavar="CIDR",
+                   help="take the caller's number from P-Asserted-Identity only from these networks (the carrier "
+                        "trunk, Kamailio); repeatable; from anywhere else the From header is used")
+    p.add_argument("--max-setup", type=int, default=0,
+                   help="calls waiting for their ACK at once, node-wide, before 503 (default: a fifth of "
+                        "--max-calls, at least 10)")
+    p.add_argument("--ack-timeout", type=float, default=8.0,
+                   help="seconds a call waits for the ACK of its 200 OK before it is ended (default %(default)s)")
+    p.add_argument("--tcp-idle", type=float, default=60.0,
+                   help="seconds a SIP TCP connection without a call may stay silent before it is closed")
+    p.add_argument("--drain-seconds", type=float, default=60.0,
+                   help="on SIGTERM, seconds to let calls in progress finish (calls still waiting for their "
+                        "ACK end at once)")
     p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
     p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
     p.add_argument("--accept-register", action="store_true",
@@ -65,7 +84,11 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--register-user", help="digest user name")
     p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
     p.add_argument("--register-expires", type=int, default=3600)
-    p.add_argument("--sms-outbound", metavar="URL", help="POST SMS replies to this URL (your SMS gateway)")
+    p.add_argument("--sms-outbound", metavar="URL", help="POST outbound SMS to this URL (your HTTP SMS gateway), "
+                                                         "signed and retried (docs/api.md)")
+    p.add_argument("--sms-outbound-secret", help="HMAC key signing those POSTs (or IVR_SMS_OUTBOUND_SECRET; "
+                                                 "default: the webhook secret)")
+    p.add_argument("--smsc", metavar="FILE", help="SMPP operator links and prefix table, YAML (docs/sms.md)")
     p.add_argument("--sms-token", help="Bearer token the SMS gateway sends to /api/sms/inbound (or IVR_SMS_TOKEN); "
                                        "without one, inbound SMS are refused")
     p.add_argument("--metrics-token", help="Bearer token /metrics asks scrapers for (or IVR_METRICS_TOKEN); "
@@ -90,8 +113,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="recognitions run at once, off the event loop (default: one per core)")
     p.add_argument("--operator", action="append", default=[], metavar="NAME=PREFIX,...",
                    help="mobile operator by number prefix, for charges and revenue shares (default: Ukraine's "
-                        "vodafone, kyivstar, lifecell); replaces NAME's prefixes, NAME= removes it; repeatable, "
-                        "e.g. --operator kyivstar=067,068,096,097,098")
+                        "vodafone, kyivstar, lifecell, changed by the --smsc file's operators); replaces NAME's "
+                        "prefixes, NAME= removes it; repeatable, e.g. --operator kyivstar=067,068,096,097,098")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                    help="event loop: uvloop when installed (the 'fast' extra), else asyncio's own")
     p.add_argument("--log-level", default="INFO")
@@ -153,7 +176,16 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
     except AccessError as exc:
         raise ConfigError(f"--allow-from: {exc}") from None
     try:
-        operators = UKRAINE.replaced(dict(parse_operator_option(item) for item in args.operator))
+        trusted = parse_networks(args.trust_identity_from)
+    except AccessError as exc:
+        raise ConfigError(f"--trust-identity-from: {exc}") from None
+    try:
+        region = check_region(args.region)
+    except CallerIdError as exc:
+        raise ConfigError(f"--region: {exc}") from None
+    smsc = smsc_config(args.smsc)
+    try:
+        operators = operator_table(smsc).replaced(dict(parse_operator_option(item) for item in args.operator))
     except OperatorTableError as exc:
         raise ConfigError(f"--operator: {exc}") from None
     return EngineConfig(
@@ -165,12 +197,16 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         unknown_numbers=args.unknown_numbers,
         max_calls_per_caller=args.max_calls_per_caller, max_setup_per_source=args.max_setup_per_source,
-        sip_rates=sip_rates(args.sip_rate), allow_from=allow_from,
+        sip_rates=sip_rates(args.sip_rate), allow_from=allow_from, region=region, trust_identity_from=trusted,
+        max_setup=args.max_setup, ack_timeout=args.ack_timeout, tcp_idle=args.tcp_idle,
+        drain_seconds=args.drain_seconds,
         rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
+        sms_outbound_secret=args.sms_outbound_secret or os.environ.get("IVR_SMS_OUTBOUND_SECRET") or None,
+        smsc=smsc,
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,
         metrics_token=args.metrics_token or os.environ.get("IVR_METRICS_TOKEN") or None,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
@@ -179,6 +215,26 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), engines=speech_engines(args.speech_engine),
                             model_cache=args.model_cache.expanduser(), workers=args.speech_workers),
         operators=operators)
+
+
+def operator_table(smsc: SmscConfig | None) -> OperatorTable:
+    """The operators of subscribers' numbers, for charges: Ukraine's, changed by the --smsc file's own."""
+    if smsc is None or not smsc.operators:
+        return UKRAINE
+    prefixes = {op.name: op.prefixes for op in smsc.operators}
+    if smsc.country_code == UKRAINE.country_code:
+        return UKRAINE.replaced(prefixes)
+    return OperatorTable(prefixes, smsc.country_code, subscriber_digits=None)
+
+
+def smsc_config(path: str | None) -> SmscConfig | None:
+    """`--smsc FILE` read and checked (passwords from the environment variables it names)."""
+    if path is None:
+        return None
+    try:
+        return load_smsc(path)
+    except SmscConfigError as exc:
+        raise ConfigError(f"--smsc {exc}") from None
 
 
 def speech_engines(items: list[str]) -> dict[str, str]:
@@ -228,8 +284,8 @@ async def serve(config: EngineConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("stopping: draining calls in progress")
-    await node.stop(drain=True)
+    log.info("stopping: draining calls in progress (at most %.0f s)", config.drain_seconds)
+    await node.stop(drain=True, drain_seconds=config.drain_seconds)
 
 
 def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.store import accounts
 from ivr.store.errors import StoreError
-from ivr.store_command import DEFAULT_DB, run_in_store
+from ivr.store_command import DEFAULT_DB, cli_actor as _actor, run_in_store
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -40,9 +40,9 @@ def create(session: Session, tenant_name: str, role: str) -> list[str]:
     lines = []
     tenant = accounts.tenant_by_name(session, tenant_name)
     if tenant is None:
-        tenant = accounts.create_tenant(session, tenant_name)
+        tenant = accounts.create_tenant(session, tenant_name, _actor())
         lines.append(f"tenant {tenant.name} created ({tenant.id})")
-    key = accounts.create_api_key(session, tenant.id, role)
+    key = accounts.create_api_key(session, tenant.id, role, _actor())
     return [*lines, f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:", key]
 
 
@@ -58,7 +58,7 @@ def list_keys(session: Session, tenant_name: str) -> list[str]:
 
 
 def revoke(session: Session, key_id: str) -> list[str]:
-    accounts.revoke_api_key(session, None, key_id)
+    accounts.revoke_api_key(session, None, key_id, _actor())
     return [f"key {key_id} revoked"]
 
 

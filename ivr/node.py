@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from ivr.channels.mailer import Mailer
+from ivr.channels.sms_runtime import SmsChannel
 from ivr.channels.store_services import StoreServices
 from ivr.channels.webhooks import WebhookClient
 from ivr.store.db import Store, StoreOptions
@@ -36,6 +37,7 @@ class Node:
         self._reports: asyncio.Task[None] | None = None
         self._fees: asyncio.Task[None] | None = None
         self._mailer: Mailer | None = None
+        self.sms: SmsChannel | None = None
 
     async def start(self) -> None:
         """HTTP first (its /health says 503 "starting" to load balancers meanwhile), then the engine."""
@@ -53,7 +55,10 @@ class Node:
         services = StoreServices(self.store, mailer, webhooks)
         self.engine = Engine(config, self.store, services)
         webhooks.campaign_secret = self.engine.campaigns.webhook_secret
-        app = create_app(self.engine, self.store, config.sms_outbound_url, config.sms_token, config.metrics_token)
+        self.sms = SmsChannel(self.store, self.engine.campaigns, services, config.smsc, config.sms_outbound_url,
+                              config.sms_outbound_secret or config.webhook_secret, identity=config.identity,
+                              on_link=self.engine.metrics.set_link)
+        app = create_app(self.engine, self.store, self.sms, config.sms_token, config.metrics_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)
@@ -67,6 +72,8 @@ class Node:
         """Campaigns, prompts, SIP: /health answers 200 once this returns."""
         assert self.engine is not None and self.store is not None
         self.sip_address = await self.engine.start()
+        if self.sms is not None:
+            self.sms.start()
         if self._mailer is not None:
             self._reports = asyncio.ensure_future(self._send_reports(ReportSender(self.store, self._mailer)))
         self._fees = asyncio.ensure_future(self._charge_fees())
@@ -94,20 +101,30 @@ class Node:
             await asyncio.sleep(FEE_POLL)
 
     async def stop(self, drain: bool = False, drain_seconds: float = 60.0) -> None:
-        """Stop; with `drain`, refuse new calls (503) and wait for calls in progress first."""
+        """Stop; with `drain`, refuse new calls (503), end calls still waiting for their ACK at once (no
+        flood of half-open calls can hold the node), and wait up to `drain_seconds` for the calls in
+        progress to finish."""
         for task in (self._reports, self._fees):
             if task is not None:
                 task.cancel()
         if self.engine is not None:
             if drain:
                 self.engine.draining = True
-                if self.engine.ua is not None:
-                    self.engine.ua.accepting = False
+                ua, transport = self.engine.ua, self.engine.transport
+                if ua is not None:
+                    ua.accepting = False
+                    dropped = ua.drop_setups(asyncio.get_running_loop().time())
+                    if transport is not None:
+                        transport.flush()
+                    if dropped:
+                        log.info("stopping: %d calls waiting for their ACK ended", dropped)
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + drain_seconds
                 while self.engine.calls and loop.time() < deadline:
                     await asyncio.sleep(0.1)
             await self.engine.stop()
+        if self.sms is not None:
+            await self.sms.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.store is not None:

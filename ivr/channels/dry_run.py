@@ -10,6 +10,7 @@ from ivr.flow.events import Action, InputEvent
 from ivr.flow.model import Campaign
 from ivr.flow.simulator import Transcript, simulate as simulate_script
 
+from .caller_id import DEFAULT_REGION, normalize
 from .effects import EffectContext, InMemoryServices, run_effect
 from .webhooks import HttpCall, WebhookClient
 
@@ -21,8 +22,10 @@ async def dry_run(campaign: Campaign, channel: str, inputs: list[str], caller: s
     go through `http` (default: a `WebhookClient` signing with the campaign's secret)."""
     services = services or InMemoryServices(http=http or WebhookClient(secret=campaign.webhook_secret))
     await services.prepare([campaign])
+    identity = normalize(caller, campaign.region or DEFAULT_REGION)        # "anonymous": refused at votes
+    caller = identity.key
     context = EffectContext("simulated", campaign.id, caller, channel)
-    known = await services.caller_variables(campaign, caller)
+    known = {**await services.caller_variables(campaign, caller), **identity.variables()}
 
     async def effects(action: Action) -> InputEvent | None:
         return await run_effect(action, services, context)

@@ -42,8 +42,11 @@ class CampaignServices(Protocol):
 
     http: HttpCall                       # webhooks, notify webhooks and routing requests
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
-        """One vote per caller, campaign, vote name and window, whatever the channel."""
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
+        """One vote per caller, campaign, vote name and window, whatever the channel. Accepted only once the
+        store has counted it; while it cannot check it, `unavailable`, or with `defer` kept to be checked
+        later (`pending`)."""
 
     async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
         """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down)."""
@@ -53,6 +56,9 @@ class CampaignServices(Protocol):
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         """True when the message was handed to the mail relay."""
+
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        """Queue an SMS from short number `sender`; True when queued (False: no route, or opted out)."""
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         """Load what campaigns bring with them (promo code pools)."""
@@ -68,7 +74,7 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
         await services.store_outcome(ctx, action.kind, action.name, action.value)
         return None
     if isinstance(action, CastVote):
-        return await services.cast_vote(ctx, action.name, action.choice, action.window)
+        return await services.cast_vote(ctx, action.name, action.choice, action.window, defer=action.defer)
     if isinstance(action, RedeemCode):
         return await services.redeem_code(ctx, action.pool, action.code)
     if isinstance(action, CallWebhook):
@@ -76,6 +82,9 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, Notify):
         if action.method == "email":
             return NotifyResult(await services.send_email(action.target, action.subject, action.text))
+        if action.method == "sms":
+            to = ctx.caller if action.target == "caller" else action.target
+            return NotifyResult(await services.send_sms(ctx, action.sender, to, action.text))
         result = await services.http(CallWebhook(action.target, "POST", {
             "subject": action.subject, "text": action.text, "campaign": ctx.campaign_id,
             "caller": ctx.caller, "channel": ctx.channel}, {}, 5.0, 2), ctx)
@@ -102,6 +111,7 @@ class InMemoryServices:
     pools: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
     outcomes: list[dict[str, str]] = field(default_factory=list)
     emails: list[dict[str, str]] = field(default_factory=list)
+    sms: list[dict[str, str]] = field(default_factory=list)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
         for campaign in campaigns:
@@ -118,7 +128,8 @@ class InMemoryServices:
                  if (campaign_id, voter) == (campaign.id, caller) and name in names]
         return {"last_vote": votes[-1]} if votes else {}
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
         key = (ctx.campaign_id, name, ctx.caller, window_key(window, self.clock()))
         if key in self.votes:
             return VoteResult(False, self.votes[key])
@@ -141,4 +152,8 @@ class InMemoryServices:
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         self.emails.append({"to": to, "subject": subject, "text": text})
+        return True
+
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        self.sms.append({"from": sender, "to": to, "text": text})
         return True

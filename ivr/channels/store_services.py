@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ivr.flow.interpreter import CodeResult, VoteResult
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.db import Store
+from ivr.store.errors import StoreUnavailable
 
 from .effects import EffectContext
 from .mailer import Mailer
+from .sms_outbox import outbound
 from .webhooks import HttpCall, WebhookClient
 
 log = logging.getLogger(__name__)
 
 
 class StoreServices:
-    def __init__(self, store: Store, mailer: Mailer | None = None, http: HttpCall | None = None) -> None:
+    def __init__(self, store: Store, mailer: Mailer | None = None, http: HttpCall | None = None,
+                 sms_route: str | None = None) -> None:
         self.store = store
         self.mailer = mailer
         self.http = http or WebhookClient()
+        self._pools: dict[tuple[str, str], str] = {}      # pools this node loaded: their codes' digest
+        self.sms_route = sms_route                  # how notices by SMS go out (smpp, http; None: they cannot)
+        self.sms_wake: Callable[[], None] = lambda: None
+
+    async def send_sms(self, ctx: EffectContext, sender: str, to: str, text: str) -> bool:
+        """Queue the notice in the outbox (kept "blocked" when the recipient opted out of the number)."""
+        if self.sms_route is None or not sender:
+            log.warning("no SMS route (--smsc or --sms-outbound): SMS to %s not sent", to)
+            return False
+        message = outbound(number=sender, recipient=to, text=text, kind="notify", route=self.sms_route,
+                           campaign_id=ctx.campaign_id, session_id=ctx.call_id)
+        try:
+            states = await self.store.sms_enqueue([message])
+        except Exception:
+            log.exception("SMS to %s not queued", to)
+            return False
+        self.sms_wake()
+        return states == ["queued"]
 
     async def send_email(self, to: str, subject: str, text: str) -> bool:
         if self.mailer is None:
@@ -29,9 +52,15 @@ class StoreServices:
         return await self.mailer.send(to, subject, text)
 
     async def prepare(self, campaigns: list[Campaign]) -> None:
+        """Load the campaigns' code pools, each once per node and content (an upload and the activation
+        that follows do not load 100,000 codes twice)."""
         for campaign in campaigns:
             for pool, codes in campaign.code_pools.items():
+                digest = hashlib.sha256("\n".join(codes).encode()).hexdigest()
+                if self._pools.get((campaign.id, pool)) == digest:
+                    continue
                 await self.store.load_code_pool(campaign.id, pool, codes)
+                self._pools[(campaign.id, pool)] = digest
 
     async def caller_variables(self, campaign: Campaign, caller: str, exclude: str | None = None) -> dict[str, Any]:
         """Only the facts the campaign uses, each one query (none for most campaigns)."""
@@ -49,15 +78,19 @@ class StoreServices:
                           campaign.id, caller)
         return found
 
-    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str) -> VoteResult:
+    async def cast_vote(self, ctx: EffectContext, name: str, choice: str, window: str,
+                        defer: bool = False) -> VoteResult:
         try:
-            accepted, previous = await self.store.cast_vote(
+            outcome = await self.store.cast_vote(
                 campaign_id=ctx.campaign_id, name=name, caller=ctx.caller, choice=choice, window=window,
-                channel=ctx.channel, call_id=ctx.call_id)
+                channel=ctx.channel, call_id=ctx.call_id, defer=defer)
+        except StoreUnavailable as exc:
+            log.warning("campaign %s: vote of %s not checked (%s)", ctx.campaign_id, ctx.caller, exc)
+            return VoteResult(False, None, unavailable=True)
         except Exception:
             log.exception("vote not stored")
             return VoteResult(False, None, unavailable=True)
-        return VoteResult(accepted, previous)
+        return VoteResult(outcome.accepted, outcome.previous, pending=outcome.deferred)
 
     async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
         try:

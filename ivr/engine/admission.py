@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ivr.channels.caller_id import voice_caller
 from ivr.sip.ua import Call
 
 from .config import EngineConfig
@@ -24,9 +25,10 @@ class Refusal:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def caller_key(call: Call) -> str:
-    """Whose calls count together: the caller's number (withheld numbers share one key)."""
-    return call.caller or "anonymous"
+def caller_key(call: Call, config: EngineConfig) -> str:
+    """Whose calls count together: the caller's number normalised in the node's region (the campaign is not
+    known yet; withheld numbers share one key)."""
+    return voice_caller(call.identity, call.source.host, config.identity).key
 
 
 def check(call: Call, active: Iterable[Call], config: EngineConfig, draining: bool) -> Refusal | None:
@@ -39,8 +41,8 @@ def check(call: Call, active: Iterable[Call], config: EngineConfig, draining: bo
     if config.max_setup_per_source and sum(
             1 for c in calls if c.source.host == host and c.state != "confirmed") >= config.max_setup_per_source:
         return Refusal(503, "source_setup_limit", busy)
-    key = caller_key(call)
+    key = caller_key(call, config)
     if config.max_calls_per_caller and sum(
-            1 for c in calls if caller_key(c) == key) >= config.max_calls_per_caller:
+            1 for c in calls if caller_key(c, config) == key) >= config.max_calls_per_caller:
         return Refusal(486, "caller_busy")
     return None

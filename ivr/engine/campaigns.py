@@ -24,16 +24,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.channels.campaign_jobs import CampaignJobs, JobFailed
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
-from ivr.store import Conflict, DialplanVersion, Forbidden, NotFound, Store, StoreUnavailable
+from ivr.store import Actor, Conflict, DialplanVersion, Forbidden, NotFound, Store, StoreUnavailable
 from ivr.store.inventory import Lease
 
 log = logging.getLogger(__name__)
 
 DEMO_TENANT = "demo"
 POLL_SECONDS = 3.0
+PARSED_KEPT = 4
 EXTENSIONS = ("*.yaml", "*.yml", "*.json")
 
 Prepare = Callable[[list[Campaign]], Awaitable[object]]
@@ -55,12 +57,16 @@ class Deployed:
 
 
 class CampaignRegistry:
-    def __init__(self, directory: Path, variables: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path, variables: dict[str, str] | None = None,
+                 jobs: CampaignJobs | None = None) -> None:
         self.directory = directory
         self.variables = variables or {}
+        self.jobs = jobs or CampaignJobs()         # stored versions are parsed in capped worker processes
+        self._parsed: dict[str, Campaign] = {}     # by the SHA-256 of their text: an upload, then its activation
         self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
+        self._by_keyword: dict[str, dict[str, Campaign]] = {}
         self._store: Store | None = None
         self._prepare: Prepare | None = None
         self._installed: Installed | None = None
@@ -83,7 +89,21 @@ class CampaignRegistry:
         return self._by_voice.get(number or "")
 
     def for_sms_number(self, number: str | None) -> Campaign | None:
+        """The number's default SMS campaign (the one taking messages no keyword claims)."""
         return self._by_sms.get(number or "")
+
+    def sms_keywords(self, number: str) -> dict[str, Campaign]:
+        """The campaigns a first word picks on this SMS number, by the word in lower case."""
+        return self._by_keyword.get(number, {})
+
+    def sms_campaigns(self, number: str) -> list[Campaign]:
+        """Every campaign answering SMS on the number: its default one and those picked by keyword."""
+        found = [self._by_sms[number]] if number in self._by_sms else []
+        return found + [c for c in self.sms_keywords(number).values() if c not in found]
+
+    def running(self, campaign_id: str) -> Campaign | None:
+        deployed = self._by_id.get(campaign_id)
+        return deployed.campaign if deployed else None
 
     def all(self) -> list[Campaign]:
         return [d.campaign for d in self._by_id.values()]
@@ -140,7 +160,7 @@ class CampaignRegistry:
         tenant = await store.tenant_by_name(DEMO_TENANT)
         if tenant is None:
             with contextlib.suppress(Conflict):                    # another node may create it first
-                await store.create_tenant(DEMO_TENANT)
+                await store.create_tenant(DEMO_TENANT, Actor.node())
             tenant = await store.tenant_by_name(DEMO_TENANT)
             if tenant is None:
                 raise StoreUnavailable(f"the tenant {DEMO_TENANT!r} could neither be created nor read")
@@ -158,16 +178,21 @@ class CampaignRegistry:
             if versions and versions[-1].sha256 == hashlib.sha256(text.encode()).hexdigest():
                 continue
             fmt = "json" if path.suffix == ".json" else "yaml"
-            claim = {"voice": list(campaign.voice_numbers), "sms": list(campaign.sms_numbers)}
             try:
-                for number in sorted({*claim["voice"], *claim["sms"]}):
-                    carried = [channel for channel in ("sms", "voice") if number in claim[channel]]
-                    await store.ensure_leased(tenant.id, number, "both" if len(carried) == 2 else carried[0])
-                version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt, claim=claim)
+                for number in dict.fromkeys((*campaign.voice_numbers, *campaign.sms_numbers)):
+                    carried = [c for c, listed in (("sms", campaign.sms_numbers), ("voice", campaign.voice_numbers))
+                               if number in listed]
+                    await store.ensure_leased(tenant.id, number, "both" if len(carried) == 2 else carried[0],
+                                              Actor.node())
+                version = await store.save_dialplan_version(
+                    tenant.id, campaign.id, text, fmt, claim=campaign.claimed_numbers,
+                    share=tuple(campaign.sms_keywords), name=campaign.name,
+                    voice_numbers=tuple(campaign.voice_numbers), sms_numbers=tuple(campaign.sms_numbers),
+                    actor=Actor.node())
             except (Conflict, Forbidden) as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
-            await store.activate_version(tenant.id, campaign.id, version)
+            await store.activate_version(tenant.id, campaign.id, version, Actor.node())
             log.info("campaign %s: version %d from %s activated", campaign.id, version, path)
 
     async def refresh(self) -> None:
@@ -186,8 +211,9 @@ class CampaignRegistry:
                     fresh[row.campaign_id] = current
                     continue
                 try:
-                    deployed = Deployed(self._with_variables(self.parse(row)), tenant_id, row.version, row.sha256)
-                except DialplanError as exc:          # stored before a stricter validator: keep what runs
+                    deployed = Deployed(self._with_variables(await self.parse(row)), tenant_id, row.version,
+                                        row.sha256)
+                except (DialplanError, JobFailed) as exc:   # stored before a stricter validator: keep what runs
                     log.error("campaign %s version %d not loaded: %s", row.campaign_id, row.version, exc)
                     if current is not None:
                         fresh[row.campaign_id] = current
@@ -202,9 +228,22 @@ class CampaignRegistry:
             if (changed or fresh.keys() != before) and self._installed is not None:
                 await self._installed()
 
-    def parse(self, version: DialplanVersion) -> Campaign:
-        """A stored version as a Campaign (code pool files are read from the dialplans folder)."""
-        return load_campaign(version.source_text, f"{version.campaign_id}@v{version.version}", self.directory)
+    async def parse(self, version: DialplanVersion) -> Campaign:
+        """A stored version as a Campaign (code pool files are read from the dialplans folder), parsed in a
+        worker process (`CampaignJobs`): DialplanError or JobFailed when it cannot be served."""
+        return await self.parse_text(version.source_text, f"{version.campaign_id}@v{version.version}")
+
+    async def parse_text(self, text: str, filename: str) -> Campaign:
+        """A campaign file's text parsed in a worker process; the last few are kept by their SHA-256, so a
+        version parsed at upload is not parsed again when it is put in service."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        campaign = self._parsed.get(digest)
+        if campaign is None:
+            campaign = await self.jobs.load(text, filename, self.directory)
+            self._parsed[digest] = campaign
+            while len(self._parsed) > PARSED_KEPT:
+                self._parsed.pop(next(iter(self._parsed)))
+        return campaign
 
     async def _poll(self, interval: float) -> None:
         while True:
@@ -238,13 +277,22 @@ class CampaignRegistry:
 
         by_voice: dict[str, Campaign] = {}
         by_sms: dict[str, Campaign] = {}
+        by_keyword: dict[str, dict[str, Campaign]] = {}
         for deployed in by_id.values():
-            for number in deployed.campaign.voice_numbers:
+            campaign = deployed.campaign
+            for number in campaign.voice_numbers:
                 if allowed(deployed, number, "voice"):
-                    by_voice.setdefault(number, deployed.campaign)
-            for number in deployed.campaign.sms_numbers:
-                if allowed(deployed, number, "sms"):
-                    by_sms.setdefault(number, deployed.campaign)
+                    by_voice.setdefault(number, campaign)
+            for number in campaign.sms_numbers:
+                if not allowed(deployed, number, "sms"):
+                    continue
+                if number not in campaign.sms_keywords:
+                    by_sms.setdefault(number, campaign)
+                for word in campaign.sms_keywords.get(number, []):
+                    taken = by_keyword.setdefault(number, {}).setdefault(word.lower(), campaign)
+                    if taken is not campaign:
+                        log.error("SMS number %s: keyword %s of campaign %s is campaign %s's already", number,
+                                  word, campaign.id, taken.id)
         for number, campaign_id in assigned.items():
             deployed = by_id.get(campaign_id)
             if deployed is None:
@@ -253,4 +301,4 @@ class CampaignRegistry:
                 by_voice[number] = deployed.campaign
             if allowed(deployed, number, "sms"):
                 by_sms[number] = deployed.campaign
-        self._by_id, self._by_voice, self._by_sms = by_id, by_voice, by_sms
+        self._by_id, self._by_voice, self._by_sms, self._by_keyword = by_id, by_voice, by_sms, by_keyword

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.channels.caller_id import DEFAULT_REGION, IdentitySettings
+from ivr.channels.smpp.config import SmscConfig
 from ivr.numbering.operators import UKRAINE, OperatorTable
 from ivr.sip.access import Network
 from ivr.sip.ratelimit import DEFAULT_RATES, Rate
@@ -63,6 +65,12 @@ class EngineConfig:
     max_setup_per_source: int = 20           # calls from one address not yet confirmed by ACK (0: no limit)
     sip_rates: dict[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATES))   # per source address
     allow_from: tuple[Network, ...] = ()     # SIP only from these networks (empty: from anywhere)
+    region: str = DEFAULT_REGION             # national caller numbers are read as this country's
+    trust_identity_from: tuple[Network, ...] = ()   # P-Asserted-Identity taken only from these networks
+    max_setup: int = 0                       # calls waiting for their ACK, node-wide (0: a fifth of max_calls)
+    ack_timeout: float = 8.0                 # seconds a call waits for the ACK of our 200 before it is ended
+    tcp_idle: float = 60.0                   # seconds a SIP TCP connection without a call may stay silent
+    drain_seconds: float = 60.0              # on SIGTERM, how long calls in progress may take to finish
     rtp_timeout: float = 30.0                # seconds without RTP before a call is ended
     max_call_seconds: float = 600.0
     inband_dtmf: bool = True
@@ -73,7 +81,9 @@ class EngineConfig:
     register_user: str | None = None
     register_password: str = ""
     register_expires: int = 3600
-    sms_outbound_url: str | None = None      # replies to SMS are also POSTed here
+    sms_outbound_url: str | None = None      # the HTTP gateway: outbound SMS are POSTed here
+    sms_outbound_secret: str | None = None   # signs those POSTs (default: webhook_secret)
+    smsc: SmscConfig | None = None           # SMPP operator links (`--smsc FILE`)
     sms_token: str | None = None             # the SMS gateway's Bearer token for /api/sms/inbound
     metrics_token: str | None = None         # Bearer token /metrics asks for (None: open)
     variables: dict[str, str] = field(default_factory=dict)   # override campaign variables (API URLs...)
@@ -85,6 +95,16 @@ class EngineConfig:
     speech: SpeechConfig = field(default_factory=SpeechConfig)   # Vosk models, recognition workers
     operators: OperatorTable = UKRAINE       # mobile operators by number prefix, for charges
 
+    @property
+    def identity(self) -> IdentitySettings:
+        """Whom the node takes a caller's identity from, and how it reads national numbers."""
+        return IdentitySettings(self.region, self.trust_identity_from)
+
+    @property
+    def setup_limit(self) -> int:
+        """Calls that may wait for their ACK at once, node-wide."""
+        return self.max_setup or max(10, self.max_calls // 5)
+
     def __post_init__(self) -> None:
         if self.rtp_port_min >= self.rtp_port_max:
             raise ConfigError("empty RTP port range")
@@ -92,5 +112,7 @@ class EngineConfig:
             raise ConfigError(f"unknown_numbers must be one of {', '.join(UNKNOWN_NUMBER_TREATMENTS)}")
         if self.max_calls < 1:
             raise ConfigError("max_calls must be at least 1")
-        if self.max_calls_per_caller < 0 or self.max_setup_per_source < 0:
-            raise ConfigError("per-caller and per-source limits must be 0 (off) or more")
+        if self.max_calls_per_caller < 0 or self.max_setup_per_source < 0 or self.max_setup < 0:
+            raise ConfigError("per-caller, per-source and set-up limits must be 0 (off or default) or more")
+        if self.ack_timeout <= 0 or self.tcp_idle <= 0:
+            raise ConfigError("ack_timeout and tcp_idle must be above 0")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from ivr.channels.caller_id import CallerId, voice_caller
 from ivr.channels.effects import EffectContext
 from ivr.channels.voice import VoiceConversation
 from ivr.flow.interpreter import FlowSession
@@ -58,6 +58,7 @@ class ActiveCall:
     rtp: RtpSocket
     answer: sdp.Answer
     started: float
+    caller: CallerId                   # who calls, normalised (ivr.channels.caller_id)
     sdp_version: int = 1
     answered_at: float | None = None
     answer_at: float | None = None     # when ringing, the time to answer
@@ -94,7 +95,6 @@ class Engine:
         self.registration: Registration | None = None
         self.ready = False
         self.draining = False
-        self._session_id = secrets.randbelow(2**31)
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_tick: int | None = None
@@ -109,7 +109,9 @@ class Engine:
         await self.prompts.prepare([NOT_IN_SERVICE])
         self.ua = UserAgent(UAConfig(host=advertise, port=self.config.sip_port,
                                      accept_register=self.config.accept_register,
-                                     allow_from=self.config.allow_from, rates=self.config.sip_rates))
+                                     allow_from=self.config.allow_from, rates=self.config.sip_rates,
+                                     max_setup=self.config.setup_limit, ack_timeout=self.config.ack_timeout,
+                                     tcp_idle=self.config.tcp_idle))
         self.transport = SipTransport(self.ua, self._on_sip_events)
         host, port = await self.transport.start(self.config.sip_host, self.config.sip_port,
                                                 tcp=self.config.sip_tcp)
@@ -258,20 +260,23 @@ class Engine:
         media_host = self._media_host(call)
         try:
             answer = sdp.negotiate(description, media_host, rtp.port,
-                                   session_id=self._session_id, session_version=1)
+                                   session_id=sdp.session_id(call.call_id), session_version=1)
         except sdp.NoCommonCodec:
             rtp.close()
             self.ports.release(rtp.port)
             self._reject(call, 488, "no_common_codec")
             return
         media = MediaSession(answer.codec_pt, answer.dtmf_pt, ptime=20, remote=answer.remote,
-                             inband_dtmf=self.config.inband_dtmf)
+                             inband_dtmf=self.config.inband_dtmf, signalling_host=call.source.host,
+                             drops=self.metrics.rtp_dropped)
         deployed = self.campaigns.deployed(campaign.id)
-        active = ActiveCall(call, campaign, media, rtp, answer, started=now,
+        caller = voice_caller(call.identity, call.source.host, self.config.identity, campaign.region)
+        active = ActiveCall(call, campaign, media, rtp, answer, started=now, caller=caller,
                             version=deployed.version if deployed else None)
         self.calls[call.call_id] = active
-        self.store.call_started(call_id=call.call_id, caller=call.caller or "", number=call.number or "",
-                                campaign_id=campaign.id, channel="voice", at=_utcnow(), version=active.version)
+        self.store.call_started(call_id=call.call_id, caller=caller.key, number=call.number or "",
+                                campaign_id=campaign.id, channel="voice", at=_utcnow(), version=active.version,
+                                caller_raw=caller.raw)
         if self.config.ring_seconds > 0:
             self.ua.ring(call, now)
             active.answer_at = now + self.config.ring_seconds
@@ -331,7 +336,7 @@ class Engine:
     async def _start_flow_after_lookup(self, active: ActiveCall) -> None:
         """Campaigns with per-caller limits or `caller.last_vote` need what the store knows of the caller
         first (the media clock sends silence meanwhile)."""
-        known = await self.services.caller_variables(active.campaign, active.call.caller or "",
+        known = await self.services.caller_variables(active.campaign, active.caller.key,
                                                      exclude=active.call.call_id)
         if not active.ended:
             self._start_flow(active, {"caller": known})
@@ -339,11 +344,12 @@ class Engine:
     def _start_flow(self, active: ActiveCall, variables: dict) -> None:
         call = active.call
         campaign = active.campaign
-        session = FlowSession(campaign, channel="voice", caller=call.caller or "",
+        session = FlowSession(campaign, channel="voice", caller=active.caller.key,
                               short_number=call.number or "", now=datetime.now(timezone.utc),
-                              variables=variables)
+                              variables={**variables, "caller": {**variables.get("caller", {}),
+                                                                 **active.caller.variables()}})
         context = EffectContext(call_id=call.call_id, campaign_id=campaign.id,
-                                caller=call.caller or "", channel="voice")
+                                caller=active.caller.key, channel="voice")
         active.conversation = VoiceConversation(
             session, active.media, self.prompts.for_campaign(campaign), self.services, context,
             hangup=lambda: self._hangup(active, "flow_end"), clock=self._now,
@@ -389,13 +395,14 @@ class Engine:
             # A re-INVITE without SDP (session refresh): our 200 offers the call's codec again, sending and
             # receiving; the ACK brings the caller's answer (`_on_session_answer`).
             offer = sdp.make_offer(self._media_host(event.call), active.rtp.port, codecs=(active.answer.codec_name,),
-                                   dtmf_pt=active.answer.dtmf_pt, session_id=self._session_id,
+                                   dtmf_pt=active.answer.dtmf_pt, session_id=sdp.session_id(event.call.call_id),
                                    session_version=active.sdp_version)
             self.ua.accept_modify(event.call, event.key, offer.serialize().encode(), now)
             return
         try:
             answer = sdp.negotiate(sdp.SessionDescription.parse(event.offer), self._media_host(event.call),
-                                   active.rtp.port, session_id=self._session_id, session_version=active.sdp_version)
+                                   active.rtp.port, session_id=sdp.session_id(event.call.call_id),
+                                   session_version=active.sdp_version)
         except sdp.SdpError:
             self.ua.reject_modify(event.call, event.key, 488, now)
             return
@@ -411,7 +418,7 @@ class Engine:
         try:
             answer = sdp.negotiate(sdp.SessionDescription.parse(event.answer), self._media_host(event.call),
                                    active.rtp.port, codecs=(active.answer.codec_name,),
-                                   session_id=self._session_id, session_version=active.sdp_version)
+                                   session_id=sdp.session_id(event.call.call_id), session_version=active.sdp_version)
         except sdp.SdpError as exc:
             log.warning("call %s: the ACK's SDP answer cannot be used (%s); media unchanged", event.call.call_id, exc)
             return

@@ -2,14 +2,14 @@
 
 A condition names one variable and one test: `{var: result.status, equals: shipped}`. Tests:
 `equals`, `not_equals`, `in` (a list), `gt`, `lt` (numbers), `matches` (a regular expression the
-whole value must match) and `exists` (true/false). A missing variable equals nothing and is no number.
+whole value must match, within `patterns.MATCH_TIMEOUT`) and `exists` (true/false). A missing variable equals nothing and is no number.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
+from . import patterns
 from .templates import lookup
 
 OPERATORS = ("equals", "not_equals", "in", "gt", "lt", "matches", "exists")
@@ -27,7 +27,7 @@ def holds(condition: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
     if "in" in condition:
         return value is not None and str(value) in [str(x) for x in condition["in"]]
     if "matches" in condition:
-        return value is not None and re.fullmatch(condition["matches"], str(value)) is not None
+        return value is not None and patterns.fullmatch(condition["matches"], str(value))
     try:
         number = float(value)
     except (TypeError, ValueError):

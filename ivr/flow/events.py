@@ -50,7 +50,8 @@ class Hangup:
 class VoteResult:
     accepted: bool
     previous: str | None = None
-    unavailable: bool = False            # the store could not take the vote
+    unavailable: bool = False            # the store could not check the vote: it is not counted
+    pending: bool = False                # kept to be checked later (the vote node has a `pending` exit)
 
 
 @dataclass
@@ -152,6 +153,7 @@ class CastVote:
     name: str
     choice: str
     window: str                          # campaign | day | hour
+    defer: bool = False                  # may be kept unchecked while the store is down (node has `pending`)
 
 
 @dataclass
@@ -172,10 +174,11 @@ class CallWebhook:
 
 @dataclass
 class Notify:
-    method: str                          # webhook | email
-    target: str
+    method: str                          # webhook | email | sms
+    target: str                          # URL, e-mail address, "caller" or a phone number
     subject: str
     text: str
+    sender: str = ""                     # sms: the short number it is sent from
 
 
 @dataclass

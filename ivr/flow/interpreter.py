@@ -9,7 +9,9 @@ the session is given `now` (for the schedule) and the runtime's counts in `varia
 
 Variables a runtime may pass: `caller.sessions_today` (sessions of this caller on this campaign today,
 voice and SMS together; checked against `limits.sessions_per_caller_per_day`) and anything else the
-templates should see (e.g. `caller.last_vote`). The session adds `caller.number`, `channel`,
+templates should see (e.g. `caller.last_vote`); `caller.identified` false for a caller whose number is
+withheld or unknown: vote and code nodes then take their `unidentified` exit, or say the campaign's
+`callers.text` and end, unless the campaign allows such callers. The session adds `caller.number`, `channel`,
 `short_number`, `language` and `campaign.id`/`campaign.name`. A session speaks the language it is
 given, else its short number's (`numbers: {voice: [{number: "3839", language: uk}]}`), else the
 campaign's first; a choice with a `language` switches it from then on (a language menu).
@@ -34,14 +36,14 @@ from typing import Any
 
 import jsonschema
 
-from . import templates
+from . import patterns, templates
 from .conditions import holds
 from .events import (
     EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, Listen, ListenSpec,
     NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult, Say, Speech,
     StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult, WebhookResult,
 )
-from .model import EXIT_FIELDS, VOICE_ONLY, Campaign, localized, voice_of
+from .model import EXIT_FIELDS, IDENTIFIED_ONLY, VOICE_ONLY, Campaign, localized, unidentified_text, voice_of
 from .schedule import is_open
 from .schema import NODE_SCHEMA
 
@@ -212,6 +214,8 @@ class FlowSession:
                 node_id = node["next"]
             elif kind == "ask":
                 self.attempt = 0
+                if self.channel == "sms":
+                    return actions + self._ask(node, [_sms_question(node)])
                 return actions + self._ask(node, [node["prompt"]], node.get("audio"))
             elif kind == "record_result":
                 value = templates.render(node["value"], self.variables)
@@ -225,6 +229,12 @@ class FlowSession:
             elif kind in VOICE_ONLY and self.channel != "voice":
                 node_id = node.get("failure") or node["next"]
                 self._emit("skipped", {"reason": f"{kind} is voice-only", "next": node_id})
+            elif kind in IDENTIFIED_ONLY and not self._identified():
+                self._emit("unidentified", {"kind": self.variables["caller"].get("kind"),
+                                            "next": node.get("unidentified")})
+                if not node.get("unidentified"):
+                    return actions + self._say_fixed(unidentified_text(self.campaign)) + self._end("caller_unidentified")
+                node_id = node["unidentified"]
             else:
                 effect = self._effect(node)
                 self.awaiting = type(effect).__name__
@@ -233,11 +243,17 @@ class FlowSession:
                 return actions + self._say_node(node, "prompt") + [effect]
         raise FlowError(f"more than {MAX_STEPS} nodes without waiting for input")
 
+    def _identified(self) -> bool:
+        """Whether the caller may vote and redeem: identified by the runtime (`caller.identified`, true when
+        the runtime does not tell), or the campaign allows callers who are not."""
+        return self.campaign.allows_unidentified or bool(self.variables["caller"].get("identified", True))
+
     def _effect(self, node: dict[str, Any]) -> Action:
         kind = node["type"]
         v = self.variables
         if kind == "vote":
-            return CastVote(node["name"], templates.render(node["value"], v), node.get("window", "campaign"))
+            return CastVote(node["name"], templates.render(node["value"], v), node.get("window", "campaign"),
+                            defer=bool(node.get("pending")))
         if kind == "code":
             return RedeemCode(node["pool"], templates.render(node["value"], v).strip())
         if kind == "webhook":
@@ -245,9 +261,10 @@ class FlowSession:
                                _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
                                float(node.get("timeout", 5)), int(node.get("retries", 1)))
         if kind == "notify":
+            sender = (self.campaign.sms_numbers or [str(v.get("short_number") or "")])[0]
             return Notify(node["method"], templates.render(node["target"], v),
                           templates.render(node.get("subject", self.campaign.name), v),
-                          templates.render(node["text"], v))
+                          templates.render(node["text"], v), sender if node["method"] == "sms" else "")
         if kind == "record":
             return StartRecording(float(node.get("max_seconds", 60)), node.get("beep", True),
                                   node.get("name", self.current or "recording"))
@@ -260,9 +277,12 @@ class FlowSession:
         self._emit(f"{node['type']}_result", json_safe(asdict(event)))
         if isinstance(event, VoteResult):
             choice = templates.render(node["value"], self.variables)
-            self.variables["vote"] = {"accepted": event.accepted, "previous": event.previous, "choice": choice}
+            self.variables["vote"] = {"accepted": event.accepted, "previous": event.previous, "choice": choice,
+                                      "pending": event.pending}
             if event.unavailable:
                 return self._exit(node, "unavailable", "store_unavailable")
+            if event.pending and node.get("pending"):
+                return self._goto(node["pending"])
             self.variables["caller"]["last_vote"] = choice if event.accepted else event.previous
             return self._goto(node["next"] if event.accepted else node["repeat"])
         if isinstance(event, CodeResult):
@@ -395,8 +415,10 @@ class FlowSession:
         choices = node.get("choices")
         if not choices:
             value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
+            if isinstance(event, Text) and node.get("pattern") and re.fullmatch(node["pattern"], value) is None:
+                value = _extract(node["pattern"], raw) or value       # "Код 62992312": the code in a sentence
             fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
-                    and (node.get("pattern") is None or re.fullmatch(node["pattern"], value) is not None))
+                    and (node.get("pattern") is None or patterns.fullmatch(node["pattern"], value)))
             return value, node["next"] if fits else None, None
         if isinstance(event, Digits):
             found = [c for c in choices if "key" in c and str(c["key"]) == raw]
@@ -421,8 +443,10 @@ class FlowSession:
             target = node.get(reason) or node.get("max_retries")
             self._emit("max_retries", {"reason": reason, "next": target})
             return self._goto(target) if target else self._end(f"max_retries_{reason}")
-        if self.channel == "sms" and reason == "noinput" and node.get("reminder"):
-            return self._ask(node, [node["reminder"]])
+        if self.channel == "sms":                    # SMS wording: never the voice prompts
+            if reason == "noinput":
+                return self._ask(node, [node.get("reminder") or _sms_question(node)])
+            return self._ask(node, [node.get("nomatch_prompt") or _sms_question(node)])
         reprompts = node.get("reprompts") or []
         again = reprompts[min(self.attempt, len(reprompts)) - 1] if reprompts else None
         prompts = [p for p in (node.get(f"{reason}_prompt"), again) if p is not None]
@@ -498,6 +522,24 @@ class FlowSession:
             routed.update(next=ASK_SERVER, max_retries=ASK_SERVER)
         self.routed = routed
         return self._goto(ROUTED)
+
+
+def _sms_question(node: dict[str, Any]) -> Any:
+    """What an ask sends by SMS: its `sms` text, else its `reminder`, else (a campaign that wrote no SMS
+    wording) its prompt."""
+    return node.get("sms") or node.get("reminder") or node["prompt"]
+
+
+def _extract(pattern: str, text: str) -> str | None:
+    """The one stretch of a text message that fits the ask's pattern, between word boundaries, with the
+    spaces inside it removed ("Код 6299 2312" → "62992312"); None when there is none or more than one."""
+    inner = pattern.removeprefix("^")
+    inner = inner[:-1] if inner.endswith("$") and not inner.endswith("\\$") else inner
+    for candidate in (text, re.sub(r"(?<=\d)\s+(?=\d)", "", text)):
+        found = {m.group(0) for m in re.finditer(rf"(?<!\w)(?:{inner})(?!\w)", candidate)}
+        if len(found) == 1:
+            return found.pop()
+    return None
 
 
 def _yes_no_words(node: dict[str, Any]) -> tuple[list[str], list[str]]:

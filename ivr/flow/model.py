@@ -20,15 +20,29 @@ NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify"
 VOICE_ONLY = ("record", "transfer")
 # Every field of a node that names another node (the node's exits).
 EXIT_FIELDS = ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid",
-               "unavailable", "failure", "default")
+               "unavailable", "pending", "unidentified", "failure", "default")
+# Nodes whose result counts for one caller: callers that cannot be identified are refused there unless the
+# campaign allows them (`callers.unidentified: allow`).
+IDENTIFIED_ONLY = ("vote", "code")
+# What such a caller hears or reads at a vote or code without an `unidentified` exit, unless `callers.text`.
+UNIDENTIFIED_TEXT = {
+    "uk": "Вибачте, ваш номер прихований або не визначений, тому взяти участь неможливо. "
+          "Будь ласка, зателефонуйте або напишіть з номера, який не прихований.",
+    "ru": "Извините, ваш номер скрыт или не определён, поэтому принять участие нельзя. "
+          "Пожалуйста, позвоните или напишите с номера, который не скрыт.",
+    "en": "Sorry, your number is withheld or unknown, so you cannot take part. "
+          "Please call or text from a number that is not withheld.",
+}
 # Fields the caller hears or reads, per node type: a string or one text per language.
 SPOKEN_FIELDS = {
     "say": ("text",),
-    "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder"),
+    "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder", "sms"),
     "record": ("prompt",),
     "transfer": ("prompt",),
     "end": ("text",),
 }
+# Fields only SMS sends (never synthesized for calls).
+SMS_ONLY_FIELDS = ("sms",)
 # Fields rendered as templates that only the runtime sees (values, URLs, messages to staff).
 TEMPLATE_FIELDS = ("value", "url", "body", "headers", "target", "subject")
 # `audio: NAME` names a recording uploaded for the campaign; anything else is a file in the campaign's folder.
@@ -45,6 +59,7 @@ class Campaign:
     voice_numbers: list[str] = field(default_factory=list)
     sms_numbers: list[str] = field(default_factory=list)
     number_languages: dict[str, dict[str, str]] = field(default_factory=dict)   # channel -> number -> language
+    sms_keywords: dict[str, list[str]] = field(default_factory=dict)   # SMS number -> first words picking this campaign
     schedule: dict[str, Any] | None = None
     limits: dict[str, Any] = field(default_factory=dict)
     code_pools: dict[str, list[str]] = field(default_factory=dict)
@@ -53,6 +68,8 @@ class Campaign:
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
     report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
     webhook_secret: str | None = None          # signs the campaign's webhooks (X-Ivr-Signature)
+    region: str | None = None                  # how national caller numbers are read (None: the node's)
+    callers: dict[str, Any] = field(default_factory=dict)   # {unidentified: refuse|allow, text}
     folder: Path | None = None                 # where its files (code pools, recordings) are read from
 
     @property
@@ -62,6 +79,11 @@ class Campaign:
     def number_language(self, channel: str, number: str) -> str:
         """The language a session on this short number starts in (the number's own, else the default)."""
         return self.number_languages.get(channel, {}).get(number, self.default_language)
+
+    @property
+    def claimed_numbers(self) -> tuple[str, ...]:
+        """The short numbers the campaign answers on alone (a number listed with keywords is shared)."""
+        return (*self.voice_numbers, *(n for n in self.sms_numbers if n not in self.sms_keywords))
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -78,11 +100,20 @@ class Campaign:
             languages=list(data.get("languages") or ["en"]),
             voice_numbers=[_number(n) for n in numbers.get("voice", [])],
             sms_numbers=[_number(n) for n in numbers.get("sms", [])],
-            number_languages={channel: {_number(n): n["language"] for n in items if isinstance(n, dict)}
+            number_languages={channel: {_number(n): n["language"] for n in items
+                                        if isinstance(n, dict) and "language" in n}
                               for channel, items in numbers.items()},
+            sms_keywords={_number(n): list(n["keywords"]) for n in numbers.get("sms", [])
+                          if isinstance(n, dict) and n.get("keywords")},
             schedule=data.get("schedule"), limits=data.get("limits", {}),
             code_pools={k: [str(c) for c in v] for k, v in data.get("code_pools", {}).items()},
-            variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"), source=data)
+            variables=dict(data.get("variables", {})), webhook_secret=data.get("webhook_secret"),
+            region=data.get("region"), callers=dict(data.get("callers") or {}), source=data)
+
+    @property
+    def allows_unidentified(self) -> bool:
+        """Whether callers with a withheld, unknown or alphanumeric number may vote and redeem codes."""
+        return self.callers.get("unidentified", "refuse") == "allow"
 
 
 def _number(entry: Any) -> str:
@@ -156,7 +187,23 @@ def campaign_texts(campaign: Campaign) -> list[tuple[str, Any]]:
         out.append(("schedule.closed_text", campaign.schedule["closed_text"]))
     if campaign.limits.get("text") is not None:
         out.append(("limits.text", campaign.limits["text"]))
+    refusal = unidentified_text(campaign)
+    if refusal is not None:
+        out.append(("callers.text", refusal))
     return out
+
+
+def unidentified_text(campaign: Campaign) -> Any | None:
+    """What a caller who cannot be identified hears at a vote or code without an `unidentified` exit: the
+    campaign's `callers.text`, else UNIDENTIFIED_TEXT in each of its languages (English for the others);
+    None when no node can refuse such a caller."""
+    if campaign.allows_unidentified or not any(node.get("type") in IDENTIFIED_ONLY and not node.get("unidentified")
+                                               for node in campaign.nodes.values()):
+        return None
+    if campaign.callers.get("text") is not None:
+        return campaign.callers["text"]
+    return {language: UNIDENTIFIED_TEXT.get(language.split("-")[0], UNIDENTIFIED_TEXT["en"])
+            for language in campaign.languages}
 
 
 @dataclass(frozen=True)
@@ -173,7 +220,7 @@ class Spoken:
 def spoken_texts(campaign: Campaign) -> list[Spoken]:
     """Every prompt the campaign can say, in each of its languages, for generating audio ahead of calls."""
     every = [(f"nodes.{node_id}.{path}", node, text) for node_id, node in campaign.nodes.items()
-             for path, text in texts(node)]
+             for path, text in texts(node) if path.split("[")[0] not in SMS_ONLY_FIELDS]
     every += [(path, None, text) for path, text in campaign_texts(campaign)]
     out: list[Spoken] = []
     for path, node, text in every:

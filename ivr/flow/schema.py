@@ -23,11 +23,15 @@ NODE_ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$"}
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 SHORT_NUMBER = {"type": ["string", "integer"], "pattern": "^[0-9]{3,15}$", "minimum": 100}
+KEYWORD = {"type": "string", "pattern": "^[^\\s]{1,32}$"}
 NUMBER_ENTRY = {
-    "description": 'a short number, or one with the language its sessions start in: {number: "3839", language: uk}',
+    "description": 'a short number, or one with the language its sessions start in and (SMS) the first words that '
+                   'pick this campaign among others on the number: {number: "3839", language: uk, keywords: [VOTE]}',
     "if": {"type": "object"},
-    "then": {"type": "object", "required": ["number", "language"], "additionalProperties": False,
-             "properties": {"number": SHORT_NUMBER, "language": {"type": "string", "pattern": LANGUAGE}}},
+    "then": {"type": "object", "required": ["number"], "additionalProperties": False,
+             "anyOf": [{"required": ["language"]}, {"required": ["keywords"]}],
+             "properties": {"number": SHORT_NUMBER, "language": {"type": "string", "pattern": LANGUAGE},
+                            "keywords": {"type": "array", "items": KEYWORD, "minItems": 1, "uniqueItems": True}}},
     "else": SHORT_NUMBER,
 }
 SPANS = "^ *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}( *, *[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2})* *$"
@@ -120,6 +124,7 @@ NODES = [
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "reprompts": {"type": "array", "items": TEXT},
         "noinput_prompt": TEXT, "nomatch_prompt": TEXT, "reminder": TEXT,
+        "sms": {**TEXT, "description": "the question as sent by SMS (else the reminder, else the prompt)"},
         "reminder_after": {"type": "number", "minimum": 60, "maximum": 604800},
         "barge_in": {"type": "boolean"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "end_silence": {"type": "number", "minimum": 0.2, "maximum": 5},
@@ -134,17 +139,23 @@ NODES = [
     _node("vote", "one vote per caller per window, voice and SMS together", {
         "name": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1},
         "window": {"enum": ["campaign", "day", "hour"]}, "next": NODE_ID, "repeat": NODE_ID,
-        "unavailable": NODE_ID}, ("name", "value", "next", "repeat")),
+        "unavailable": NODE_ID, "pending": {**NODE_ID, "description": (
+            "accept now, de-duplicate later: while the store cannot check the vote it is kept and the flow goes "
+            "here (say it will count if it is the caller's first); without it such a vote takes `unavailable`")},
+        "unidentified": {**NODE_ID, "description": "where callers whose number is withheld or unknown go "
+                                                   "(unless callers.unidentified is allow)"}},
+        ("name", "value", "next", "repeat")),
     _node("code", "redeem a promo code from a pool, once", {
         "pool": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}, "next": NODE_ID,
-        "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID}, ("pool", "value", "next", "used", "invalid")),
+        "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID, "unidentified": NODE_ID},
+        ("pool", "value", "next", "used", "invalid")),
     _node("webhook", "call the business's API; its JSON answer becomes {{result.*}}", {
         "url": {"type": "string", "minLength": 1}, "method": {"enum": ["GET", "POST", "PUT"]},
         "body": {"type": "object"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "timeout": SECONDS, "retries": {"type": "integer", "minimum": 0, "maximum": 5},
         "save_as": NAME, "next": NODE_ID, "failure": NODE_ID}, ("url", "next", "failure")),
-    _node("notify", "alert someone by webhook or e-mail", {
-        "method": {"enum": ["webhook", "email"]}, "target": {"type": "string", "minLength": 1},
+    _node("notify", "alert someone by webhook, e-mail or SMS (target: caller, or a number)", {
+        "method": {"enum": ["webhook", "email", "sms"]}, "target": {"type": "string", "minLength": 1},
         "subject": {"type": "string"}, "text": {"type": "string", "minLength": 1}, "next": NODE_ID,
         "failure": NODE_ID}, ("method", "target", "text", "next")),
     _node("branch", "go where the first true condition says", {
@@ -181,6 +192,14 @@ SCHEMA: dict[str, Any] = {
             "voice": {"type": "array", "items": NUMBER_ENTRY},
             "sms": {"type": "array", "items": NUMBER_ENTRY}},
             "additionalProperties": False},
+        "region": {"type": "string", "pattern": "^[A-Z]{2}$",
+                   "description": "country whose national numbers callers use without a country code (ISO 3166, "
+                                  "e.g. UA); default: the node's --region"},
+        "callers": {"type": "object", "description": "who may take part in votes and codes", "properties": {
+            "unidentified": {"enum": ["refuse", "allow"],
+                             "description": "callers whose number is withheld, unknown or a name (SMS): refused "
+                                            "at votes and codes by default"},
+            "text": TEXT}, "additionalProperties": False},
         "languages": {"type": "array", "items": {"type": "string", "pattern": LANGUAGE},
                       "minItems": 1, "uniqueItems": True},
         "voice": VOICE,
@@ -200,6 +219,12 @@ SCHEMA: dict[str, Any] = {
             {"type": "object", "properties": {"file": {"type": "string", "minLength": 1}},
              "required": ["file"], "additionalProperties": False}]}},
         "variables": {"type": "object"},
+        "sms": {"type": "object", "description": "opt-out on the campaign's SMS numbers (docs/sms.md)", "properties": {
+            "stop_words": {"type": "array", "items": KEYWORD, "minItems": 1,
+                           "description": "first words that opt the sender out, besides STOP and СТОП"},
+            "start_words": {"type": "array", "items": KEYWORD, "minItems": 1,
+                            "description": "first words that opt the sender back in, besides START and СТАРТ"},
+            "stop_text": TEXT, "start_text": TEXT}, "additionalProperties": False},
         "webhook_secret": {"type": "string", "minLength": 16,
                            "description": "HMAC-SHA256 key signing this campaign's webhooks (X-Ivr-Signature)"},
         "report": {"type": "object", "description": "results e-mailed every period (needs the engine's --smtp)",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import phonenumbers
 
 from . import schedule as schedules
 from . import templates
@@ -125,6 +126,8 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
         for i, entry in enumerate(campaign.source.get("numbers", {}).get(channel, [])):
             language = entry.get("language") if isinstance(entry, dict) else None
             issues += [Issue(f"numbers.{channel}[{i}].language", m) for m in _language_issues(campaign, language)]
+    if campaign.region is not None and campaign.region not in phonenumbers.SUPPORTED_REGIONS:
+        issues.append(Issue("region", f'unknown region "{campaign.region}": a country code such as UA, PL or GB'))
     schedule = campaign.schedule or {}
     try:
         tz = schedules.zone(schedule.get("timezone", "UTC"))
@@ -146,6 +149,11 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
                 issues.append(Issue(f"schedule.hours.{day}", "a span must not start and end at the same time"))
         except schedules.ScheduleError as exc:
             issues.append(Issue(f"schedule.hours.{day}", str(exc)))
+    sms = campaign.source.get("sms") or {}
+    for name in ("stop_text", "start_text"):
+        if name in sms:
+            issues += [Issue(f"sms.{name}{'.' if sub else ''}{sub}", message)
+                       for sub, message in _text_issues(campaign, "", sms[name])]
     for path, text in campaign_texts(campaign):
         issues += [Issue(f"{path}{'.' if sub else ''}{sub}", message)
                    for sub, message in _text_issues(campaign, "", text)]
@@ -257,6 +265,9 @@ def _target_issues(node: dict[str, Any]) -> list[tuple[str, str]]:
         return []                           # a variable: checked when the session renders it
     if node.get("method") == "email":
         return [] if "@" in value else [(name, "not an e-mail address")]
+    if node.get("method") == "sms":
+        return [] if re.fullmatch(r"caller|\+?[0-9]{3,15}", value) else [
+            (name, 'an SMS goes to "caller" or to a number (digits, + first for E.164)')]
     return [] if re.match(r"^https?://", value) else [(name, "must start with http:// or https://")]
 
 

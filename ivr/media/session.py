@@ -6,8 +6,10 @@ The call layer owns one `MediaSession` per call and drives it:
 - every media clock tick (20 ms): `packet = session.on_tick(now)`, sent to `session.remote_addr` when
   not None, then `session.poll(now)` for playback events and keys whose end packets were lost.
 
-Symmetric RTP: we send to wherever the caller's valid RTP comes from (NAT), until then to the SDP
-address. Keys: RFC 4733 events and, optionally, tones in the audio; an RFC 4733 key is announced on
+Symmetric RTP with a latch (`latch.SourceLatch`): only the caller's stream is taken (the SDP address, or
+the source learned behind NAT); packets from elsewhere are dropped and counted before they reach the
+key detectors, and our audio goes to the latched source (the SDP address until one is latched), never
+to whoever sent a stray packet. Keys: RFC 4733 events and, optionally, tones in the audio; an RFC 4733 key is announced on
 its first packet (`KeyDown`, for barge-in) and reported when it ends; a press that arrives both ways
 is reported once (the in-band copy is dropped while the same key is held by RFC 4733 or just ended,
 the RFC 4733 copy when the tone was already reported in-band during that press). Lost audio packets
@@ -22,6 +24,7 @@ from typing import Callable, Literal
 
 from . import g711
 from .goertzel import DtmfDetector
+from .latch import DropCounts, SourceLatch, Verdict
 from .player import PlaybackFinished, PlaybackStarted, Player
 from .rfc4733 import TelephoneEvent, TelephoneEventReceiver
 from .rtp import RtpError, RtpPacket, RtpSender
@@ -63,6 +66,7 @@ class MediaStats:
     packets_sent: int = 0
     bytes_sent: int = 0
     bad_packets: int = 0         # not RTP
+    dropped: int = 0             # valid RTP from another source or stream than the call's (see `latch`)
     other_payload: int = 0       # RTP of a payload type not negotiated (comfort noise, ...)
     duplicate_digits: int = 0    # one press heard both in-band and by RFC 4733, reported once
 
@@ -72,15 +76,15 @@ class MediaSession:
 
     def __init__(self, codec_pt: int, dtmf_pt: int | None, ptime: int = 20,
                  remote: tuple[str, int] | None = None, inband_dtmf: bool = True,
-                 audio_sink: Callable[[bytes], None] | None = None, dtmf_end_timeout: float = 0.25) -> None:
+                 audio_sink: Callable[[bytes], None] | None = None, dtmf_end_timeout: float = 0.25,
+                 signalling_host: str | None = None, drops: DropCounts | None = None) -> None:
         _check_codec(codec_pt)
         if ptime <= 0 or ptime % CLOCK_MS:
             raise MediaSessionError(f"ptime {ptime} ms is not a multiple of the {CLOCK_MS} ms clock")
         self.codec_pt = codec_pt
         self.dtmf_pt = dtmf_pt
         self.ptime = ptime
-        self.sdp_remote = remote
-        self.remote_addr = remote
+        self.latch = SourceLatch(remote, signalling_host, drops=drops)
         self.audio_sink = audio_sink          # gets the decoded linear PCM of each audio packet received
         self.on_hold = False
         self.last_received: float | None = None
@@ -104,15 +108,18 @@ class MediaSession:
         except RtpError:
             self.stats.bad_packets += 1
             return []
+        if self.latch.check(source, packet.ssrc, packet.sequence, now) is not Verdict.ACCEPT:
+            self.stats.dropped += 1
+            return []
         if packet.payload_type == self.dtmf_pt:
-            self._accept(packet, source, now)
+            self._accept(packet, now)
             held = self.telephone_events.active_digits
             digits = self._rfc4733_digits(self.telephone_events.receive(packet, now), now)
             return [KeyDown(d) for d in sorted(self.telephone_events.active_digits - held)] + digits
         if packet.payload_type != self.codec_pt:
             self.stats.other_payload += 1
             return []
-        self._accept(packet, source, now)
+        self._accept(packet, now)
         pcm = g711.decode(self.codec_pt, packet.payload)
         if self.audio_sink is not None:
             self.audio_sink(pcm)
@@ -120,11 +127,15 @@ class MediaSession:
             return []
         return self._inband_digits(self.detector.feed(pcm), now)
 
-    def _accept(self, packet: RtpPacket, source: tuple[str, int], now: float) -> None:
+    def _accept(self, packet: RtpPacket, now: float) -> None:
         self.stats.packets_received += 1
         self.stats.bytes_received += len(packet.payload)
         self.last_received = now
-        self.remote_addr = source
+
+    @property
+    def remote_addr(self) -> tuple[str, int] | None:
+        """Where our RTP goes: the latched source, else the SDP address (None: nowhere yet)."""
+        return self.latch.send_to
 
     def _inband_digits(self, digits: list[str], now: float) -> list[MediaEvent]:
         out: list[MediaEvent] = []
@@ -218,13 +229,11 @@ class MediaSession:
 
     def update_remote(self, codec_pt: int, dtmf_pt: int | None, remote: tuple[str, int] | None) -> None:
         """A re-INVITE's outcome: codec, telephone-event type and SDP address (None: do not send).
-        A changed SDP address replaces the latched one until RTP arrives from elsewhere."""
+        A changed SDP address is learned again (`SourceLatch.renegotiate`)."""
         _check_codec(codec_pt)
         self.codec_pt = codec_pt
         self.dtmf_pt = dtmf_pt
-        if remote != self.sdp_remote:
-            self.sdp_remote = remote
-            self.remote_addr = remote
+        self.latch.renegotiate(remote)
 
 
 def _check_codec(codec_pt: int) -> None:

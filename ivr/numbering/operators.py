@@ -3,8 +3,8 @@
 `operator_of("+380501234567")`, `operator_of("380501234567")` and `operator_of("0501234567")` are all
 "vodafone": numbers are compared in international form without "+" ("00" and the national trunk "0"
 are rewritten), the longest matching prefix wins, and a number of another length or country, a short
-number or a hidden caller is "unknown". Ukraine's mobile codes are the default table; a node changes
-it with `ivr serve --operator NAME=PREFIX,...` (`OperatorTable.replaced`). Numbers that moved to
+number or a hidden caller is "unknown". Ukraine's mobile codes are the default table; the operators of
+`ivr serve --smsc FILE` and `--operator NAME=PREFIX,...` change it (`OperatorTable.replaced`). Numbers that moved to
 another operator (number portability) are not known here: the SMSC link a message arrived on, when
 known, is the better witness and wins (see the SMS channel).
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 UNKNOWN = "unknown"
-OPERATOR_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+OPERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")      # as the --smsc file names operators
 PREFIX = re.compile(r"\+?[0-9]{1,15}")
 UKRAINIAN_MOBILE = {
     "vodafone": ("050", "066", "095", "099"),
@@ -38,14 +38,14 @@ class OperatorTable:
     prefixes: Mapping[str, tuple[str, ...]]
     country_code: str = "380"
     trunk_prefix: str = "0"
-    subscriber_digits: int = 9                     # after the country code: 380 50 123 45 67
+    subscriber_digits: int | None = 9              # after the country code: 380 50 123 45 67 (None: any)
     _table: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = []
         for name, prefixes in self.prefixes.items():
             if not OPERATOR_NAME.fullmatch(name):
-                raise OperatorTableError(f"operator name {name!r}: lower-case letters, digits, - and _")
+                raise OperatorTableError(f"operator name {name!r}: letters, digits, - and _")
             for prefix in prefixes:
                 if not PREFIX.fullmatch(prefix):
                     raise OperatorTableError(f"prefix {prefix!r} of {name}: digits only, such as \"050\"")
@@ -75,7 +75,7 @@ class OperatorTable:
         if not number:
             return UNKNOWN
         digits = self.international(number)
-        if len(digits) != len(self.country_code) + self.subscriber_digits:
+        if self.subscriber_digits is not None and len(digits) != len(self.country_code) + self.subscriber_digits:
             return UNKNOWN
         for prefix, name in self._table:
             if digits.startswith(prefix):

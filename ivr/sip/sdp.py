@@ -11,6 +11,8 @@ not kept: serialize() writes only what the dataclasses hold.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 
 STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int]] = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
@@ -178,6 +180,17 @@ def _connection_line(address: str) -> str:
 
 def _attribute_lines(attributes: list[Attribute]) -> list[str]:
     return [f"a={key}" if value is None else f"a={key}:{value}" for key, value in attributes]
+
+
+_SESSION_KEY = secrets.token_bytes(16)
+
+
+def session_id(call_id: str) -> int:
+    """The o= session id of the session of one call (RFC 4566 5.2: unique per session, kept by its every
+    offer and answer while the version grows): a keyed hash of the Call-ID, so it needs no state, tells
+    nothing of the process, and differs between calls."""
+    digest = hashlib.blake2b(call_id.encode("utf-8", "surrogateescape"), key=_SESSION_KEY, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1            # 63 bits: a positive int64 for every peer
 
 
 def _origin(local_ip: str, session_id: int, session_version: int) -> str:

@@ -43,6 +43,7 @@ class Timers:
     t1: float = 0.5
     t2: float = 4.0
     t4: float = 5.0
+    ack_wait: float | None = None       # how long a 2xx waits for its ACK (None: 64*T1, Timers H and L)
 
 
 @dataclass
@@ -249,6 +250,17 @@ class TransactionLayer:
             return None
         return invite_key
 
+    def abandon(self, key: tuple) -> None:
+        """Stop an INVITE server transaction waiting for its ACK: its response is no longer retransmitted,
+        retransmitted INVITEs are absorbed silently, and it ends without a timeout event."""
+        tx = self._servers.get(key)
+        if tx is None or not tx.invite:
+            return
+        self._accepted.pop((tx.request.call_id, tx.request.cseq[0]), None)
+        tx.state = "confirmed"
+        tx.retransmit_at = None
+        tx.last_response = None
+
     def is_pending(self, key: tuple) -> bool:
         tx = self._servers.get(key)
         return tx is not None and tx.state in ("trying", "proceeding")
@@ -274,7 +286,8 @@ class TransactionLayer:
         # Timer G; a 2xx is retransmitted end to end whatever the transport (RFC 3261 13.3.1.4).
         reliable_error = tx.reply_to.reliable and response.status >= 300
         tx.retransmit_at = None if reliable_error else now + t.t1
-        tx.expire_at = now + 64 * t.t1                                    # Timer H / L
+        wait = t.ack_wait if response.status < 300 and t.ack_wait is not None else 64 * t.t1
+        tx.expire_at = now + wait                                         # Timer H / L
         self._arm(tx.retransmit_at, tx)
         self._arm(tx.expire_at, tx)
 

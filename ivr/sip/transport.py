@@ -1,7 +1,9 @@
 """Asyncio I/O around the sans-I/O user agent: UDP and TCP on one address, and the SIP timers.
 
 `SipTransport` owns the sockets and one timer handle. Every input goes to `UserAgent.receive`, then the
-owner's `on_events` callback gets the call events and the outbox is flushed to the wire.
+owner's `on_events` callback gets the call events and the outbox is flushed to the wire. A TCP
+connection that carries no call and has sent nothing for the user agent's `tcp_idle` seconds is closed
+(swept every few seconds), so idle or half-opened connections cannot pile up.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ class _TcpProtocol(asyncio.Protocol):
         self.framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
         self.peer: Endpoint | None = None
+        self.last_data = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)    # uvloop's transports are not subclasses
+        self.last_data = self.owner.now()
         host, port = transport.get_extra_info("peername")[:2]
         if not self.owner.ua.allowed.permits(host):
             transport.abort()          # outside the allow-list: not even a connection
@@ -48,6 +52,7 @@ class _TcpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.peer is None or self.transport is None:
             return
+        self.last_data = self.owner.now()
         try:
             messages = self.framer.feed(data)
         except SipFramingError as exc:
@@ -77,9 +82,12 @@ class SipTransport:
         self.tcp_connections: dict[tuple[str, int], _TcpProtocol] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._timer_at: float | None = None     # uvloop gives a plain Handle (no when()) for a past deadline
+        self._sweeper: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_event_loop()
         self.address: tuple[str, int] | None = None
+        self.idle_closed = 0
 
     async def start(self, host: str, port: int, tcp: bool = True) -> tuple[str, int]:
         """Bind UDP (and TCP on the same port); returns the bound address (port 0 picks one)."""
@@ -92,8 +100,27 @@ class SipTransport:
         if tcp:
             self._tcp_server = await self._loop.create_server(
                 lambda: _TcpProtocol(self), host=host, port=bound[1], family=family, reuse_address=True)
+            self._sweeper = self._loop.call_later(self._sweep_every(), self._sweep)
         self.address = (bound[0], bound[1])
         return self.address
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def _sweep_every(self) -> float:
+        return min(5.0, max(0.2, self.ua.config.tcp_idle / 4))
+
+    def _sweep(self) -> None:
+        """Close TCP connections that carry no call and have been silent for `tcp_idle`."""
+        now = self._loop.time()
+        in_calls = {(c.source.host, c.source.port) for c in self.ua.calls.values() if c.source.transport == "TCP"}
+        for key, conn in list(self.tcp_connections.items()):
+            if key not in in_calls and now - conn.last_data >= self.ua.config.tcp_idle and conn.transport is not None:
+                log.info("closing TCP connection from %s:%s: silent for %.0f s", key[0], key[1], now - conn.last_data)
+                self.idle_closed += 1
+                conn.transport.close()
+                self.tcp_connections.pop(key, None)
+        self._sweeper = self._loop.call_later(self._sweep_every(), self._sweep)
 
     def feed(self, data: bytes, source: Endpoint) -> None:
         self.ua.receive(data, source, self._loop.time())
@@ -116,7 +143,10 @@ class SipTransport:
         dest = send.dest
         if dest.transport == "UDP":
             if self._udp is not None:
-                self._udp.sendto(send.data, (dest.host, dest.port))
+                try:
+                    self._udp.sendto(send.data, (dest.host, dest.port))
+                except (OSError, ValueError) as exc:      # a host name (no DNS here), a bad address
+                    log.info("cannot send to %s:%s over UDP: %s", dest.host, dest.port, exc)
             return
         conn = self.tcp_connections.get((dest.host, dest.port))
         if conn is not None and conn.transport is not None and not conn.transport.is_closing():
@@ -136,21 +166,24 @@ class SipTransport:
     def _arm_timer(self) -> None:
         deadline = self.ua.next_deadline()
         if self._timer is not None:
-            if deadline is not None and abs(self._timer.when() - deadline) < 1e-4:
+            if deadline is not None and self._timer_at is not None and abs(self._timer_at - deadline) < 1e-4:
                 return
             self._timer.cancel()
-            self._timer = None
+            self._timer = self._timer_at = None
         if deadline is not None:
             self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
 
     def _on_timer(self) -> None:
-        self._timer = None
+        self._timer = self._timer_at = None
         self.ua.poll(self._loop.time())
         self.flush()
 
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._udp is not None:
             self._udp.close()
         if self._tcp_server is not None:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from .access import AllowList, Network
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
     Request, Response, SipError, SipMessageTooLarge, SipParseError, can_respond, check_request,
-    make_response, parse_message, parse_name_addr, parse_uri,
+    make_response, parse_message, parse_name_addr, parse_uri, split_list,
 )
 from .ratelimit import Rate, SourceLimiter, Verdict, limit_class
+from .setup_guard import SetupGuard
 from .transaction import (
     Endpoint, IncomingAck, IncomingRequest, IncomingResponse, Send, Timers, TransactionLayer,
     TransactionTimeout, response_destination,
@@ -33,6 +34,32 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 SUPPORTED: frozenset[str] = frozenset()  # option tags we implement: none, so any Require gets a 420
 KNOWN_UNSUPPORTED = {"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "REFER", "PRACK"}
 DTMF_SIGNALS = set("0123456789*#ABCD")
+
+
+@dataclass(frozen=True)
+class SipIdentity:
+    """What an INVITE says of its caller, unjudged: the From user, the users or numbers of its
+    P-Asserted-Identity (RFC 3325) and the values of its Privacy header (RFC 3323). Which one to believe
+    is the application's policy (it knows which networks it trusts)."""
+
+    from_user: str
+    asserted: tuple[str, ...] = ()
+    privacy: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, request: Request) -> "SipIdentity":
+        asserted: list[str] = []
+        for field_value in request.headers.get_all("P-Asserted-Identity"):
+            for item in split_list(field_value):
+                try:
+                    user = uri_user(parse_name_addr(item).uri)
+                except SipParseError:
+                    continue
+                if user:
+                    asserted.append(user)
+        privacy = frozenset(token.strip().lower() for field_value in request.headers.get_all("Privacy")
+                            for token in field_value.replace(",", ";").split(";") if token.strip())
+        return cls(uri_user(request.from_addr.uri) or "", tuple(asserted[:2]), privacy)
 
 
 @dataclass
@@ -51,6 +78,7 @@ class Call:
     bye_key: tuple | None = None
     hangup_pending: bool = False
     offer_cseq: int | None = None      # a re-INVITE without SDP whose 200 carried our offer: its ACK answers
+    identity: SipIdentity = SipIdentity("")   # what the INVITE says of the caller (From, P-Asserted-Identity)
 
 
 @dataclass
@@ -128,6 +156,8 @@ class UAStats:
     calls_offered: int = 0
     refused: int = 0                   # from a source outside the allow-list
     rate_limited: int = 0              # over a per-source rate: answered 503 once, then dropped
+    setup_refused: int = 0             # INVITEs refused (503) while the calls waiting for their ACK were at the cap
+    setup_evicted: int = 0             # calls waiting for their ACK ended to make room (see `setup_guard`)
 
 
 @dataclass
@@ -141,6 +171,9 @@ class UAConfig:
     accept_register: bool = False      # answer REGISTER 200 (softphones under test); no location service
     allow_from: tuple[Network, ...] = ()        # when set, everything from other sources is dropped
     rates: dict[str, Rate] = field(default_factory=dict)   # per-source rate per request class (none: no limit)
+    max_setup: int = 0                 # calls waiting for their ACK at once, node-wide (0: no cap; `setup_guard`)
+    ack_timeout: float | None = None   # seconds a 2xx waits for its ACK (None: 64*T1, RFC 3261 Timer H)
+    tcp_idle: float = 60.0             # a TCP connection carrying no call is closed after this silence
 
 
 class UserAgent:
@@ -148,7 +181,9 @@ class UserAgent:
 
     def __init__(self, config: UAConfig) -> None:
         self.config = config
-        self.layer = TransactionLayer(config.timers)
+        timers = config.timers if config.ack_timeout is None else replace(config.timers, ack_wait=config.ack_timeout)
+        self.layer = TransactionLayer(timers)
+        self.setups = SetupGuard(config.max_setup)
         self.calls: dict[str, Call] = {}
         self.stats = UAStats()
         self.accepting = True          # False while draining: OPTIONS then answers 503
@@ -156,6 +191,7 @@ class UserAgent:
         self.limiter = SourceLimiter(config.rates)
         self._events: list[CallEvent] = []
         self._handlers: dict[tuple, ResultHandler] = {}
+        self._now = 0.0                # the time of the latest input (for records kept by `setups`)
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -166,6 +202,7 @@ class UserAgent:
         rate is dropped, or refused with a stateless 503 (see `ratelimit`).
         """
         self.stats.received += 1
+        self._now = now
         if not data.strip(b"\r\n"):
             return                     # keep-alive
         if not self.allowed.permits(source.host):
@@ -234,6 +271,7 @@ class UserAgent:
 
     def poll(self, now: float) -> None:
         """Run the transaction timers."""
+        self._now = now
         for event in self.layer.poll(now):
             self._on_transaction_event(event, now)
 
@@ -245,7 +283,8 @@ class UserAgent:
         return {"received": self.stats.received, "unparseable": self.stats.unparseable,
                 "invalid": self.stats.invalid, "too_large": self.stats.too_large,
                 "stray_response": self.layer.stats.stray_responses,
-                "not_allowed": self.stats.refused, "rate_limited": self.stats.rate_limited}
+                "not_allowed": self.stats.refused, "rate_limited": self.stats.rate_limited,
+                "setup_refused": self.setups.refused, "setup_evicted": self.setups.evicted}
 
     def drain_outgoing(self) -> list[Send]:
         return self.layer.drain()
@@ -293,6 +332,18 @@ class UserAgent:
             return
         self._send_bye(call, now)
         self._end(call, "local_bye")
+
+    def drop_setups(self, now: float, cause: str = "shutdown") -> int:
+        """End every call not yet confirmed by its ACK (a node shutting down cannot wait for them): offered
+        ones get 503, answered ones stop waiting for their ACK. Returns how many."""
+        pending = [call for call in self.calls.values() if call.state in ("offered", "answered")]
+        for call in pending:
+            if call.state == "offered":
+                self.reject(call, 503, headers=[("Retry-After", "30")], now=now)
+            else:
+                self.layer.abandon(call.invite_key)
+                self._end(call, cause)
+        return len(pending)
 
     def refer(self, call: Call, target: str, now: float, on_result: ResultHandler) -> None:
         """Blind transfer (RFC 3515): ask the caller's side to call `target` (a number or SIP URI).
@@ -367,6 +418,8 @@ class UserAgent:
     def _end(self, call: Call, cause: str) -> None:
         if call.state == "ended":
             return
+        if call.state in ("offered", "answered"):
+            self.setups.ended(call.call_id, self._now, abandoned=cause in ("no_ack", "setup_evicted"))
         call.state = "ended"
         call.end_cause = cause
         self.calls.pop(call.call_id, None)
@@ -381,6 +434,7 @@ class UserAgent:
                 return
             if call.state == "answered":
                 call.state = "confirmed"
+                self.setups.completed(call.call_id, now)
                 if call.hangup_pending:
                     self.hangup(call, now)
                 else:
@@ -468,11 +522,32 @@ class UserAgent:
         except SipParseError:
             self._respond(event, 400, now, reason="Malformed Contact")
             return
-        call = Call(request.call_id, uri_user(request.uri), uri_user(request.from_addr.uri),
-                    request, event.source, event.key, dialog)
+        identity = SipIdentity.of(request)
+        admission = self.setups.admit(event.source.host, now)
+        if not admission.admitted:
+            self.stats.setup_refused += 1
+            self._respond(event, 503, now, headers=[("Retry-After", "5")])
+            return
+        if admission.evict is not None and admission.evict in self.calls:
+            self.stats.setup_evicted += 1
+            self._evict(self.calls[admission.evict], now)
+        call = Call(request.call_id, uri_user(request.uri), identity.from_user or None,
+                    request, event.source, event.key, dialog, identity=identity)
         self.calls[call.call_id] = call
+        self.setups.started(call.call_id, event.source.host, now)
         self.stats.calls_offered += 1
         self._events.append(CallOffered(call, request.body))
+
+    def _evict(self, call: Call, now: float) -> None:
+        """End a call that waits for its ACK to make room for another (`setup_guard`): not yet answered, it
+        gets 503; answered, its 200 is no longer retransmitted and no BYE is sent (its peer never ACKed)."""
+        if call.state == "offered":
+            response = make_response(call.invite, 503, to_tag=call.dialog.local_tag,
+                                     headers=self._common_headers() + [("Retry-After", "5")])
+            self.layer.respond(call.invite_key, response, now)
+        else:
+            self.layer.abandon(call.invite_key)
+        self._end(call, "setup_evicted")
 
     def _on_cancel(self, event: IncomingRequest, now: float) -> None:
         invite_key = self.layer.find_invite(event.request)

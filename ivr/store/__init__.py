@@ -8,9 +8,12 @@ from .db import Store, StoreOptions
 from .errors import Conflict, Forbidden, NotFound, SpoolError, StoreError, StoreUnavailable
 from .queries import CallDetail, CallFilter, CallSummary, EventView, OutcomeView, PoolTally, Tallies
 from .records import CodeStatus, Durability, OutcomeRecord, VoteOutcome
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .audit import Action, Actor, AuditEntry
+from .flow_counts import FlowCounts, FlowFilter
 
-__all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CodeStatus", "Conflict",
+__all__ = ["Action", "Actor", "AuditEntry", "FlowCounts", "FlowFilter", "ApiKey", "CallDetail", "CallFilter",
+           "CallSummary", "Campaign", "CampaignListing", "CodeStatus", "Conflict",
            "DialplanVersion", "Durability", "EventView", "Forbidden", "KeyOwner", "NotFound", "OutcomeRecord",
            "OutcomeView",
            "PoolTally", "ShortNumber", "SpoolError", "Store", "StoreError", "StoreOptions", "StoreUnavailable",

@@ -6,8 +6,10 @@ and the plain key is returned once, by `create_api_key`. Dialplan versions are n
 campaign and never change; saving the first version of an unknown campaign id creates the campaign for
 the tenant. The active version is `campaigns.active_version`, so a campaign has at most one.
 
+Every change given an `actor` is written to the audit log in its own transaction (`audit`).
+
 Short numbers: a tenant points the numbers it leases (`inventory`) at its campaigns; a campaign file's
-numbers are claimed when a version is saved or activated, by channel (Forbidden when the tenant does not
+numbers are checked when a version is saved or activated, by channel (Forbidden when the tenant does not
 lease the number on that channel, Conflict when another tenant does or another campaign has it).
 """
 
@@ -18,13 +20,15 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from . import audit
+from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
 from .inventory import check_claim
@@ -57,6 +61,7 @@ class ApiKey:
 class KeyOwner(NamedTuple):
     tenant_id: str
     role: str
+    key_id: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,20 @@ class DialplanVersion:
 
 
 @dataclass(frozen=True)
+class CampaignListing:
+    """A campaign as listed: its current version's (the active one, else the latest) name and numbers, as
+    stored with the version (None for versions saved before they were kept), and how many versions."""
+
+    id: str
+    tenant_id: str
+    active_version: int | None
+    versions: int
+    name: str | None
+    voice_numbers: list[str]
+    sms_numbers: list[str]
+
+
+@dataclass(frozen=True)
 class ShortNumber:
     number: str
     tenant_id: str
@@ -86,13 +105,14 @@ class ShortNumber:
     assigned_at: datetime
 
 
-def create_tenant(session: Session, name: str) -> Tenant:
+def create_tenant(session: Session, name: str, actor: Actor | None = None) -> Tenant:
     name = name.strip()
     if not name:
         raise StoreError("a tenant needs a name")
     row = {"id": secrets.token_hex(16), "name": name, "created_at": _now()}
     if not insert_one(session, TenantRow.__table__, row):                         # type: ignore[arg-type]
         raise Conflict(f"a tenant named {name!r} exists already")
+    audit.record(session, actor, Action.TENANT_CREATED, row["id"], name)
     return Tenant(**row)
 
 
@@ -105,7 +125,7 @@ def tenants(session: Session) -> list[Tenant]:
     return [Tenant(r.id, r.name, r.created_at) for r in session.scalars(select(TenantRow).order_by(TenantRow.name))]
 
 
-def create_api_key(session: Session, tenant_id: str, role: str) -> str:
+def create_api_key(session: Session, tenant_id: str, role: str, actor: Actor | None = None) -> str:
     """A new key for the tenant; the only time the plain key is seen."""
     if role not in ROLES:
         raise StoreError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
@@ -113,6 +133,7 @@ def create_api_key(session: Session, tenant_id: str, role: str) -> str:
     key_id = secrets.token_hex(6)
     key = f"ivr_{key_id}_{secrets.token_urlsafe(32)}"
     session.add(ApiKeyRow(id=key_id, tenant_id=tenant_id, role=role, key_hash=_hash(key), created_at=_now()))
+    audit.record(session, actor, Action.KEY_CREATED, tenant_id, key_id, {"role": role})
     return key
 
 
@@ -124,7 +145,7 @@ def verify_api_key(session: Session, key: str) -> KeyOwner | None:
     row = session.get(ApiKeyRow, match.group(1))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(key.strip())):
         return None
-    return KeyOwner(row.tenant_id, row.role)
+    return KeyOwner(row.tenant_id, row.role, row.id)
 
 
 def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
@@ -132,22 +153,26 @@ def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
     return [ApiKey(r.id, r.tenant_id, r.role, r.created_at, r.revoked_at) for r in rows]
 
 
-def revoke_api_key(session: Session, tenant_id: str | None, key_id: str) -> None:
+def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: Actor | None = None) -> None:
     """Revoke a key of the tenant (None: of any tenant)."""
     row = session.get(ApiKeyRow, key_id)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
         raise NotFound(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = _now()
-
-
-Claim = Mapping[str, Sequence[str]]          # channel ("voice", "sms") → the numbers a campaign file names
+        audit.record(session, actor, Action.KEY_REVOKED, row.tenant_id, key_id, {"role": row.role})
 
 
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: Claim | None = None) -> int:
-    """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
-    assigned to the campaign in the same transaction (nothing saved when one cannot be: see `claim_numbers`)."""
+                          claim: tuple[str, ...] = (), share: tuple[str, ...] = (), name: str | None = None,
+                          voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
+                          actor: Actor | None = None) -> int:
+    """Keep a new version of the campaign's dialplan with its name and numbers (for listings); its number.
+    The tenant must lease every number of `voice_numbers` and `sms_numbers` on that channel (Forbidden, or
+    Conflict when another tenant does, and nothing saved). The short numbers in `claim` are assigned to
+    the campaign in the same transaction (Conflict when one points at another of its campaigns); the
+    numbers in `share` (SMS numbers the campaign answers by keyword) become the tenant's. The first
+    problem in the file's order is the one told."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
     _tenant(session, tenant_id)
@@ -156,35 +181,50 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     campaign = session.get(CampaignRow, campaign_id, with_for_update=True)      # one save at a time
     if campaign is None or campaign.tenant_id != tenant_id:
         raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
-    claim_numbers(session, tenant_id, campaign_id, claim or {})
-    version = (session.scalar(select(func.max(DialplanVersionRow.version))
-                              .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
-    session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
-                                   sha256=hashlib.sha256(source_text.encode()).hexdigest(), created_at=_now()))
-    return version
-
-
-def claim_numbers(session: Session, tenant_id: str, campaign_id: str, claim: Claim) -> None:
-    """Point the numbers a campaign file names at the campaign: Forbidden when the tenant does not lease
-    one on its channel (today or from a day to come), Conflict when another campaign has it."""
     today = local_day(_now())
-    for channel, numbers in claim.items():                      # in the file's order: the first problem is told
-        for number in numbers:
+    for number in dict.fromkeys((*voice_numbers, *sms_numbers, *claim, *share)):   # the file's order
+        channels = [c for c, listed in (("voice", voice_numbers), ("sms", sms_numbers)) if number in listed]
+        for channel in channels or [None]:
             check_claim(session, tenant_id, number, channel, today)
-            row = session.get(ShortNumberRow, number, with_for_update=True)
+        row = session.get(ShortNumberRow, number, with_for_update=True)
+        if number in claim:
             if row is not None and row.tenant_id == tenant_id and row.campaign_id not in (None, campaign_id):
                 raise Conflict(f"number {number} is used by another campaign ({row.campaign_id})")
             assign_number(session, tenant_id, number, campaign_id)
+        elif number in share and (row is None or row.tenant_id != tenant_id):   # free, or left by an ended lease
+            assign_number(session, tenant_id, number, None)
+    version = (session.scalar(select(func.max(DialplanVersionRow.version))
+                              .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
+    sha256 = hashlib.sha256(source_text.encode()).hexdigest()
+    session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
+                                   sha256=sha256, created_at=_now(),
+                                   name=name, voice_numbers=list(voice_numbers), sms_numbers=list(sms_numbers)))
+    audit.record(session, actor, Action.VERSION_UPLOADED, tenant_id, campaign_id,
+                 {"version": version, "sha256": sha256, "numbers": list(claim)})
+    return version
+
+
+def check_leases(session: Session, tenant_id: str, voice_numbers: Sequence[str],
+                 sms_numbers: Sequence[str]) -> None:
+    """Forbidden when the tenant does not lease one of the numbers on its channel (today or from a day to
+    come), Conflict when another tenant does."""
+    today = local_day(_now())
+    for channel, numbers in (("voice", voice_numbers), ("sms", sms_numbers)):
+        for number in numbers:
+            check_claim(session, tenant_id, number, channel, today)
 
 
 def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int,
-                     claim: Claim | None = None) -> None:
-    """Put a version in service; the numbers its file names (`claim`) are claimed first."""
+                     actor: Actor | None = None) -> None:
+    """Put a version in service; its numbers must still be leased to the tenant (as on saving)."""
     campaign = _campaign(session, tenant_id, campaign_id)
-    if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
-                                                          DialplanVersionRow.version == version)) is None:
+    row = session.scalar(select(DialplanVersionRow).where(DialplanVersionRow.campaign_id == campaign_id,
+                                                          DialplanVersionRow.version == version))
+    if row is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
-    claim_numbers(session, tenant_id, campaign_id, claim or {})
+    check_leases(session, tenant_id, row.voice_numbers or [], row.sms_numbers or [])
+    audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
+                 {"version": version, "previous": campaign.active_version})
     campaign.active_version = version
 
 
@@ -211,7 +251,32 @@ def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
     return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at) for r in rows]
 
 
-def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
+def campaign_listing(session: Session, tenant_id: str | None) -> list[CampaignListing]:
+    """The tenant's campaigns (None: every tenant's) with their current version's stored name and numbers,
+    read without any source text."""
+    query = select(CampaignRow).order_by(CampaignRow.id)
+    campaigns = list(session.scalars(query if tenant_id is None else query.where(CampaignRow.tenant_id == tenant_id)))
+    versions = select(DialplanVersionRow.campaign_id, DialplanVersionRow.version, DialplanVersionRow.name,
+                      DialplanVersionRow.voice_numbers, DialplanVersionRow.sms_numbers)
+    if tenant_id is not None:
+        versions = versions.join(CampaignRow, CampaignRow.id == DialplanVersionRow.campaign_id).where(
+            CampaignRow.tenant_id == tenant_id)
+    by_campaign: dict[str, list] = {}
+    for row in session.execute(versions.order_by(DialplanVersionRow.campaign_id, DialplanVersionRow.version)):
+        by_campaign.setdefault(row.campaign_id, []).append(row)
+    out = []
+    for campaign in campaigns:
+        rows = by_campaign.get(campaign.id, [])
+        current = next((r for r in rows if r.version == campaign.active_version), rows[-1] if rows else None)
+        out.append(CampaignListing(campaign.id, campaign.tenant_id, campaign.active_version, len(rows),
+                                   current.name if current else None,
+                                   list(current.voice_numbers or []) if current else [],
+                                   list(current.sms_numbers or []) if current else []))
+    return out
+
+
+def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None,
+                  actor: Actor | None = None) -> ShortNumber:
     """Point a number the tenant leases (now or from a day to come) at one of its campaigns (None: at
     none); Forbidden when it does not lease it, Conflict when another tenant does."""
     _tenant(session, tenant_id)
@@ -224,15 +289,18 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
     assert row is not None
     if row.tenant_id != tenant_id:                   # left by a lease that has ended since
         row.tenant_id, row.assigned_at = tenant_id, _now()
+    audit.record(session, actor, Action.NUMBER_ASSIGNED, tenant_id, number,
+                 {"campaign_id": campaign_id, "previous": row.campaign_id})
     row.campaign_id = campaign_id
     return ShortNumber(row.number, row.tenant_id, row.campaign_id, row.assigned_at)
 
 
-def release_number(session: Session, tenant_id: str, number: str) -> None:
+def release_number(session: Session, tenant_id: str, number: str, actor: Actor | None = None) -> None:
     """Point the tenant's number at no campaign (its lease goes on: admins end leases)."""
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"number {number} points at none of your campaigns")
+    audit.record(session, actor, Action.NUMBER_RELEASED, tenant_id, number, {"campaign_id": row.campaign_id})
     session.delete(row)
 
 

@@ -10,7 +10,7 @@ tariff makes billable (subscriber pays, no tariff, a campaign the database does 
 Where each is called:
 - `charge_sms_in`: inside `traffic.sms_claim`, once the message is new (the claim's transaction);
 - `charge_call`: inside the writer's CallEnded handling (`traffic`), from the call's answer to its end;
-- `charge_sms_out`: by whoever queues an outbound SMS, inside the transaction that inserts it;
+- `charge_sms_out`: inside `outbox.enqueue`, for every message queued to be sent;
 - `charge_fees`: a periodic job on any node (`Store.charge_fees`), for every month of every lease.
 
 What prices an event is a `Pricing`: the node's operator prefix table (the operator of a subscriber

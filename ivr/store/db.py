@@ -10,11 +10,15 @@ migrations and starts the writer thread (`writer`). The asyncio side never touch
   when the database does not answer within `ack_deadline` (0.5 s), once it is appended and fsync'd to
   the spool ("committed" / "spooled"). kill -9 cannot lose an acknowledged outcome.
 * Votes — `cast_vote` — answer whether the vote counts; the database's UNIQUE constraint decides, so
-  nodes sharing PostgreSQL cannot both accept one caller. Trade-off when the database is unreachable:
-  the vote is spooled and reported accepted, since the caller cannot wait; on
-  replay a second vote from the same caller is kept as a "rejected" outcome and not counted.
+  nodes sharing PostgreSQL cannot both accept one caller. A vote is reported counted only once the
+  database counted it: while it cannot be checked, StoreUnavailable (the flow's `unavailable` exit),
+  unless the caller asked to `defer` ("accept now, de-duplicate later"): then it is spooled and answered
+  `deferred`; on replay a second vote from the same caller is kept as a "rejected" outcome, not counted.
 * Codes — `redeem_code` — cannot be checked offline: the answer is then "unavailable" and the flow
   takes its fallback. `load_code_pool` is idempotent and waits in the spool like an outcome.
+* Deadlines of votes and codes follow the store's state: known down (the writer is offline), the answer
+  comes within `ack_deadline`; reachable but slow (a long writer queue, a loaded machine), the check is
+  waited for up to `check_timeout` (10 s), the latency at which it gives up.
 * SMS sessions (`sms_claim`, `sms_save`) need the database: StoreUnavailable while it is down.
 * Tenants, keys, versions, numbers (`accounts`) and reads (`queries`) run in a small pool of reader
   threads and raise StoreUnavailable while the database is down.
@@ -32,7 +36,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,16 +45,22 @@ from sqlalchemy.orm import Session
 
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
-from . import accounts, charges, inventory, queries, statements, tariffs, traffic
+from . import accounts, audit, charges, contacts, flow_counts, inventory, operations, outbox, queries, statements
+from . import tariffs, traffic
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .accounts import ApiKey, Campaign, Claim, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .audit import Action, Actor, AuditEntry
+from .flow_counts import FlowCounts, FlowFilter
+from .operations import WebhookFailure
+from .contacts import Contact
 from .inventory import InventoryNumber, Lease, LeasedNumber
-from .money import local_day
+from .money import CURRENCY, local_day
+from .outbox import ClaimedSms, OutboundSms, SentPart
 from .rating import Tariff
 from .spool import Spool
 from .statements import CampaignDay, Statement, Totals
@@ -62,6 +72,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXPORT_PAGE = 1000
+CHECK_STEP = 0.05            # s between looks at the writer's state while a check waits
 UNREACHABLE = object()
 
 
@@ -71,6 +82,7 @@ class StoreOptions:
 
     ack_deadline: float = 0.5        # an outcome or vote not committed by then is spooled
     answer_timeout: float = 5.0      # extra wait when the writer is already on it (then: spool / unavailable)
+    check_timeout: float = 10.0      # a vote or code check gives up after this while the store is merely slow
     batch_rows: int = 500
     linger: float = 0.05             # records wait this long for company before a batch is written
     probe_min: float = 0.25          # first retry after the database went away, doubling up to probe_max
@@ -144,8 +156,10 @@ class Store:
     # -- records: fire-and-forget ---------------------------------------------------------------
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None) -> None:
-        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version))
+                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None:
+        """A call or SMS session began: `caller` normalised (see `ivr.channels.caller_id`), `caller_raw` as
+        the network sent it."""
+        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version, caller_raw=caller_raw))
 
     def call_answered(self, call_id: str, at: datetime) -> None:
         self._record(CallAnswered(call_id, at))
@@ -172,11 +186,15 @@ class Store:
         return await self._acknowledged(self._spoolable(outcome, "spooled"))
 
     async def cast_vote(self, *, campaign_id: str, name: str, caller: str, choice: str, window: str,
-                        channel: str, call_id: str, at: datetime | None = None) -> VoteOutcome:
-        """One vote per caller, vote name and window ("campaign", "day", "hour": UTC), across channels."""
+                        channel: str, call_id: str, at: datetime | None = None, defer: bool = False) -> VoteOutcome:
+        """One vote per caller, vote name and window ("campaign", "day", "hour": UTC), across channels.
+        StoreUnavailable when it cannot be checked, unless `defer`: then it waits in the spool (`deferred`)."""
         at = at or _now()
         vote = VoteRecord(campaign_id, name, caller, choice, window_key(window, at), channel, call_id, at)
-        return await self._acknowledged(self._spoolable(vote, VoteOutcome(True, None)))
+        request = Request(functools.partial(traffic.apply, record=vote), Ticket(self._loop),
+                          spool=vote if defer else None, spooled=VoteOutcome(True, None, deferred=True),
+                          offline=StoreUnavailable("the database is unreachable: the vote cannot be checked"))
+        return await self._checked(request)
 
     async def redeem_code(self, *, campaign_id: str, pool: str, code: str, caller: str, channel: str,
                           call_id: str) -> CodeStatus:
@@ -184,7 +202,7 @@ class Store:
         at = _now()
         run = functools.partial(traffic.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
                                 channel=channel, call_id=call_id, at=at)
-        return await self._acknowledged(Request(run, Ticket(self._loop), offline="unavailable"))
+        return await self._checked(Request(run, Ticket(self._loop), offline="unavailable"))
 
     async def load_code_pool(self, campaign_id: str, pool: str, codes: list[str]) -> Durability:
         """Add the codes the pool does not have yet (kept in the spool while the database is down)."""
@@ -192,23 +210,63 @@ class Store:
                                                         "spooled"))
 
     async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str,
-                        campaign_id: str | None = None, operator: str | None = None
-                        ) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS to the campaign's number and charge it in the same transaction: (new, saved
-        session); new is False when the message id was seen before. `operator`: the SMSC link's (else
-        the prefix table's)."""
+                        caller_raw: str | None = None, campaign_id: str | traffic.CampaignOf | None = None,
+                        operator: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """Record an inbound SMS from `caller` (normalised; `caller_raw` as sent) and charge it to its campaign
+        in the same transaction (`campaign_id`: the campaign, or how to pick it from the caller's saved
+        conversation's): (new, saved session); new is False when the message id was seen before.
+        `operator`: the SMSC link's (else the prefix table's)."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
-                                at=_now(), campaign_id=campaign_id, operator=operator,
+                                at=_now(), caller_raw=caller_raw, campaign_id=campaign_id, operator=operator,
                                 pricing=self._writer.pricing)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
-                       state: dict[str, Any] | None, replies: list[str], due_at: datetime | None = None) -> None:
-        """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+                       state: dict[str, Any] | None, replies: list[OutboundSms], due_at: datetime | None = None
+                       ) -> list[str]:
+        """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
+        in the outbox (charged per part), in one transaction; the replies' states ("queued", or "blocked":
+        opted out)."""
         run = functools.partial(traffic.sms_save, session_id=session_id, number=number, caller=caller,
                                 campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
-                                due_at=due_at)
-        await self._answer(run)
+                                due_at=due_at, pricing=self._writer.pricing)
+        return await self._answer(run)
+
+    # -- the SMS outbox (see `outbox`): every call needs the database --------------------------------
+
+    async def sms_enqueue(self, messages: list[OutboundSms]) -> list[str]:
+        """Queue messages (states: "queued", or "blocked" for recipients on the number's block list)."""
+        return await self._answer(functools.partial(outbox.enqueue, messages=list(messages), at=_now(),
+                                                    pricing=self._writer.pricing))
+
+    async def sms_claim_outbox(self, *, node: str, routes: tuple[str, ...], lease: float, limit: int
+                               ) -> list[ClaimedSms]:
+        return await self._answer(functools.partial(outbox.claim, node=node, routes=routes, now=_now(), lease=lease,
+                                                    limit=limit))
+
+    async def sms_finish(self, *, message_id: str, parts: list[SentPart], state: str, link: str | None = None,
+                         error: str | None = None, retry_in: float | None = None, count: bool = True) -> None:
+        """One attempt's parts and outcome (see `outbox.finish`); "queued" retries after `retry_in` seconds."""
+        now = _now()
+        await self._answer(functools.partial(
+            outbox.finish, message_id=message_id, parts=list(parts), state=state, at=now, link=link, error=error,
+            retry_at=now + timedelta(seconds=retry_in) if retry_in is not None else None, count=count))
+
+    async def sms_release(self, node: str) -> int:
+        return await self._answer(functools.partial(outbox.release, node=node))
+
+    async def sms_receipt(self, *, link: str | None, smsc_id: str, state: str, error: str | None = None
+                          ) -> tuple[str, str] | None:
+        """(message id, its state now) for a receipt of the part `smsc_id`; None when no part has that id."""
+        return await self._answer(functools.partial(outbox.receipt, link=link, smsc_id=smsc_id, state=state,
+                                                    at=_now(), error=error))
+
+    async def sms_opt_out(self, *, number: str, caller: str, word: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_out, number=number, caller=caller, word=word,
+                                                    at=_now()))
+
+    async def sms_opt_in(self, *, number: str, caller: str) -> bool:
+        return await self._answer(functools.partial(outbox.opt_in, number=number, caller=caller))
 
     async def sms_due(self, now: datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations whose reminder is due, each handed to one caller of this method only."""
@@ -244,7 +302,33 @@ class Store:
                 return await asyncio.wait_for(asyncio.shield(future), self.options.answer_timeout)
             except TimeoutError:
                 log.warning("store: no answer in %.1f s; falling back", self.options.answer_timeout)
-        future.add_done_callback(_consume)
+        return await self._fallback(request)
+
+    async def _checked(self, request: Request) -> Any:
+        """The answer of a check a caller waits for (a vote, a code), with a deadline that follows the store's
+        state: while the writer knows the database is down, the fallback after `ack_deadline`; while it is
+        reachable, however slow, the real answer, up to `check_timeout`. The fallback: the spool (for a
+        spoolable request) or the `offline` answer (raised when it is an exception)."""
+        self._submit(request)
+        future = request.ticket.future
+        started = self._loop.time()
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), CHECK_STEP)
+            except TimeoutError:
+                pass
+            waited = self._loop.time() - started
+            if waited >= self.options.check_timeout:
+                log.warning("store: no answer to a check in %.1f s while the database seemed up; giving up", waited)
+                request.ticket.abandon()
+                break
+            if not self._writer.online and waited >= self.options.ack_deadline and request.ticket.abandon():
+                break                                    # known down, and the writer has not taken it
+        return await self._fallback(request)
+
+    async def _fallback(self, request: Request) -> Any:
+        """What an abandoned request answers: spooled, or its `offline` answer."""
+        request.ticket.future.add_done_callback(_consume)
         if request.spool is None:
             if isinstance(request.offline, BaseException):
                 raise request.offline
@@ -259,8 +343,8 @@ class Store:
 
     # -- tenants, keys, campaign versions, numbers ----------------------------------------------------
 
-    async def create_tenant(self, name: str) -> Tenant:
-        return await self._run(accounts.create_tenant, name, write=True)
+    async def create_tenant(self, name: str, actor: Actor | None = None) -> Tenant:
+        return await self._run(accounts.create_tenant, name, actor, write=True)
 
     async def tenant_by_name(self, name: str) -> Tenant | None:
         return await self._run(accounts.tenant_by_name, name)
@@ -268,32 +352,37 @@ class Store:
     async def tenants(self) -> list[Tenant]:
         return await self._run(accounts.tenants)
 
-    async def create_api_key(self, tenant_id: str, role: str) -> str:
+    async def create_api_key(self, tenant_id: str, role: str, actor: Actor | None = None) -> str:
         """The plain key, shown this once (only its hash is stored)."""
-        return await self._run(accounts.create_api_key, tenant_id, role, write=True)
+        return await self._run(accounts.create_api_key, tenant_id, role, actor, write=True)
 
     async def verify_api_key(self, key: str) -> KeyOwner | None:
-        """(tenant_id, role) of a valid key, None otherwise."""
+        """(tenant_id, role, key_id) of a valid key, None otherwise."""
         return await self._run(accounts.verify_api_key, key)
 
     async def api_keys(self, tenant_id: str) -> list[ApiKey]:
         return await self._run(accounts.api_keys, tenant_id)
 
-    async def revoke_api_key(self, tenant_id: str | None, key_id: str) -> None:
-        await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
+    async def revoke_api_key(self, tenant_id: str | None, key_id: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.revoke_api_key, tenant_id, key_id, actor, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: Claim | None = None) -> int:
-        """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
-        assigns it the short numbers in `claim` ({channel: numbers}; Forbidden when the tenant does not
-        lease one on that channel, Conflict when another tenant or campaign has one)."""
+                                    claim: tuple[str, ...] = (), share: tuple[str, ...] = (),
+                                    name: str | None = None, voice_numbers: tuple[str, ...] = (),
+                                    sms_numbers: tuple[str, ...] = (), actor: Actor | None = None) -> int:
+        """A new immutable version (1, 2, ...) of the campaign's dialplan, kept with its name and numbers;
+        creates the campaign if new and assigns it the short numbers in `claim` (Conflict when another
+        campaign has one); the numbers in `share` (answered by keyword) become the tenant's. Every number
+        of `voice_numbers` and `sms_numbers` must be leased to the tenant on that channel (Forbidden,
+        or Conflict when another tenant leases it)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               claim, write=True)
+                               tuple(claim), tuple(share), name, tuple(voice_numbers), tuple(sms_numbers), actor,
+                               write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
-                               claim: Claim | None = None) -> None:
-        """Put a version in service, claiming the numbers its file names first (as on saving)."""
-        await self._run(accounts.activate_version, tenant_id, campaign_id, version, claim, write=True)
+                               actor: Actor | None = None) -> None:
+        """Put a version in service (its numbers must still be leased to the tenant)."""
+        await self._run(accounts.activate_version, tenant_id, campaign_id, version, actor, write=True)
 
     async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
         return await self._run(accounts.active_version, tenant_id, campaign_id)
@@ -304,45 +393,63 @@ class Store:
     async def campaigns(self, tenant_id: str | None) -> list[Campaign]:
         return await self._run(accounts.campaigns, tenant_id)
 
+    async def campaign_listing(self, tenant_id: str | None) -> list[CampaignListing]:
+        """Campaigns with their current version's name and numbers, without reading any source."""
+        return await self._run(accounts.campaign_listing, tenant_id)
+
     async def campaign_owner(self, campaign_id: str) -> str | None:
         return await self._run(accounts.campaign_owner, campaign_id)
 
     async def active_versions(self) -> list[tuple[str, DialplanVersion]]:
         return await self._run(accounts.active_versions)
 
-    async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
-        return await self._run(accounts.assign_number, tenant_id, number, campaign_id, write=True)
+    async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None,
+                            actor: Actor | None = None) -> ShortNumber:
+        return await self._run(accounts.assign_number, tenant_id, number, campaign_id, actor, write=True)
 
-    async def release_number(self, tenant_id: str, number: str) -> None:
-        await self._run(accounts.release_number, tenant_id, number, write=True)
+    async def release_number(self, tenant_id: str, number: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.release_number, tenant_id, number, actor, write=True)
+
+    async def audit(self, actor: Actor, action: Action, tenant_id: str | None, target: str,
+                    details: dict[str, Any] | None = None) -> None:
+        """An audit entry for a change made outside the database (an uploaded recording's file)."""
+        await self._run(audit.record, actor, action, tenant_id, target, details, write=True)
+
+    async def audit_entries(self, tenant_id: str | None, limit: int = 50, before: int | None = None
+                            ) -> list[AuditEntry]:
+        """Who changed what, newest first (of one tenant's data, or every tenant's when None)."""
+        return await self._run(audit.entries, tenant_id, limit, before)
 
     async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
         return await self._run(accounts.numbers, tenant_id)
 
     # -- number inventory, leases, tariffs, charges and statements (see `inventory`, `tariffs`...) -----
 
-    async def add_number(self, number: str, number_class: str, channels: str, monthly_fee: int) -> InventoryNumber:
-        return await self._run(inventory.add_number, number, number_class, channels, monthly_fee, write=True)
-
-    async def update_number(self, number: str, *, number_class: str | None = None, channels: str | None = None,
-                            monthly_fee: int | None = None) -> InventoryNumber:
-        return await self._run(functools.partial(inventory.update_number, number=number, number_class=number_class,
-                                                 channels=channels, monthly_fee=monthly_fee, today=_today()),
+    async def add_number(self, number: str, number_class: str, channels: str, monthly_fee: int,
+                         actor: Actor | None = None) -> InventoryNumber:
+        return await self._run(inventory.add_number, number, number_class, channels, monthly_fee, CURRENCY, actor,
                                write=True)
 
-    async def remove_number(self, number: str) -> None:
-        await self._run(inventory.remove_number, number, write=True)
+    async def update_number(self, number: str, *, number_class: str | None = None, channels: str | None = None,
+                            monthly_fee: int | None = None, actor: Actor | None = None) -> InventoryNumber:
+        return await self._run(functools.partial(inventory.update_number, number=number, number_class=number_class,
+                                                 channels=channels, monthly_fee=monthly_fee, today=_today(),
+                                                 actor=actor), write=True)
+
+    async def remove_number(self, number: str, actor: Actor | None = None) -> None:
+        await self._run(inventory.remove_number, number, actor, write=True)
 
     async def inventory(self, state: str = "all", day: date | None = None) -> list[InventoryNumber]:
         """The provider's numbers ("all", "free", "leased" on `day`, default today) with their leases."""
         return await self._run(inventory.inventory, state, day or _today())
 
     async def lease_number(self, number: str, tenant_id: str, starts_on: date, channels: str | None = None,
-                           ends_on: date | None = None) -> Lease:
-        return await self._run(inventory.lease_number, number, tenant_id, starts_on, channels, ends_on, write=True)
+                           ends_on: date | None = None, actor: Actor | None = None) -> Lease:
+        return await self._run(inventory.lease_number, number, tenant_id, starts_on, channels, ends_on, actor,
+                               write=True)
 
-    async def end_lease(self, lease_id: int, ends_on: date) -> Lease:
-        return await self._run(inventory.end_lease, lease_id, ends_on, _today(), write=True)
+    async def end_lease(self, lease_id: int, ends_on: date, actor: Actor | None = None) -> Lease:
+        return await self._run(inventory.end_lease, lease_id, ends_on, _today(), actor, write=True)
 
     async def current_lease(self, number: str) -> Lease | None:
         """The number's lease today, else its next one."""
@@ -355,20 +462,20 @@ class Store:
         """The numbers leased to the tenant (None: to anyone) today or from a day to come."""
         return await self._run(inventory.tenant_numbers, tenant_id, _today())
 
-    async def ensure_leased(self, tenant_id: str, number: str, channels: str) -> None:
-        await self._run(inventory.ensure_leased, tenant_id, number, channels, _today(), write=True)
+    async def ensure_leased(self, tenant_id: str, number: str, channels: str, actor: Actor | None = None) -> None:
+        await self._run(inventory.ensure_leased, tenant_id, number, channels, _today(), actor, write=True)
 
     async def routable(self) -> dict[str, Lease]:
         """Today's lease of every leased number."""
         return await self._run(inventory.routable, _today())
 
-    async def set_tariff(self, tariff: Tariff) -> Tariff:
+    async def set_tariff(self, tariff: Tariff, actor: Actor | None = None) -> Tariff:
         """Put a tariff in force from `tariff.valid_from`, or from LEAD (10 s) from now (never sooner)."""
-        return await self._run(tariffs.set_tariff, tariff, write=True)
+        return await self._run(tariffs.set_tariff, tariff, None, actor, write=True)
 
-    async def end_tariff(self, tariff_id: int, tenant_id: str | None = None) -> Tariff:
+    async def end_tariff(self, tariff_id: int, tenant_id: str | None = None, actor: Actor | None = None) -> Tariff:
         """Take a tariff out of force LEAD (10 s) from now."""
-        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, write=True)
+        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, None, actor, write=True)
 
     async def tariffs(self, tenant_id: str | None, in_force: bool = True) -> list[Tariff]:
         """The tenant's tariffs (None: everyone's) in force now, or all of them ever."""
@@ -411,6 +518,23 @@ class Store:
                        until: datetime | None = None) -> dict[str | None, int]:
         return await self._run(queries.drop_off, tenant_id, campaign_id, since, until)
 
+    async def flow_counts(self, tenant_id: str | None, campaign_id: str, filters: FlowFilter = FlowFilter()
+                          ) -> FlowCounts:
+        """Sessions per node and per move between nodes, and where they left (see `flow_counts`)."""
+        return await self._run(flow_counts.flow_counts, tenant_id, campaign_id, filters)
+
+    async def calls_per_minute_by_campaign(self, tenant_id: str | None, since: datetime, until: datetime
+                                           ) -> dict[str, list[tuple[datetime, int]]]:
+        return await self._run(operations.calls_per_minute_by_campaign, tenant_id, since, until)
+
+    async def sms_per_minute(self, tenant_id: str | None, since: datetime, until: datetime
+                             ) -> list[tuple[datetime, int, int]]:
+        return await self._run(operations.sms_per_minute, tenant_id, since, until)
+
+    async def webhook_failures(self, tenant_id: str | None, since: datetime, limit: int = 20
+                               ) -> list[WebhookFailure]:
+        return await self._run(operations.webhook_failures, tenant_id, since, limit)
+
     async def call_log(self, tenant_id: str | None, filters: CallFilter = CallFilter(), limit: int = 50,
                        offset: int = 0) -> list[CallSummary]:
         return await self._run(queries.call_log, tenant_id, filters, limit, offset)
@@ -448,9 +572,20 @@ class Store:
                 return
             after = (page[-1].at, page[-1].id)
 
+    async def contacts(self, tenant_id: str | None, campaign_id: str | None = None) -> list[Contact]:
+        """The contact base of a tenant (None: every tenant), of one campaign or all (see `contacts`)."""
+        if campaign_id is not None:
+            await self._run(queries.check_campaign, tenant_id, campaign_id)
+        return await self._run(contacts.contacts, tenant_id, campaign_id)
+
+    async def erase_number(self, number: str) -> dict[str, int]:
+        """Replace a person's number by a pseudonym everywhere (see `contacts.erase`)."""
+        return await self._run(contacts.erase, number, write=True)
+
     async def sessions_today(self, campaign_id: str, caller: str, exclude: str | None = None) -> int:
         """Calls and SMS conversations of `caller` in a campaign since midnight (UTC), counting every
         session queued for writing before this call (StoreUnavailable while the database is down)."""
+        self._check_online()
         await self.flush()
         midnight = _now().replace(hour=0, minute=0, second=0, microsecond=0)
         return await self._run(queries.sessions_since, campaign_id, caller, midnight, exclude)
@@ -458,7 +593,14 @@ class Store:
     async def last_vote(self, campaign_id: str, caller: str, names: list[str]) -> str | None:
         """The choice of the caller's latest vote in the campaign under these vote names, voice or SMS
         (StoreUnavailable while the database is down)."""
+        self._check_online()
         return await self._run(queries.last_vote, campaign_id, caller, list(names))
+
+    def _check_online(self) -> None:
+        """StoreUnavailable at once while the writer knows the database is down (a caller is waiting: no
+        connection attempt of several seconds)."""
+        if not self._writer.online:
+            raise StoreUnavailable("the database is unreachable")
 
     async def _run(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """Run `fn(session, *args)` in one transaction in a reader thread."""

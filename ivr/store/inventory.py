@@ -20,6 +20,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from . import audit
+from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, Forbidden, NotFound, StoreError
 from .models import NumberLeaseRow, NumberRow, ShortNumberRow, TenantRow
@@ -81,7 +83,7 @@ def channels_of(value: str) -> tuple[str, ...]:
 
 
 def add_number(session: Session, number: str, number_class: str, channels: str, monthly_fee: int,
-               currency: str = CURRENCY) -> InventoryNumber:
+               currency: str = CURRENCY, actor: Actor | None = None) -> InventoryNumber:
     """Put a number in the inventory (Conflict when it is there already)."""
     if not INVENTORY_NUMBER.fullmatch(number):
         raise StoreError(f"{number!r} is not a short number of 3 or 4 digits")
@@ -90,11 +92,13 @@ def add_number(session: Session, number: str, number_class: str, channels: str, 
            "currency": check_currency(currency), "added_at": _now()}
     if not insert_one(session, NumberRow.__table__, row):                          # type: ignore[arg-type]
         raise Conflict(f"number {number} is in the inventory already")
+    audit.record(session, actor, Action.INVENTORY_ADDED, None, number,
+                 {"class": number_class, "channels": channels, "monthly_fee": monthly_fee})
     return InventoryNumber(number, number_class, channels, monthly_fee, currency, row["added_at"], None)
 
 
 def update_number(session: Session, number: str, *, number_class: str | None = None, channels: str | None = None,
-                  monthly_fee: int | None = None, today: date) -> InventoryNumber:
+                  monthly_fee: int | None = None, today: date, actor: Actor | None = None) -> InventoryNumber:
     """Change a number's class, channels or fee (fees already charged stay as they were)."""
     row = _number(session, number, lock=True)
     number_class = number_class or row.number_class
@@ -105,15 +109,19 @@ def update_number(session: Session, number: str, *, number_class: str | None = N
         if not set(channels_of(lease.channels)) <= set(channels_of(channels)):
             raise Conflict(f"number {number} is leased on {lease.channels} until "
                            f"{lease.ends_on or 'further notice'}: it must keep those channels")
+    audit.record(session, actor, Action.INVENTORY_CHANGED, None, number, {
+        "class": number_class, "channels": channels, "monthly_fee": monthly_fee,
+        "previous": {"class": row.number_class, "channels": row.channels, "monthly_fee": row.monthly_fee}})
     row.number_class, row.channels, row.monthly_fee = number_class, channels, monthly_fee
     return _inventory_number(row, _lease_of_day(_leases(session, number=number, from_day=today), today))
 
 
-def remove_number(session: Session, number: str) -> None:
+def remove_number(session: Session, number: str, actor: Actor | None = None) -> None:
     """Take a number that was never leased out of the inventory (a mistake corrected)."""
     _number(session, number, lock=True)
     if _leases(session, number=number):
         raise Conflict(f"number {number} has leases: end them instead (its history stays)")
+    audit.record(session, actor, Action.INVENTORY_REMOVED, None, number)
     session.execute(delete(NumberRow).where(NumberRow.number == number))
 
 
@@ -134,7 +142,7 @@ def inventory(session: Session, state: str, day: date) -> list[InventoryNumber]:
 
 
 def lease_number(session: Session, number: str, tenant_id: str, starts_on: date, channels: str | None = None,
-                 ends_on: date | None = None) -> Lease:
+                 ends_on: date | None = None, actor: Actor | None = None) -> Lease:
     """Lease a number to a tenant from `starts_on` (Conflict when another lease overlaps)."""
     row = _number(session, number, lock=True)
     if session.get(TenantRow, tenant_id) is None:
@@ -151,10 +159,13 @@ def lease_number(session: Session, number: str, tenant_id: str, starts_on: date,
                            ends_on=ends_on, created_at=_now())
     session.add(lease)
     session.flush()
+    audit.record(session, actor, Action.LEASE_CREATED, tenant_id, number, {
+        "lease": lease.id, "channels": channels, "starts_on": starts_on.isoformat(),
+        "ends_on": ends_on.isoformat() if ends_on else None})
     return _lease(lease)
 
 
-def end_lease(session: Session, lease_id: int, ends_on: date, today: date) -> Lease:
+def end_lease(session: Session, lease_id: int, ends_on: date, today: date, actor: Actor | None = None) -> Lease:
     """End a lease on `ends_on` (its last day); a lease ended in the past no longer points at a campaign."""
     row = session.get(NumberLeaseRow, lease_id)
     if row is None:
@@ -164,6 +175,9 @@ def end_lease(session: Session, lease_id: int, ends_on: date, today: date) -> Le
     if ends_on < row.starts_on:
         raise StoreError(f"the lease starts on {row.starts_on}: it cannot end before")
     _check_overlap(session, row.number, row.starts_on, ends_on, row.id)
+    audit.record(session, actor, Action.LEASE_ENDED, row.tenant_id, row.number, {
+        "lease": row.id, "ends_on": ends_on.isoformat(),
+        "previous": row.ends_on.isoformat() if row.ends_on else None})
     row.ends_on = ends_on
     if ends_on < today:
         session.execute(delete(ShortNumberRow).where(ShortNumberRow.number == row.number,
@@ -211,7 +225,8 @@ def check_claim(session: Session, tenant_id: str, number: str, channel: str | No
     return lease
 
 
-def ensure_leased(session: Session, tenant_id: str, number: str, channels: str, day: date) -> None:
+def ensure_leased(session: Session, tenant_id: str, number: str, channels: str, day: date,
+                  actor: Actor | None = None) -> None:
     """The demo's numbers: put the number in the inventory (regular, no fee) when it is not, and lease it
     to the tenant from `day` unless it has a lease on that day or later (Conflict: another tenant's).
     The node's own files may name any number a campaign file may (3 to 15 digits)."""
@@ -223,7 +238,7 @@ def ensure_leased(session: Session, tenant_id: str, number: str, channels: str, 
     _number(session, number, lock=True)
     lease = current_lease(session, number, day)
     if lease is None:
-        lease_number(session, number, tenant_id, day, channels)
+        lease_number(session, number, tenant_id, day, channels, actor=actor)
     elif lease.tenant_id != tenant_id:
         raise Conflict(f"number {number} is leased to another tenant")
 

@@ -7,7 +7,7 @@ billable event, its event key UNIQUE, so a replayed event is charged once); amou
 minor unit (kopiykas), never floats (see `money`). Traffic side: calls (voice
 calls and SMS sessions alike), their timeline (call_events), outcomes, votes (one per caller and window:
 a UNIQUE constraint decides), promo codes (single use: a conditional UPDATE decides), SMS sessions and
-messages. Traffic rows name their campaign by id without a foreign key: campaigns may come from files
+messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic rows name their campaign by id without a foreign key: campaigns may come from files
 on the node rather than from the database, and records must be writable in any order after an outage.
 
 Every time is stored in UTC and read back timezone-aware on both databases (`UtcDateTime`).
@@ -97,6 +97,9 @@ class DialplanVersionRow(Base):
     source_text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    name: Mapped[str | None] = mapped_column(String(200))                  # the file's name and numbers, kept
+    voice_numbers: Mapped[list[str] | None] = mapped_column(JSON)          # so listings never parse sources
+    sms_numbers: Mapped[list[str] | None] = mapped_column(JSON)
     __table_args__ = (UniqueConstraint("campaign_id", "version"),)
 
 
@@ -192,7 +195,8 @@ class CallRow(Base):
     __tablename__ = "calls"
     call_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     channel: Mapped[str] = mapped_column(String(8))
-    caller: Mapped[str] = mapped_column(String(64), index=True)
+    caller: Mapped[str] = mapped_column(String(64), index=True)       # normalised (E.164, or "anonymous", ...)
+    caller_raw: Mapped[str | None] = mapped_column(String(128))       # what the network sent
     number: Mapped[str] = mapped_column(String(32), index=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int | None] = mapped_column(Integer)
@@ -217,7 +221,7 @@ class CallEventRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    __table_args__ = (Index(None, "call_id", "at", "seq"), Index(None, "kind", "call_id"))
+    __table_args__ = (Index(None, "call_id", "at", "seq"), Index(None, "kind", "call_id"), Index(None, "kind", "at"))
 
 
 class OutcomeRow(Base):
@@ -290,9 +294,65 @@ class SmsMessageRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
     direction: Mapped[str] = mapped_column(String(4))
-    caller: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(64))                   # normalised
+    caller_raw: Mapped[str | None] = mapped_column(String(128))       # the sender as the gateway gave it
     number: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SmsOutboxRow(Base):
+    """One mobile-terminated SMS, with a stable id, from queued to its final state (the outbox and the
+    log at once). `parts` is what operators charge for. A node claims a due message (`claimed_by` until
+    `claimed_until`) before sending it, so nodes sharing the database send each message once; a claim
+    left by a node that died runs out and another node sends the message."""
+
+    __tablename__ = "sms_outbox"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))              # the short number it is sent from
+    recipient: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))                # reply | reminder | notify | optout | optin
+    route: Mapped[str] = mapped_column(String(8))                # smpp | http
+    link: Mapped[str | None] = mapped_column(String(64))         # the operator link that took it
+    encoding: Mapped[str] = mapped_column(String(8))             # gsm7 | ucs2
+    parts: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[int] = mapped_column(Integer)              # concatenation reference of its parts
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "state", "next_attempt_at"), Index(None, "campaign_id", "created_at"))
+
+
+class SmsPartRow(Base):
+    """One submitted part of an outbound SMS: the SMSC's id for it (receipts name it) and its state."""
+
+    __tablename__ = "sms_parts"
+    message_id: Mapped[str] = mapped_column(String(32), ForeignKey("sms_outbox.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link: Mapped[str] = mapped_column(String(64))
+    smsc_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "link", "smsc_id"),)
+
+
+class SmsOptOutRow(Base):
+    """A sender on a short number's block list (they sent STOP), until they send START."""
+
+    __tablename__ = "sms_optouts"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    word: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -303,3 +363,22 @@ class ReportRunRow(Base):
     campaign_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     period_end: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditRow(Base):
+    """One change made through the API or the command line, written in the change's own transaction.
+    Who: the API key's id, tenant and role (`cli`/`node` with no key for the command line and the node
+    itself). Rows are only ever added; tenants are named by id without a foreign key, so the record
+    outlives them."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor_key_id: Mapped[str | None] = mapped_column(String(16))
+    actor_tenant_id: Mapped[str | None] = mapped_column(String(32))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_name: Mapped[str | None] = mapped_column(String(64))     # the OS user of a command-line change
+    action: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str | None] = mapped_column(String(32), index=True)    # whose data changed
+    target: Mapped[str] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,7 +10,8 @@ by key (time, id) for exports of any size.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .errors import NotFound
-from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, VoteRow
+from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsOutboxRow, VoteRow
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class CsvRow:
 class CallSummary(CsvRow):
     call_id: str
     channel: str
-    caller: str
+    caller: str                      # normalised: E.164, "anonymous", or the sender's name
+    caller_raw: str | None           # what the network sent
     number: str
     campaign_id: str
     version: int | None
@@ -84,11 +86,29 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class MessageView(CsvRow):
+    """An outbound SMS of a session (or sent from a call): its state, parts and where it went."""
+
+    id: str
+    recipient: str
+    text: str
+    kind: str
+    state: str
+    parts: int
+    encoding: str
+    link: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class CallDetail:
     call: CallSummary
     path: list[str]
     events: list[EventView]
     outcomes: list[OutcomeView]
+    messages: list[MessageView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,10 +128,11 @@ class Tallies:
 
 SUMMARY_COLUMNS = [getattr(CallRow, f.name) for f in fields(CallSummary)]
 OUTCOME_COLUMNS = [getattr(OutcomeRow, f.name) for f in fields(OutcomeView)]
+MESSAGE_COLUMNS = [getattr(SmsOutboxRow, f.name) for f in fields(MessageView)]
 
 
 def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallies:
-    _check_campaign(session, tenant_id, campaign_id)
+    check_campaign(session, tenant_id, campaign_id)
     votes: dict[str, dict[str, int]] = {}
     for name, choice, count in session.execute(
             select(VoteRow.name, VoteRow.choice, func.count()).where(VoteRow.campaign_id == campaign_id)
@@ -132,24 +153,33 @@ def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallie
 def calls_per_minute(session: Session, tenant_id: str | None, since: datetime, until: datetime,
                      campaign_id: str | None = None) -> list[tuple[datetime, int]]:
     """Calls started in each minute of [since, until) that had any (UTC minutes, oldest first)."""
-    if session.get_bind().dialect.name == "postgresql":
-        minute = func.to_char(func.timezone("UTC", CallRow.started_at), 'YYYY-MM-DD"T"HH24:MI')
-    else:
-        minute = func.strftime("%Y-%m-%dT%H:%M", CallRow.started_at)
-    conditions = _call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, since=since, until=until))
+    minute = minute_of(session, CallRow.started_at)
+    conditions = call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, since=since, until=until))
     rows = session.execute(select(minute.label("minute"), func.count()).where(*conditions)
                            .group_by("minute").order_by("minute"))
-    return [(datetime.fromisoformat(f"{m}:00+00:00"), count) for m, count in rows]
+    return [(minute_start(m), count) for m, count in rows]
+
+
+def minute_of(session: Session, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
+    """The UTC minute of a time column as text, "2026-01-31T12:05" (`minute_start` reads it back)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI')
+    return func.strftime("%Y-%m-%dT%H:%M", column)
+
+
+def minute_start(text: str) -> datetime:
+    return datetime.fromisoformat(f"{text}:00+00:00")
 
 
 def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
-             until: datetime | None = None) -> dict[str | None, int]:
-    """Ended calls whose flow never reached an end, counted by the last node they were in (None: none)."""
-    _check_campaign(session, tenant_id, campaign_id)
+             until: datetime | None = None, extra: Sequence[ColumnElement[bool]] = ()) -> dict[str | None, int]:
+    """Ended calls whose flow never reached an end, counted by the last node they were in (None: none);
+    `extra` narrows the calls further (a version, a channel)."""
+    check_campaign(session, tenant_id, campaign_id)
     reached_end = exists().where(CallEventRow.call_id == CallRow.call_id, CallEventRow.kind == "end")
-    conditions = _call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
+    conditions = call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
     rows = session.execute(select(CallRow.last_node, func.count())
-                           .where(*conditions, CallRow.ended_at.is_not(None), ~reached_end)
+                           .where(*conditions, *extra, CallRow.ended_at.is_not(None), ~reached_end)
                            .group_by(CallRow.last_node))
     return {node: count for node, count in rows}
 
@@ -157,19 +187,19 @@ def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: d
 def call_log(session: Session, tenant_id: str | None, filters: CallFilter = CallFilter(), limit: int = 50,
              offset: int = 0) -> list[CallSummary]:
     """Calls matching the filters, newest first."""
-    query = (select(*SUMMARY_COLUMNS).where(*_call_conditions(tenant_id, filters))
+    query = (select(*SUMMARY_COLUMNS).where(*call_conditions(tenant_id, filters))
              .order_by(CallRow.started_at.desc(), CallRow.call_id.desc()).limit(limit).offset(offset))
     return [CallSummary(*row) for row in session.execute(query)]
 
 
 def count_calls(session: Session, tenant_id: str | None, filters: CallFilter = CallFilter()) -> int:
-    return session.scalar(select(func.count()).select_from(CallRow).where(*_call_conditions(tenant_id, filters))) or 0
+    return session.scalar(select(func.count()).select_from(CallRow).where(*call_conditions(tenant_id, filters))) or 0
 
 
 def calls_after(session: Session, tenant_id: str | None, filters: CallFilter, after: tuple[datetime, str] | None,
                 limit: int) -> list[CallSummary]:
     """Up to `limit` calls after the key (started_at, call_id), oldest first: one page of an export."""
-    query = select(*SUMMARY_COLUMNS).where(*_call_conditions(tenant_id, filters))
+    query = select(*SUMMARY_COLUMNS).where(*call_conditions(tenant_id, filters))
     query = _after(query, CallRow.started_at, CallRow.call_id, after)
     return [CallSummary(*row) for row in session.execute(query.limit(limit))]
 
@@ -179,17 +209,17 @@ def outcomes_after(session: Session, tenant_id: str | None, campaign_id: str | N
     """Up to `limit` outcomes after the key (at, id), oldest first; all campaigns when campaign_id is None."""
     query = select(*OUTCOME_COLUMNS)
     if campaign_id is not None:
-        _check_campaign(session, tenant_id, campaign_id)
+        check_campaign(session, tenant_id, campaign_id)
         query = query.where(OutcomeRow.campaign_id == campaign_id)
     elif tenant_id is not None:
-        query = query.where(_owned(OutcomeRow.campaign_id, tenant_id))
+        query = query.where(owned(OutcomeRow.campaign_id, tenant_id))
     query = _after(query, OutcomeRow.at, OutcomeRow.id, after)
     return [OutcomeView(*row) for row in session.execute(query.limit(limit))]
 
 
 def call_detail(session: Session, tenant_id: str | None, call_id: str) -> CallDetail | None:
     """A call with its timeline and outcomes; None when unknown (or another tenant's)."""
-    conditions = _call_conditions(tenant_id, CallFilter())
+    conditions = call_conditions(tenant_id, CallFilter())
     row = session.execute(select(*SUMMARY_COLUMNS, CallRow.path).where(CallRow.call_id == call_id, *conditions)).first()
     if row is None:
         return None
@@ -198,7 +228,10 @@ def call_detail(session: Session, tenant_id: str | None, call_id: str) -> CallDe
         .order_by(CallEventRow.at, CallEventRow.seq))]
     outcomes = [OutcomeView(*o) for o in session.execute(
         select(*OUTCOME_COLUMNS).where(OutcomeRow.call_id == call_id).order_by(OutcomeRow.at, OutcomeRow.id))]
-    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes)
+    messages = [MessageView(*m) for m in session.execute(
+        select(*MESSAGE_COLUMNS).where(SmsOutboxRow.session_id == call_id)
+        .order_by(SmsOutboxRow.created_at, SmsOutboxRow.id))]
+    return CallDetail(CallSummary(*row[:-1]), list(row[-1] or []), events, outcomes, messages)
 
 
 def recording_call(session: Session, tenant_id: str | None, recording_id: str) -> str | None:
@@ -206,27 +239,28 @@ def recording_call(session: Session, tenant_id: str | None, recording_id: str) -
     query = (select(CallEventRow.call_id, CallEventRow.data)
              .where(CallEventRow.kind == "record_result",
                     cast(CallEventRow.data, String).contains(json.dumps(recording_id)),
-                    CallEventRow.call_id.in_(select(CallRow.call_id).where(*_call_conditions(tenant_id, CallFilter())))))
+                    CallEventRow.call_id.in_(select(CallRow.call_id).where(*call_conditions(tenant_id, CallFilter())))))
     for call_id, data in session.execute(query):
         if data.get("recording_id") == recording_id:
             return call_id
     return None
 
 
-def _owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[bool]:
+def owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[bool]:
     return column.in_(select(CampaignRow.id).where(CampaignRow.tenant_id == tenant_id))
 
 
-def _check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+    """NotFound unless the campaign is the tenant's (any campaign for None)."""
     if tenant_id is not None and session.scalar(select(CampaignRow.tenant_id).where(
             CampaignRow.id == campaign_id)) != tenant_id:
         raise NotFound(f"no campaign {campaign_id!r}")
 
 
-def _call_conditions(tenant_id: str | None, f: CallFilter) -> list[ColumnElement[bool]]:
+def call_conditions(tenant_id: str | None, f: CallFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if tenant_id is not None:
-        conditions.append(_owned(CallRow.campaign_id, tenant_id))
+        conditions.append(owned(CallRow.campaign_id, tenant_id))
     for column, value in ((CallRow.number, f.number), (CallRow.caller, f.caller),
                           (CallRow.campaign_id, f.campaign_id), (CallRow.channel, f.channel),
                           (CallRow.disposition, f.disposition)):

@@ -37,6 +37,7 @@ class CallStarted:
     at: datetime
     version: int | None = None
     id: str = field(default_factory=new_id)
+    caller_raw: str | None = None        # what the network sent; `caller` is normalised
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,12 @@ RECORD_TYPES: dict[str, type[Record]] = {cls.__name__: cls for cls in
 
 
 class VoteOutcome(NamedTuple):
-    """The store's answer to a vote; `previous` is the choice already counted when it is refused."""
+    """The store's answer to a vote; `previous` is the choice already counted when it is refused;
+    `deferred`: not checked yet, kept in the spool to be counted when the database is back, if first."""
 
     accepted: bool
     previous: str | None
+    deferred: bool = False
 
 
 class RecordError(StoreError):

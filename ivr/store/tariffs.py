@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from . import audit
+from .audit import Action, Actor
 from .errors import NotFound
 from .inventory import check_claim
 from .models import CampaignRow, TariffRow, TenantRow
@@ -34,7 +36,7 @@ CACHE_SECONDS = 3.0                     # how long a writer keeps the tariffs it
 CACHE_ENTRIES = 10_000
 
 
-def set_tariff(session: Session, tariff: Tariff, now: datetime | None = None) -> Tariff:
+def set_tariff(session: Session, tariff: Tariff, now: datetime | None = None, actor: Actor | None = None) -> Tariff:
     """Put the tariff in force from `tariff.valid_from` (None: from now + LEAD; never sooner), ending there
     the tariffs of the same number or campaign and channel (those that would begin later are cancelled).
     `now`: the clock once the tenant's row is locked, unless given (tests)."""
@@ -56,10 +58,15 @@ def set_tariff(session: Session, tariff: Tariff, now: datetime | None = None) ->
     row.shares = dict(tariff.shares or {})
     session.add(row)
     session.flush()
+    audit.record(session, actor, Action.TARIFF_SET, tariff.tenant_id, f"tariff {row.id}", {
+        "number": row.number, "campaign_id": row.campaign_id, "channel": row.channel, "kind": row.kind,
+        "unit": row.unit, "price": row.price, "cost": row.cost, "outbound_cost": row.outbound_cost,
+        "increment": row.increment, "shares": row.shares, "valid_from": starts.isoformat()})
     return _tariff(row)
 
 
-def end_tariff(session: Session, tariff_id: int, tenant_id: str | None, now: datetime | None = None) -> Tariff:
+def end_tariff(session: Session, tariff_id: int, tenant_id: str | None, now: datetime | None = None,
+               actor: Actor | None = None) -> Tariff:
     """Take a tariff out of force LEAD from now (its traffic is then not charged)."""
     row = session.get(TariffRow, tariff_id, with_for_update=True)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
@@ -67,6 +74,8 @@ def end_tariff(session: Session, tariff_id: int, tenant_id: str | None, now: dat
     ends = max((now or _now()) + LEAD, row.valid_from)
     if row.valid_until is None or row.valid_until > ends:
         row.valid_until = ends
+        audit.record(session, actor, Action.TARIFF_ENDED, row.tenant_id, f"tariff {row.id}",
+                     {"valid_until": ends.isoformat()})
     return _tariff(row)
 
 

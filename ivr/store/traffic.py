@@ -17,7 +17,7 @@ the writer's `Pricing` (the node's operator prefix table, unless the SMSC link n
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -25,9 +25,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from . import outbox
 from .charges import ASK_EVERY_TIME, Pricing, charge_call, charge_sms_in
 from .connect import insert_ignore, insert_one
 from .models import CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
+from .outbox import OutboundSms
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, OutcomeRecord,
                       Record, VoteOutcome, VoteRecord, new_id)
 
@@ -111,18 +113,23 @@ def load_codes(session: Session, campaign_id: str, pool: str, codes: Sequence[st
                        for c in unique[start:start + CODE_CHUNK]])
 
 
+CampaignOf = Callable[[str | None], str | None]        # the saved conversation's campaign → the message's
+
+
 def sms_claim(session: Session, *, message_id: str, number: str, caller: str, text: str, at: datetime,
-              campaign_id: str | None = None, operator: str | None = None,
-              pricing: Pricing = ASK_EVERY_TIME) -> tuple[bool, dict[str, Any] | None]:
-    """Record an inbound SMS to the campaign's number and charge it: (False, None) when its id was seen
-    before, else (True, the saved session). `operator`: the SMSC link's, when the message came on one."""
+              caller_raw: str | None = None, campaign_id: str | CampaignOf | None = None,
+              operator: str | None = None, pricing: Pricing = ASK_EVERY_TIME) -> tuple[bool, dict[str, Any] | None]:
+    """Record an inbound SMS and charge it to its campaign: (False, None) when its id was seen before, else
+    (True, the saved session). `campaign_id`: the campaign, or how to pick it from the campaign of the
+    conversation saved with the caller (None: none). `operator`: the SMSC link's, when it came on one."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     row = {"message_id": message_id, "session_id": saved.session_id if saved else "", "direction": "in",
-           "caller": caller, "number": number, "text": text, "at": at}
+           "caller": caller, "caller_raw": caller_raw, "number": number, "text": text, "at": at}
     if not insert_one(session, SmsMessageRow.__table__, row):                          # type: ignore[arg-type]
         return False, None
-    charge_sms_in(session, message_id=message_id, campaign_id=campaign_id, number=number, caller=caller, at=at,
+    chosen = campaign_id(saved.campaign_id if saved else None) if callable(campaign_id) else campaign_id
+    charge_sms_in(session, message_id=message_id, campaign_id=chosen, number=number, caller=caller, at=at,
                   operator=operator, pricing=pricing)
     if saved is None:
         return True, None
@@ -130,8 +137,10 @@ def sms_claim(session: Session, *, message_id: str, number: str, caller: str, te
 
 
 def sms_save(session: Session, *, session_id: str, number: str, caller: str, campaign_id: str,
-             state: dict[str, Any] | None, replies: Sequence[str], at: datetime, due_at: datetime | None) -> None:
-    """Keep the conversation's state (None: it ended), when its reminder is due, and the replies sent."""
+             state: dict[str, Any] | None, replies: Sequence[OutboundSms], at: datetime,
+             due_at: datetime | None, pricing: Pricing = ASK_EVERY_TIME) -> list[str]:
+    """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
+    (their states: "queued", or "blocked" for a sender who opted out), charged per part."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     if state is None:
@@ -143,10 +152,7 @@ def sms_save(session: Session, *, session_id: str, number: str, caller: str, cam
     else:
         saved.session_id, saved.campaign_id, saved.state, saved.updated_at = session_id, campaign_id, state, at
         saved.due_at = due_at
-    session.add_all(SmsMessageRow(message_id=None, session_id=session_id, direction="out", caller=caller,
-                                  number=number, text=text, at=at) for text in replies)
-
-
+    return outbox.enqueue(session, replies, at, pricing)
 
 def sms_due(session: Session, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Claim conversations whose reminder is due (each once, whichever node asks first)."""
@@ -175,8 +181,8 @@ def _end_call(session: Session, ended: CallEnded, pricing: Pricing) -> None:
 
 
 def _call_row(r: CallStarted) -> dict[str, Any]:
-    return {"call_id": r.call_id, "channel": r.channel, "caller": r.caller, "number": r.number,
-            "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at}
+    return {"call_id": r.call_id, "channel": r.channel, "caller": r.caller, "caller_raw": r.caller_raw,
+            "number": r.number, "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at}
 
 
 def _event_row(r: CallEvent) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ivr.channels.sms import SmsGateway
+from ivr.channels.sms_runtime import SmsChannel
+from ivr.engine.metrics import node_status
 
 from .api import setup_api
 from .api.core import bearer_is
-from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, SMS_TOKEN, reminders, sms_routes
+from .sms import SMS_GATEWAY, SMS_METRICS, SMS_TOKEN, reminders, sms_routes
 from .ui import setup_ui
 
 if TYPE_CHECKING:
@@ -42,21 +43,22 @@ async def metrics(request: web.Request) -> web.Response:
                             headers={"WWW-Authenticate": "Bearer"})
     engine = request.app[ENGINE]
     store = request.app[STORE]
-    clock = engine.clock.stats
-    gauges = {"active_calls": float(len(engine.calls)), "media_clock_late_ticks": float(clock.late_ticks),
-              "media_clock_dropped_ticks": float(clock.dropped_ticks), **store.gauges()}
-    sip = engine.ua.counters() if engine.ua is not None else None
-    return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
+    status = node_status(engine)
+    gauges = {"active_calls": float(sum(status.calls_by_campaign.values())),
+              "media_clock_late_ticks": status.clock["late_ticks"],
+              "media_clock_dropped_ticks": status.clock["dropped_ticks"], **store.gauges()}
+    text = engine.metrics.render(gauges, status.sip, status) + request.app[SMS_METRICS].render()
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
 
-def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None,
+def create_app(engine: "Engine", store: "Store", sms: SmsChannel | None = None,
                sms_token: str | None = None, metrics_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
-    app[SMS_GATEWAY] = SmsGateway(engine.campaigns, store, engine.services)
-    if sms_outbound_url:
-        app[SMS_OUTBOUND_URL] = sms_outbound_url
+    sms = sms or SmsChannel(store, engine.campaigns, engine.services, identity=engine.config.identity)
+    app[SMS_GATEWAY] = sms.gateway
+    app[SMS_METRICS] = sms.metrics
     if sms_token:
         app[SMS_TOKEN] = sms_token
     if metrics_token:

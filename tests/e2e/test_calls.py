@@ -119,3 +119,6 @@ def test_a_failed_call_to_the_business_says_why_in_the_timeline(page: Page, site
     failed = page.locator(".timeline li").filter(has_text="The call to the business’s system failed")
     expect(failed).to_contain_text("refused")
     expect(failed).to_contain_text("127.0.0.1")
+    sent = page.locator("table.messages tbody tr")              # the SMS the session sent, and their state
+    expect(sent.first).to_contain_text(caller)
+    expect(sent.first).to_contain_text("Given back to the SMS gateway")

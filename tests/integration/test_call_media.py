@@ -69,7 +69,8 @@ def test_one_rtp_port_pair_serves_calls_one_after_the_other_and_refuses_a_call_w
 
 
 def test_a_port_of_the_range_another_process_holds_is_skipped(tmp_path: Path) -> None:
-    """Something else on the machine binds the range's first port: calls get the next pair instead of 503."""
+    """Something else on the machine binds one of the range's two ports: whenever the random draw picks it,
+    it is skipped and the call gets the other pair instead of 503."""
     low = free_port_pair()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.0.1", low))
@@ -83,11 +84,12 @@ def test_a_port_of_the_range_another_process_holds_is_skipped(tmp_path: Path) ->
                 return phone.media_address
 
         try:
-            address = asyncio.run(call())
+            addresses = [asyncio.run(call()) for _ in range(3)]
         finally:
             engine.stop()
-    assert address == ("127.0.0.1", low + 2)
-    assert f"RTP port {low} could not be bound" in engine.log()
+    assert addresses == [("127.0.0.1", low + 2)] * 3
+    tried = engine.log().count(f"RTP port {low} could not be bound")
+    assert tried <= 3
 
 
 def test_hold_unhold_and_session_refresh_keep_the_call_and_its_vote(engine) -> None:

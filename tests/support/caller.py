@@ -57,8 +57,11 @@ class Caller:
     """One call to `engine` (host, port) for `number`, offering `codecs` (G.711 payload types, in order)."""
 
     def __init__(self, engine: tuple[str, int], number: str, *, caller_id: str = "+15550000001",
-                 codecs: tuple[int, ...] = (g711.PCMU,), host: str = "127.0.0.1") -> None:
+                 codecs: tuple[int, ...] = (g711.PCMU,), host: str = "127.0.0.1",
+                 invite_headers: tuple[tuple[str, str], ...] = ()) -> None:
         self.engine = engine
+        self.invite_headers = invite_headers      # e.g. P-Asserted-Identity, Privacy
+        self.engine_sdp: SessionDescription | None = None
         self.number = number
         self.caller_id = caller_id
         self.codecs = codecs
@@ -126,6 +129,7 @@ class Caller:
     def _take_media(self, body: bytes) -> SessionDescription:
         """Codec and RTP address from the engine's SDP."""
         description = SessionDescription.parse(body)
+        self.engine_sdp = description
         media = description.media[0]
         self.codec_pt = int(media.formats[0])
         self._rtp_remote = (media.connection or description.connection or self.engine[0], media.port)
@@ -207,6 +211,8 @@ class Caller:
                  f"From: <sip:{self.caller_id}@{self.host}>;tag={self._tag}", f"To: {to}",
                  f"Call-ID: {self._call_id}", f"CSeq: {cseq} {method}",
                  f"Contact: <sip:caller@{self.host}:{self.sip_port}>", "Max-Forwards: 70"]
+        if method == "INVITE" and cseq == 1:
+            lines += [f"{name}: {value}" for name, value in self.invite_headers]
         if content_type:
             lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(body.encode())}")

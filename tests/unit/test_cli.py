@@ -12,7 +12,7 @@ from ivr.cli import build_parser, config_from_args, loop_factory
 from ivr.engine.config import ConfigError, EngineConfig
 from ivr.sip.ratelimit import DEFAULT_RATES
 
-ENVIRONMENT = ("IVR_REGISTER_PASSWORD", "IVR_SMS_TOKEN", "IVR_WEBHOOK_SECRET")
+ENVIRONMENT = ("IVR_REGISTER_PASSWORD", "IVR_SMS_TOKEN", "IVR_WEBHOOK_SECRET", "IVR_SMS_OUTBOUND_SECRET")
 
 
 def serve(*options: str) -> tuple[EngineConfig, str]:
@@ -61,10 +61,16 @@ def test_serve_refuses_a_choice_it_does_not_have(options: tuple[str, ...], capsy
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
-def test_operator_prefixes_reach_the_config() -> None:
+def test_operator_prefixes_reach_the_config(tmp_path: Path) -> None:
     config, _ = serve("--operator", "3mob=091", "--operator", "lifecell=063,073,093,0939")
     assert config.operators.operator_of("+380911234567") == "3mob"
     assert config.operators.operator_of("0671234567") == "kyivstar"            # the defaults stay
+    smsc = tmp_path / "smsc.yaml"
+    smsc.write_text("links: {ks: {host: h, port: 1, system_id: s}}\n"
+                    "operators: {kyivstar: {link: ks, prefixes: ['067', '068', '096', '097', '098', '091']}}\n")
+    config, _ = serve("--smsc", str(smsc), "--operator", "lifecell=")
+    assert config.operators.operator_of("0911234567") == "kyivstar"            # the links' file says so
+    assert config.operators.operator_of("0631234567") == "unknown"
 
 
 @pytest.mark.parametrize("options, message", [(("--rtp-ports", "30000-20000"), "empty RTP port range"),
@@ -114,3 +120,16 @@ def test_speech_engines_and_model_cache_reach_the_config(tmp_path: Path) -> None
 def test_a_speech_engine_that_cannot_hear_the_language_is_refused(item: str, says: str) -> None:
     with pytest.raises(ConfigError, match=says):
         serve("--speech-engine", item)
+
+
+def test_smsc_file_reaches_the_config_and_its_problems_name_their_path(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    smsc = tmp_path / "smsc.yaml"
+    smsc.write_text("links: {vf: {host: 127.0.0.1, port: 2775, system_id: ivr, password_env: IVR_T_PW}}\n")
+    monkeypatch.setenv("IVR_T_PW", "secret")
+    config, _ = serve("--smsc", str(smsc), "--sms-outbound", "http://127.0.0.1:9/sms", "--sms-outbound-secret", "k")
+    assert config.smsc is not None and config.smsc.links["vf"].password == "secret" and config.smsc.fallback == "vf"
+    assert (config.sms_outbound_url, config.sms_outbound_secret) == ("http://127.0.0.1:9/sms", "k")
+    monkeypatch.delenv("IVR_T_PW")
+    with pytest.raises(ConfigError, match=r"--smsc .*smsc.yaml: links.vf.password_env: the environment has no IVR_T"):
+        serve("--smsc", str(smsc))

@@ -29,6 +29,6 @@ def test_a_node_can_change_the_table() -> None:
     assert table.operator_of("0671234567") == "kyivstar"                  # the rest stays
     longer = OperatorTable({"kyivstar": ("067",), "special": ("3806799",)})
     assert longer.operator_of("+380679912345") == "special"               # the longest prefix wins
-    for bad in ("kyivstar", "Kyiv Star=067", "kyivstar=06a"):
+    for bad in ("kyivstar", "Kyiv Star=067", "kyivstar=06a", "-x=067"):
         with pytest.raises(OperatorTableError):
             parse_operator_option(bad)

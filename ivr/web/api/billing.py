@@ -64,7 +64,8 @@ async def set_tariff(request: web.Request) -> web.Response:
         valid_from=_time(body.get("valid_from"), "valid_from"))
     if tariff.campaign_id is not None:
         await owned_campaign(request, tariff.campaign_id)
-    return web.json_response(tariff_json(await store_of(request).set_tariff(tariff)), status=201)
+    made = await store_of(request).set_tariff(tariff, principal_of(request).actor)
+    return web.json_response(tariff_json(made), status=201)
 
 
 async def end_tariff(request: web.Request) -> web.Response:
@@ -72,7 +73,8 @@ async def end_tariff(request: web.Request) -> web.Response:
     tariff_id = request.match_info["tariff_id"]
     if not (tariff_id.isascii() and tariff_id.isdigit()):
         raise ApiError(404, f"no tariff {tariff_id}")
-    return web.json_response(tariff_json(await store_of(request).end_tariff(int(tariff_id))))
+    ended = await store_of(request).end_tariff(int(tariff_id), actor=principal_of(request).actor)
+    return web.json_response(tariff_json(ended))
 
 
 def tariff_json(t: Tariff) -> dict[str, Any]:

@@ -5,37 +5,33 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ivr.channels.dry_run import dry_run
-from ivr.channels.webhooks import WebhookClient
-from ivr.flow.interpreter import FlowError
-from ivr.flow.loader import load_campaign
+from ivr.channels.campaign_jobs import InvalidCampaign, JobFailed
+from ivr.flow.diagram import diagram
 from ivr.flow.model import RECORDING_NAME, Campaign
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
-from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
-from ivr.store import DialplanVersion, OutcomeView
+from ivr.store import Action, DialplanVersion, OutcomeView
+from ivr.store.contacts import Contact
 from ivr.store.inventory import Lease, LeasedNumber
 from ivr.store.money import format_amount
 
-from .core import ApiError, engine_of, owned_campaign, principal_of, read_body, read_json, read_text, store_of
+from .core import (ApiError, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json, read_text,
+                   store_of)
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
-LIVE_SECONDS = 2.0          # an SSE update at least this often
 LIVE_POLL = 0.5             # how often the tallies are read for changes
-LIVE_CLOSING = web.AppKey("api_live_closing", asyncio.Event)
 CAMPAIGN_ID = re.compile(SCHEMA["properties"]["id"]["pattern"])
 MAX_RECORDING = 8 * 1024 * 1024     # bytes of an uploaded recording
 RECORDING_TYPES = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
@@ -60,23 +56,21 @@ async def schema(request: web.Request) -> web.Response:
 # -- campaigns and versions ---------------------------------------------------------------------------
 
 async def list_campaigns(request: web.Request) -> web.Response:
-    """The caller's campaigns with their numbers and versions."""
-    store, engine = store_of(request), engine_of(request)
+    """The caller's campaigns with their numbers and versions, from what was stored with each version
+    (never from parsing the sources: a campaign with 100,000 codes lists as fast as any)."""
+    store = store_of(request)
     scope = principal_of(request).scope
     assigned: dict[str, list[str]] = {}
     for number in await store.numbers(scope):
         if number.campaign_id:
             assigned.setdefault(number.campaign_id, []).append(number.number)
     out = []
-    for row in await store.campaigns(scope):
-        versions = await store.list_versions(row.tenant_id, row.id)
-        current = next((v for v in versions if v.active), versions[-1] if versions else None)
-        campaign = _parsed(engine, current) if current else None
+    for row in await store.campaign_listing(scope):
         extra = assigned.get(row.id, [])
-        out.append({"id": row.id, "tenant_id": row.tenant_id, "name": campaign.name if campaign else row.id,
-                    "active_version": row.active_version, "versions": len(versions),
-                    "voice_numbers": sorted({*(campaign.voice_numbers if campaign else []), *extra}),
-                    "sms_numbers": sorted({*(campaign.sms_numbers if campaign else []), *extra})})
+        out.append({"id": row.id, "tenant_id": row.tenant_id, "name": row.name or row.id,
+                    "active_version": row.active_version, "versions": row.versions,
+                    "voice_numbers": sorted({*row.voice_numbers, *extra}),
+                    "sms_numbers": sorted({*row.sms_numbers, *extra})})
     return web.json_response(out)
 
 
@@ -86,7 +80,7 @@ async def validate_dialplan(request: web.Request) -> web.Response:
     tenant_id = await _tenant_for(request, campaign.id) or principal_of(request).tenant_id
     issues = await engine_of(request).prompts.check(campaign, tenant_id)
     if issues:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
+        raise await invalid_dialplan(campaign.source, issues)
     return web.json_response({"ok": True, "campaign_id": campaign.id})
 
 
@@ -100,14 +94,17 @@ async def upload_version(request: web.Request) -> web.Response:
     campaign, text, fmt = await _dialplan_body(request)
     if campaign.id != campaign_id:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
-        raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
-            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
+        raise await invalid_dialplan(campaign.source, [Issue(
+            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
-    claim = numbers_of(campaign)                                     # 403/409 unless the tenant leases them
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=claim)
+    actor = principal_of(request).actor
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 403/409: not leased to it
+                                                claim=campaign.claimed_numbers, share=tuple(campaign.sms_keywords),
+                                                name=campaign.name, voice_numbers=tuple(campaign.voice_numbers),
+                                                sms_numbers=tuple(campaign.sms_numbers), actor=actor)
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
-        await store.activate_version(tenant_id, campaign_id, version)
+        await store.activate_version(tenant_id, campaign_id, version, actor)
         await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": active}, status=201)
 
@@ -124,7 +121,7 @@ async def list_versions(request: web.Request) -> web.Response:
 async def get_version(request: web.Request) -> web.Response:
     """One version with its source text."""
     campaign_id = request.match_info["campaign_id"]
-    v = await _version(request, campaign_id, _int(request.match_info["version"], "version"))
+    v = await stored_version(request, campaign_id, _int(request.match_info["version"], "version"))
     return web.json_response({"campaign_id": campaign_id, "version": v.version, "source": v.source_text,
                               "format": v.format, "sha256": v.sha256, "created_at": v.created_at.isoformat(),
                               "active": v.active})
@@ -139,9 +136,8 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    campaign = engine.campaigns.parse(await _version(request, campaign_id, version))
-    await _prepare(engine, campaign, tenant_id)
-    await store_of(request).activate_version(tenant_id, campaign_id, version, numbers_of(campaign))
+    await _prepare(engine, await _parsed(engine, await stored_version(request, campaign_id, version)), tenant_id)
+    await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
     await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
 
@@ -164,18 +160,16 @@ async def simulate(request: web.Request) -> web.Response:
         if active is None:
             raise ApiError(404, f"campaign {campaign_id!r} has no active version")
         version = active.version
-    campaign = engine_of(request).campaigns.parse(await _version(request, campaign_id, version))
+    engine = engine_of(request)
+    stored = await stored_version(request, campaign_id, version)
+    http = engine.services.http                  # the node's policy on private targets and its secret
     try:
-        transcript = await dry_run(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")),
-                                         http=_simulation_http(engine_of(request), campaign))
-    except (ScriptError, FlowError) as exc:
+        transcript = await engine.campaigns.jobs.simulate(
+            stored.source_text, f"{campaign_id}@v{version}", engine.campaigns.directory, channel, inputs,
+            caller=str(body.get("caller", "+15550001")), allow_private=http.allow_private, secret=http.secret)
+    except (JobFailed, DialplanError) as exc:
         raise ApiError(422, str(exc)) from None
-    return web.json_response({"version": version, **transcript.as_dict()})
-
-
-def _simulation_http(engine: Any, campaign: Campaign) -> WebhookClient:
-    """The node's webhook client (its policy on private targets), signing with the simulated version's secret."""
-    return replace(engine.services.http, campaign_secret=lambda campaign_id: campaign.webhook_secret)
+    return web.json_response({"version": version, **transcript})
 
 
 # -- recordings ------------------------------------------------------------------------------------
@@ -183,7 +177,7 @@ def _simulation_http(engine: Any, campaign: Campaign) -> WebhookClient:
 async def upload_recording(request: web.Request) -> web.Response:
     """Store a recording (WAV, MP3 or OGG) a campaign plays as `audio: NAME`, converted for calls at once;
     one of the same name is replaced. The campaign may be new (its first version comes later)."""
-    folder, name = await _recording_folder(request)
+    folder, name, tenant_id = await _recording_folder(request)
     suffix = RECORDING_TYPES.get(request.content_type)
     if suffix is None:
         raise ApiError(415, f"send the recording as one of {', '.join(RECORDING_TYPES)}")
@@ -196,17 +190,32 @@ async def upload_recording(request: web.Request) -> web.Response:
         key = await asyncio.to_thread(cache.ensure, PromptRequest(audio_path=staged))
     except PromptFailed as exc:
         staged.unlink(missing_ok=True)
-        raise ApiError(422, f"not a recording that can be played: {exc}") from None
+        raise ApiError(422, f"not a recording that can be played: {_unplayable(exc)}") from None
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
     path = recordings.install(staged, name)
-    return web.json_response(_recording(path, len(cache.load_pcm(key))))
+    answer = _recording(path, len(cache.load_pcm(key)))
+    await store_of(request).audit(principal_of(request).actor, Action.RECORDING_UPLOADED, tenant_id,
+                                  f"{request.match_info['campaign_id']}/{name}",
+                                  {"bytes": answer["bytes"], "seconds": answer["seconds"]})
+    return web.json_response(answer)
+
+
+def _unplayable(exc: PromptFailed) -> str:
+    """Why an upload cannot be played, in words that reveal nothing of the server (ffmpeg's own message
+    names the file's path on the node)."""
+    cause = exc.__cause__
+    if isinstance(cause, (audio.SilentAudio, audio.TooLong)):
+        return str(cause)
+    if isinstance(cause, audio.DecodeError):
+        return "the audio cannot be decoded (send WAV, MP3 or OGG)"
+    return "the audio could not be converted"
 
 
 async def list_recordings(request: web.Request) -> web.Response:
     """The recordings uploaded for a campaign."""
-    folder, _ = await _recording_folder(request, named=False)
+    folder, _, _ = await _recording_folder(request, named=False)
     prompts = engine_of(request).prompts
 
     def listing() -> list[dict[str, Any]]:
@@ -218,9 +227,9 @@ async def list_recordings(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(listing))
 
 
-async def _recording_folder(request: web.Request, named: bool = True) -> tuple[Path, str]:
-    """(the folder of the campaign's recordings, the recording's name); 400 for bad ids, 404 for another
-    tenant's campaign."""
+async def _recording_folder(request: web.Request, named: bool = True) -> tuple[Path, str, str]:
+    """(the folder of the campaign's recordings, the recording's name, the tenant); 400 for bad ids, 404 for
+    another tenant's campaign."""
     campaign_id = request.match_info["campaign_id"]
     name = request.match_info.get("name", "")
     if not CAMPAIGN_ID.fullmatch(campaign_id):
@@ -230,7 +239,7 @@ async def _recording_folder(request: web.Request, named: bool = True) -> tuple[P
     tenant_id = await _tenant_for(request, campaign_id)
     if tenant_id is None:
         raise ApiError(404, f"no campaign {campaign_id!r}")
-    return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name
+    return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name, tenant_id
 
 
 def _recording(path: Path, pcm_bytes: int | None) -> dict[str, Any]:
@@ -265,7 +274,7 @@ async def assign_number(request: web.Request) -> web.Response:
         tenant_id = lease.tenant_id if lease is not None else principal.tenant_id
     else:
         tenant_id = principal.tenant_id
-    row = await store.assign_number(tenant_id, number, campaign_id)
+    row = await store.assign_number(tenant_id, number, campaign_id, principal.actor)
     await engine_of(request).campaigns.refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
@@ -278,14 +287,9 @@ async def release_number(request: web.Request) -> web.Response:
     owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
     if not owners:
         raise ApiError(404, f"number {number} points at none of your campaigns")
-    await store.release_number(owners[0], number)
+    await store.release_number(owners[0], number, principal.actor)
     await engine_of(request).campaigns.refresh()
     return web.Response(status=204)
-
-
-def numbers_of(campaign: Campaign) -> dict[str, list[str]]:
-    """The numbers a campaign file names, by channel."""
-    return {"voice": list(campaign.voice_numbers), "sms": list(campaign.sms_numbers)}
 
 
 def leased_number_json(n: LeasedNumber) -> dict[str, Any]:
@@ -313,25 +317,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: `event: results` at once, then on change and at least every LIVE_SECONDS."""
     campaign_id = request.match_info["campaign_id"]
     tenant_id = await owned_campaign(request, campaign_id)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    closing = request.app[LIVE_CLOSING]
-    loop = asyncio.get_running_loop()
-    last, sent_at = "", 0.0
-    try:
-        while not closing.is_set():
-            data = json.dumps(await campaign_results(request, tenant_id, campaign_id))
-            if data != last or loop.time() - sent_at >= LIVE_SECONDS:
-                await response.write(f"event: results\ndata: {data}\n\n".encode())
-                last, sent_at = data, loop.time()
-            try:
-                await asyncio.wait_for(closing.wait(), LIVE_POLL)
-            except TimeoutError:
-                pass
-    except ConnectionError:                       # the client went away
-        pass
-    return response
+    return await event_stream(request, "results", lambda: campaign_results(request, tenant_id, campaign_id),
+                              LIVE_POLL)
 
 
 async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
@@ -355,16 +342,16 @@ async def outcomes_csv(request: web.Request) -> web.StreamResponse:
     return await stream_csv(request, f"{campaign_id}-outcomes.csv", [f.name for f in fields(OutcomeView)], rows)
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+async def contacts_csv(request: web.Request) -> web.StreamResponse:
+    """The contact base as CSV: the tenant's (an admin's: everyone's), or one campaign's with ?campaign=ID."""
+    campaign_id = request.query.get("campaign") or None
+    found = await store_of(request).contacts(principal_of(request).scope, campaign_id)
 
-
-def csv_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab or CR first) gets a ' in front,
-    unless it is a plain number such as a caller's "+380501234567"."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
-        return f"'{value}"
-    return value
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        for contact in found:
+            yield {**contact.row(), "opted_out": "yes" if contact.opted_out else "no"}
+    name = f"{campaign_id}-contacts.csv" if campaign_id else "contacts.csv"
+    return await stream_csv(request, name, [f.name for f in fields(Contact)], rows())
 
 
 async def stream_csv(request: web.Request, filename: str, columns: list[str],
@@ -391,15 +378,32 @@ async def stream_csv(request: web.Request, filename: str, columns: list[str],
 
 # -- helpers ------------------------------------------------------------------------------------------
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text rather than runs as a formula (OWASP CSV injection): a
+    text starting with = + - @, tab or carriage return gets a leading apostrophe; plain numbers such as
+    +380501112233 or -2.5 are left as they are (no spreadsheet evaluates them)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
     """(campaign, text, format) of a campaign file body; 415 for other types, 422 with every issue."""
     if request.content_type not in DIALPLAN_TYPES:
         raise ApiError(415, f"send the campaign file as one of {', '.join(DIALPLAN_TYPES)}")
     text = await read_text(request)
     try:
-        campaign = load_campaign(text, "dialplan")
-    except DialplanError as exc:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
+        campaign = await engine_of(request).campaigns.parse_text(text, "dialplan")
+    except InvalidCampaign as exc:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues],
+                       diagram=exc.diagram.as_dict() if exc.diagram is not None else None) from None
+    except JobFailed as exc:
+        raise ApiError(422, "invalid dialplan", issues=[{"path": "", "message": str(exc), "line": None}],
+                       diagram=None) from None
     fmt = "json" if request.content_type == "application/json" or text.lstrip().startswith("{") else "yaml"
     return campaign, text, fmt
 
@@ -408,7 +412,16 @@ def _issue(issue: Issue) -> dict[str, Any]:
     return {"path": issue.path, "message": issue.message, "line": issue.line}
 
 
-async def _version(request: web.Request, campaign_id: str, version: int) -> DialplanVersion:
+async def invalid_dialplan(document: Any, issues: list[Issue]) -> ApiError:
+    """The 422 for a campaign file with problems: every issue, and the diagram of what could be read with
+    the nodes the issues are in marked (`diagram` is null when the file cannot be read at all)."""
+    graph = diagram(document, [(i.path, i.message) for i in issues]) if isinstance(document, dict) else None
+    return ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues],
+                    diagram=graph.as_dict() if graph is not None else None)
+
+
+async def stored_version(request: web.Request, campaign_id: str, version: int) -> DialplanVersion:
+    """One stored version of a campaign the caller may see (404 otherwise)."""
     tenant_id = await owned_campaign(request, campaign_id)
     for v in await store_of(request).list_versions(tenant_id, campaign_id):
         if v.version == version:
@@ -423,7 +436,7 @@ async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
     except Exception as exc:
         raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
     if issues:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
+        raise await invalid_dialplan(campaign.source, issues)
 
 
 async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
@@ -435,11 +448,14 @@ async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
     return owner or principal.tenant_id
 
 
-def _parsed(engine: Any, version: DialplanVersion) -> Campaign | None:
+async def _parsed(engine: Any, version: DialplanVersion) -> Campaign:
+    """A stored version parsed (in a worker process); 422 when it cannot be served."""
     try:
-        return engine.campaigns.parse(version)
-    except DialplanError:
-        return None
+        return await engine.campaigns.parse(version)
+    except DialplanError as exc:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
+    except JobFailed as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 def _int(text: str, what: str) -> int:

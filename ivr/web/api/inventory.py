@@ -35,7 +35,8 @@ async def add_number(request: web.Request) -> web.Response:
     added = await store_of(request).add_number(number, _text(body, "class", "regular"),
                                                _text(body, "channels", "both"),
                                                parse_amount(body.get("monthly_fee_without_vat", "0"),
-                                                            "monthly_fee_without_vat"))
+                                                            "monthly_fee_without_vat"),
+                                               principal_of(request).actor)
     return web.json_response(inventory_json(added), status=201)
 
 
@@ -45,13 +46,14 @@ async def update_number(request: web.Request) -> web.Response:
     fee = body.get("monthly_fee_without_vat")
     changed = await store_of(request).update_number(
         request.match_info["number"], number_class=_text(body, "class", None), channels=_text(body, "channels", None),
-        monthly_fee=None if fee is None else parse_amount(fee, "monthly_fee_without_vat"))
+        monthly_fee=None if fee is None else parse_amount(fee, "monthly_fee_without_vat"),
+        actor=principal_of(request).actor)
     return web.json_response(inventory_json(changed))
 
 
 async def remove_number(request: web.Request) -> web.Response:
     """Take a number that was never leased out of the inventory (409 once it has leases)."""
-    await store_of(request).remove_number(request.match_info["number"])
+    await store_of(request).remove_number(request.match_info["number"], principal_of(request).actor)
     return web.Response(status=204)
 
 
@@ -64,7 +66,8 @@ async def lease_number(request: web.Request) -> web.Response:
     ends_on = body.get("ends_on")
     lease = await store_of(request).lease_number(
         request.match_info["number"], tenant_id, parse_day(body.get("starts_on"), "starts_on"),
-        _text(body, "channels", None), None if ends_on is None else parse_day(ends_on, "ends_on"))
+        _text(body, "channels", None), None if ends_on is None else parse_day(ends_on, "ends_on"),
+        principal_of(request).actor)
     await _refresh(request)
     return web.json_response(lease_json(lease), status=201)
 
@@ -75,7 +78,8 @@ async def end_lease(request: web.Request) -> web.Response:
     lease_id = request.match_info["lease_id"]
     if not (lease_id.isascii() and lease_id.isdigit()):
         raise ApiError(404, f"no lease {lease_id}")
-    lease = await store_of(request).end_lease(int(lease_id), parse_day(body.get("ends_on"), "ends_on"))
+    lease = await store_of(request).end_lease(int(lease_id), parse_day(body.get("ends_on"), "ends_on"),
+                                              principal_of(request).actor)
     await _refresh(request)
     return web.json_response(lease_json(lease))
 

@@ -25,11 +25,22 @@ SMS_INBOUND = {"post": {
         "message_id": {"type": "string"}}, "required": ["from", "to", "message_id"]}}}},
     "responses": {"200": {"description": "the replies", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"session": {"type": "string"},
-                                         "replies": {"type": "array", "items": {"type": "string"}}}}}}}}}}
+                                         "replies": {"type": "array", "items": {"type": "string"}},
+                                         "ids": {"type": "array", "items": {"type": "string"}}}}}}}}}}
+SMS_RECEIPT = {"post": {
+    "summary": "The SMS gateway's delivery report of a message it was POSTed (Bearer the node's --sms-token)",
+    "operationId": "sms_receipt",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "id": {"type": "string"}, "error": {"type": "string"},
+        "state": {"enum": ["accepted", "delivered", "expired", "undeliverable", "rejected"]}},
+        "required": ["id", "state"]}}}},
+    "responses": {"200": {"description": "the message's state now", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"id": {"type": "string"}, "state": {"type": "string"}}}}}},
+        "404": {"description": "no message with that id was POSTed to the gateway"}}}}
 
 
 def document(routes: list[Route]) -> dict[str, Any]:
-    paths: dict[str, Any] = {"/api/sms/inbound": SMS_INBOUND}
+    paths: dict[str, Any] = {"/api/sms/inbound": SMS_INBOUND, "/api/sms/receipts": SMS_RECEIPT}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     return {

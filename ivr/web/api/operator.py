@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import fields
-from datetime import datetime, timezone
 
 from aiohttp import web
 
+from ivr.channels.caller_id import normalize
 from ivr.store import CallFilter, CallSummary
 
 from .business import stream_csv
-from .core import ApiError, engine_of, principal_of, store_of
+from .core import ApiError, engine_of, principal_of, query_time, store_of
 
 RECORDING = re.compile(r"[A-Za-z0-9_-]+\.wav")
 MAX_LIMIT = 1000
@@ -46,7 +46,7 @@ async def active_calls(request: web.Request) -> web.Response:
         if principal.scope is not None and (deployed is None or deployed.tenant_id != principal.scope):
             continue
         conversation = active.conversation
-        out.append({"call_id": active.call.call_id, "caller": active.call.caller, "number": active.call.number,
+        out.append({"call_id": active.call.call_id, "caller": active.caller.key, "number": active.call.number,
                     "campaign_id": active.campaign_id, "version": active.version,
                     "seconds": round(now - active.started, 1), "answered": active.answered_at is not None,
                     "node": conversation.session.current if conversation else None})
@@ -54,7 +54,8 @@ async def active_calls(request: web.Request) -> web.Response:
 
 
 async def call_detail(request: web.Request) -> web.Response:
-    """One call with its timeline ("events"), outcomes and voice messages ("recordings")."""
+    """One call with its timeline ("events"), outcomes, voice messages ("recordings") and the SMS it sent
+    ("messages", with their delivery state and part count)."""
     detail = await store_of(request).call_detail(principal_of(request).scope, request.match_info["call_id"])
     if detail is None:
         raise ApiError(404, "no such call")
@@ -64,7 +65,8 @@ async def call_detail(request: web.Request) -> web.Response:
     return web.json_response({
         **detail.call.row(), "path": detail.path,
         "events": [{"at": e.at.isoformat(), "kind": e.kind, "data": e.data} for e in detail.events],
-        "outcomes": [o.row() for o in detail.outcomes], "recordings": recordings})
+        "outcomes": [o.row() for o in detail.outcomes], "recordings": recordings,
+        "messages": [m.row() for m in detail.messages]})
 
 
 async def recording(request: web.Request) -> web.FileResponse:
@@ -81,22 +83,14 @@ async def recording(request: web.Request) -> web.FileResponse:
 
 
 def call_filter(request: web.Request) -> CallFilter:
+    """The call log's filters; a caller given in any form (`0501112233`) is looked up normalised, as the
+    log keeps it (`+380501112233`, in the node's region)."""
     q = request.query
-    return CallFilter(number=q.get("number") or None, caller=q.get("caller") or None,
+    caller = normalize(q["caller"], engine_of(request).config.region).key if q.get("caller") else None
+    return CallFilter(number=q.get("number") or None, caller=caller,
                       campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
-                      disposition=q.get("disposition") or None, since=_time(request, "since"),
-                      until=_time(request, "until"))
-
-
-def _time(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+                      disposition=q.get("disposition") or None, since=query_time(request, "since"),
+                      until=query_time(request, "until"))
 
 
 def _int(request: web.Request, name: str, default: int) -> int:

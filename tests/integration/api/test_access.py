@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ivr.engine.config import EngineConfig
 from ivr.web.api import ROUTES
 from ivr.web.api.core import MAX_BODY
 from ivr.web.app import create_app
@@ -120,6 +121,8 @@ FORBIDDEN = [
     ("operator", "POST", "/api/tenants"),
     ("business", "POST", "/api/tenants/x/keys"),
     ("operator", "DELETE", "/api/keys/x"),
+    ("business", "POST", "/api/contacts/erase"),
+    ("operator", "POST", "/api/contacts/erase"),
     ("operator", "GET", "/api/leases"),
     ("operator", "GET", "/api/tariffs"),
     ("operator", "GET", "/api/statement"),
@@ -159,12 +162,16 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("simulate", "other", "business", "POST /api/campaigns/talent-vote/simulate", {"inputs": ["3"]}),
         ("results", "other", "business", "GET /api/campaigns/talent-vote/results", None),
         ("live", "other", "business", "GET /api/campaigns/talent-vote/live", None),
+        ("campaign_diagram", "other", "business", "GET /api/campaigns/talent-vote/diagram", None),
+        ("flow", "other", "operator", "GET /api/campaigns/talent-vote/flow?version=all", None),
+        ("flow_live", "other", "business", "GET /api/campaigns/talent-vote/flow/live", None),
         ("outcomes_csv", "other", "operator", "GET /api/campaigns/talent-vote/outcomes.csv", None),
         ("release_number", "other", "business", "DELETE /api/numbers/3838", None),
         ("campaign_money", "other", "business", "GET /api/campaigns/talent-vote/money", None),
         ("campaign_money_csv", "other", "business", "GET /api/campaigns/talent-vote/money.csv", None),
         ("call_detail", "other", "operator", f"GET /api/calls/{call}", None),
         ("recording", "demo", "operator", f"GET /api/recordings/{rec}", None),
+        ("contacts_csv", "other", "business", "GET /api/contacts.csv?campaign=talent-vote", None),
     ]
 
 
@@ -213,6 +220,9 @@ def test_lists_show_only_the_tenants_own(world) -> None:
     csv_text = world.api("GET", "/api/calls.csv", o).body.decode()
     assert world.other_call in csv_text and world.demo_call not in csv_text
     assert world.api("GET", "/api/calls/active", o).json() == []
+    contacts = world.api("GET", "/api/contacts.csv", o).body.decode().splitlines()
+    assert contacts[0].startswith("number,first_seen,last_seen,campaigns,consent")
+    assert all(line.split(",")[3] == "message-line" for line in contacts[1:])
     demo = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["demo", "business"]).json()}
     assert "talent-vote" in demo and "message-line" not in demo
     everyone = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["admin"]).json()}
@@ -221,12 +231,12 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
-    lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "list_leases",
-             "list_tariffs", "statement", "statement_csv"}
+    lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
+             "list_leases", "list_tariffs", "statement", "statement_csv"}
     tenant_free = {"me", "schema", "openapi_document", "validate_dialplan"}
-    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "list_inventory", "add_number",
-             "update_number", "remove_number", "lease_number", "end_lease", "set_tariff", "end_tariff",
-             "month_overview"}
+    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number",
+             "list_inventory", "add_number", "update_number", "remove_number", "lease_number", "end_lease",
+             "set_tariff", "end_tariff", "month_overview"}
     assert covered | lists | tenant_free | admin == {route.name for route in ROUTES}
 
 
@@ -264,7 +274,7 @@ def test_errors_are_json_and_bodies_are_limited(world) -> None:
 def test_openapi_lists_every_route_the_app_serves_under_api(world) -> None:
     document = world.api("GET", "/api/openapi.json", world.keys["demo", "operator"]).json()
     assert document["openapi"].startswith("3.1")
-    app = create_app(SimpleNamespace(campaigns=None, services=None), SimpleNamespace())   # only its routes
+    app = create_app(SimpleNamespace(campaigns=None, services=None, config=EngineConfig()), SimpleNamespace())   # only its routes
     served = {(route.method.lower(), route.resource.canonical) for route in app.router.routes()
               if route.resource is not None and route.resource.canonical.startswith("/api/")
               and route.method != "HEAD"}

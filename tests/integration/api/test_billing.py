@@ -16,7 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ivr.store.money import BILLING_ZONE, next_month
+from ivr.channels.smpp.encoding import encode
+from ivr.store.money import BILLING_ZONE, format_amount, next_month
 
 from ..conftest import ROOT, SMS_TOKEN, start_engine
 from .conftest import Api, make_key, vote_call, wait_for
@@ -143,39 +144,52 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
     assert timedelta(seconds=9) < starts - datetime.now(timezone.utc) <= timedelta(seconds=10)
     assert sms(shop, "p0", KYIVSTAR, text="hello").status == 200
     time.sleep(max(0.0, (starts - datetime.now(timezone.utc)).total_seconds()) + 0.2)
-    for message_id, sender in (("p1", KYIVSTAR), ("p2", VODAFONE), ("p1", KYIVSTAR)):     # p1 delivered twice
-        assert sms(shop, message_id, sender, text="hello").status == 200
+    parts = {}                              # the replies' SMS parts by recipient operator: 0.25 UAH each
+    for message_id, sender, operator in (("p1", KYIVSTAR, "kyivstar"), ("p2", VODAFONE, "vodafone"),
+                                         ("p1", KYIVSTAR, "kyivstar")):              # p1 delivered twice
+        reply = sms(shop, message_id, sender, text="hello")
+        assert reply.status == 200
+        parts[operator] = parts.get(operator, 0) + sum(encode(t, 0).count for t in reply.json()["replies"])
+    assert parts["kyivstar"] > 0 and parts["vodafone"] > 0
     vote_call(shop.engine, shop.tmp / "premium", "+380971112233", "3")
     month = shop.today.strftime("%Y-%m")
 
-    def premium_lines() -> list[dict]:
+    def campaign_lines() -> list[dict]:
         lines = api("GET", f"/api/statement?month={month}", demo).json()["lines"]
         return [l for l in lines if l["campaign_id"] == "talent-vote"]
-    lines = wait_for(lambda: len(premium_lines()) == 3 and premium_lines())
-    by_item = {(l["item"], l["operator"]): (l["events"], l["revenue_with_vat"], l["share_without_vat"])
-               for l in lines}
-    assert by_item == {("sms_premium", "kyivstar"): (1, "10.00", "3.75"),     # 45 % of 8.333
-                       ("sms_premium", "vodafone"): (1, "10.00", "3.33"),     # 40 % of 8.333
-                       ("call_premium", "kyivstar"): (1, "15.00", "6.25")}    # 50 % of 12.50
+    lines = wait_for(lambda: len(campaign_lines()) == 5 and campaign_lines())
+    by_item = {(l["item"], l["operator"]): (l["events"], l["quantity"], l["amount_without_vat"],
+                                            l["revenue_with_vat"], l["share_without_vat"]) for l in lines}
+    usage = 25 * (parts["kyivstar"] + parts["vodafone"])
+    assert by_item == {("sms_premium", "kyivstar"): (1, 1, "0.00", "10.00", "3.75"),   # 45 % of 8.333
+                       ("sms_premium", "vodafone"): (1, 1, "0.00", "10.00", "3.33"),   # 40 % of 8.333
+                       ("call_premium", "kyivstar"): (1, 1, "0.00", "15.00", "6.25"),  # 50 % of 12.50
+                       ("sms_outbound", "kyivstar"): (by_item[("sms_outbound", "kyivstar")][0], parts["kyivstar"],
+                                                      format_amount(25 * parts["kyivstar"]), "0.00", "0.00"),
+                       ("sms_outbound", "vodafone"): (by_item[("sms_outbound", "vodafone")][0], parts["vodafone"],
+                                                      format_amount(25 * parts["vodafone"]), "0.00", "0.00")}
+    replies = by_item[("sms_outbound", "kyivstar")][0] + by_item[("sms_outbound", "vodafone")][0]
     statement = api("GET", f"/api/statement?month={month}", demo).json()
-    assert statement["totals"] == {"fees_without_vat": "0.00", "usage_without_vat": "0.00",
-                                   "charges_without_vat": "0.00", "vat": "0.00", "charges_with_vat": "0.00",
-                                   "revenue_with_vat": "35.00", "share_without_vat": "13.33",
-                                   "balance_without_vat": "-13.33"}
+    vat = (usage * 20 + 50) // 100
+    assert statement["totals"] == {"fees_without_vat": "0.00", "usage_without_vat": format_amount(usage),
+                                   "charges_without_vat": format_amount(usage), "vat": format_amount(vat),
+                                   "charges_with_vat": format_amount(usage + vat), "revenue_with_vat": "35.00",
+                                   "share_without_vat": "13.33", "balance_without_vat": format_amount(usage - 1333)}
     reply = api("GET", f"/api/statement.csv?month={month}", demo)
     assert reply.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(reply.body.decode())))
-    assert [(r["item"], r["revenue_with_vat"], r["share_without_vat"]) for r in rows if r["campaign_id"]] == [
-        ("call_premium", "15.00", "6.25"), ("sms_premium", "10.00", "3.75"), ("sms_premium", "10.00", "3.33")]
+    assert [(r["item"], r["revenue_with_vat"], r["share_without_vat"]) for r in rows if r["campaign_id"]
+            and r["item"] != "sms_outbound"] == [("call_premium", "15.00", "6.25"), ("sms_premium", "10.00", "3.75"),
+                                                 ("sms_premium", "10.00", "3.33")]
     assert [(r["item"], r["amount_without_vat"]) for r in rows if not r["campaign_id"]][-1] == (
-        "balance (total - share)", "-13.33")
+        "balance (total - share)", format_amount(usage - 1333))
 
     money = api("GET", "/api/campaigns/talent-vote/money", demo).json()
-    assert money["totals"] == {"events": 3, "revenue_with_vat": "35.00", "cost_without_vat": "0.00",
-                               "share_without_vat": "13.33"}
+    assert money["totals"] == {"events": 3 + replies, "revenue_with_vat": "35.00",
+                               "cost_without_vat": format_amount(usage), "share_without_vat": "13.33"}
     assert [d["revenue_with_vat"] for d in money["days"] if d["events"]] == ["35.00"]
     rows = list(csv.DictReader(io.StringIO(api("GET", "/api/campaigns/talent-vote/money.csv", demo).body.decode())))
-    assert len(rows) == len(money["days"]) and sum(int(r["events"]) for r in rows) == 3
+    assert len(rows) == len(money["days"]) and sum(int(r["events"]) for r in rows) == 3 + replies
 
     overview = api("GET", f"/api/statements?month={month}", admin).json()
     [row] = [t for t in overview["tenants"] if t["tenant"] == "demo"]
@@ -188,7 +202,7 @@ def test_premium_sms_and_calls_are_charged_as_they_happen_and_stated(shop) -> No
     ends = datetime.fromisoformat(api("DELETE", f"/api/tariffs/{sms_tariff['id']}", admin).json()["valid_until"])
     time.sleep(max(0.0, (ends - datetime.now(timezone.utc)).total_seconds()) + 0.2)
     assert sms(shop, "p3", KYIVSTAR, text="hello").status == 200
-    assert api("GET", "/api/campaigns/talent-vote/money", demo).json()["totals"]["events"] == 3
+    assert api("GET", "/api/campaigns/talent-vote/money", demo).json()["totals"]["events"] == 3 + replies
 
 
 def test_a_node_charges_each_monthly_fee_once(tmp_path) -> None:

@@ -3,6 +3,8 @@ two nodes, an outage bridged by the spool, and kill -9 losing no acknowledged ou
 
 from __future__ import annotations
 
+from ivr.store.records import VoteOutcome
+
 import asyncio
 import os
 import signal
@@ -14,7 +16,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ivr.store import Store
+from ivr.channels.sms_outbox import outbound
+from ivr.store import Store, StoreUnavailable
 from ivr.store.migrate import head
 from ivr.store.models import Base
 from tests.unit.store.support import opened, rows, run, wait_until
@@ -54,7 +57,7 @@ async def test_one_vote_per_caller_across_channels(postgres: Postgres, tmp_path:
         other = await store.cast_vote(campaign_id="talent", name="talent", caller="+2", choice="boris",
                                       window="campaign", channel="sms", call_id="s2")
         tallies = await store.tallies(None, "talent")
-    assert (voice, sms, other) == ((True, None), (False, "chloe"), (True, None))
+    assert (voice, sms, other) == (VoteOutcome(True, None), VoteOutcome(False, "chloe"), VoteOutcome(True, None))
     assert tallies.votes == {"talent": {"chloe": 1, "boris": 1}}
 
 
@@ -112,8 +115,11 @@ async def test_an_outage_is_bridged_by_the_spool_and_written_exactly_once(postgr
             assert await store.record_outcome(call_id="c1", campaign_id="survey", caller="+1", channel="voice",
                                               kind="answer", name=f"q{n + 1}", value=str(n)) == "spooled"
             latencies.append(time.monotonic() - started)
-        assert await store.cast_vote(campaign_id="talent", name="talent", caller="+1", choice="chloe",
-                                     window="campaign", channel="voice", call_id="c1") == (True, None)
+        with pytest.raises(StoreUnavailable):                           # never "counted" unchecked
+            await store.cast_vote(campaign_id="talent", name="talent", caller="+1", choice="anna",
+                                  window="campaign", channel="voice", call_id="c0")
+        assert await store.cast_vote(campaign_id="talent", name="talent", caller="+1", choice="chloe", window="campaign",
+                                     channel="voice", call_id="c1", defer=True) == VoteOutcome(True, None, True)
         assert await store.redeem_code(campaign_id="raffle", pool="receipts", code="104729", caller="+1",
                                        channel="voice", call_id="c1") == "unavailable"
         store.call_ended(call_id="c1", at=_now(), disposition="completed", cause="flow_end", path=["q1", "end"])
@@ -185,3 +191,21 @@ async def test_kill_9_loses_no_acknowledged_outcome(backend: str, request: pytes
 def _now():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc)
+
+
+@run
+async def test_two_nodes_on_one_database_send_each_sms_once(postgres: Postgres, tmp_path: Path) -> None:
+    """Two stores (two nodes) claim the same outbox at once, many times: every message goes to one."""
+    async with opened(postgres.url(), tmp_path / "a") as a, opened(postgres.url(), tmp_path / "b") as b:
+        await a.sms_enqueue([outbound(number="3838", recipient=f"+38050{n:07d}", text=f"m{n}", kind="notify",
+                                      route="smpp") for n in range(300)])
+        claimed: list[str] = []
+        while True:
+            batches = await asyncio.gather(*(store.sms_claim_outbox(node=node, routes=("smpp",), lease=60, limit=16)
+                                             for store, node in ((a, "a"), (b, "b"), (a, "a2"), (b, "b2"))))
+            got = [m.id for batch in batches for m in batch]
+            if not got:
+                break
+            claimed += got
+        assert len(claimed) == len(set(claimed)) == 300
+        assert rows(a, "SELECT count(DISTINCT claimed_by) > 1 FROM sms_outbox") == [(True,)]

@@ -82,7 +82,8 @@ start: q
 nodes:
   q:
     type: ask
-    prompt: Reply yes or no.
+    prompt: Press 1 for yes or 2 for no.
+    sms: Reply yes or no.
     reminder: Still there? Reply yes or no.
     choices:
       - {key: "1", words: ["yes"], next: done}
@@ -116,7 +117,7 @@ def test_the_last_failure_decides_the_way_out() -> None:
 
 def test_sms_max_retries_sends_the_goodbye_text() -> None:
     replies, conversation = sms_turns(load_file(PLANS / "raffle.yaml"), InMemoryServices(), ["hi", "12", "34", "56"])
-    assert replies[0][-1] == "Please key in the six digit code from your receipt, then press hash."
+    assert replies[0][-1] == "Send the six digit code from your receipt."     # SMS wording, not "press hash"
     assert replies[1:3] == [["A code has six digits. Please try again."]] * 2
     assert replies[3] == ["Goodbye."] and conversation.session.end_reason == "no_code"
 

@@ -90,7 +90,7 @@ def test_bad_pattern_and_bad_yaml() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[" * 2000 + "]" * 2000, "nested more than 64 levels deep"),       # PyYAML composes recursively
+    ("[" * 2000 + "]" * 2000, "nest"),            # libyaml stops at its own depth limit, PyYAML's parser at ours
     ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 100)), "nested more than 64 levels deep"),
     ("id: x\nnodes: {²: {type: say}}\n", "nodes"),                     # not an index: no int("²")
 ])

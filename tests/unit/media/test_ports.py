@@ -1,4 +1,5 @@
-"""RTP port allocation: even ports whose RTCP neighbour is in the range, reused as late as possible."""
+"""RTP port allocation: even ports whose RTCP neighbour is in the range, drawn at random, a released port
+resting before it is drawn again."""
 
 from __future__ import annotations
 
@@ -10,22 +11,30 @@ from ivr.media.ports import NoPortAvailable, PortAllocator, PortError
 def test_even_ports_with_room_for_rtcp() -> None:
     ports = PortAllocator(10001, 10008)
     got = [ports.allocate() for _ in range(3)]
-    assert got == [10002, 10004, 10006]                      # 10008 would need 10009 for RTCP
+    assert sorted(got) == [10002, 10004, 10006]              # 10008 would need 10009 for RTCP
     assert (ports.in_use, ports.available) == (3, 0)
     with pytest.raises(NoPortAvailable):
         ports.allocate()
 
 
-def test_released_ports_are_reused_last() -> None:
-    ports = PortAllocator(20000, 20009)
-    first, second = ports.allocate(), ports.allocate()
+def test_ports_are_drawn_at_random_so_one_call_tells_nothing_of_the_next() -> None:
+    ports = PortAllocator(20000, 29999)
+    got = [ports.allocate() for _ in range(200)]
+    steps = [b - a for a, b in zip(got, got[1:])]
+    assert len(set(got)) == 200 and all(p % 2 == 0 for p in got)
+    assert sum(1 for step in steps if step == 2) < 5          # in order, all 199 would be +2
+    assert max(got) - min(got) > 5000                          # spread over the range
+
+
+def test_a_released_port_rests_before_it_is_drawn_again() -> None:
+    ports = PortAllocator(20000, 20079)                       # 40 ports, 10 rest after release
+    first = ports.allocate()
     ports.release(first)
-    assert [ports.allocate() for _ in range(3)] == [20004, 20006, 20008]
-    assert ports.allocate() == first
-    ports.release(second)
-    ports.release(second)                                     # twice: no duplicate in the free list
+    ports.release(first)                                      # twice: no duplicate
     ports.release(12345)                                      # never allocated: ignored
-    assert ports.allocate() == second
+    drawn = [ports.allocate() for _ in range(39)]
+    assert first not in drawn                                 # the other 39 come first
+    assert ports.allocate() == first                          # the range is used up: it comes back
     with pytest.raises(NoPortAvailable):
         ports.allocate()
 

@@ -31,6 +31,7 @@ class Caller:
     def __init__(self, codec_pt: int = g711.PCMU, source: tuple[str, int] = CALLER) -> None:
         self.codec_pt, self.source = codec_pt, source
         self.sequence, self.timestamp, self.now = 1000, 50000, 0.0
+        self.ssrc = 0xABC
 
     def audio(self, session: MediaSession, audio: bytes) -> list[object]:
         """Send `audio` in 20 ms packets; events the session returned."""
@@ -59,7 +60,7 @@ class Caller:
         return events
 
     def _send(self, session: MediaSession, packet: RtpPacket) -> list[object]:
-        packet = RtpPacket(packet.payload_type, self.sequence & 0xFFFF, packet.timestamp, packet.ssrc,
+        packet = RtpPacket(packet.payload_type, self.sequence & 0xFFFF, packet.timestamp, self.ssrc,
                            packet.payload, packet.marker)
         self.sequence += 1
         self.now += 0.02
@@ -117,33 +118,59 @@ def test_ticks_the_clock_dropped_move_the_timestamp_not_the_prompt() -> None:
     assert resumed.payload == g711.encode(g711.PCMU, b"\x02\x00" * 160)    # the prompt's next frame
 
 
-def test_no_packets_without_an_address_until_rtp_arrives() -> None:
-    session = MediaSession(g711.PCMU, DTMF_PT, remote=None)
+def test_no_packets_without_an_address_until_rtp_arrives_from_the_signalling_host() -> None:
+    session = MediaSession(g711.PCMU, DTMF_PT, remote=None, signalling_host=NAT[0])
     assert ticks(session, 3) == [None] * 3
-    Caller(source=NAT).audio(session, pcm(silence(20)))
+    Caller(source=NAT).audio(session, pcm(silence(80)))           # probation: 4 packets of one stream
     (packet,) = ticks(session, 1)
     assert packet is not None and packet.marker
     assert session.remote_addr == NAT
 
 
-def test_symmetric_rtp_follows_the_latest_valid_source() -> None:
-    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER)
+def test_the_caller_behind_nat_is_learned_and_others_never_move_the_audio() -> None:
+    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, signalling_host=NAT[0])
     session.receive(b"\x00 not rtp at all", NAT, 0.1)
-    session.receive(RtpPacket(13, 1, 1, 1, b"\x40").serialize(), NAT, 0.1)   # comfort noise: not negotiated
-    assert session.remote_addr == CALLER and session.last_received is None
-    Caller(source=NAT).audio(session, pcm(silence(20)))
-    assert session.remote_addr == NAT and session.last_received == pytest.approx(0.02)
-    assert (session.stats.bad_packets, session.stats.other_payload, session.stats.packets_received) == (1, 1, 1)
-    assert session.stats.bytes_received == 160
+    Caller(source=NAT).audio(session, pcm(silence(80)))            # the NAT's address: learned after 4
+    assert session.remote_addr == NAT and session.last_received == pytest.approx(0.08)
+    assert (session.stats.bad_packets, session.stats.dropped, session.stats.packets_received) == (1, 3, 1)
+    attacker = Caller(source=("192.0.2.66", 5004))
+    assert attacker.key(session, "5") == []                         # another host: never a key
+    attacker.audio(session, pcm(silence(200)))
+    assert session.remote_addr == NAT and session.stats.dropped == 3 + 7 + 10       # probation, key, audio
+    assert session.latch.dropped.source == 3 + 7 + 10
+
+
+def test_a_packet_from_the_sdp_address_latches_at_once_and_other_ports_of_the_host_are_refused() -> None:
+    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, signalling_host="192.0.2.1", inband_dtmf=False)
+    caller = Caller()
+    caller.audio(session, pcm(silence(20)))
+    assert session.latch.source == CALLER and session.stats.packets_received == 1
+    spoof = Caller(source=(CALLER[0], CALLER[1] + 2))               # same host, another port, while we talk
+    assert spoof.key(session, "9") == []
+    assert caller.key(session, "1")[-1] == DtmfDigit("1", "rfc4733", 100)
+
+
+def test_a_new_stream_of_the_same_source_replaces_the_old_only_after_it_stopped() -> None:
+    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, inband_dtmf=False)
+    caller = Caller()
+    caller.audio(session, pcm(silence(40)))
+    other = RtpPacket(g711.PCMU, 7, 0, 0xDEF, b"\xff" * 160).serialize()
+    assert session.receive(other, CALLER, caller.now) == [] and session.latch.dropped.ssrc == 1
+    restarted = Caller()
+    restarted.now = caller.now + 1.5                                # the old stream is silent for 1.5 s
+    restarted.ssrc = 0x777
+    restarted.audio(session, pcm(silence(100)))
+    assert session.latch.ssrc == 0x777
 
 
 def test_reinvite_changes_codec_and_address() -> None:
-    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER)
-    Caller(source=NAT).audio(session, pcm(silence(20)))
+    session = MediaSession(g711.PCMU, DTMF_PT, remote=CALLER, signalling_host=NAT[0])
+    Caller(source=NAT).audio(session, pcm(silence(80)))
     session.update_remote(g711.PCMU, DTMF_PT, CALLER)                # same SDP address: keep the latched one
     assert session.remote_addr == NAT
     moved = ("192.0.2.50", 30000)
     session.update_remote(g711.PCMA, 96, moved)
+    Caller(source=moved).audio(session, pcm(silence(20)))           # the new SDP address latches at once
     assert session.remote_addr == moved
     (packet,) = ticks(session, 1)
     assert packet is not None and packet.payload_type == g711.PCMA

@@ -512,4 +512,5 @@ def test_counters_say_why_messages_never_reached_a_call() -> None:
     phone.send(invite(body=b"v=0\r\n" + b"a=x\r\n" * (MAX_MESSAGE_SIZE // 5)))
     phone.send(make_response(parse_message(sip_request("OPTIONS")), 200).serialize())
     assert phone.ua.counters() == {"received": 4, "unparseable": 1, "invalid": 1, "too_large": 1,
-                                   "stray_response": 1, "not_allowed": 0, "rate_limited": 0}
+                                   "stray_response": 1, "not_allowed": 0, "rate_limited": 0, "setup_refused": 0,
+                                   "setup_evicted": 0}

@@ -96,7 +96,8 @@ async def build(store: Store) -> World:
     for tenant, campaign, voice, sms in ((acme.id, "vote", ["3838"], ["3838"]), (acme.id, "care", [], ["7777"]),
                                          (acme.id, "hotline", ["5050"], []), (globex.id, "rival", [], ["1414"])):
         await store.save_dialplan_version(tenant, campaign, f"id: {campaign}\n", "yaml",
-                                          claim={"voice": voice, "sms": sms})
+                                          claim=(*voice, *sms), voice_numbers=tuple(voice),
+                                          sms_numbers=tuple(sms))
     shares = {op: percent(p) for op, p in VOTE_SHARES.items()}
     plans = {
         "vote": Tariff(acme.id, "sms", "premium", "message", campaign_id="vote", price=1000, shares=shares,

@@ -3,6 +3,8 @@ by the hour, and the effects' answers when the store cannot be reached."""
 
 from __future__ import annotations
 
+from ivr.store.records import VoteOutcome
+
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,10 +47,10 @@ async def test_last_vote_is_the_callers_latest_in_the_campaign_whatever_the_chan
 @run
 async def test_an_hourly_vote_window_takes_one_vote_per_caller_per_utc_hour(tmp_path: Path) -> None:
     async with opened(url(tmp_path), tmp_path / "spool") as store:
-        assert await vote(store, "+1", "anna", "voice", "hour", at(0)) == (True, None)        # 12:00
-        assert await vote(store, "+1", "boris", "sms", "hour", at(59 * 60)) == (False, "anna")  # 12:59
-        assert await vote(store, "+1", "boris", "sms", "hour", at(60 * 60)) == (True, None)    # 13:00
-        assert await vote(store, "+2", "chloe", "voice", "hour", at(30)) == (True, None)
+        assert await vote(store, "+1", "anna", "voice", "hour", at(0)) == VoteOutcome(True, None)        # 12:00
+        assert await vote(store, "+1", "boris", "sms", "hour", at(59 * 60)) == VoteOutcome(False, "anna")  # 12:59
+        assert await vote(store, "+1", "boris", "sms", "hour", at(60 * 60)) == VoteOutcome(True, None)    # 13:00
+        assert await vote(store, "+2", "chloe", "voice", "hour", at(30)) == VoteOutcome(True, None)
         tallies = await store.tallies(None, "test-last-vote")
     assert tallies.votes == {"pick": {"anna": 1, "boris": 1, "chloe": 1}}
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ivr.store import charges
+from ivr.store.outbox import OutboundSms
 from ivr.store.records import CallAnswered, CallEnded, CallStarted
 
 from . import billing_world as w
@@ -101,3 +102,44 @@ async def test_traffic_without_a_tariff_or_a_known_campaign_is_not_charged(tmp_p
         assert rows(store, "SELECT count(*) FROM charges") == [(0,)]
         assert rows(store, "SELECT count(*) FROM sms_messages") == [(3,)]
 
+
+
+@run
+async def test_outbound_sms_are_charged_per_part_as_they_are_queued_but_not_to_opted_out_recipients(
+        tmp_path: Path) -> None:
+    async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
+        world = await w.build(store)
+
+        def reply(recipient: str, parts: int, kind: str = "reply") -> OutboundSms:
+            return OutboundSms("3838", recipient, "Thank you" * parts, kind, "smpp", "gsm7", parts, 1,
+                               campaign_id="vote", session_id="s1")
+        await store.sms_opt_out(number="3838", caller="+380631110006", word="STOP")
+        first, second = reply("+380671110001", 3), reply("+380501110004", 1)
+        states = await store.sms_save(session_id="s1", number="3838", caller="+380671110001", campaign_id="vote",
+                                      state=None, replies=[first, second])
+        assert await store.sms_enqueue([reply("+380631110006", 2)]) == ["blocked"]
+        charged = rows(store, "SELECT event_key, quantity, unit, amount, operator, tenant_id FROM charges "
+                              "ORDER BY quantity")
+    assert states == ["queued", "queued"]
+    assert charged == [(f"sms-out:{second.id}", 1, "part", 25, "vodafone", world.acme),
+                       (f"sms-out:{first.id}", 3, "part", 75, "kyivstar", world.acme)]
+
+
+@run
+async def test_an_sms_is_charged_to_the_campaign_its_conversation_continues(tmp_path: Path) -> None:
+    async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
+        await w.build(store)
+        await store.sms_save(session_id="s1", number="3838", caller="+380671110001", campaign_id="vote",
+                             state={"waiting": True}, replies=[])
+        seen: list[str | None] = []
+
+        def campaign_of(saved: str | None) -> str | None:
+            seen.append(saved)
+            return saved or "care"
+        await store.sms_claim(message_id="m1", number="3838", caller="+380671110001", text="2",
+                              campaign_id=campaign_of)
+        await store.sms_claim(message_id="m2", number="3838", caller="+380501110004", text="hi",
+                              campaign_id=campaign_of)
+        charged = rows(store, "SELECT event_key, campaign_id, item FROM charges ORDER BY event_key")
+    assert seen == ["vote", None]
+    assert charged == [("sms-in:m1", "vote", "sms_premium")]      # m2 went to care, priced only on 7777

@@ -82,7 +82,8 @@ async def test_campaign_files_claim_only_numbers_leased_on_their_channel(tmp_pat
 
         async def save(campaign: str, voice: list[str], sms: list[str]) -> int:
             return await store.save_dialplan_version(acme.id, campaign, f"id: {campaign}\n", "yaml",
-                                                     claim={"voice": voice, "sms": sms})
+                                                     claim=(*voice, *sms), voice_numbers=tuple(voice),
+                                                     sms_numbers=tuple(sms))
         with pytest.raises(Forbidden, match="number 3838 is leased to you for SMS only, not for voice calls"):
             await save("vote", ["3838"], ["3838"])
         with pytest.raises(Conflict, match="number 7777 is leased to another tenant"):
@@ -104,10 +105,10 @@ async def test_campaign_files_claim_only_numbers_leased_on_their_channel(tmp_pat
         # activation claims again: a version whose numbers are no longer leased cannot be put in service
         [lease] = await store.leases(acme.id, "3838")
         await store.end_lease(lease.id, TODAY)
-        await store.activate_version(acme.id, "vote", 1, {"voice": [], "sms": ["3838"]})   # its last day
+        await store.activate_version(acme.id, "vote", 1)                 # the lease's last day: still its
         await store.end_lease(lease.id, TODAY - timedelta(days=1))
         with pytest.raises(Forbidden, match="not leased to you"):
-            await store.activate_version(acme.id, "vote", 1, {"voice": [], "sms": ["3838"]})
+            await store.activate_version(acme.id, "vote", 1)
         assert [n for n in await store.routable()] == ["7777"]
         assert [(n.number, n.campaign_id) for n in await store.numbers(acme.id)] == [("5050", "later")]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ivr.store.records import VoteOutcome
+
 import asyncio
 import sqlite3
 from datetime import timedelta
@@ -11,9 +13,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from ivr.channels.sms_outbox import outbound
 from ivr.store import StoreError
 from ivr.store.migrate import head
 from ivr.store.models import Base
+from ivr.store.outbox import OutboundSms
 
 from .support import at, opened, rows, run
 
@@ -91,14 +95,14 @@ async def test_one_vote_per_caller_whatever_the_channel(tmp_path: Path) -> None:
             return store.cast_vote(campaign_id="talent", name="talent", caller=caller, choice=choice,
                                    window=window, channel=channel, call_id=f"{caller}-{channel}", at=when)
 
-        assert await vote("+15550001", "chloe", "voice") == (True, None)
-        assert await vote("+15550001", "boris", "sms") == (False, "chloe")
-        assert await vote("+15550001", "boris", "voice") == (False, "chloe")
-        assert await vote("+15550002", "boris", "sms") == (True, None)
+        assert await vote("+15550001", "chloe", "voice") == VoteOutcome(True, None)
+        assert await vote("+15550001", "boris", "sms") == VoteOutcome(False, "chloe")
+        assert await vote("+15550001", "boris", "voice") == VoteOutcome(False, "chloe")
+        assert await vote("+15550002", "boris", "sms") == VoteOutcome(True, None)
         # a daily window counts one vote per caller per (UTC) day
-        assert await vote("+15550003", "anna", "voice", "day", at(0)) == (True, None)
-        assert await vote("+15550003", "anna", "voice", "day", at(3600)) == (False, "anna")
-        assert await vote("+15550003", "anna", "voice", "day", at(0) + timedelta(days=1)) == (True, None)
+        assert await vote("+15550003", "anna", "voice", "day", at(0)) == VoteOutcome(True, None)
+        assert await vote("+15550003", "anna", "voice", "day", at(3600)) == VoteOutcome(False, "anna")
+        assert await vote("+15550003", "anna", "voice", "day", at(0) + timedelta(days=1)) == VoteOutcome(True, None)
         tallies = await store.tallies(None, "talent")
         outcomes = rows(store, "SELECT caller, channel, value FROM outcomes WHERE kind = 'vote' ORDER BY caller, at")
     assert tallies.votes == {"talent": {"chloe": 1, "boris": 1, "anna": 2}}
@@ -139,15 +143,20 @@ async def test_sms_messages_are_claimed_once_and_sessions_kept_between_them(tmp_
         assert await store.sms_claim(message_id="m1", number="5050", caller="+1", text="hi") == (True, None)
         assert await store.sms_claim(message_id="m1", number="5050", caller="+1", text="hi") == (False, None)
         await store.sms_save(session_id="s1", number="5050", caller="+1", campaign_id="survey",
-                             state={"current": "q2"}, replies=["Thanks!", "Question 2?"])
+                             state={"current": "q2"}, replies=[reply("Thanks!"), reply("Question 2?")])
         new, saved = await store.sms_claim(message_id="m2", number="5050", caller="+1", text="4")
         assert new and saved == {"session_id": "s1", "campaign_id": "survey", "state": {"current": "q2"}}
         await store.sms_save(session_id="s1", number="5050", caller="+1", campaign_id="survey", state=None,
-                             replies=["Bye"])
+                             replies=[reply("Bye")])
         assert await store.sms_claim(message_id="m3", number="5050", caller="+1", text="again") == (True, None)
-        messages = rows(store, "SELECT direction, text FROM sms_messages ORDER BY id")
-    assert messages == [("in", "hi"), ("out", "Thanks!"), ("out", "Question 2?"), ("in", "4"), ("out", "Bye"),
-                        ("in", "again")]
+        received = rows(store, "SELECT direction, text FROM sms_messages ORDER BY id")
+        sent = rows(store, "SELECT text, state, parts FROM sms_outbox ORDER BY created_at, text")
+    assert received == [("in", "hi"), ("in", "4"), ("in", "again")]
+    assert sorted(sent) == [("Bye", "queued", 1), ("Question 2?", "queued", 1), ("Thanks!", "queued", 1)]
+
+
+def reply(text: str) -> OutboundSms:
+    return outbound(number="5050", recipient="+1", text=text, kind="reply", route="http")
 
 
 @run

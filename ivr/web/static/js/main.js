@@ -15,6 +15,8 @@ import { signInView } from "./views/signin.js";
 import { tariffsView } from "./views/tariffs.js";
 import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
+import { simulateView } from "./views/flow.js";
+import { nodeView } from "./views/node.js";
 
 const BUSINESS = ["business", "admin"];
 const BUSINESS_ONLY = ["business"];
@@ -27,10 +29,12 @@ const ROUTES = [
   [["campaigns"], EVERYONE, campaignsView, "Campaigns"],
   [["campaigns", ":id"], EVERYONE, dashboardView],
   [["campaigns", ":id", "versions"], BUSINESS, versionsView],
+  [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "Upload a campaign"],
   [["calls"], OPERATOR, callsView, "Call log"],
   [["calls", ":id"], OPERATOR, callView],
   [["active"], OPERATOR, activeView, "Calls now"],
+  [["node"], OPERATOR, nodeView, "This node"],
   [["tenants"], ADMIN, tenantsView, "Tenants and keys"],
   [["tenants", ":id"], ADMIN, keysView],
   [["numbers"], BUSINESS_ONLY, myNumbersView, "Numbers"],

@@ -59,6 +59,12 @@ function describe({ kind, data }) {
   }
 }
 
+const MESSAGE_STATES = {
+  queued: "Waiting to be sent", accepted: "Sent (no receipt yet)", delivered: "Delivered",
+  undeliverable: "Not delivered", expired: "Expired undelivered", rejected: "Refused", failed: "Could not be sent",
+  blocked: "Not sent: the recipient opted out", returned: "Given back to the SMS gateway",
+};
+
 export async function callView(root, { id }, { signal }) {
   const call = await getJson(`/api/calls/${encodeURIComponent(id)}`, { signal });
   const start = Date.parse(call.started_at);
@@ -84,7 +90,14 @@ export async function callView(root, { id }, { signal }) {
       call.events.length ? h("ol", { class: "timeline" }, call.events.map((e) => h("li", {},
         h("span", { class: "offset" }, `+${((Date.parse(e.at) - start) / 1000).toFixed(1)} s`), " ",
         h("span", { class: "event" }, describe(e))))) : h("p", { class: "empty" }, "No steps were recorded.")),
-    h("section", { hidden: !call.recordings.length }, h("h2", {}, "Voice messages"), recordings));
+    h("section", { hidden: !call.recordings.length }, h("h2", {}, "Voice messages"), recordings),
+    h("section", { hidden: !(call.messages || []).length }, h("h2", {}, "Text messages sent"),
+      h("table", { class: "messages" },
+        h("thead", {}, h("tr", {}, ["To", "Text", "Parts", "State", "Sent"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, (call.messages || []).map((m) => h("tr", {},
+          h("td", {}, m.recipient), h("td", {}, m.text), h("td", {}, String(m.parts)),
+          h("td", {}, `${MESSAGE_STATES[m.state] || m.state}${m.error ? ` (${m.error})` : ""}`),
+          h("td", {}, when(m.created_at))))))));
 
   call.recordings.forEach(async (r, i) => {
     const label = `Voice message ${i + 1}${r.duration ? ` (${seconds(r.duration)})` : ""}`;

@@ -5,6 +5,7 @@ import { blobUrl, getJson, stream } from "../api.js";
 import { BarChart, MinuteChart } from "../charts.js";
 import { download, fill, h, link, notice, plural } from "../dom.js";
 import { showFailure } from "../page.js";
+import { SIMULATE_LABEL, flowSection } from "./flow.js";
 
 const RETRY_SECONDS = 3;
 
@@ -35,9 +36,17 @@ export async function dashboardView(root, { id }, { me, signal }) {
       me.role !== "operator" && link(`campaigns/${encodeURIComponent(id)}/versions`, "Versions"),
       me.role !== "operator" && link(`upload?campaign=${encodeURIComponent(id)}`, "Upload a new version"),
       me.role !== "business" && link(`calls?campaign=${encodeURIComponent(id)}`, "Calls to this campaign"),
+      me.role !== "operator" && link(`campaigns/${encodeURIComponent(id)}/simulate`, SIMULATE_LABEL),
       exportButton),
     board.element);
   follow(`${path}/live`, board, signal);        // runs until the page is left
+  if (campaign.versions) {
+    try {
+      root.append(await flowSection(campaign, signal));
+    } catch (error) {
+      showFailure(error, root);
+    }
+  }
 }
 
 /** Keep the board up to date from the event stream, reconnecting after passing failures. */
