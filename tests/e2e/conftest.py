@@ -24,7 +24,8 @@ from ..integration.api.conftest import make_key
 from ..integration.conftest import EngineProcess, start_engine
 
 EXPECT_SECONDS = 30          # generous: the machine is shared and calls take seconds
-LEASED = {"4242": "demo", "4343": "other", "6060": "other"}     # numbers the tests' own campaigns name
+LEASED = {"4242": "demo", "4343": "other", "6060": "other", "5151": "demo", "5252": "demo",   # the tests' own
+          "6161": "demo"}
 VIEWPORT = {"width": 1200, "height": 900}
 Box = tuple[int, int, int, int]                   # left, top, right, bottom in screenshot pixels
 Colour = tuple[int, int, int]
