@@ -50,7 +50,7 @@ class Node:
         services = StoreServices(self.store, mailer, webhooks)
         self.engine = Engine(config, self.store, services)
         webhooks.campaign_secret = self.engine.campaigns.webhook_secret
-        app = create_app(self.engine, self.store, config.sms_outbound_url, config.sms_token, config.metrics_token)
+        app = create_app(self.engine.view(), self.store, config.sms_outbound_url, config.sms_token, config.metrics_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)
@@ -84,9 +84,7 @@ class Node:
             self._reports.cancel()
         if self.engine is not None:
             if drain:
-                self.engine.draining = True
-                if self.engine.ua is not None:
-                    self.engine.ua.accepting = False
+                self.engine.drain()
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + drain_seconds
                 while self.engine.calls and loop.time() < deadline:

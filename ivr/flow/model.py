@@ -208,6 +208,26 @@ def variables_used(campaign: Campaign) -> set[str]:
     return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
 
 
+@dataclass(frozen=True)
+class SpeechAsk:
+    """An ask that takes spoken answers (`input: speech` or `both`), and the words its choices take."""
+
+    node_id: str
+    words: tuple[str, ...]
+
+
+def speech_asks(campaign: Campaign) -> list[SpeechAsk]:
+    """The campaign's asks that hear speech, in node order."""
+    return [SpeechAsk(node_id, tuple(w for choice in node.get("choices") or [] for w in choice.get("words") or []))
+            for node_id, node in campaign.nodes.items()
+            if node.get("type") == "ask" and node.get("input", "dtmf") != "dtmf"]
+
+
+def speech_languages(campaigns: list[Campaign]) -> list[str]:
+    """The languages of the campaigns that have asks taking speech (what recognizers must hear)."""
+    return sorted({language for campaign in campaigns if speech_asks(campaign) for language in campaign.languages})
+
+
 def vote_names(campaign: Campaign) -> list[str]:
     """The names the campaign's vote nodes count votes under."""
     return sorted({node["name"] for node in campaign.nodes.values() if node.get("type") == "vote"})

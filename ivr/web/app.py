@@ -18,7 +18,7 @@ from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, SMS_TOKEN, reminders, sms_routes
 from .ui import setup_ui
 
 if TYPE_CHECKING:
-    from ivr.engine.engine import Engine
+    from ivr.engine.view import EngineView
     from ivr.store.db import Store
 
 ENGINE = web.AppKey("engine", object)
@@ -30,7 +30,7 @@ async def health(request: web.Request) -> web.Response:
     """200 once the engine is ready and not draining; 503 otherwise (load balancers stop sending)."""
     engine = request.app[ENGINE]
     if engine.ready and not engine.draining:
-        return web.json_response({"status": "ok", "active_calls": len(engine.calls)})
+        return web.json_response({"status": "ok", "active_calls": engine.active_calls()})
     return web.json_response({"status": "draining" if engine.draining else "starting"}, status=503)
 
 
@@ -40,16 +40,11 @@ async def metrics(request: web.Request) -> web.Response:
     if token is not None and not bearer_is(request, token):
         return web.Response(status=401, text="send Authorization: Bearer TOKEN, the node's --metrics-token\n",
                             headers={"WWW-Authenticate": "Bearer"})
-    engine = request.app[ENGINE]
-    store = request.app[STORE]
-    clock = engine.clock.stats
-    gauges = {"active_calls": float(len(engine.calls)), "media_clock_late_ticks": float(clock.late_ticks),
-              "media_clock_dropped_ticks": float(clock.dropped_ticks), **store.gauges()}
-    sip = engine.ua.counters() if engine.ua is not None else None
-    return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
+    text = request.app[ENGINE].metrics(request.app[STORE].gauges())
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
 
-def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None,
+def create_app(engine: "EngineView", store: "Store", sms_outbound_url: str | None = None,
                sms_token: str | None = None, metrics_token: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
