@@ -10,8 +10,11 @@ from aiohttp import web
 from ivr.channels.mailer import Mailer
 from ivr.channels.store_services import StoreServices
 from ivr.channels.webhooks import WebhookClient
+from ivr.flow.loader import load_file
+from ivr.flow.validate import DialplanError
 from ivr.store.db import Store
 from ivr.web.app import create_app
+from ivr.web.demo import PREFIX as DEMO_PREFIX, uses_demo_api
 
 from ivr.engine.config import EngineConfig
 from ivr.engine.engine import Engine
@@ -50,7 +53,9 @@ class Node:
         services = StoreServices(self.store, mailer, webhooks)
         self.engine = Engine(config, self.store, services)
         webhooks.campaign_secret = self.engine.campaigns.webhook_secret
-        app = create_app(self.engine.view(), self.store, config.sms_outbound_url, config.sms_token, config.metrics_token)
+        demo = self._demo_campaigns()
+        app = create_app(self.engine.view(), self.store, config.sms_outbound_url, config.sms_token, config.metrics_token,
+                         demo=demo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)
@@ -59,6 +64,22 @@ class Node:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.http_address = sockets[0].getsockname()[:2]
+        if demo:
+            host, port = self.http_address or (config.http_host, config.http_port)
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+            webhooks.demo_base = f"http://{f'[{host}]' if ':' in host else host}:{port}{DEMO_PREFIX}"
+            log.info("demo business API on %s (the demo campaigns call it)", webhooks.demo_base)
+
+    def _demo_campaigns(self) -> bool:
+        """Whether the dialplans folder holds a campaign that calls the demo business API."""
+        assert self.engine is not None
+        campaigns = []
+        for path in self.engine.campaigns.files():
+            try:
+                campaigns.append(load_file(path))
+            except DialplanError:
+                continue                     # reported when the engine loads the folder
+        return uses_demo_api(campaigns)
 
     async def start_engine(self) -> None:
         """Campaigns, prompts, SIP: /health answers 200 once this returns."""

@@ -11,6 +11,11 @@ answers are final. Redirects are not followed. Unless private targets are allowe
 or resolves to a loopback, private, link-local, shared (CGNAT), multicast or reserved address is
 refused without a request; the check is made on the addresses actually connected to, so a name that
 resolves differently later (DNS rebinding) is caught as well.
+
+One target is built in: `DEMO_ORIGIN` (a name under `.invalid`, which never resolves, RFC 6761) stands
+for the demo business API a node serves for its demo campaigns (`web/demo.py`). When the node serves it,
+the client sends such a URL to the node's own HTTP address under `/demo/` (`demo_base`), whatever the
+private-target policy; when it does not, the URL is refused like any target that cannot be called.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ import hmac
 import ipaddress
 import json
 import logging
+import posixpath
 import random
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -45,6 +51,7 @@ SIGNATURE_HEADER = "X-Ivr-Signature"
 BACKOFF_BASE = 0.25          # seconds before the first retry (then doubling), before jitter
 BACKOFF_CAP = 2.0
 SIGNATURE_TOLERANCE = 300    # seconds a receiver should accept between t= and its clock
+DEMO_ORIGIN = "http://demo.ivr.invalid"     # the built-in demo business API, wherever the node serves it
 
 
 class WebhookRefused(OSError):
@@ -115,12 +122,20 @@ class WebhookClient:
     secret: str | None = None                                  # the node's --webhook-secret
     campaign_secret: Callable[[str], str | None] = field(default=lambda campaign_id: None)
     rand: Callable[[], float] = random.random
+    demo_base: str | None = None          # where this node serves the demo API (None: it does not)
 
     async def __call__(self, action: CallWebhook, ctx: "EffectContext") -> WebhookResult:
         try:
-            self._check_target(action.url)
+            demo_url = self._demo_url(action.url)
+        except WebhookRefused as exc:
+            return self._refused(action, exc, suggest=False)
+        try:
+            if demo_url is None:
+                self._check_target(action.url)
         except WebhookRefused as exc:
             return self._refused(action, exc)
+        if demo_url is not None:      # the node's own address (an IP literal: no resolver is asked)
+            action = replace(action, url=demo_url)
         body = b"" if action.method == "GET" else json.dumps(action.body, separators=(",", ":")).encode()
         headers = {**action.headers, "Idempotency-Key": uuid.uuid4().hex}
         if body:
@@ -152,6 +167,17 @@ class WebhookClient:
                      action.retries + 1, error)
         return WebhookResult(False, last_status, {}, error)
 
+    def _demo_url(self, url: str) -> str | None:
+        """The node's own address for a URL of the built-in demo API (kept under /demo/); None for any
+        other URL; refused when the node does not serve the demo API."""
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}".lower() != DEMO_ORIGIN:
+            return None
+        if self.demo_base is None:
+            raise WebhookRefused(f"{DEMO_ORIGIN} is the demo business API, served only with the demo campaigns")
+        path = posixpath.normpath("/" + parts.path).lstrip("/")
+        return f"{self.demo_base}/{path}" + (f"?{parts.query}" if parts.query else "")
+
     def _check_target(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -165,8 +191,9 @@ class WebhookClient:
         if reason is not None:
             raise WebhookRefused(reason)
 
-    def _refused(self, action: CallWebhook, exc: WebhookRefused) -> WebhookResult:
-        hint = "" if self.allow_private else " (ivr serve --allow-private-webhooks allows private targets)"
+    def _refused(self, action: CallWebhook, exc: WebhookRefused, suggest: bool = True) -> WebhookResult:
+        """The failed result of a refused target; `suggest`: name the flag that allows private ones."""
+        hint = "" if self.allow_private or not suggest else " (ivr serve --allow-private-webhooks allows private targets)"
         log.warning("webhook %s %s refused: %s", action.method, action.url, exc)
         return WebhookResult(False, None, {}, f"refused: {exc}{hint}")
 

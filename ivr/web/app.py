@@ -14,6 +14,7 @@ from ivr.channels.sms import SmsGateway
 
 from .api import setup_api
 from .api.core import bearer_is
+from .demo import setup_demo
 from .sms import SMS_GATEWAY, SMS_OUTBOUND_URL, SMS_TOKEN, reminders, sms_routes
 from .ui import setup_ui
 
@@ -45,7 +46,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def create_app(engine: "EngineView", store: "Store", sms_outbound_url: str | None = None,
-               sms_token: str | None = None, metrics_token: str | None = None) -> web.Application:
+               sms_token: str | None = None, metrics_token: str | None = None, demo: bool = False) -> web.Application:
+    """The node's HTTP side; `demo`: serve the demo business API the demo campaigns call (`demo.py`)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[ENGINE] = engine
     app[STORE] = store
@@ -61,5 +63,7 @@ def create_app(engine: "EngineView", store: "Store", sms_outbound_url: str | Non
     app.router.add_routes(sms_routes())
     setup_api(app, engine, store)
     setup_ui(app)
+    if demo:
+        setup_demo(app)
     app.cleanup_ctx.append(reminders)
     return app
