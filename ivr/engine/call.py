@@ -242,6 +242,8 @@ class VoiceCall:
         self.conversation = VoiceConversation(
             session, self.media, env.prompts(self.campaign), env.services, context, request=self._on_request,
             clock=env.clock, recordings_dir=env.recordings_dir, speech=env.speech)
+        if self.media.on_hold:                         # held before the flow began: its timers wait too
+            self.conversation.hold(env.clock())
         self.conversation.start()
         self._record_timeline()
 

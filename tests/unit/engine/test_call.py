@@ -217,6 +217,23 @@ def test_the_no_input_timeout_stops_on_hold_and_runs_on_after(tmp_path: Path) ->
     assert c.recorder.events.index(("resume", {})) < noinput    # only after the hold, 1 s after unhold
 
 
+def test_a_call_held_from_its_start_keeps_its_flow_waiting(tmp_path: Path) -> None:
+    """The ACK answers our offer with sendonly: held before the flow begins, whose question says nothing
+    (its text is an empty variable) and so waits for a key from the start: it must not time out."""
+    silent = load_campaign(SPEECH_ONLY.replace("prompt: Say yes or no.", 'prompt: "{{intro}}"'))
+
+    async def call() -> MemoryCall:
+        c = MemoryCall(silent, tmp_path, offer=None, confirm=False)
+        c.call.confirmed(c.phone.offer("sendonly"), c.now)
+        await c.run_for(10.0)
+        assert not c.recorder.kinds("noinput")
+        c.call.modify(("k", 2), c.phone.offer("sendrecv", 2), "INVITE", c.now)
+        await c.run_for(2.1)
+        return c
+    c = run(call())
+    assert c.recorder.kinds("noinput") == [{"node": "q"}]
+
+
 def test_no_rtp_timeout_while_held(tmp_path: Path) -> None:
     async def call() -> MemoryCall:
         c = MemoryCall(VOTE, tmp_path, rtp_timeout=2.0)
