@@ -25,11 +25,12 @@ from ivr.media import g711
 from ivr.media.prompt_cache import PromptRequest, fixed_parts
 
 from .api.conftest import Api, make_key, wait_for
-from .conftest import ROOT, SIPP_DIR, cached_prompt, free_port, run_sipp, start_engine, stored_outcomes
+from .conftest import ROOT, SIPP_DIR, cached_prompt, run_sipp, start_engine, stored_outcomes
 from .sipp_keys import write_keys_pcap
 from .test_pyvoip_call import expected_prompt, find_prompt, from_pyvoip, samples, silence, tone
 from .test_sms import sms
 from ..support.caller import Caller, locate
+from ..support.pyvoip import pyvoip_call, talking
 
 pytestmark = pytest.mark.integration
 
@@ -100,32 +101,19 @@ def test_a_hash_by_sip_info_after_the_branch_code_leaves_the_closing_prompt_whol
 def test_pyvoip_hears_the_closing_prompt_to_its_last_word_after_code_and_hash(node) -> None:
     """pyVoIP keys in a code and # as in-band tones, and hears "Your code is entered in the draw. Good luck!"
     to its end before the engine hangs up."""
-    from pyVoIP.VoIP import CallState, VoIPPhone
-
-    port = free_port()
-    phone = VoIPPhone("127.0.0.1", node.sip_port, "tester", "secret", myIP="127.0.0.1",
-                      sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
     heard = bytearray()
-    try:
-        phone.start()
-        call = phone.call("7777")
-        deadline = time.monotonic() + 15
-        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert call.state == CallState.ANSWERED
+    with pyvoip_call(node.sip_port, "7777") as call:
         time.sleep(1.0)
         call.write_audio(b"".join(tone(key, 0.12) + silence(0.25) for key in "130817#"))   # sent at 8 kHz
         deadline = time.monotonic() + 20
-        while call.state == CallState.ANSWERED and time.monotonic() < deadline:
+        while talking(call) and time.monotonic() < deadline:
             heard += call.read_audio(160, blocking=True)
-        assert call.state == CallState.ENDED, "the engine should hang up after the closing prompt"
-    finally:
-        phone.stop()
+        assert not talking(call), "the engine should hang up after the closing prompt"
     prompt = expected_prompt(DEMOS["raffle"].nodes["entered"]["text"])
     tail = prompt[-int(1.5 * 8000):]                          # its last 1.5 s: what a cut prompt loses
     audio = samples(from_pyvoip(bytes(heard)))
     assert len(audio) > len(tail), f"the call ended after {len(audio) / 8000:.2f} s of audio: the prompt was cut"
-    offset, similarity = find_prompt(audio, tail)
+    _, similarity = find_prompt(audio, tail)
     assert similarity > 0.9, f"the end of the closing prompt was not heard (correlation {similarity:.2f})"
     [record] = [r for r in ended(node, "tester") if r["number"] == "7777"]
     assert record["path"] == ["ask_code", "redeem", "entered"] and record["digits"].startswith("130817")
