@@ -184,6 +184,20 @@ def spoken_texts(campaign: Campaign) -> list[Spoken]:
     return out
 
 
+@dataclass(frozen=True)
+class PlayedAudio:
+    """A recording a node plays (`audio: NAME` or a file of the campaign's folder), and where it is named."""
+
+    path: str                   # nodes.welcome.audio
+    audio: str
+
+
+def played_audio(campaign: Campaign) -> list[PlayedAudio]:
+    """Every recording the campaign's nodes play, in node order."""
+    return [PlayedAudio(f"nodes.{node_id}.audio", node["audio"]) for node_id, node in campaign.nodes.items()
+            if node.get("audio")]
+
+
 def voice_of(campaign: Campaign, node: dict[str, Any] | None, language: str) -> dict[str, Any]:
     """The voice settings a node speaks in, in `language`: {voice, engine, rate}. Layers, each field over
     the one before: the campaign's `voice`, its settings for the language, the node's, the node's for the
