@@ -23,6 +23,8 @@ from ivr.flow.schedule import zone
 from ivr.store.db import Store
 from ivr.store.queries import CallFilter, Tallies
 
+from .call import ABANDONED, COMPLETED
+
 log = logging.getLogger(__name__)
 
 DEFAULT_AT = "08:00"
@@ -59,12 +61,15 @@ def last_period(report: dict[str, Any], schedule: dict[str, Any] | None, now: da
 
 
 def render(campaign: Campaign, period: Period, calls: dict[str, int], drop_off: dict[str | None, int],
-           tallies: Tallies) -> tuple[str, str]:
-    """The e-mail's subject and plain text."""
+           tallies: Tallies, ended: dict[str, int] | None = None) -> tuple[str, str]:
+    """The e-mail's subject and plain text; `ended`: voice calls by disposition (completed, abandoned)."""
     tz = zone((campaign.schedule or {}).get("timezone", "UTC"))
     span = f"{period.start.astimezone(tz):%Y-%m-%d %H:%M} to {period.end.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
     lines = [f"{campaign.name}: results from {span}", "",
              f"Calls: {calls.get('voice', 0)}    SMS conversations: {calls.get('sms', 0)}"]
+    if calls.get("voice") and ended:
+        lines.append(f"Calls completed: {ended.get(COMPLETED, 0)}    abandoned (hung up before the end): "
+                     f"{ended.get(ABANDONED, 0)}")
     left = {node: n for node, n in drop_off.items() if n}
     if left:
         lines.append("Left before the end, by last step: " +
@@ -115,8 +120,11 @@ class ReportSender:
         calls = {channel: await self.store.count_calls(None, CallFilter(
             campaign_id=campaign.id, channel=channel, since=period.start, until=period.end))
             for channel in ("voice", "sms")}
+        ended = {disposition: await self.store.count_calls(None, CallFilter(
+            campaign_id=campaign.id, channel="voice", disposition=disposition, since=period.start, until=period.end))
+            for disposition in (COMPLETED, ABANDONED)}
         drop_off = await self.store.drop_off(None, campaign.id, period.start, period.end)
         tallies = await self.store.tallies(None, campaign.id)
-        subject, text = render(campaign, period, calls, drop_off, tallies)
+        subject, text = render(campaign, period, calls, drop_off, tallies, ended)
         results = [await self.mail.send(to, subject, text) for to in campaign.report["email"]]
         return any(results)

@@ -231,6 +231,20 @@ def spoken_texts(campaign: Campaign) -> list[Spoken]:
     return out
 
 
+@dataclass(frozen=True)
+class PlayedAudio:
+    """A recording a node plays (`audio: NAME` or a file of the campaign's folder), and where it is named."""
+
+    path: str                   # nodes.welcome.audio
+    audio: str
+
+
+def played_audio(campaign: Campaign) -> list[PlayedAudio]:
+    """Every recording the campaign's nodes play, in node order."""
+    return [PlayedAudio(f"nodes.{node_id}.audio", node["audio"]) for node_id, node in campaign.nodes.items()
+            if node.get("audio")]
+
+
 def voice_of(campaign: Campaign, node: dict[str, Any] | None, language: str) -> dict[str, Any]:
     """The voice settings a node speaks in, in `language`: {voice, engine, rate}. Layers, each field over
     the one before: the campaign's `voice`, its settings for the language, the node's, the node's for the
@@ -253,6 +267,26 @@ def variables_used(campaign: Campaign) -> set[str]:
     used = {name for text in every for value in (text.values() if isinstance(text, dict) else [text])
             for name in templates.names(value)}
     return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
+
+
+@dataclass(frozen=True)
+class SpeechAsk:
+    """An ask that takes spoken answers (`input: speech` or `both`), and the words its choices take."""
+
+    node_id: str
+    words: tuple[str, ...]
+
+
+def speech_asks(campaign: Campaign) -> list[SpeechAsk]:
+    """The campaign's asks that hear speech, in node order."""
+    return [SpeechAsk(node_id, tuple(w for choice in node.get("choices") or [] for w in choice.get("words") or []))
+            for node_id, node in campaign.nodes.items()
+            if node.get("type") == "ask" and node.get("input", "dtmf") != "dtmf"]
+
+
+def speech_languages(campaigns: list[Campaign]) -> list[str]:
+    """The languages of the campaigns that have asks taking speech (what recognizers must hear)."""
+    return sorted({language for campaign in campaigns if speech_asks(campaign) for language in campaign.languages})
 
 
 def vote_names(campaign: Campaign) -> list[str]:

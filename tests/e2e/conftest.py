@@ -54,7 +54,8 @@ class Site:
 @pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Site:
     """One engine for the UI tests: tenants "demo" (the demo campaigns) and "other", and an admin."""
-    engine = start_engine(tmp_path_factory.mktemp("webui"))
+    engine = start_engine(tmp_path_factory.mktemp("webui"),     # the order line's API on loopback: refused
+                          "--var", "orders_api=http://127.0.0.1:9/orders")
     try:
         keys = {(tenant, role): make_key(engine, tenant, role)
                 for tenant in ("demo", "other") for role in ("business", "operator")}

@@ -93,6 +93,36 @@ def test_report_tells_the_period_results_once_across_nodes(tmp_path: Path) -> No
     assert "answers to satisfaction: 4 1" in text and "answers to solved: yes 1" in text
 
 
+def test_report_counts_calls_completed_and_abandoned(tmp_path: Path) -> None:
+    """Voice calls by how they ended (as the engine records them): one reached the end, two callers hung up
+    at the first question."""
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            campaigns = CampaignRegistry(plans_with_report(tmp_path))
+            campaigns.load()
+            now = datetime.now(timezone.utc)
+            for n, disposition, path in ((1, "completed", ["intro", "q1", "a1", "q2", "a2", "q3", "a3", "thanks"]),
+                                         (2, "abandoned", ["intro", "q1"]), (3, "abandoned", ["intro", "q1"])):
+                store.call_started(call_id=f"c{n}", caller=f"+1555800{n}", number="5050",
+                                   campaign_id="satisfaction-survey", channel="voice", at=now)
+                if disposition == "completed":
+                    store.event(f"c{n}", "end", {"node": "thanks", "reason": "completed"}, now)
+                store.call_ended(call_id=f"c{n}", at=now, disposition=disposition,
+                                 cause="flow_end" if disposition == "completed" else "remote_bye", path=path)
+            await store.flush()
+            mail = Mailer("127.0.0.1", inbox.port, "ivr@brand.test")
+            assert await ReportSender(store, mail).run_due(campaigns.all(), now + timedelta(hours=1)) == [
+                "satisfaction-survey"]
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    text = inbox.received[0].get_payload()
+    assert "Calls: 3    SMS conversations: 0\r\nCalls completed: 1    abandoned (hung up before the end): 2\r\n" in text
+    assert "Left before the end, by last step: q1 2" in text
+
+
 def test_report_not_accepted_is_tried_again(tmp_path: Path) -> None:
     async def run() -> None:
         store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")

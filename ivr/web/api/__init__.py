@@ -14,7 +14,7 @@ from . import admin, business, flow, monitoring, operator, openapi
 from .core import LIVE_CLOSING, Route, setup
 
 if TYPE_CHECKING:
-    from ivr.engine.engine import Engine
+    from ivr.engine.view import EngineView
     from ivr.store import Store
 
 ANY = ("business", "operator")
@@ -183,7 +183,7 @@ ROUTES: list[Route] = [
 ]
 
 
-def setup_api(app: web.Application, engine: "Engine", store: "Store") -> None:
+def setup_api(app: web.Application, engine: "EngineView", store: "Store") -> None:
     """Mount the API on the node's app."""
     app[LIVE_CLOSING] = asyncio.Event()
 

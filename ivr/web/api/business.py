@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -26,6 +26,9 @@ from ivr.store.contacts import Contact
 
 from .core import (ApiError, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json, read_text,
                    store_of)
+
+if TYPE_CHECKING:
+    from ivr.engine.view import EngineView
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
@@ -103,7 +106,7 @@ async def upload_version(request: web.Request) -> web.Response:
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
         await store.activate_version(tenant_id, campaign_id, version, actor)
-        await engine.campaigns.refresh()
+        await engine.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": active}, status=201)
 
 
@@ -136,7 +139,7 @@ async def activate(request: web.Request) -> web.Response:
     engine = engine_of(request)
     await _prepare(engine, await _parsed(engine, await stored_version(request, campaign_id, version)), tenant_id)
     await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
-    await engine.campaigns.refresh()
+    await engine.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
 
 
@@ -265,7 +268,7 @@ async def assign_number(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
     tenant_id = await owned_campaign(request, campaign_id) if campaign_id else principal_of(request).tenant_id
     row = await store_of(request).assign_number(tenant_id, number, campaign_id, principal_of(request).actor)
-    await engine_of(request).campaigns.refresh()
+    await engine_of(request).refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
 
@@ -278,7 +281,7 @@ async def release_number(request: web.Request) -> web.Response:
     if not owners:
         raise ApiError(404, f"no number {number}")
     await store.release_number(owners[0], number, principal.actor)
-    await engine_of(request).campaigns.refresh()
+    await engine_of(request).refresh()
     return web.Response(status=204)
 
 
@@ -407,10 +410,10 @@ async def stored_version(request: web.Request, campaign_id: str, version: int) -
     raise ApiError(404, f"campaign {campaign_id!r} has no version {version}")
 
 
-async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
+async def _prepare(engine: "EngineView", campaign: Campaign, tenant_id: str) -> None:
     """Make the campaign's prompts; 422 listing each one that cannot be made."""
     try:
-        issues = await engine.prepare_campaigns([campaign], tenant_id)
+        issues = await engine.prepare([campaign], tenant_id)
     except Exception as exc:
         raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
     if issues:
@@ -426,7 +429,7 @@ async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
     return owner or principal.tenant_id
 
 
-async def _parsed(engine: Any, version: DialplanVersion) -> Campaign:
+async def _parsed(engine: "EngineView", version: DialplanVersion) -> Campaign:
     """A stored version parsed (in a worker process); 422 when it cannot be served."""
     try:
         return await engine.campaigns.parse(version)

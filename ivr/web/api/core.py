@@ -22,7 +22,7 @@ from aiohttp import web
 from ivr.store import Actor, Conflict, KeyOwner, NotFound, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
-    from ivr.engine.engine import Engine
+    from ivr.engine.view import EngineView
     from ivr.store import Store
 
 log = logging.getLogger("ivr.api")
@@ -168,7 +168,7 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def engine_of(request: web.Request) -> "Engine":
+def engine_of(request: web.Request) -> "EngineView":
     return request.app[ENGINE]                                   # type: ignore[return-value]
 
 
@@ -261,7 +261,7 @@ async def event_stream(request: web.Request, event: str, produce: Callable[[], A
     return response
 
 
-def setup(app: web.Application, engine: "Engine", store: "Store", routes: list[Route]) -> None:
+def setup(app: web.Application, engine: "EngineView", store: "Store", routes: list[Route]) -> None:
     """Mount the routes with their auth and error handling."""
     app[ENGINE] = engine
     app[STORE] = store
