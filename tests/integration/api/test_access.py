@@ -245,7 +245,7 @@ def test_errors_are_json_and_bodies_are_limited(world) -> None:
 def test_openapi_lists_every_route_the_app_serves_under_api(world) -> None:
     document = world.api("GET", "/api/openapi.json", world.keys["demo", "operator"]).json()
     assert document["openapi"].startswith("3.1")
-    app = create_app(SimpleNamespace(campaigns=None, services=None, config=EngineConfig()), SimpleNamespace())   # only its routes
+    app = create_app(SimpleNamespace(campaigns=None, services=None, identity=EngineConfig().identity), SimpleNamespace())   # only its routes
     served = {(route.method.lower(), route.resource.canonical) for route in app.router.routes()
               if route.resource is not None and route.resource.canonical.startswith("/api/")
               and route.method != "HEAD"}
