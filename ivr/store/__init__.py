@@ -7,9 +7,11 @@ from .db import Store, StoreOptions
 from .errors import Conflict, NotFound, SpoolError, StoreError, StoreUnavailable
 from .queries import CallDetail, CallFilter, CallSummary, EventView, OutcomeView, PoolTally, Tallies
 from .records import CodeStatus, Durability, OutcomeRecord, VoteOutcome
-from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, Lifecycle, ShortNumber, Tenant
+from .code_pools import CodeImport, Issued, Pool
+from .draws import Draw, Rule
 
-__all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CodeStatus", "Conflict",
-           "DialplanVersion", "Durability", "EventView", "KeyOwner", "NotFound", "OutcomeRecord", "OutcomeView",
-           "PoolTally", "ShortNumber", "SpoolError", "Store", "StoreError", "StoreOptions", "StoreUnavailable",
-           "Tallies", "Tenant", "VoteOutcome"]
+__all__ = ["ApiKey", "CallDetail", "CallFilter", "CallSummary", "Campaign", "CodeImport", "CodeStatus", "Conflict",
+           "DialplanVersion", "Draw", "Durability", "EventView", "Issued", "KeyOwner", "Lifecycle", "NotFound",
+           "OutcomeRecord", "OutcomeView", "Pool", "PoolTally", "Rule", "ShortNumber", "SpoolError", "Store",
+           "StoreError", "StoreOptions", "StoreUnavailable", "Tallies", "Tenant", "VoteOutcome"]

@@ -10,15 +10,16 @@ by key (time, id) for exports of any size.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from . import code_pools
 from .errors import NotFound
-from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, VoteRow
+from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsMessageRow, VoteRow
 
 
 @dataclass(frozen=True)
@@ -98,20 +99,31 @@ class PoolTally:
 
 
 @dataclass(frozen=True)
+class IssuedTally:
+    codes: int
+    issued: int
+
+
+@dataclass(frozen=True)
 class Tallies:
-    """votes[name][choice], answers[question][answer]: counts; codes[pool]: size and redeemed."""
+    """votes[name][choice], answers[question][answer]: counts; codes[pool]: size and redeemed by the campaign;
+    issued[pool]: size and codes the campaign handed out."""
 
     votes: dict[str, dict[str, int]]
     answers: dict[str, dict[str, int]]
     codes: dict[str, PoolTally]
+    issued: dict[str, IssuedTally] = field(default_factory=dict)
 
 
 SUMMARY_COLUMNS = [getattr(CallRow, f.name) for f in fields(CallSummary)]
 OUTCOME_COLUMNS = [getattr(OutcomeRow, f.name) for f in fields(OutcomeView)]
 
 
-def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallies:
-    _check_campaign(session, tenant_id, campaign_id)
+def tallies(session: Session, tenant_id: str | None, campaign_id: str, redeem_pools: tuple[str, ...] = (),
+            issue_pools: tuple[str, ...] = ()) -> Tallies:
+    """The campaign's totals; the tenant's named pools it redeems from and issues from are listed from the
+    start (before any code was redeemed or handed out)."""
+    check_campaign(session, tenant_id, campaign_id)
     votes: dict[str, dict[str, int]] = {}
     for name, choice, count in session.execute(
             select(VoteRow.name, VoteRow.choice, func.count()).where(VoteRow.campaign_id == campaign_id)
@@ -126,26 +138,49 @@ def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallie
     codes = {pool: PoolTally(total, redeemed or 0) for pool, total, redeemed in session.execute(
         select(PromoCodeRow.pool, func.count(), func.count(PromoCodeRow.redeemed_at))
         .where(PromoCodeRow.campaign_id == campaign_id).group_by(PromoCodeRow.pool))}
-    return Tallies(votes, answers, codes)
+    counts = code_pools.redeemed_by_campaign(session, campaign_id)
+    redeem = {name for kind, name in counts if kind == "code" and name not in codes} | set(redeem_pools)
+    issue = {name for kind, name in counts if kind == "issued"} | set(issue_pools)
+    owner = session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
+    sizes = {p.name: p.codes for p in code_pools.pools(session, owner, sorted(redeem | issue))} if owner else {}
+    codes |= {name: PoolTally(sizes.get(name, 0), counts.get(("code", name), 0)) for name in sorted(redeem)}
+    issued = {name: IssuedTally(sizes.get(name, 0), counts.get(("issued", name), 0)) for name in sorted(issue)}
+    return Tallies(votes, answers, codes, issued)
 
 
 def calls_per_minute(session: Session, tenant_id: str | None, since: datetime, until: datetime,
-                     campaign_id: str | None = None) -> list[tuple[datetime, int]]:
-    """Calls started in each minute of [since, until) that had any (UTC minutes, oldest first)."""
-    if session.get_bind().dialect.name == "postgresql":
-        minute = func.to_char(func.timezone("UTC", CallRow.started_at), 'YYYY-MM-DD"T"HH24:MI')
-    else:
-        minute = func.strftime("%Y-%m-%dT%H:%M", CallRow.started_at)
-    conditions = _call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, since=since, until=until))
+                     campaign_id: str | None = None, channel: str | None = None) -> list[tuple[datetime, int]]:
+    """Calls (of one channel, or both) started in each minute of [since, until) that had any (UTC minutes,
+    oldest first)."""
+    minute = _minute(session, CallRow.started_at)
+    conditions = _call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, channel=channel, since=since,
+                                                        until=until))
     rows = session.execute(select(minute.label("minute"), func.count()).where(*conditions)
                            .group_by("minute").order_by("minute"))
     return [(datetime.fromisoformat(f"{m}:00+00:00"), count) for m, count in rows]
 
 
+def messages_per_minute(session: Session, numbers: list[str], since: datetime, until: datetime
+                        ) -> list[tuple[datetime, int]]:
+    """SMS messages in and out on these short numbers in each minute of [since, until) that had any."""
+    minute = _minute(session, SmsMessageRow.at)
+    rows = session.execute(select(minute.label("minute"), func.count()).where(
+        SmsMessageRow.number.in_(numbers), SmsMessageRow.at >= since, SmsMessageRow.at < until)
+        .group_by("minute").order_by("minute"))
+    return [(datetime.fromisoformat(f"{m}:00+00:00"), count) for m, count in rows]
+
+
+def _minute(session: Session, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
+    """A time column as its UTC minute, YYYY-MM-DDTHH:MM."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI')
+    return func.strftime("%Y-%m-%dT%H:%M", column)
+
+
 def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
              until: datetime | None = None) -> dict[str | None, int]:
     """Ended calls whose flow never reached an end, counted by the last node they were in (None: none)."""
-    _check_campaign(session, tenant_id, campaign_id)
+    check_campaign(session, tenant_id, campaign_id)
     reached_end = exists().where(CallEventRow.call_id == CallRow.call_id, CallEventRow.kind == "end")
     conditions = _call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
     rows = session.execute(select(CallRow.last_node, func.count())
@@ -179,7 +214,7 @@ def outcomes_after(session: Session, tenant_id: str | None, campaign_id: str | N
     """Up to `limit` outcomes after the key (at, id), oldest first; all campaigns when campaign_id is None."""
     query = select(*OUTCOME_COLUMNS)
     if campaign_id is not None:
-        _check_campaign(session, tenant_id, campaign_id)
+        check_campaign(session, tenant_id, campaign_id)
         query = query.where(OutcomeRow.campaign_id == campaign_id)
     elif tenant_id is not None:
         query = query.where(_owned(OutcomeRow.campaign_id, tenant_id))
@@ -217,7 +252,7 @@ def _owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[
     return column.in_(select(CampaignRow.id).where(CampaignRow.tenant_id == tenant_id))
 
 
-def _check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
+def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) -> None:
     if tenant_id is not None and session.scalar(select(CampaignRow.tenant_id).where(
             CampaignRow.id == campaign_id)) != tenant_id:
         raise NotFound(f"no campaign {campaign_id!r}")
