@@ -60,12 +60,14 @@ class Winner:
     caller: str
 
 
-def entries_csv(entries: Iterable[Entry]) -> Iterator[str]:
-    """The canonical CSV text of the entries, a piece at a time (header first)."""
+def entries_csv(entries: Iterable[Entry], start: int = 1) -> Iterator[str]:
+    """The canonical CSV text of the entries, a piece at a time: the header first, unless the entries are a
+    later part of the list (starting at entry `start`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for n, entry in enumerate(entries, start=1):
+    if start == 1:
+        writer.writerow(COLUMNS)
+    for n, entry in enumerate(entries, start=start):
         if entry.entry != n:
             raise DrawError(f"entry {entry.entry} is at place {n}: entries are numbered 1, 2, ... in order")
         writer.writerow(entry.row())

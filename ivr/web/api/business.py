@@ -19,7 +19,7 @@ from ivr.channels.dry_run import dry_run
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import FlowError
 from ivr.flow.loader import load_campaign
-from ivr.flow.model import RECORDING_NAME, Campaign
+from ivr.flow.model import RECORDING_NAME, Campaign, named_pools
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
@@ -27,7 +27,9 @@ from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import DialplanVersion, OutcomeView
 
-from .core import ApiError, engine_of, owned_campaign, principal_of, read_body, read_json, read_text, store_of
+from .core import (ApiError, acting_tenant, engine_of, owned_campaign, principal_of, read_body, read_json, read_text,
+                   store_of)
+from .pools import pool_issues
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
@@ -73,6 +75,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         extra = assigned.get(row.id, [])
         out.append({"id": row.id, "tenant_id": row.tenant_id, "name": campaign.name if campaign else row.id,
                     "active_version": row.active_version, "versions": len(versions),
+                    **row.lifecycle.as_dict(datetime.now(timezone.utc)),
                     "voice_numbers": sorted({*(campaign.voice_numbers if campaign else []), *extra}),
                     "sms_numbers": sorted({*(campaign.sms_numbers if campaign else []), *extra})})
     return web.json_response(out)
@@ -82,7 +85,8 @@ async def validate_dialplan(request: web.Request) -> web.Response:
     """Check a campaign file (YAML or JSON text) without storing it (its recordings must be uploaded)."""
     campaign, _, _ = await _dialplan_body(request)
     tenant_id = await _tenant_for(request, campaign.id) or principal_of(request).tenant_id
-    issues = await engine_of(request).prompts.check(campaign, tenant_id)
+    issues = await engine_of(request).prompts.check(campaign, tenant_id) + await pool_issues(request, campaign,
+                                                                                               tenant_id)
     if issues:
         raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
     return web.json_response({"ok": True, "campaign_id": campaign.id})
@@ -100,6 +104,9 @@ async def upload_version(request: web.Request) -> web.Response:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
+    missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
+    if missing:
+        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in missing])
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
     version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
@@ -309,12 +316,15 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
     store = store_of(request)
     now = datetime.now(timezone.utc)
-    tallies = await store.tallies(tenant_id, campaign_id)
+    deployed = engine_of(request).campaigns.deployed(campaign_id)
+    redeem, issue = named_pools(deployed.campaign) if deployed else ((), ())
+    tallies = await store.tallies(tenant_id, campaign_id, redeem, issue)
     per_minute = await store.calls_per_minute(tenant_id, now - timedelta(minutes=60), now + timedelta(seconds=1),
                                               campaign_id)
     drop_off = await store.drop_off(tenant_id, campaign_id)
     return {"votes": tallies.votes, "answers": tallies.answers,
             "codes": {pool: {"codes": t.codes, "redeemed": t.redeemed} for pool, t in tallies.codes.items()},
+            "issued": {pool: {"codes": t.codes, "issued": t.issued} for pool, t in tallies.issued.items()},
             "calls_per_minute": [[minute.isoformat(), count] for minute, count in per_minute],
             "drop_off": {node or "": count for node, count in drop_off.items()}}
 
@@ -387,12 +397,14 @@ async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
 
 
 async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
-    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's."""
+    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's.
+    An administrator builds a campaign for a tenant with ?tenant= (turnkey): it is that tenant's own."""
     principal = principal_of(request)
+    acting = await acting_tenant(request)
     owner = await store_of(request).campaign_owner(campaign_id)
-    if owner is not None and not principal.admin and owner != principal.tenant_id:
+    if owner is not None and owner != acting and (not principal.admin or request.query.get("tenant")):
         return None
-    return owner or principal.tenant_id
+    return owner or acting
 
 
 def _parsed(engine: Any, version: DialplanVersion) -> Campaign | None:
