@@ -3,8 +3,8 @@
 `run_import` does the work synchronously (the CLI calls it; the node runs it in an `ImportWorkers` thread,
 never on the event loop). Each batch of BATCH codes is inserted with the import's progress in one
 transaction, so other writers (the node's writer thread, other nodes) wait for at most one batch. The codes
-are invisible until `commit_import` (see `code_pools`); on any error the import is marked failed and its
-codes are purged, so a pool never holds half a file. A batch that meets an unreachable or locked database
+are invisible until `commit_import` (see `code_pools`); on any error its codes are purged and the import is
+marked failed, so a pool never holds half a file. A batch that meets an unreachable or locked database
 is tried again (TRIES times, backing off), as the writer does; the batch and its progress are one
 transaction, so a retried batch never counts twice.
 """
@@ -70,8 +70,8 @@ def run_import(engine: Engine, pool_id: int, import_id: int, path: Path, fmt: st
         reason = str(exc) if isinstance(exc, CodeFileError) else f"{type(exc).__name__}: {exc}"
         log.warning("code import %d failed: %s", import_id, reason)
         try:
-            _in_transaction(engine, code_pools.fail_import, import_id, reason)
             purge(engine, import_id)
+            _in_transaction(engine, code_pools.fail_import, import_id, reason)
         except Exception:
             log.exception("code import %d: could not be marked failed (the next import of the pool will)", import_id)
         raise

@@ -6,8 +6,8 @@ writer thread). A pool is found by the tenant and its name; a campaign uses the 
 Imports: `begin_import` makes the pool if it is new and an import row in state "running"; `add_codes`
 inserts a batch with INSERT ... ON CONFLICT DO NOTHING RETURNING, so the codes not returned are the
 duplicates (of the pool, or of an earlier batch); `commit_import` makes the whole import count at once
-(one UPDATE of its state and of the pool's counter); `fail_import` marks it failed, and `purge_import`
-deletes its codes in slices. Every read of codes (redeem, issue) takes only codes of committed imports,
+(one UPDATE of its state and of the pool's counter); on an error `purge_import` deletes its codes in slices,
+then `fail_import` marks it failed (so a failed import has no codes left once its worker is done). Every read of codes (redeem, issue) takes only codes of committed imports,
 so nothing of an import that did not finish is ever seen. One import per pool runs at a time; one that
 stopped sending heartbeats (its process died) for STALE is failed by the next import of the pool.
 
@@ -103,17 +103,17 @@ def create_pool(session: Session, tenant_id: str, name: str) -> Pool:
     """The tenant's pool of that name, made empty when new."""
     check_name(name)
     insert_ignore(session, CodePoolRow.__table__, [{"tenant_id": tenant_id, "name": name,   # type: ignore[arg-type]
-                                                    "created_at": _now(), "codes": 0, "redeemed": 0, "issued": 0}])
+                                                    "created_at": _now(), "codes": 0}])
     row = session.scalar(select(CodePoolRow).where(CodePoolRow.tenant_id == tenant_id, CodePoolRow.name == name))
     assert row is not None
-    return _pool(row)
+    return _pool(session, row)
 
 
 def pool(session: Session, tenant_id: str, name: str) -> Pool:
     row = session.scalar(select(CodePoolRow).where(CodePoolRow.tenant_id == tenant_id, CodePoolRow.name == name))
     if row is None:
         raise NotFound(f"no code pool {name!r}")
-    return _pool(row)
+    return _pool(session, row)
 
 
 def pools(session: Session, tenant_id: str | None, names: list[str] | None = None) -> list[Pool]:
@@ -123,11 +123,16 @@ def pools(session: Session, tenant_id: str | None, names: list[str] | None = Non
         query = query.where(CodePoolRow.tenant_id == tenant_id)
     if names is not None:
         query = query.where(CodePoolRow.name.in_(names))
-    return [_pool(row) for row in session.scalars(query)]
+    return [_pool(session, row) for row in session.scalars(query)]
 
 
-def _pool(row: CodePoolRow) -> Pool:
-    return Pool(row.id, row.tenant_id, row.name, row.created_at, row.codes, row.redeemed, row.issued)
+def _pool(session: Session, row: CodePoolRow) -> Pool:
+    """The pool with its codes redeemed and handed out, counted on the indexes that hold only those."""
+    redeemed = session.scalar(select(func.count()).select_from(PoolCodeRow).where(
+        PoolCodeRow.pool_id == row.id, PoolCodeRow.redeemed_at.is_not(None)))
+    issued = session.scalar(select(func.count()).select_from(PoolCodeRow).where(
+        PoolCodeRow.pool_id == row.id, PoolCodeRow.issued_to.is_not(None)))
+    return Pool(row.id, row.tenant_id, row.name, row.created_at, row.codes, redeemed or 0, issued or 0)
 
 
 # -- imports -----------------------------------------------------------------------------------------
@@ -222,10 +227,10 @@ def fail_import(session: Session, import_id: int, error: str) -> None:
 
 
 def purge_import(session: Session, import_id: int) -> int:
-    """Delete up to PURGE_SLICE codes of a failed import; how many were deleted (0: none left)."""
+    """Delete up to PURGE_SLICE codes of an import that is not committed; how many (0: none left)."""
     state = session.scalar(select(CodeImportRow.state).where(CodeImportRow.id == import_id))
-    if state != FAILED:
-        raise StoreError(f"import {import_id} did not fail: its codes stay")
+    if state == COMMITTED:
+        raise StoreError(f"import {import_id} is committed: its codes stay")
     ids = select(PoolCodeRow.id).where(PoolCodeRow.import_id == import_id).limit(PURGE_SLICE).scalar_subquery()
     return session.execute(delete(PoolCodeRow).where(PoolCodeRow.id.in_(ids))).rowcount or 0
 
@@ -282,7 +287,6 @@ def redeem(session: Session, *, campaign_id: str, pool: str, code: str, caller: 
     result = session.execute(update(PoolCodeRow).where(*mine, PoolCodeRow.redeemed_at.is_(None))
                              .values(redeemed_by=caller, redeemed_at=at, call_id=call_id))
     if result.rowcount == 1:
-        session.execute(update(CodePoolRow).where(CodePoolRow.id == pool_id).values(redeemed=CodePoolRow.redeemed + 1))
         _outcome(session, campaign_id, caller, channel, call_id, "code", pool, code, at)
         return "redeemed"
     return "used" if session.scalar(select(PoolCodeRow.id).where(*mine)) is not None else "invalid"
@@ -317,7 +321,6 @@ def issue(session: Session, *, campaign_id: str, pool: str, caller: str, channel
         except IntegrityError:               # the same caller got a code on another node meanwhile
             continue
         if taken == 1:
-            session.execute(update(CodePoolRow).where(CodePoolRow.id == pool_id).values(issued=CodePoolRow.issued + 1))
             _outcome(session, campaign_id, caller, channel, call_id, "issued", pool, row.code, at)
             return Issued("issued", row.code)
     return Issued("unavailable")

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -237,8 +237,8 @@ class ReportRunRow(Base):
 
 
 class CodePoolRow(Base):
-    """A tenant's named pool of promo codes; the counters change in the transactions that commit an import,
-    redeem or issue a code."""
+    """A tenant's named pool of promo codes; `codes` grows in the transaction that commits an import (codes
+    redeemed and handed out are counted on their indexes: no row every caller's transaction must lock)."""
 
     __tablename__ = "code_pools"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -246,8 +246,6 @@ class CodePoolRow(Base):
     name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     codes: Mapped[int] = mapped_column(Integer, default=0)
-    redeemed: Mapped[int] = mapped_column(Integer, default=0)
-    issued: Mapped[int] = mapped_column(Integer, default=0)
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
 
@@ -275,7 +273,8 @@ class CodeImportRow(Base):
 
 class PoolCodeRow(Base):
     """A code of a pool. Redeemed once (a conditional UPDATE on `redeemed_at`), or issued once to one caller
-    (UNIQUE pool and `issued_to`). No foreign keys: ten million rows are inserted as fast as they can be."""
+    (UNIQUE pool and `issued_to`). No foreign keys: ten million rows are inserted as fast as they can be. The
+    partial index holds only redeemed codes (it costs an import nothing) and counts them."""
 
     __tablename__ = "pool_codes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -287,7 +286,9 @@ class PoolCodeRow(Base):
     call_id: Mapped[str | None] = mapped_column(String(255))
     issued_to: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    __table_args__ = (UniqueConstraint("pool_id", "code"), UniqueConstraint("pool_id", "issued_to"))
+    __table_args__ = (UniqueConstraint("pool_id", "code"), UniqueConstraint("pool_id", "issued_to"),
+                      Index("ix_pool_codes_redeemed", "pool_id", sqlite_where=text("redeemed_at IS NOT NULL"),
+                            postgresql_where=text("redeemed_at IS NOT NULL")))
 
 
 class DrawRow(Base):

@@ -33,8 +33,6 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("created_at", utc(), nullable=False),
         sa.Column("codes", sa.Integer(), nullable=False),
-        sa.Column("redeemed", sa.Integer(), nullable=False),
-        sa.Column("issued", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_code_pools_tenant_id_tenants"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_pools")),
@@ -77,6 +75,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("pool_id", "code", name=op.f("uq_pool_codes_pool_id_code")),
         sa.UniqueConstraint("pool_id", "issued_to", name=op.f("uq_pool_codes_pool_id_issued_to")),
     )
+    op.create_index("ix_pool_codes_redeemed", "pool_codes", ["pool_id"], sqlite_where=sa.text("redeemed_at IS NOT NULL"),
+                    postgresql_where=sa.text("redeemed_at IS NOT NULL"))
     op.create_table(
         "draws",
         sa.Column("id", sa.String(32), nullable=False),
