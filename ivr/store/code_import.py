@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from . import code_pools
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 20_000
 TRIES = 5
+SQLITE_CACHE_KIB = 256 * 1024    # SQLite page cache of the import's connection
 T = TypeVar("T")
 
 
@@ -60,9 +62,9 @@ def run_import(engine: Engine, pool_id: int, import_id: int, path: Path, fmt: st
     the error raised again."""
     done = Progress()
     try:
-        with open(path, "rb") as raw:
+        with open(path, "rb") as raw, _batch_connection(engine) as connection:
             for part in read_batches(raw, fmt, batch):
-                done = _in_transaction(engine, _write_batch, pool_id, import_id, part, done)
+                done = _in_transaction(connection, _write_batch, pool_id, import_id, part, done)
                 if on_progress is not None:
                     on_progress(done)
         _in_transaction(engine, code_pools.commit_import, import_id)
@@ -96,10 +98,33 @@ def purge(engine: Engine, import_id: int) -> None:
         pass
 
 
-def _in_transaction(engine: Engine, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+@contextmanager
+def _batch_connection(engine: Engine) -> Iterator[Connection]:
+    """The connection an import writes its batches on. SQLite: a large page cache (the pool's index stays in
+    memory) and commits that do not wait for the disk (see `code_pools.IMPORT_DURABILITY`), set outside any
+    transaction as SQLite wants and put back for the connection's next user."""
+    with writing(engine).connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            _pragmas(connection, f"cache_size=-{SQLITE_CACHE_KIB}", "synchronous=NORMAL")
+        try:
+            yield connection
+        finally:
+            if sqlite and not connection.invalidated:
+                connection.rollback()
+                _pragmas(connection, "cache_size=-2000", "synchronous=FULL")     # as `connect` has them
+
+
+def _pragmas(connection: Connection, *pragmas: str) -> None:
+    raw = connection.connection.driver_connection                    # autocommit: outside a transaction
+    for pragma in pragmas:
+        raw.execute(f"PRAGMA {pragma}")
+
+
+def _in_transaction(bind: Engine | Connection, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     for attempt in range(TRIES):
         try:
-            with Session(writing(engine)) as session, session.begin():
+            with Session(writing(bind) if isinstance(bind, Engine) else bind) as session, session.begin():
                 return fn(session, *args, **kwargs)
         except Exception as exc:
             if not is_transient(exc) or attempt == TRIES - 1:

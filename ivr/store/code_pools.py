@@ -40,7 +40,10 @@ MAX_PROBLEMS = 1000             # problems listed per import (all are counted)
 PURGE_SLICE = 50_000
 ISSUE_TRIES = 5
 INSERT_ROWS = 500            # rows per INSERT statement of an import
-IMPORT_CACHE_KIB = 256 * 1024   # SQLite page cache of an import's transaction
+# IMPORT_DURABILITY: a batch's commit does not wait for the disk (PostgreSQL synchronous_commit off here,
+# SQLite synchronous NORMAL on the import's connection, `code_import`). A crash may lose the last batches, never
+# corrupt anything, and the import is then failed (it never committed); `commit_import` is an ordinary
+# transaction, durable when it returns, and it flushes the log of every batch before it.
 
 IssueStatus = Literal["issued", "again", "exhausted", "unavailable"]
 
@@ -173,24 +176,42 @@ def add_codes(session: Session, pool_id: int, import_id: int, codes: list[tuple[
 
 
 def _insert_codes(session: Session, pool_id: int, import_id: int, codes: list[str]) -> set[str]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING code, written out by hand in slices of INSERT_ROWS rows, in
-    sorted order (neighbouring index pages): the driver gets plain SQL and a flat tuple of values
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_codes(session, pool_id, import_id, codes)
+    return _insert_rows(session, pool_id, import_id, codes)
+
+
+def _copy_codes(session: Session, pool_id: int, import_id: int, codes: list[str]) -> set[str]:
+    """PostgreSQL: COPY the batch into a temporary table of the transaction, then INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING RETURNING code (COPY is PostgreSQL's bulk path, several times faster than INSERTs)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute("SET LOCAL synchronous_commit = off")         # see IMPORT_DURABILITY
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS ivr_import_codes (code varchar(64)) ON COMMIT DELETE ROWS")
+        with cursor.copy("COPY ivr_import_codes (code) FROM STDIN") as copy:
+            for code in codes:
+                copy.write_row((code,))
+        cursor.execute("INSERT INTO pool_codes (pool_id, import_id, code) SELECT %s, %s, code FROM ivr_import_codes "
+                       "ORDER BY code ON CONFLICT DO NOTHING RETURNING code", (pool_id, import_id))
+        return {row[0] for row in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def _insert_rows(session: Session, pool_id: int, import_id: int, codes: list[str]) -> set[str]:
+    """SQLite: INSERT ... ON CONFLICT DO NOTHING RETURNING code, written out by hand in slices of INSERT_ROWS
+    rows, in sorted order (neighbouring index pages): the driver gets plain SQL and a flat tuple of values
     (SQLAlchemy's own insert of many rows with RETURNING costs more than the database's work at this size)."""
     cursor = session.connection().connection.cursor()
-    mark = "%s" if session.get_bind().dialect.name == "postgresql" else "?"
-    if mark == "?":
-        cursor.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")     # the index's pages stay in memory
     inserted: set[str] = set()
     try:
         for start in range(0, len(codes), INSERT_ROWS):
             part = codes[start:start + INSERT_ROWS]
-            rows = ",".join([f"({pool_id},{import_id},{mark})"] * len(part))
+            rows = ",".join([f"({pool_id},{import_id},?)"] * len(part))
             cursor.execute(f"INSERT INTO pool_codes (pool_id, import_id, code) VALUES {rows} "
                            "ON CONFLICT DO NOTHING RETURNING code", part)
             inserted.update(row[0] for row in cursor.fetchall())
     finally:
-        if mark == "?":
-            cursor.execute("PRAGMA cache_size=-2000")                 # SQLite's default, for the next user
         cursor.close()
     return inserted
 
