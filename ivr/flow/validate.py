@@ -22,10 +22,11 @@ import jsonschema
 from . import schedule as schedules
 from . import templates
 from .model import VOICE_ONLY, Campaign, campaign_texts, exits, templated, texts
-from .schema import POOL, SCHEMA
+from .schema import NAME, POOL, SCHEMA
 
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 POOL_NAME = re.compile(POOL["pattern"])
+VARIABLE = re.compile(NAME["pattern"])
 REPORT_PERIODS = ("hourly", "daily", "weekly")
 MIN_REPORT_EVERY = timedelta(minutes=10)
 MAX_FIRST_REPORT = timedelta(hours=24)
@@ -224,6 +225,8 @@ def _node_issues(campaign: Campaign, node: dict[str, Any]) -> list[tuple[str, st
         out.append(("pool", f'unknown code pool "{node["pool"]}" (neither in code_pools nor a pool name)'))
     elif kind == "issue" and not campaign.named_pool(node["pool"]):
         out.append(("pool", f'"{node["pool"]}" is one of code_pools: codes are handed out from an imported pool'))
+    elif kind == "issue" and "name" not in node and not VARIABLE.fullmatch(node["pool"]):
+        out.append(("pool", f'"{node["pool"]}" cannot be a variable ({{{{issued.NAME}}}}): give the node a name'))
     elif kind in ("webhook", "notify"):
         out += _target_issues(node)
     for i, choice in enumerate(node.get("choices") or []):

@@ -14,7 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ..conftest import ROOT, start_engine
+from ..conftest import ROOT, run_sipp, start_engine
+from ..sipp_keys import key_scenario
 from ..test_sms import sms
 from .conftest import Api, make_key, wait_for
 
@@ -197,3 +198,32 @@ def test_cli_imports_a_file_and_lists_the_pool(world, tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "ivr.cli", "codes", "import", "x", str(path), "--tenant", "nobody",
                               "--db", world.engine.db_url], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "no tenant named 'nobody'" in missing.stderr
+
+
+CALL = """id: code-by-phone
+name: Code by phone
+numbers: {voice: ["7201"]}
+start: give
+nodes:
+  give: {type: issue, pool: phone-codes, name: code, text: "Your code is {{issued.code}}.", next: bye, exhausted: bye}
+  bye: {type: end, text: Goodbye.}
+"""
+
+
+def test_a_call_hears_its_code_read_out_a_character_at_a_time(world) -> None:
+    key = world.keys["brand"]
+    reply = world.api("POST", "/api/code-pools/phone-codes/imports", key, text="K7Q2\n", content_type="text/plain")
+    assert follow(world, "phone-codes", reply.json()["id"], key)[-1]["state"] == "committed"
+    assert world.api("POST", "/api/campaigns/code-by-phone/versions?activate=1", key, text=CALL,
+                     content_type="application/yaml").status == 201
+    workdir = world.tmp / "call"
+    workdir.mkdir()
+    result = run_sipp(world.engine.sip, key_scenario(workdir / "listen.xml", [], caller="+380931234567"),
+                      service="7201", timeout=60, workdir=workdir)
+    assert result.successful == 1, result.output                   # heard it all, then the engine hung up
+    calls = wait_for(lambda: world.api("GET", "/api/calls?campaign=code-by-phone&disposition=completed",
+                                       key).json()["calls"])
+    events = world.api("GET", f"/api/calls/{calls[0]['call_id']}", key).json()["events"]
+    said = [e["data"]["text"] for e in events if e["kind"] == "prompt"]
+    assert said == ["Your code is K, 7, Q, 2.", "Goodbye."]
+    assert world.api("GET", "/api/code-pools/phone-codes", key).json()["issued"] == 1

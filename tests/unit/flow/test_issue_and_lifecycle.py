@@ -113,6 +113,7 @@ nodes:
     ("report", "report.every", "at least 10m between reports"),
     ("first", "report.first_after", "within a day"),
     ("bad pool", "nodes.give.pool", "does not match"),
+    ("unnamed", "nodes.give.pool", "give the node a name"),
 ])
 def test_validation_explains_what_is_wrong(edit: str, path: str, message: str) -> None:
     source = DISCOUNT
@@ -122,6 +123,8 @@ def test_validation_explains_what_is_wrong(edit: str, path: str, message: str) -
         source += "report: {email: [a@b.test], every: 5m}\n"
     elif edit == "first":
         source += "report: {email: [a@b.test], first_after: 25h}\n"
+    elif edit == "unnamed":
+        source = source.replace("pool: discounts", "pool: discounts-2026").replace("    name: discount\n", "")
     else:
         source = source.replace("pool: discounts", "pool: dis counts")
     with pytest.raises(DialplanError) as error:
