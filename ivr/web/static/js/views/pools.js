@@ -43,10 +43,11 @@ function typeOf(file) {
   return "text/plain";
 }
 
-function poolsTable(pools) {
+function poolsTable(pools, me) {
   const c = TEXT.columns;
+  const where = (p) => (me?.role === "admin" ? `?tenant=${encodeURIComponent(p.tenant_id)}` : "");
   return table(TEXT.title, [
-    { label: c.name, cell: (p) => link(`pools/${encodeURIComponent(p.name)}`, p.name) },
+    { label: c.name, cell: (p) => link(`pools/${encodeURIComponent(p.name)}${where(p)}`, p.name) },
     { label: c.codes, cell: (p) => p.codes.toLocaleString() },
     { label: c.redeemed, cell: (p) => p.redeemed.toLocaleString() },
     { label: c.issued, cell: (p) => p.issued.toLocaleString() },
@@ -82,7 +83,7 @@ export async function poolsView(root, params, { me, signal }) {
   root.append(h("h1", {}, TEXT.title), h("p", { class: "help" }, TEXT.intro), form, feedback, list);
 
   async function draw() {
-    fill(list, poolsTable(await getJson("/api/code-pools", { signal })));
+    fill(list, poolsTable(await getJson("/api/code-pools", { signal }), me));
   }
 
   form.addEventListener("submit", async (event) => {
@@ -139,8 +140,9 @@ async function follow(pool, found, bar, feedback, signal, query) {
   return last;
 }
 
-export async function poolView(root, { name }, { signal }) {
-  const pool = await getJson(`/api/code-pools/${encodeURIComponent(name)}`, { signal });
+export async function poolView(root, { name, query }, { signal }) {
+  const tenant = query.get("tenant") ? `?tenant=${encodeURIComponent(query.get("tenant"))}` : "";
+  const pool = await getJson(`/api/code-pools/${encodeURIComponent(name)}${tenant}`, { signal });
   const c = TEXT.importColumns;
   const detail = h("div");
   root.append(h("p", {}, link("pools", TEXT.back)), h("h1", {}, pool.name), poolsTable([pool]),
@@ -148,7 +150,8 @@ export async function poolView(root, { name }, { signal }) {
     table(TEXT.imports, [
       { label: c.file, cell: (i) => h("button", { type: "button", class: "link", onclick: async () => {
         try {
-          const found = await getJson(`/api/code-pools/${encodeURIComponent(name)}/imports/${i.id}`, { signal });
+          const found = await getJson(`/api/code-pools/${encodeURIComponent(name)}/imports/${i.id}${tenant}`,
+            { signal });
           fill(detail, h("h2", {}, i.filename), found.error ? notice("error", TEXT.failed(found.error)) : null,
             problemsOf(found) || h("p", {}, TEXT.committed(found.added, name)));
         } catch (error) {
