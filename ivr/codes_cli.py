@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.store import accounts, code_pools
+from ivr.store.audit import Actor
 from ivr.store.code_files import FORMATS, CodeFileError
 from ivr.store.code_import import Progress, run_import
 from ivr.store.connect import make_engine, writing
@@ -69,7 +70,7 @@ def import_codes(args: argparse.Namespace) -> int:
                 if tenant is None:
                     raise StoreError(f"no tenant named {args.tenant!r}")
                 pool_id, import_id = code_pools.begin_import(session, tenant.id, args.pool, args.file.name,
-                                                             args.file.stat().st_size)
+                                                             args.file.stat().st_size, Actor.command_line())
             done = run_import(engine, pool_id, import_id, args.file, args.format, show)
         finally:
             engine.dispose()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.store import accounts
+from ivr.store.audit import Actor
 from ivr.store.connect import make_engine, writing
 from ivr.store.errors import StoreError
 from ivr.store.migrate import upgrade
@@ -41,13 +42,18 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=lambda a: _run(a.db, revoke, a.key_id))
 
 
+def _actor() -> Actor:
+    """The audit log's name for a change made here: the command line, by the OS user running it."""
+    return Actor.command_line()
+
+
 def create(session: Session, tenant_name: str, role: str) -> list[str]:
     lines = []
     tenant = accounts.tenant_by_name(session, tenant_name)
     if tenant is None:
-        tenant = accounts.create_tenant(session, tenant_name)
+        tenant = accounts.create_tenant(session, tenant_name, _actor())
         lines.append(f"tenant {tenant.name} created ({tenant.id})")
-    key = accounts.create_api_key(session, tenant.id, role)
+    key = accounts.create_api_key(session, tenant.id, role, _actor())
     return [*lines, f"{role} key for tenant {tenant.name} ({tenant.id}); keep it, it is not shown again:", key]
 
 
@@ -63,7 +69,7 @@ def list_keys(session: Session, tenant_name: str) -> list[str]:
 
 
 def revoke(session: Session, key_id: str) -> list[str]:
-    accounts.revoke_api_key(session, None, key_id)
+    accounts.revoke_api_key(session, None, key_id, _actor())
     return [f"key {key_id} revoked"]
 
 

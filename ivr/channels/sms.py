@@ -174,6 +174,8 @@ class SmsGateway:
         known = await self.services.caller_variables(campaign, sender)
         conversation = SmsConversation.open(campaign, self.services, sender, number,
                                             now=datetime.now(timezone.utc), variables={"caller": known})
+        deployed = self.campaigns.deployed(campaign.id)
         self.store.call_started(call_id=conversation.context.call_id, caller=sender, number=number,
-                                campaign_id=campaign.id, channel="sms", at=conversation.session.now)
+                                campaign_id=campaign.id, channel="sms", at=conversation.session.now,
+                                version=deployed.version if deployed else None)
         return conversation

@@ -11,6 +11,10 @@ answers are final. Redirects are not followed. Unless private targets are allowe
 or resolves to a loopback, private, link-local, shared (CGNAT), multicast or reserved address is
 refused without a request; the check is made on the addresses actually connected to, so a name that
 resolves differently later (DNS rebinding) is caught as well.
+
+`stats` counts each request's final result (after its retries): ok, failed, refused. A copy made with
+`dataclasses.replace` (a simulation's client) starts its own counts, so simulations do not count as the
+node's traffic.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ SIGNATURE_HEADER = "X-Ivr-Signature"
 BACKOFF_BASE = 0.25          # seconds before the first retry (then doubling), before jitter
 BACKOFF_CAP = 2.0
 SIGNATURE_TOLERANCE = 300    # seconds a receiver should accept between t= and its clock
+REFUSED = "refused: "        # how the error of a request never sent begins
 
 
 class WebhookRefused(OSError):
@@ -108,6 +113,18 @@ class _PublicOnlyResolver(AbstractResolver):
 
 
 @dataclass
+class WebhookStats:
+    """Requests by final result, after their retries."""
+
+    ok: int = 0
+    failed: int = 0          # error answers, timeouts, connection failures
+    refused: int = 0         # never sent: not http(s), or a private address without permission
+
+    def as_dict(self) -> dict[str, int]:
+        return {"ok": self.ok, "failed": self.failed, "refused": self.refused}
+
+
+@dataclass
 class WebhookClient:
     """Makes `CallWebhook` requests for one node (or one simulation); see the module's docstring."""
 
@@ -115,8 +132,19 @@ class WebhookClient:
     secret: str | None = None                                  # the node's --webhook-secret
     campaign_secret: Callable[[str], str | None] = field(default=lambda campaign_id: None)
     rand: Callable[[], float] = random.random
+    stats: WebhookStats = field(init=False, default_factory=WebhookStats)
 
     async def __call__(self, action: CallWebhook, ctx: "EffectContext") -> WebhookResult:
+        result = await self._request(action, ctx)
+        if result.ok:
+            self.stats.ok += 1
+        elif (result.error or "").startswith(REFUSED):
+            self.stats.refused += 1
+        else:
+            self.stats.failed += 1
+        return result
+
+    async def _request(self, action: CallWebhook, ctx: "EffectContext") -> WebhookResult:
         try:
             self._check_target(action.url)
         except WebhookRefused as exc:
@@ -168,7 +196,7 @@ class WebhookClient:
     def _refused(self, action: CallWebhook, exc: WebhookRefused) -> WebhookResult:
         hint = "" if self.allow_private else " (ivr serve --allow-private-webhooks allows private targets)"
         log.warning("webhook %s %s refused: %s", action.method, action.url, exc)
-        return WebhookResult(False, None, {}, f"refused: {exc}{hint}")
+        return WebhookResult(False, None, {}, f"{REFUSED}{exc}{hint}")
 
     async def _send(self, action: CallWebhook, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         connector = aiohttp.TCPConnector(resolver=None if self.allow_private else _PublicOnlyResolver(),

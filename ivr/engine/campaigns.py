@@ -27,7 +27,7 @@ from pathlib import Path
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
-from ivr.store import Conflict, DialplanVersion, Lifecycle, NotFound, Store, StoreUnavailable
+from ivr.store import Actor, Conflict, DialplanVersion, Lifecycle, NotFound, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class CampaignRegistry:
         tenant = await store.tenant_by_name(DEMO_TENANT)
         if tenant is None:
             with contextlib.suppress(Conflict):                    # another node may create it first
-                await store.create_tenant(DEMO_TENANT)
+                await store.create_tenant(DEMO_TENANT, Actor.node())
             tenant = await store.tenant_by_name(DEMO_TENANT)
             if tenant is None:
                 raise StoreUnavailable(f"the tenant {DEMO_TENANT!r} could neither be created nor read")
@@ -169,11 +169,12 @@ class CampaignRegistry:
             fmt = "json" if path.suffix == ".json" else "yaml"
             try:
                 version = await store.save_dialplan_version(tenant.id, campaign.id, text, fmt,
-                                                            claim=(*campaign.voice_numbers, *campaign.sms_numbers))
+                                                            claim=(*campaign.voice_numbers, *campaign.sms_numbers),
+                                                            actor=Actor.node())
             except Conflict as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
-            await store.activate_version(tenant.id, campaign.id, version)
+            await store.activate_version(tenant.id, campaign.id, version, Actor.node())
             log.info("campaign %s: version %d from %s activated", campaign.id, version, path)
 
     async def refresh(self) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ivr.flow.draw import DrawError, Entry, Winner, draw, entries_sha256
 from ivr.flow.model import Campaign
-from ivr.store import Conflict, Draw, Rule, Store
+from ivr.store import Actor, Conflict, Draw, Rule, Store
 
 MAX_WINNERS = 10_000
 # What a draw refuses, in words (one place, for a message catalogue to take over).
@@ -42,13 +42,13 @@ def rule_of(campaign: Campaign) -> Rule:
 
 
 async def freeze(store: Store, tenant_id: str | None, campaign: Campaign, since: datetime | None = None,
-                 until: datetime | None = None) -> Draw:
+                 until: datetime | None = None, actor: Actor | None = None) -> Draw:
     """Freeze the campaign's entries (made in [since, until)) as a new draw; its hash is in the answer."""
-    return await store.freeze_draw(tenant_id, campaign.id, rule_of(campaign), since, until)
+    return await store.freeze_draw(tenant_id, campaign.id, rule_of(campaign), since, until, actor)
 
 
 async def run(store: Store, tenant_id: str | None, campaign_id: str, draw_id: str, winners: int,
-              seed: str | None = None) -> Draw:
+              seed: str | None = None, actor: Actor | None = None) -> Draw:
     """Draw `winners` of a frozen draw with `seed` (None: a random one, recorded) and keep them, once."""
     if not 1 <= winners <= MAX_WINNERS:
         raise DrawError(MESSAGES["winners"])
@@ -61,7 +61,7 @@ async def run(store: Store, tenant_id: str | None, campaign_id: str, draw_id: st
         raise Conflict(MESSAGES["drawn"].format(id=draw_id))
     per_caller = int(frozen.rule.get("per_caller", 1))
     chosen = await asyncio.to_thread(draw, callers, frozen.entries_sha256, seed, winners, per_caller)
-    return await store.save_draw_winners(tenant_id, campaign_id, draw_id, seed, winners, chosen)
+    return await store.save_draw_winners(tenant_id, campaign_id, draw_id, seed, winners, chosen, actor)
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,16 @@ def _audio_file_issues(data: dict[str, Any], base_dir: Path | None) -> list[Issu
     return issues
 
 
+def read_document(text: str) -> Any:
+    """The data of a campaign file, unchecked (None when it is not YAML or JSON one can read): what the
+    diagram of a file with problems is drawn from."""
+    try:
+        data, _, _ = _parse(text)
+    except DialplanError:
+        return None
+    return data
+
+
 def load_campaign(text: str, filename: str = "dialplan.yaml", base_dir: Path | None = None) -> Campaign:
     """Parse and validate a campaign file's text; raises DialplanError listing every issue by line."""
     try:

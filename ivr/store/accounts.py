@@ -10,6 +10,8 @@ Lifecycle: a campaign is a draft until a version is first activated (`live_at`),
 paused (and resumed), given an end (`ends_at`, after which it is ended), and archived once it no longer
 runs (out of service for good, its short numbers freed). Only a draft may be deleted: nothing a campaign
 collected is ever deleted.
+
+Every change given an `actor` is written to the audit log in its own transaction (`audit`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from . import audit
+from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
 from .models import ApiKeyRow, CallRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
@@ -55,6 +59,7 @@ class ApiKey:
 class KeyOwner(NamedTuple):
     tenant_id: str
     role: str
+    key_id: str
 
 
 @dataclass(frozen=True)
@@ -109,13 +114,14 @@ class ShortNumber:
     assigned_at: datetime
 
 
-def create_tenant(session: Session, name: str) -> Tenant:
+def create_tenant(session: Session, name: str, actor: Actor | None = None) -> Tenant:
     name = name.strip()
     if not name:
         raise StoreError("a tenant needs a name")
     row = {"id": secrets.token_hex(16), "name": name, "created_at": _now()}
     if not insert_one(session, TenantRow.__table__, row):                         # type: ignore[arg-type]
         raise Conflict(f"a tenant named {name!r} exists already")
+    audit.record(session, actor, Action.TENANT_CREATED, row["id"], name)
     return Tenant(**row)
 
 
@@ -128,7 +134,7 @@ def tenants(session: Session) -> list[Tenant]:
     return [Tenant(r.id, r.name, r.created_at) for r in session.scalars(select(TenantRow).order_by(TenantRow.name))]
 
 
-def create_api_key(session: Session, tenant_id: str, role: str) -> str:
+def create_api_key(session: Session, tenant_id: str, role: str, actor: Actor | None = None) -> str:
     """A new key for the tenant; the only time the plain key is seen."""
     if role not in ROLES:
         raise StoreError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
@@ -136,6 +142,7 @@ def create_api_key(session: Session, tenant_id: str, role: str) -> str:
     key_id = secrets.token_hex(6)
     key = f"ivr_{key_id}_{secrets.token_urlsafe(32)}"
     session.add(ApiKeyRow(id=key_id, tenant_id=tenant_id, role=role, key_hash=_hash(key), created_at=_now()))
+    audit.record(session, actor, Action.KEY_CREATED, tenant_id, key_id, {"role": role})
     return key
 
 
@@ -147,7 +154,7 @@ def verify_api_key(session: Session, key: str) -> KeyOwner | None:
     row = session.get(ApiKeyRow, match.group(1))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash(key.strip())):
         return None
-    return KeyOwner(row.tenant_id, row.role)
+    return KeyOwner(row.tenant_id, row.role, row.id)
 
 
 def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
@@ -155,17 +162,18 @@ def api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
     return [ApiKey(r.id, r.tenant_id, r.role, r.created_at, r.revoked_at) for r in rows]
 
 
-def revoke_api_key(session: Session, tenant_id: str | None, key_id: str) -> None:
+def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: Actor | None = None) -> None:
     """Revoke a key of the tenant (None: of any tenant)."""
     row = session.get(ApiKeyRow, key_id)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
         raise NotFound(f"no API key {key_id!r}")
     if row.revoked_at is None:
         row.revoked_at = _now()
+        audit.record(session, actor, Action.KEY_REVOKED, row.tenant_id, key_id, {"role": row.role})
 
 
 def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                          claim: tuple[str, ...] = ()) -> int:
+                          claim: tuple[str, ...] = (), actor: Actor | None = None) -> int:
     """Keep a new version of the campaign's dialplan; its number. The short numbers in `claim` are
     assigned to the campaign in the same transaction (Conflict, and nothing saved, when one of them
     belongs to another tenant or points at another campaign)."""
@@ -186,18 +194,24 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
         assign_number(session, tenant_id, number, campaign_id)
     version = (session.scalar(select(func.max(DialplanVersionRow.version))
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
+    sha256 = hashlib.sha256(source_text.encode()).hexdigest()
     session.add(DialplanVersionRow(campaign_id=campaign_id, version=version, format=fmt, source_text=source_text,
-                                   sha256=hashlib.sha256(source_text.encode()).hexdigest(), created_at=_now()))
+                                   sha256=sha256, created_at=_now()))
+    audit.record(session, actor, Action.VERSION_UPLOADED, tenant_id, campaign_id,
+                 {"version": version, "sha256": sha256, "numbers": list(claim)})
     return version
 
 
-def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int) -> None:
+def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int,
+                     actor: Actor | None = None) -> None:
     campaign = _campaign(session, tenant_id, campaign_id)
     if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
                                                           DialplanVersionRow.version == version)) is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
     if campaign.archived_at is not None:
         raise Conflict(f"campaign {campaign_id!r} is archived")
+    audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
+                 {"version": version, "previous": campaign.active_version})
     campaign.active_version = version
     if campaign.live_at is None:
         campaign.live_at = _now()
@@ -232,27 +246,34 @@ def lifecycles(session: Session) -> dict[str, Lifecycle]:
     return {row.id: _lifecycle(row) for row in rows}
 
 
-def pause(session: Session, tenant_id: str, campaign_id: str) -> Lifecycle:
+def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
     """New calls and messages get the campaign's closed text until it is resumed."""
     row = _running(session, tenant_id, campaign_id, "paused")
-    row.paused_at = row.paused_at or _now()
+    if row.paused_at is None:
+        row.paused_at = _now()
+        audit.record(session, actor, Action.CAMPAIGN_PAUSED, tenant_id, campaign_id)
     return _lifecycle(row)
 
 
-def resume(session: Session, tenant_id: str, campaign_id: str) -> Lifecycle:
+def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
     row = _running(session, tenant_id, campaign_id, "resumed")
-    row.paused_at = None
+    if row.paused_at is not None:
+        row.paused_at = None
+        audit.record(session, actor, Action.CAMPAIGN_RESUMED, tenant_id, campaign_id)
     return _lifecycle(row)
 
 
-def end_at(session: Session, tenant_id: str, campaign_id: str, at: datetime | None) -> Lifecycle:
+def end_at(session: Session, tenant_id: str, campaign_id: str, at: datetime | None,
+           actor: Actor | None = None) -> Lifecycle:
     """The campaign closes at `at` (now or later; None: it has no end)."""
     row = _running(session, tenant_id, campaign_id, "ended")
+    audit.record(session, actor, Action.CAMPAIGN_END_SET, tenant_id, campaign_id, {
+        "ends_at": at.isoformat() if at else None, "previous": row.ends_at.isoformat() if row.ends_at else None})
     row.ends_at = at
     return _lifecycle(row)
 
 
-def archive(session: Session, tenant_id: str, campaign_id: str) -> Lifecycle:
+def archive(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
     """Out of service for good (its results stay); its short numbers are freed. Only a paused or ended
     campaign (or a draft) is archived: a live one is paused or ended first."""
     row = _campaign(session, tenant_id, campaign_id, lock=True)
@@ -261,18 +282,20 @@ def archive(session: Session, tenant_id: str, campaign_id: str) -> Lifecycle:
         raise Conflict(f"campaign {campaign_id!r} is live: pause or end it before archiving it")
     if row.archived_at is None:
         row.archived_at = _now()
-        session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id)
-                        .values(campaign_id=None))
+        freed = session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id)
+                                .values(campaign_id=None).returning(ShortNumberRow.number)).scalars().all()
+        audit.record(session, actor, Action.CAMPAIGN_ARCHIVED, tenant_id, campaign_id, {"numbers_freed": sorted(freed)})
     return _lifecycle(row)
 
 
-def delete_draft(session: Session, tenant_id: str, campaign_id: str) -> None:
+def delete_draft(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> None:
     """Delete a campaign that never went live, with its versions (Conflict for any other)."""
     row = _campaign(session, tenant_id, campaign_id, lock=True)
     if row.live_at is not None or row.active_version is not None or session.scalar(
             select(CallRow.call_id).where(CallRow.campaign_id == campaign_id).limit(1)) is not None:
         raise Conflict(f"campaign {campaign_id!r} has been in service: archive it instead (results are kept)")
     session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id).values(campaign_id=None))
+    audit.record(session, actor, Action.CAMPAIGN_DELETED, tenant_id, campaign_id)
     session.delete(row)
 
 
@@ -289,7 +312,8 @@ def _lifecycle(row: CampaignRow) -> Lifecycle:
     return Lifecycle(row.live_at, row.paused_at, row.ends_at, row.archived_at)
 
 
-def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
+def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None,
+                  actor: Actor | None = None) -> ShortNumber:
     """Give the tenant a short number (or point its number at another campaign, None: at none)."""
     _tenant(session, tenant_id)
     if campaign_id is not None and _campaign(session, tenant_id, campaign_id).archived_at is not None:
@@ -299,14 +323,17 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
     row = session.get(ShortNumberRow, number, with_for_update=True)
     if row is None or row.tenant_id != tenant_id:
         raise Conflict(f"number {number} belongs to another tenant")
+    audit.record(session, actor, Action.NUMBER_ASSIGNED, tenant_id, number,
+                 {"campaign_id": campaign_id, "previous": row.campaign_id})
     row.campaign_id = campaign_id
     return ShortNumber(row.number, row.tenant_id, row.campaign_id, row.assigned_at)
 
 
-def release_number(session: Session, tenant_id: str, number: str) -> None:
+def release_number(session: Session, tenant_id: str, number: str, actor: Actor | None = None) -> None:
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"no number {number}")
+    audit.record(session, actor, Action.NUMBER_RELEASED, tenant_id, number, {"campaign_id": row.campaign_id})
     session.delete(row)
 
 

@@ -28,7 +28,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .connect import insert_ignore, insert_skipping
+from . import audit
+from .audit import Action, Actor
+from .connect import insert_one, insert_skipping
 from .errors import Conflict, NotFound, StoreError
 from .models import CampaignRow, CodeImportRow, CodePoolRow, OutcomeRow, PoolCodeRow
 from .records import CodeStatus, new_id
@@ -102,11 +104,12 @@ def check_name(name: str) -> str:
 
 # -- pools -------------------------------------------------------------------------------------------
 
-def create_pool(session: Session, tenant_id: str, name: str) -> Pool:
+def create_pool(session: Session, tenant_id: str, name: str, actor: Actor | None = None) -> Pool:
     """The tenant's pool of that name, made empty when new."""
     check_name(name)
-    insert_ignore(session, CodePoolRow.__table__, [{"tenant_id": tenant_id, "name": name,   # type: ignore[arg-type]
-                                                    "created_at": _now(), "codes": 0}])
+    row = {"tenant_id": tenant_id, "name": name, "created_at": _now(), "codes": 0}
+    if insert_one(session, CodePoolRow.__table__, row):                            # type: ignore[arg-type]
+        audit.record(session, actor, Action.POOL_CREATED, tenant_id, name)
     row = session.scalar(select(CodePoolRow).where(CodePoolRow.tenant_id == tenant_id, CodePoolRow.name == name))
     assert row is not None
     return _pool(session, row)
@@ -140,10 +143,11 @@ def _pool(session: Session, row: CodePoolRow) -> Pool:
 
 # -- imports -----------------------------------------------------------------------------------------
 
-def begin_import(session: Session, tenant_id: str, name: str, filename: str, bytes_total: int) -> tuple[int, int]:
+def begin_import(session: Session, tenant_id: str, name: str, filename: str, bytes_total: int,
+                 actor: Actor | None = None) -> tuple[int, int]:
     """(pool id, import id) of a new running import (the pool is made when new); Conflict while another
     import of the pool runs. Imports whose worker died are failed first (`purge_import` cleans them)."""
-    pool_id = create_pool(session, tenant_id, name).id
+    pool_id = create_pool(session, tenant_id, name, actor).id
     session.get(CodePoolRow, pool_id, with_for_update=True)                  # one begin at a time per pool
     fail_stale(session, pool_id)
     running = session.scalar(select(CodeImportRow.id).where(CodeImportRow.pool_id == pool_id,
@@ -156,6 +160,8 @@ def begin_import(session: Session, tenant_id: str, name: str, filename: str, byt
                         heartbeat_at=now)
     session.add(row)
     session.flush()
+    audit.record(session, actor, Action.CODES_IMPORTED, tenant_id, name, {"import": row.id, "filename": row.filename,
+                                                                          "bytes": bytes_total})
     return pool_id, row.id
 
 

@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, code_pools, draws, queries, traffic
+from . import accounts, audit, code_pools, draws, flow_counts, operations, queries, traffic
 from .code_import import ImportWorkers
 from .code_pools import CodeImport, Issued, Pool
 from .draws import Draw, Rule
@@ -55,6 +55,9 @@ from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
 from .accounts import ApiKey, Campaign, DialplanVersion, KeyOwner, Lifecycle, ShortNumber, Tenant
+from .audit import Action, Actor, AuditEntry
+from .flow_counts import FlowCounts, FlowFilter
+from .operations import WebhookFailure
 from .spool import Spool
 from .writer import Request, Ticket, Writer, WriterOptions
 
@@ -267,8 +270,8 @@ class Store:
 
     # -- tenants, keys, campaign versions, numbers ----------------------------------------------------
 
-    async def create_tenant(self, name: str) -> Tenant:
-        return await self._run(accounts.create_tenant, name, write=True)
+    async def create_tenant(self, name: str, actor: Actor | None = None) -> Tenant:
+        return await self._run(accounts.create_tenant, name, actor, write=True)
 
     async def tenant_by_name(self, name: str) -> Tenant | None:
         return await self._run(accounts.tenant_by_name, name)
@@ -276,29 +279,30 @@ class Store:
     async def tenants(self) -> list[Tenant]:
         return await self._run(accounts.tenants)
 
-    async def create_api_key(self, tenant_id: str, role: str) -> str:
+    async def create_api_key(self, tenant_id: str, role: str, actor: Actor | None = None) -> str:
         """The plain key, shown this once (only its hash is stored)."""
-        return await self._run(accounts.create_api_key, tenant_id, role, write=True)
+        return await self._run(accounts.create_api_key, tenant_id, role, actor, write=True)
 
     async def verify_api_key(self, key: str) -> KeyOwner | None:
-        """(tenant_id, role) of a valid key, None otherwise."""
+        """(tenant_id, role, key_id) of a valid key, None otherwise."""
         return await self._run(accounts.verify_api_key, key)
 
     async def api_keys(self, tenant_id: str) -> list[ApiKey]:
         return await self._run(accounts.api_keys, tenant_id)
 
-    async def revoke_api_key(self, tenant_id: str | None, key_id: str) -> None:
-        await self._run(accounts.revoke_api_key, tenant_id, key_id, write=True)
+    async def revoke_api_key(self, tenant_id: str | None, key_id: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.revoke_api_key, tenant_id, key_id, actor, write=True)
 
     async def save_dialplan_version(self, tenant_id: str, campaign_id: str, source_text: str, fmt: str,
-                                    claim: tuple[str, ...] = ()) -> int:
+                                    claim: tuple[str, ...] = (), actor: Actor | None = None) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan; creates the campaign if new and
         assigns it the short numbers in `claim` (Conflict when another campaign has one)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
-                               tuple(claim), write=True)
+                               tuple(claim), actor, write=True)
 
-    async def activate_version(self, tenant_id: str, campaign_id: str, version: int) -> None:
-        await self._run(accounts.activate_version, tenant_id, campaign_id, version, write=True)
+    async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
+                               actor: Actor | None = None) -> None:
+        await self._run(accounts.activate_version, tenant_id, campaign_id, version, actor, write=True)
 
     async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
         return await self._run(accounts.active_version, tenant_id, campaign_id)
@@ -315,11 +319,22 @@ class Store:
     async def active_versions(self) -> list[tuple[str, DialplanVersion]]:
         return await self._run(accounts.active_versions)
 
-    async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None) -> ShortNumber:
-        return await self._run(accounts.assign_number, tenant_id, number, campaign_id, write=True)
+    async def assign_number(self, tenant_id: str, number: str, campaign_id: str | None,
+                            actor: Actor | None = None) -> ShortNumber:
+        return await self._run(accounts.assign_number, tenant_id, number, campaign_id, actor, write=True)
 
-    async def release_number(self, tenant_id: str, number: str) -> None:
-        await self._run(accounts.release_number, tenant_id, number, write=True)
+    async def release_number(self, tenant_id: str, number: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.release_number, tenant_id, number, actor, write=True)
+
+    async def audit(self, actor: Actor, action: Action, tenant_id: str | None, target: str,
+                    details: dict[str, Any] | None = None) -> None:
+        """An audit entry for a change made outside the database (an uploaded recording's file)."""
+        await self._run(audit.record, actor, action, tenant_id, target, details, write=True)
+
+    async def audit_entries(self, tenant_id: str | None, limit: int = 50, before: int | None = None
+                            ) -> list[AuditEntry]:
+        """Who changed what, newest first (of one tenant's data, or every tenant's when None)."""
+        return await self._run(audit.entries, tenant_id, limit, before)
 
     async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
         return await self._run(accounts.numbers, tenant_id)
@@ -333,28 +348,29 @@ class Store:
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
-    async def pause(self, tenant_id: str, campaign_id: str) -> Lifecycle:
-        return await self._run(accounts.pause, tenant_id, campaign_id, write=True)
+    async def pause(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.pause, tenant_id, campaign_id, actor, write=True)
 
-    async def resume(self, tenant_id: str, campaign_id: str) -> Lifecycle:
-        return await self._run(accounts.resume, tenant_id, campaign_id, write=True)
+    async def resume(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.resume, tenant_id, campaign_id, actor, write=True)
 
-    async def end_at(self, tenant_id: str, campaign_id: str, at: datetime | None) -> Lifecycle:
-        return await self._run(accounts.end_at, tenant_id, campaign_id, at, write=True)
+    async def end_at(self, tenant_id: str, campaign_id: str, at: datetime | None,
+                     actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.end_at, tenant_id, campaign_id, at, actor, write=True)
 
-    async def archive(self, tenant_id: str, campaign_id: str) -> Lifecycle:
-        return await self._run(accounts.archive, tenant_id, campaign_id, write=True)
+    async def archive(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.archive, tenant_id, campaign_id, actor, write=True)
 
-    async def delete_draft(self, tenant_id: str, campaign_id: str) -> None:
-        await self._run(accounts.delete_draft, tenant_id, campaign_id, write=True)
+    async def delete_draft(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.delete_draft, tenant_id, campaign_id, actor, write=True)
 
     async def lifecycles(self) -> dict[str, Lifecycle]:
         return await self._run(accounts.lifecycles)
 
     # -- named code pools -----------------------------------------------------------------------------------
 
-    async def create_pool(self, tenant_id: str, name: str) -> Pool:
-        return await self._run(code_pools.create_pool, tenant_id, name, write=True)
+    async def create_pool(self, tenant_id: str, name: str, actor: Actor | None = None) -> Pool:
+        return await self._run(code_pools.create_pool, tenant_id, name, actor, write=True)
 
     async def code_pool(self, tenant_id: str, name: str) -> Pool:
         return await self._run(code_pools.pool, tenant_id, name)
@@ -362,11 +378,12 @@ class Store:
     async def code_pools(self, tenant_id: str | None, names: list[str] | None = None) -> list[Pool]:
         return await self._run(code_pools.pools, tenant_id, names)
 
-    async def import_codes(self, tenant_id: str, name: str, path: Path, filename: str, fmt: str = "auto") -> int:
+    async def import_codes(self, tenant_id: str, name: str, path: Path, filename: str, fmt: str = "auto",
+                           actor: Actor | None = None) -> int:
         """Start importing the file at `path` (moved to the import, deleted when it ends) into the tenant's pool
         (made when new); the import's id, at once. Conflict while another import of the pool runs."""
         pool_id, import_id = await self._run(code_pools.begin_import, tenant_id, name, filename, path.stat().st_size,
-                                             write=True)
+                                             actor, write=True)
         self.imports.submit(pool_id, import_id, path, fmt)
         return import_id
 
@@ -379,17 +396,18 @@ class Store:
     # -- draws ----------------------------------------------------------------------------------------------
 
     async def freeze_draw(self, tenant_id: str | None, campaign_id: str, rule: Rule, since: datetime | None = None,
-                          until: datetime | None = None) -> Draw:
+                          until: datetime | None = None, actor: Actor | None = None) -> Draw:
         """Freeze the campaign's entries now (counting every outcome queued for writing before)."""
         await self.flush()
-        return await self._run(draws.freeze, tenant_id, campaign_id, rule, since, until, write=True)
+        return await self._run(draws.freeze, tenant_id, campaign_id, rule, since, until, actor, write=True)
 
     async def draw_callers(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> tuple[list[str], Draw]:
         return await self._run(draws.callers, tenant_id, campaign_id, draw_id)
 
     async def save_draw_winners(self, tenant_id: str | None, campaign_id: str, draw_id: str, seed: str, wanted: int,
-                                winners: list[Any]) -> Draw:
-        return await self._run(draws.save_winners, tenant_id, campaign_id, draw_id, seed, wanted, winners, write=True)
+                                winners: list[Any], actor: Actor | None = None) -> Draw:
+        return await self._run(draws.save_winners, tenant_id, campaign_id, draw_id, seed, wanted, winners, actor,
+                               write=True)
 
     async def draw(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> Draw:
         return await self._run(draws.get, tenant_id, campaign_id, draw_id)
@@ -429,6 +447,23 @@ class Store:
     async def drop_off(self, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
                        until: datetime | None = None) -> dict[str | None, int]:
         return await self._run(queries.drop_off, tenant_id, campaign_id, since, until)
+
+    async def flow_counts(self, tenant_id: str | None, campaign_id: str, filters: FlowFilter = FlowFilter()
+                          ) -> FlowCounts:
+        """Sessions per node and per move between nodes, and where they left (see `flow_counts`)."""
+        return await self._run(flow_counts.flow_counts, tenant_id, campaign_id, filters)
+
+    async def calls_per_minute_by_campaign(self, tenant_id: str | None, since: datetime, until: datetime
+                                           ) -> dict[str, list[tuple[datetime, int]]]:
+        return await self._run(operations.calls_per_minute_by_campaign, tenant_id, since, until)
+
+    async def sms_per_minute(self, tenant_id: str | None, since: datetime, until: datetime
+                             ) -> list[tuple[datetime, int, int]]:
+        return await self._run(operations.sms_per_minute, tenant_id, since, until)
+
+    async def webhook_failures(self, tenant_id: str | None, since: datetime, limit: int = 20
+                               ) -> list[WebhookFailure]:
+        return await self._run(operations.webhook_failures, tenant_id, since, limit)
 
     async def call_log(self, tenant_id: str | None, filters: CallFilter = CallFilter(), limit: int = 50,
                        offset: int = 0) -> list[CallSummary]:

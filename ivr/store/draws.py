@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from ivr.flow.draw import Entry, Winner, entries_sha256
 
+from . import audit
+from .audit import Action, Actor
 from .errors import Conflict, NotFound
-from .models import DrawEntryRow, DrawRow, DrawWinnerRow, OutcomeRow
+from .models import CampaignRow, DrawEntryRow, DrawRow, DrawWinnerRow, OutcomeRow
 from .queries import check_campaign
 
 FROZEN, DRAWN = "frozen", "drawn"
@@ -65,7 +67,7 @@ class Draw:
 
 
 def freeze(session: Session, tenant_id: str | None, campaign_id: str, rule: Rule, since: datetime | None,
-           until: datetime | None) -> Draw:
+           until: datetime | None, actor: Actor | None = None) -> Draw:
     """A new frozen draw of the campaign's entries made in [since, until)."""
     check_campaign(session, tenant_id, campaign_id)
     query = (select(OutcomeRow.id, OutcomeRow.caller, OutcomeRow.kind, OutcomeRow.name, OutcomeRow.value,
@@ -93,7 +95,10 @@ def freeze(session: Session, tenant_id: str | None, campaign_id: str, rule: Rule
             {"draw_id": draw_id, "entry": e.entry, "caller": e.caller, "kind": e.kind, "name": e.name,
              "value": e.value, "at": datetime.fromisoformat(e.at), "outcome_id": e.outcome}
             for e in entries[start:start + INSERT_SLICE]])
-    return get(session, tenant_id, campaign_id, draw_id)
+    found = get(session, tenant_id, campaign_id, draw_id)
+    audit.record(session, actor, Action.DRAW_FROZEN, _owner(session, campaign_id), campaign_id, {
+        "draw": draw_id, "entries": found.entries, "entries_sha256": found.entries_sha256, "rule": found.rule})
+    return found
 
 
 def callers(session: Session, tenant_id: str | None, campaign_id: str, draw_id: str) -> tuple[list[str], Draw]:
@@ -104,7 +109,7 @@ def callers(session: Session, tenant_id: str | None, campaign_id: str, draw_id: 
 
 
 def save_winners(session: Session, tenant_id: str | None, campaign_id: str, draw_id: str, seed: str, wanted: int,
-                 winners: list[Winner]) -> Draw:
+                 winners: list[Winner], actor: Actor | None = None) -> Draw:
     """Record the draw's seed and winners, once (Conflict when it was drawn already)."""
     get(session, tenant_id, campaign_id, draw_id)
     taken = session.execute(update(DrawRow).where(DrawRow.id == draw_id, DrawRow.state == FROZEN).values(
@@ -114,6 +119,8 @@ def save_winners(session: Session, tenant_id: str | None, campaign_id: str, draw
     if winners:
         session.execute(insert(DrawWinnerRow), [{"draw_id": draw_id, "place": w.place, "entry": w.entry,
                                                  "caller": w.caller} for w in winners])
+    audit.record(session, actor, Action.DRAW_DRAWN, _owner(session, campaign_id), campaign_id, {
+        "draw": draw_id, "seed": seed, "winners": [w.entry for w in winners]})
     return get(session, tenant_id, campaign_id, draw_id)
 
 
@@ -153,6 +160,10 @@ def winner_entries(session: Session, tenant_id: str | None, campaign_id: str, dr
         .where(DrawWinnerRow.draw_id == draw_id).order_by(DrawWinnerRow.place))
     return [(Winner(w.place, w.entry, w.caller),
              Entry(e.entry, e.caller, e.kind, e.name, e.value, e.at.isoformat(), e.outcome_id)) for w, e in rows]
+
+
+def _owner(session: Session, campaign_id: str) -> str | None:
+    return session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
 
 
 def _draw(row: DrawRow, won: list[Winner]) -> Draw:

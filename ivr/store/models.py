@@ -8,7 +8,7 @@ is committed). Draws: a frozen list of a campaign's entries with its SHA-256 (`d
 the winners drawn from it (`draw_winners`). Traffic side: calls (voice
 calls and SMS sessions alike), their timeline (call_events), outcomes, votes (one per caller and window:
 a UNIQUE constraint decides), promo codes (single use: a conditional UPDATE decides), SMS sessions and
-messages. Traffic rows name their campaign by id without a foreign key: campaigns may come from files
+messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic rows name their campaign by id without a foreign key: campaigns may come from files
 on the node rather than from the database, and records must be writable in any order after an outage.
 
 Every time is stored in UTC and read back timezone-aware on both databases (`UtcDateTime`).
@@ -148,7 +148,7 @@ class CallEventRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    __table_args__ = (Index(None, "call_id", "at", "seq"), Index(None, "kind", "call_id"))
+    __table_args__ = (Index(None, "call_id", "at", "seq"), Index(None, "kind", "call_id"), Index(None, "kind", "at"))
 
 
 class OutcomeRow(Base):
@@ -224,7 +224,7 @@ class SmsMessageRow(Base):
     caller: Mapped[str] = mapped_column(String(64))
     number: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class ReportRunRow(Base):
@@ -330,3 +330,20 @@ class DrawWinnerRow(Base):
     place: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry: Mapped[int] = mapped_column(Integer)
     caller: Mapped[str] = mapped_column(String(64))
+class AuditRow(Base):
+    """One change made through the API or the command line, written in the change's own transaction.
+    Who: the API key's id, tenant and role (`cli`/`node` with no key for the command line and the node
+    itself). Rows are only ever added; tenants are named by id without a foreign key, so the record
+    outlives them."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor_key_id: Mapped[str | None] = mapped_column(String(16))
+    actor_tenant_id: Mapped[str | None] = mapped_column(String(32))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_name: Mapped[str | None] = mapped_column(String(64))     # the OS user of a command-line change
+    action: Mapped[str] = mapped_column(String(32))
+    tenant_id: Mapped[str | None] = mapped_column(String(32), index=True)    # whose data changed
+    target: Mapped[str] = mapped_column(String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -10,6 +10,7 @@ by key (time, id) for exports of any size.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -152,39 +153,44 @@ def calls_per_minute(session: Session, tenant_id: str | None, since: datetime, u
                      campaign_id: str | None = None, channel: str | None = None) -> list[tuple[datetime, int]]:
     """Calls (of one channel, or both) started in each minute of [since, until) that had any (UTC minutes,
     oldest first)."""
-    minute = _minute(session, CallRow.started_at)
-    conditions = _call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, channel=channel, since=since,
-                                                        until=until))
+    minute = minute_of(session, CallRow.started_at)
+    conditions = call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, channel=channel, since=since,
+                                                       until=until))
     rows = session.execute(select(minute.label("minute"), func.count()).where(*conditions)
                            .group_by("minute").order_by("minute"))
-    return [(datetime.fromisoformat(f"{m}:00+00:00"), count) for m, count in rows]
+    return [(minute_start(m), count) for m, count in rows]
 
 
-def messages_per_minute(session: Session, numbers: list[str], since: datetime, until: datetime
-                        ) -> list[tuple[datetime, int]]:
-    """SMS messages in and out on these short numbers in each minute of [since, until) that had any."""
-    minute = _minute(session, SmsMessageRow.at)
-    rows = session.execute(select(minute.label("minute"), func.count()).where(
-        SmsMessageRow.number.in_(numbers), SmsMessageRow.at >= since, SmsMessageRow.at < until)
-        .group_by("minute").order_by("minute"))
-    return [(datetime.fromisoformat(f"{m}:00+00:00"), count) for m, count in rows]
-
-
-def _minute(session: Session, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
-    """A time column as its UTC minute, YYYY-MM-DDTHH:MM."""
+def minute_of(session: Session, column: InstrumentedAttribute[datetime]) -> ColumnElement[str]:
+    """The UTC minute of a time column as text, "2026-01-31T12:05" (`minute_start` reads it back)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI')
     return func.strftime("%Y-%m-%dT%H:%M", column)
 
 
+def minute_start(text: str) -> datetime:
+    return datetime.fromisoformat(f"{text}:00+00:00")
+
+
+def messages_per_minute(session: Session, numbers: list[str], since: datetime, until: datetime
+                        ) -> list[tuple[datetime, int]]:
+    """SMS messages in and out on these short numbers in each minute of [since, until) that had any."""
+    minute = minute_of(session, SmsMessageRow.at)
+    rows = session.execute(select(minute.label("minute"), func.count()).where(
+        SmsMessageRow.number.in_(numbers), SmsMessageRow.at >= since, SmsMessageRow.at < until)
+        .group_by("minute").order_by("minute"))
+    return [(minute_start(m), count) for m, count in rows]
+
+
 def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
-             until: datetime | None = None) -> dict[str | None, int]:
-    """Ended calls whose flow never reached an end, counted by the last node they were in (None: none)."""
+             until: datetime | None = None, extra: Sequence[ColumnElement[bool]] = ()) -> dict[str | None, int]:
+    """Ended calls whose flow never reached an end, counted by the last node they were in (None: none);
+    `extra` narrows the calls further (a version, a channel)."""
     check_campaign(session, tenant_id, campaign_id)
     reached_end = exists().where(CallEventRow.call_id == CallRow.call_id, CallEventRow.kind == "end")
-    conditions = _call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
+    conditions = call_conditions(None, CallFilter(campaign_id=campaign_id, since=since, until=until))
     rows = session.execute(select(CallRow.last_node, func.count())
-                           .where(*conditions, CallRow.ended_at.is_not(None), ~reached_end)
+                           .where(*conditions, *extra, CallRow.ended_at.is_not(None), ~reached_end)
                            .group_by(CallRow.last_node))
     return {node: count for node, count in rows}
 
@@ -192,19 +198,19 @@ def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: d
 def call_log(session: Session, tenant_id: str | None, filters: CallFilter = CallFilter(), limit: int = 50,
              offset: int = 0) -> list[CallSummary]:
     """Calls matching the filters, newest first."""
-    query = (select(*SUMMARY_COLUMNS).where(*_call_conditions(tenant_id, filters))
+    query = (select(*SUMMARY_COLUMNS).where(*call_conditions(tenant_id, filters))
              .order_by(CallRow.started_at.desc(), CallRow.call_id.desc()).limit(limit).offset(offset))
     return [CallSummary(*row) for row in session.execute(query)]
 
 
 def count_calls(session: Session, tenant_id: str | None, filters: CallFilter = CallFilter()) -> int:
-    return session.scalar(select(func.count()).select_from(CallRow).where(*_call_conditions(tenant_id, filters))) or 0
+    return session.scalar(select(func.count()).select_from(CallRow).where(*call_conditions(tenant_id, filters))) or 0
 
 
 def calls_after(session: Session, tenant_id: str | None, filters: CallFilter, after: tuple[datetime, str] | None,
                 limit: int) -> list[CallSummary]:
     """Up to `limit` calls after the key (started_at, call_id), oldest first: one page of an export."""
-    query = select(*SUMMARY_COLUMNS).where(*_call_conditions(tenant_id, filters))
+    query = select(*SUMMARY_COLUMNS).where(*call_conditions(tenant_id, filters))
     query = _after(query, CallRow.started_at, CallRow.call_id, after)
     return [CallSummary(*row) for row in session.execute(query.limit(limit))]
 
@@ -217,14 +223,14 @@ def outcomes_after(session: Session, tenant_id: str | None, campaign_id: str | N
         check_campaign(session, tenant_id, campaign_id)
         query = query.where(OutcomeRow.campaign_id == campaign_id)
     elif tenant_id is not None:
-        query = query.where(_owned(OutcomeRow.campaign_id, tenant_id))
+        query = query.where(owned(OutcomeRow.campaign_id, tenant_id))
     query = _after(query, OutcomeRow.at, OutcomeRow.id, after)
     return [OutcomeView(*row) for row in session.execute(query.limit(limit))]
 
 
 def call_detail(session: Session, tenant_id: str | None, call_id: str) -> CallDetail | None:
     """A call with its timeline and outcomes; None when unknown (or another tenant's)."""
-    conditions = _call_conditions(tenant_id, CallFilter())
+    conditions = call_conditions(tenant_id, CallFilter())
     row = session.execute(select(*SUMMARY_COLUMNS, CallRow.path).where(CallRow.call_id == call_id, *conditions)).first()
     if row is None:
         return None
@@ -241,14 +247,14 @@ def recording_call(session: Session, tenant_id: str | None, recording_id: str) -
     query = (select(CallEventRow.call_id, CallEventRow.data)
              .where(CallEventRow.kind == "record_result",
                     cast(CallEventRow.data, String).contains(json.dumps(recording_id)),
-                    CallEventRow.call_id.in_(select(CallRow.call_id).where(*_call_conditions(tenant_id, CallFilter())))))
+                    CallEventRow.call_id.in_(select(CallRow.call_id).where(*call_conditions(tenant_id, CallFilter())))))
     for call_id, data in session.execute(query):
         if data.get("recording_id") == recording_id:
             return call_id
     return None
 
 
-def _owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[bool]:
+def owned(column: InstrumentedAttribute[str], tenant_id: str) -> ColumnElement[bool]:
     return column.in_(select(CampaignRow.id).where(CampaignRow.tenant_id == tenant_id))
 
 
@@ -258,10 +264,10 @@ def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) ->
         raise NotFound(f"no campaign {campaign_id!r}")
 
 
-def _call_conditions(tenant_id: str | None, f: CallFilter) -> list[ColumnElement[bool]]:
+def call_conditions(tenant_id: str | None, f: CallFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if tenant_id is not None:
-        conditions.append(_owned(CallRow.campaign_id, tenant_id))
+        conditions.append(owned(CallRow.campaign_id, tenant_id))
     for column, value in ((CallRow.number, f.number), (CallRow.caller, f.caller),
                           (CallRow.campaign_id, f.campaign_id), (CallRow.channel, f.channel),
                           (CallRow.disposition, f.disposition)):

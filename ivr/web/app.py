@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ivr.channels.sms import SmsGateway
+from ivr.engine.metrics import node_status
 
 from .api import setup_api
 from .api.core import bearer_is
@@ -42,11 +43,12 @@ async def metrics(request: web.Request) -> web.Response:
                             headers={"WWW-Authenticate": "Bearer"})
     engine = request.app[ENGINE]
     store = request.app[STORE]
-    clock = engine.clock.stats
-    gauges = {"active_calls": float(len(engine.calls)), "media_clock_late_ticks": float(clock.late_ticks),
-              "media_clock_dropped_ticks": float(clock.dropped_ticks), **store.gauges()}
-    sip = engine.ua.counters() if engine.ua is not None else None
-    return web.Response(text=engine.metrics.render(gauges, sip), content_type="text/plain", charset="utf-8")
+    status = node_status(engine)
+    gauges = {"active_calls": float(sum(status.calls_by_campaign.values())),
+              "media_clock_late_ticks": status.clock["late_ticks"],
+              "media_clock_dropped_ticks": status.clock["dropped_ticks"], **store.gauges()}
+    return web.Response(text=engine.metrics.render(gauges, status.sip, status), content_type="text/plain",
+                        charset="utf-8")
 
 
 def create_app(engine: "Engine", store: "Store", sms_outbound_url: str | None = None,

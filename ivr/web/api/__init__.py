@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import admin, business, draws, lifecycle, operator, openapi, pools
-from .core import Route, setup
+from . import admin, business, draws, flow, lifecycle, monitoring, operator, openapi, pools
+from .core import LIVE_CLOSING, Route, setup
 
 if TYPE_CHECKING:
     from ivr.engine.engine import Engine
@@ -62,6 +62,31 @@ CALL = _obj(call_id=STR, channel=STR, caller=STR, number=STR, campaign_id=STR, v
             cause={"type": ["string", "null"]}, last_node={"type": ["string", "null"]})
 CALL_QUERY = ("number", "caller", "campaign", "channel", "disposition", "since", "until")
 TENANT = _obj(id=STR, name=STR, created_at=STR)
+EXIT = _obj(field=STR, kind=STR, key={"type": ["string", "null"]}, words=_list(STR),
+            condition={"type": ["object", "null"]})
+DIAGRAM = _obj(campaign_id=STR, version=INT, active=BOOL, versions=_list(INT), start={"type": ["string", "null"]},
+               language=STR, routed=BOOL,
+               nodes=_list(_obj(id=STR, type=STR, text=STR, detail=STR, issues=_list(STR))),
+               edges=_list(_obj(id=STR, source=STR, target=STR, exits=_list(EXIT))))
+FLOW = _obj(version={"type": ["integer", "null"]}, channel={"type": ["string", "null"]},
+            since={"type": ["string", "null"]}, until={"type": ["string", "null"]}, sessions=INT, ongoing=INT,
+            nodes={"type": "object", "additionalProperties": INT}, edges={"type": "object", "additionalProperties": INT},
+            left={"type": "object", "additionalProperties": INT}, busiest=_list(STR))
+FLOW_QUERY = ("version", "channel", "since", "until")
+PER_MINUTE = _list({"type": "array", "prefixItems": [STR, INT]})
+NODE = _obj(ready=BOOL, draining=BOOL, calls_by_campaign={"type": "object", "additionalProperties": INT},
+            clock={"type": "object"}, sip={"type": ["object", "null"]}, refused_calls={"type": "object"},
+            ended_calls={"type": "object"}, webhooks=_obj(ok=INT, failed=INT, refused=INT),
+            trunk={"type": ["object", "null"]}, links=_list(_obj(name=STR, up=BOOL, detail=STR)),
+            store=_obj(online=BOOL, queue=INT, spool=INT),
+            calls_per_minute={"type": "object", "additionalProperties": PER_MINUTE},
+            sms_per_minute=_list({"type": "array", "prefixItems": [STR, INT, INT]}),
+            webhook_failures=_list(_obj(at=STR, call_id=STR, campaign_id=STR, channel=STR,
+                                        node={"type": ["string", "null"]}, status={"type": ["integer", "null"]},
+                                        error={"type": ["string", "null"]})))
+AUDIT = _obj(id=INT, at=STR, actor_role=STR, actor_key_id={"type": ["string", "null"]},
+             actor_tenant_id={"type": ["string", "null"]}, actor_name={"type": ["string", "null"]}, action=STR,
+             tenant_id={"type": ["string", "null"]}, target=STR, details={"type": "object"})
 RECORDING = _obj(name=STR, format={"enum": ["wav", "mp3", "ogg"]}, bytes=INT, seconds={"type": ["number", "null"]},
                  uploaded_at=STR)
 
@@ -102,6 +127,16 @@ ROUTES: list[Route] = [
     Route("GET", "/api/campaigns/{campaign_id}/live", business.live, ANY,
           "Server-Sent Events: `event: results` (as GET .../results) at once, on change and every 2 s",
           media="text/event-stream", response=STR),
+    Route("GET", "/api/campaigns/{campaign_id}/diagram", flow.campaign_diagram, ANY,
+          "The flow of a version (?version=N; default: the one in service) as nodes and labelled exits",
+          response=DIAGRAM, query=("version",)),
+    Route("GET", "/api/campaigns/{campaign_id}/flow", flow.flow, ANY,
+          "Sessions per node and per arrow, where they left (\"\": before the first node), the busiest path; "
+          "?version=N|all, ?channel=voice|sms (absent: both), ?since=, ?until= (ISO 8601)",
+          response=FLOW, query=FLOW_QUERY),
+    Route("GET", "/api/campaigns/{campaign_id}/flow/live", flow.flow_live, ANY,
+          "Server-Sent Events: `event: flow` (as GET .../flow) at once, on change and every 2 s",
+          media="text/event-stream", response=STR, query=FLOW_QUERY),
     Route("GET", "/api/campaigns/{campaign_id}/outcomes.csv", business.outcomes_csv, ANY,
           "Every outcome of the campaign as CSV", media="text/csv", response=STR),
     Route("PUT", "/api/campaigns/{campaign_id}/recordings/{name}", business.upload_recording, BUSINESS,
@@ -183,6 +218,13 @@ ROUTES: list[Route] = [
                                                                               duration={"type": "number"}))}}),
     Route("GET", "/api/recordings/{recording_id}", operator.recording, ANY, "A voice message (WAV)",
           media="audio/wav", response=STR),
+    Route("GET", "/api/node", monitoring.node, OPERATOR,
+          "This node's health and the traffic of the last hour: calls now by campaign, calls and SMS per minute, "
+          "webhooks, refused calls and SIP messages, media clock, trunk registration, SMSC links, store backlog, "
+          "the latest failed webhooks", response=NODE),
+    Route("GET", "/api/audit", monitoring.audit_log, ADMIN,
+          "Who changed what (uploads, activations, keys, tenants, numbers, recordings), newest first",
+          response=_list(AUDIT), query=("limit", "before", "tenant")),
     Route("GET", "/api/tenants", admin.list_tenants, ADMIN, "Every tenant", response=_list(TENANT)),
     Route("POST", "/api/tenants", admin.create_tenant, ADMIN, "Create a tenant", body=_obj(name=STR),
           response=TENANT, status=201),
@@ -197,9 +239,9 @@ ROUTES: list[Route] = [
 
 def setup_api(app: web.Application, engine: "Engine", store: "Store") -> None:
     """Mount the API on the node's app."""
-    app[business.LIVE_CLOSING] = asyncio.Event()
+    app[LIVE_CLOSING] = asyncio.Event()
 
     async def close_live(app: web.Application) -> None:
-        app[business.LIVE_CLOSING].set()
+        app[LIVE_CLOSING].set()
     app.on_shutdown.append(close_live)
     setup(app, engine, store, ROUTES)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ivr.store.accounts import ROLES
 
-from .core import ApiError, read_json, store_of
+from .core import ApiError, principal_of, read_json, store_of
 
 
 async def list_tenants(request: web.Request) -> web.Response:
@@ -20,7 +20,7 @@ async def create_tenant(request: web.Request) -> web.Response:
     name = (await read_json(request)).get("name")
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, 'body must be {"name": "..."}')
-    tenant = await store_of(request).create_tenant(name)
+    tenant = await store_of(request).create_tenant(name, principal_of(request).actor)
     return web.json_response({"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at.isoformat()},
                              status=201)
 
@@ -37,11 +37,11 @@ async def create_key(request: web.Request) -> web.Response:
     role = (await read_json(request)).get("role")
     if role not in ROLES:
         raise ApiError(400, f'body must be {{"role": ...}} with one of {", ".join(ROLES)}')
-    key = await store_of(request).create_api_key(request.match_info["tenant_id"], role)
+    key = await store_of(request).create_api_key(request.match_info["tenant_id"], role, principal_of(request).actor)
     return web.json_response({"id": key.split("_")[1], "role": role, "key": key}, status=201)
 
 
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke an API key at once."""
-    await store_of(request).revoke_api_key(None, request.match_info["key_id"])
+    await store_of(request).revoke_api_key(None, request.match_info["key_id"], principal_of(request).actor)
     return web.Response(status=204)

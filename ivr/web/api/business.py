@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import fields, replace
@@ -18,24 +17,23 @@ from aiohttp import web
 from ivr.channels.dry_run import dry_run
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.interpreter import FlowError
-from ivr.flow.loader import load_campaign
+from ivr.flow.diagram import diagram
+from ivr.flow.loader import load_campaign, read_document
 from ivr.flow.model import RECORDING_NAME, Campaign, named_pools
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.simulator import ScriptError
 from ivr.flow.validate import DialplanError, Issue
-from ivr.store import DialplanVersion, OutcomeView
+from ivr.store import Action, DialplanVersion, OutcomeView
 
-from .core import (ApiError, acting_tenant, engine_of, owned_campaign, principal_of, read_body, read_json, read_text,
-                   store_of)
+from .core import (ApiError, acting_tenant, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json,
+                   read_text, store_of)
 from .pools import pool_issues
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
-LIVE_SECONDS = 2.0          # an SSE update at least this often
 LIVE_POLL = 0.5             # how often the tallies are read for changes
-LIVE_CLOSING = web.AppKey("api_live_closing", asyncio.Event)
 CAMPAIGN_ID = re.compile(SCHEMA["properties"]["id"]["pattern"])
 MAX_RECORDING = 8 * 1024 * 1024     # bytes of an uploaded recording
 RECORDING_TYPES = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
@@ -88,7 +86,7 @@ async def validate_dialplan(request: web.Request) -> web.Response:
     issues = await engine_of(request).prompts.check(campaign, tenant_id) + await pool_issues(request, campaign,
                                                                                                tenant_id)
     if issues:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
+        raise await invalid_dialplan(campaign.source, issues)
     return web.json_response({"ok": True, "campaign_id": campaign.id})
 
 
@@ -102,17 +100,18 @@ async def upload_version(request: web.Request) -> web.Response:
     campaign, text, fmt = await _dialplan_body(request)
     if campaign.id != campaign_id:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
-        raise ApiError(422, "invalid dialplan", issues=[_issue(Issue(
-            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line))])
+        raise await invalid_dialplan(campaign.source, [Issue(
+            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
     missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
     if missing:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in missing])
+        raise await invalid_dialplan(campaign.source, missing)
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     numbers = (*campaign.voice_numbers, *campaign.sms_numbers)       # 409 when another campaign has one
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers)
+    actor = principal_of(request).actor
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt, claim=numbers, actor=actor)
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
-        await store.activate_version(tenant_id, campaign_id, version)
+        await store.activate_version(tenant_id, campaign_id, version, actor)
         await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": active}, status=201)
 
@@ -129,7 +128,7 @@ async def list_versions(request: web.Request) -> web.Response:
 async def get_version(request: web.Request) -> web.Response:
     """One version with its source text."""
     campaign_id = request.match_info["campaign_id"]
-    v = await _version(request, campaign_id, _int(request.match_info["version"], "version"))
+    v = await stored_version(request, campaign_id, _int(request.match_info["version"], "version"))
     return web.json_response({"campaign_id": campaign_id, "version": v.version, "source": v.source_text,
                               "format": v.format, "sha256": v.sha256, "created_at": v.created_at.isoformat(),
                               "active": v.active})
@@ -144,8 +143,8 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    await _prepare(engine, engine.campaigns.parse(await _version(request, campaign_id, version)), tenant_id)
-    await store_of(request).activate_version(tenant_id, campaign_id, version)
+    await _prepare(engine, engine.campaigns.parse(await stored_version(request, campaign_id, version)), tenant_id)
+    await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
     await engine.campaigns.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
 
@@ -168,7 +167,7 @@ async def simulate(request: web.Request) -> web.Response:
         if active is None:
             raise ApiError(404, f"campaign {campaign_id!r} has no active version")
         version = active.version
-    campaign = engine_of(request).campaigns.parse(await _version(request, campaign_id, version))
+    campaign = engine_of(request).campaigns.parse(await stored_version(request, campaign_id, version))
     try:
         transcript = await dry_run(campaign, channel, inputs, caller=str(body.get("caller", "+15550001")),
                                          http=_simulation_http(engine_of(request), campaign))
@@ -187,7 +186,7 @@ def _simulation_http(engine: Any, campaign: Campaign) -> WebhookClient:
 async def upload_recording(request: web.Request) -> web.Response:
     """Store a recording (WAV, MP3 or OGG) a campaign plays as `audio: NAME`, converted for calls at once;
     one of the same name is replaced. The campaign may be new (its first version comes later)."""
-    folder, name = await _recording_folder(request)
+    folder, name, tenant_id = await _recording_folder(request)
     suffix = RECORDING_TYPES.get(request.content_type)
     if suffix is None:
         raise ApiError(415, f"send the recording as one of {', '.join(RECORDING_TYPES)}")
@@ -205,12 +204,16 @@ async def upload_recording(request: web.Request) -> web.Response:
         staged.unlink(missing_ok=True)
         raise
     path = recordings.install(staged, name)
-    return web.json_response(_recording(path, len(cache.load_pcm(key))))
+    answer = _recording(path, len(cache.load_pcm(key)))
+    await store_of(request).audit(principal_of(request).actor, Action.RECORDING_UPLOADED, tenant_id,
+                                  f"{request.match_info['campaign_id']}/{name}",
+                                  {"bytes": answer["bytes"], "seconds": answer["seconds"]})
+    return web.json_response(answer)
 
 
 async def list_recordings(request: web.Request) -> web.Response:
     """The recordings uploaded for a campaign."""
-    folder, _ = await _recording_folder(request, named=False)
+    folder, _, _ = await _recording_folder(request, named=False)
     prompts = engine_of(request).prompts
 
     def listing() -> list[dict[str, Any]]:
@@ -222,9 +225,9 @@ async def list_recordings(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(listing))
 
 
-async def _recording_folder(request: web.Request, named: bool = True) -> tuple[Path, str]:
-    """(the folder of the campaign's recordings, the recording's name); 400 for bad ids, 404 for another
-    tenant's campaign."""
+async def _recording_folder(request: web.Request, named: bool = True) -> tuple[Path, str, str]:
+    """(the folder of the campaign's recordings, the recording's name, the tenant); 400 for bad ids, 404 for
+    another tenant's campaign."""
     campaign_id = request.match_info["campaign_id"]
     name = request.match_info.get("name", "")
     if not CAMPAIGN_ID.fullmatch(campaign_id):
@@ -234,7 +237,7 @@ async def _recording_folder(request: web.Request, named: bool = True) -> tuple[P
     tenant_id = await _tenant_for(request, campaign_id)
     if tenant_id is None:
         raise ApiError(404, f"no campaign {campaign_id!r}")
-    return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name
+    return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name, tenant_id
 
 
 def _recording(path: Path, pcm_bytes: int | None) -> dict[str, Any]:
@@ -261,7 +264,7 @@ async def assign_number(request: web.Request) -> web.Response:
     if campaign_id is not None and not isinstance(campaign_id, str):
         raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
     tenant_id = await owned_campaign(request, campaign_id) if campaign_id else principal_of(request).tenant_id
-    row = await store_of(request).assign_number(tenant_id, number, campaign_id)
+    row = await store_of(request).assign_number(tenant_id, number, campaign_id, principal_of(request).actor)
     await engine_of(request).campaigns.refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
@@ -274,7 +277,7 @@ async def release_number(request: web.Request) -> web.Response:
     owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
     if not owners:
         raise ApiError(404, f"no number {number}")
-    await store.release_number(owners[0], number)
+    await store.release_number(owners[0], number, principal.actor)
     await engine_of(request).campaigns.refresh()
     return web.Response(status=204)
 
@@ -292,25 +295,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: `event: results` at once, then on change and at least every LIVE_SECONDS."""
     campaign_id = request.match_info["campaign_id"]
     tenant_id = await owned_campaign(request, campaign_id)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    closing = request.app[LIVE_CLOSING]
-    loop = asyncio.get_running_loop()
-    last, sent_at = "", 0.0
-    try:
-        while not closing.is_set():
-            data = json.dumps(await campaign_results(request, tenant_id, campaign_id))
-            if data != last or loop.time() - sent_at >= LIVE_SECONDS:
-                await response.write(f"event: results\ndata: {data}\n\n".encode())
-                last, sent_at = data, loop.time()
-            try:
-                await asyncio.wait_for(closing.wait(), LIVE_POLL)
-            except TimeoutError:
-                pass
-    except ConnectionError:                       # the client went away
-        pass
-    return response
+    return await event_stream(request, "results", lambda: campaign_results(request, tenant_id, campaign_id),
+                              LIVE_POLL)
 
 
 async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
@@ -369,7 +355,7 @@ async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
     try:
         campaign = load_campaign(text, "dialplan")
     except DialplanError as exc:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
+        raise await invalid_dialplan(await asyncio.to_thread(read_document, text), exc.issues) from None
     fmt = "json" if request.content_type == "application/json" or text.lstrip().startswith("{") else "yaml"
     return campaign, text, fmt
 
@@ -378,7 +364,16 @@ def _issue(issue: Issue) -> dict[str, Any]:
     return {"path": issue.path, "message": issue.message, "line": issue.line}
 
 
-async def _version(request: web.Request, campaign_id: str, version: int) -> DialplanVersion:
+async def invalid_dialplan(document: Any, issues: list[Issue]) -> ApiError:
+    """The 422 for a campaign file with problems: every issue, and the diagram of what could be read with
+    the nodes the issues are in marked (`diagram` is null when the file cannot be read at all)."""
+    graph = diagram(document, [(i.path, i.message) for i in issues]) if isinstance(document, dict) else None
+    return ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues],
+                    diagram=graph.as_dict() if graph is not None else None)
+
+
+async def stored_version(request: web.Request, campaign_id: str, version: int) -> DialplanVersion:
+    """One stored version of a campaign the caller may see (404 otherwise)."""
     tenant_id = await owned_campaign(request, campaign_id)
     for v in await store_of(request).list_versions(tenant_id, campaign_id):
         if v.version == version:
@@ -393,7 +388,7 @@ async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
     except Exception as exc:
         raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
     if issues:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues])
+        raise await invalid_dialplan(campaign.source, issues)
 
 
 async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:

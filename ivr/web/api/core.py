@@ -8,16 +8,18 @@ and answered 500 without details. Request bodies are limited to MAX_BODY bytes (
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ivr.store import Conflict, KeyOwner, NotFound, StoreError, StoreUnavailable
+from ivr.store import Actor, Conflict, KeyOwner, NotFound, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from ivr.engine.engine import Engine
@@ -34,6 +36,8 @@ ENGINE = web.AppKey("api_engine", object)
 STORE = web.AppKey("api_store", object)
 ROUTE_ROLES = web.AppKey("api_route_roles", dict)
 ROUTE_LIMITS = web.AppKey("api_route_limits", dict)
+LIVE_CLOSING = web.AppKey("api_live_closing", asyncio.Event)
+LIVE_SECONDS = 2.0          # an SSE update at least this often
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,11 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the tenant and role of the API key."""
+    """Who is calling: the tenant, role and id of the API key."""
 
     tenant_id: str
     role: str
+    key_id: str
 
     @property
     def admin(self) -> bool:
@@ -83,6 +88,11 @@ class Principal:
     def scope(self) -> str | None:
         """The tenant whose data the caller may read (None: every tenant)."""
         return None if self.admin else self.tenant_id
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for the caller's changes."""
+        return Actor(self.role, self.key_id, self.tenant_id)
 
 
 PRINCIPAL = "ivr_principal"
@@ -135,7 +145,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         owner = await store_of(request).verify_api_key(key)
     if owner is None:
         raise ApiError(401, "missing, unknown or revoked API key", hint="send Authorization: Bearer KEY")
-    principal = Principal(owner.tenant_id, owner.role)
+    principal = Principal(owner.tenant_id, owner.role, owner.key_id)
     request[PRINCIPAL] = principal
     roles = request.app[ROUTE_ROLES].get(request.match_info.route.name)
     if roles is not None and not principal.admin and principal.role not in roles:
@@ -228,6 +238,43 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object")
     return body
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 time from the query string (UTC when it names no zone); 400 when it is not one."""
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+async def event_stream(request: web.Request, event: str, produce: Callable[[], Awaitable[Any]],
+                       poll: float) -> web.StreamResponse:
+    """Server-Sent Events: `event` with `produce()`'s JSON at once, then whenever it changes (looked at every
+    `poll` seconds) and at least every LIVE_SECONDS, until the client leaves or the node shuts down."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    closing = request.app[LIVE_CLOSING]
+    loop = asyncio.get_running_loop()
+    last, sent_at = "", 0.0
+    try:
+        while not closing.is_set():
+            data = json.dumps(await produce())
+            if data != last or loop.time() - sent_at >= LIVE_SECONDS:
+                await response.write(f"event: {event}\ndata: {data}\n\n".encode())
+                last, sent_at = data, loop.time()
+            try:
+                await asyncio.wait_for(closing.wait(), poll)
+            except TimeoutError:
+                pass
+    except ConnectionError:                       # the client went away
+        pass
+    return response
 
 
 def setup(app: web.Application, engine: "Engine", store: "Store", routes: list[Route]) -> None:

@@ -14,7 +14,7 @@ from ivr.engine import draws
 from ivr.flow.draw import DrawError, Entry, entries_csv
 from ivr.flow.model import Campaign
 
-from .core import ApiError, engine_of, owned_campaign, read_json, store_of
+from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, store_of
 
 PAGE = 5000                 # entries written at a time
 WINNER_COLUMNS = ("place", "entry", "caller", "kind", "name", "value", "at", "outcome")
@@ -34,7 +34,8 @@ async def freeze(request: web.Request) -> web.Response:
     body = await read_json(request)
     campaign = await campaign_model(request, tenant_id, campaign_id)
     try:
-        draw = await draws.freeze(store_of(request), tenant_id, campaign, _time(body, "since"), _time(body, "until"))
+        draw = await draws.freeze(store_of(request), tenant_id, campaign, _time(body, "since"), _time(body, "until"),
+                                  principal_of(request).actor)
     except DrawError as exc:
         raise ApiError(422, str(exc)) from None
     return web.json_response(draw.as_dict(), status=201)
@@ -64,7 +65,8 @@ async def draw_winners(request: web.Request) -> web.Response:
     if not isinstance(winners, int) or isinstance(winners, bool) or (seed is not None and not isinstance(seed, str)):
         raise ApiError(400, MESSAGES["body"])
     try:
-        drawn = await draws.run(store_of(request), tenant_id, campaign_id, draw_id, winners, seed)
+        drawn = await draws.run(store_of(request), tenant_id, campaign_id, draw_id, winners, seed,
+                                principal_of(request).actor)
     except DrawError as exc:
         raise ApiError(422, str(exc)) from None
     return web.json_response(drawn.as_dict())

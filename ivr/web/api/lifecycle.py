@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ivr.store import Lifecycle
 
-from .core import ApiError, engine_of, owned_campaign, read_json, store_of
+from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, store_of
 
 # What these endpoints refuse, in words (one place, for a message catalogue to take over).
 MESSAGES = {
@@ -43,7 +43,7 @@ async def end(request: web.Request) -> web.Response:
         at = _moment(body["at"])
     campaign_id = request.match_info["campaign_id"]
     tenant_id = await owned_campaign(request, campaign_id)
-    lifecycle = await store_of(request).end_at(tenant_id, campaign_id, at)
+    lifecycle = await store_of(request).end_at(tenant_id, campaign_id, at, principal_of(request).actor)
     return await _answer(request, campaign_id, lifecycle)
 
 
@@ -51,7 +51,7 @@ async def delete_draft(request: web.Request) -> web.Response:
     """Delete a campaign that never went live (409 for any other: archive it instead)."""
     campaign_id = request.match_info["campaign_id"]
     tenant_id = await owned_campaign(request, campaign_id)
-    await store_of(request).delete_draft(tenant_id, campaign_id)
+    await store_of(request).delete_draft(tenant_id, campaign_id, principal_of(request).actor)
     await engine_of(request).campaigns.refresh()
     return web.Response(status=204)
 
@@ -59,7 +59,7 @@ async def delete_draft(request: web.Request) -> web.Response:
 async def _change(request: web.Request, what: str) -> web.Response:
     campaign_id = request.match_info["campaign_id"]
     tenant_id = await owned_campaign(request, campaign_id)
-    lifecycle = await getattr(store_of(request), what)(tenant_id, campaign_id)
+    lifecycle = await getattr(store_of(request), what)(tenant_id, campaign_id, principal_of(request).actor)
     return await _answer(request, campaign_id, lifecycle)
 
 

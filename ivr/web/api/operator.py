@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import fields
-from datetime import datetime, timezone
 
 from aiohttp import web
 
 from ivr.store import CallFilter, CallSummary
 
 from .business import stream_csv
-from .core import ApiError, engine_of, principal_of, store_of
+from .core import ApiError, engine_of, principal_of, query_time, store_of
 
 RECORDING = re.compile(r"[A-Za-z0-9_-]+\.wav")
 MAX_LIMIT = 1000
@@ -84,19 +83,8 @@ def call_filter(request: web.Request) -> CallFilter:
     q = request.query
     return CallFilter(number=q.get("number") or None, caller=q.get("caller") or None,
                       campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
-                      disposition=q.get("disposition") or None, since=_time(request, "since"),
-                      until=_time(request, "until"))
-
-
-def _time(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+                      disposition=q.get("disposition") or None, since=query_time(request, "since"),
+                      until=query_time(request, "until"))
 
 
 def _int(request: web.Request, name: str, default: int) -> int:

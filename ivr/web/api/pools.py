@@ -59,7 +59,8 @@ async def list_pools(request: web.Request) -> web.Response:
 
 async def create_pool(request: web.Request) -> web.Response:
     """Make an empty pool (or answer the one of that name)."""
-    pool = await store_of(request).create_pool(await acting_tenant(request), _pool_name(request))
+    pool = await store_of(request).create_pool(await acting_tenant(request), _pool_name(request),
+                                               principal_of(request).actor)
     return web.json_response(pool.as_dict())
 
 
@@ -84,7 +85,8 @@ async def import_codes(request: web.Request) -> web.Response:
     folder = engine_of(request).config.data_dir / "code-imports"
     path = await _receive(request, folder)
     try:
-        import_id = await store_of(request).import_codes(tenant_id, name, path, filename, fmt)
+        import_id = await store_of(request).import_codes(tenant_id, name, path, filename, fmt,
+                                                         principal_of(request).actor)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

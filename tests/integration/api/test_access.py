@@ -146,6 +146,9 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("simulate", "other", "business", "POST /api/campaigns/talent-vote/simulate", {"inputs": ["3"]}),
         ("results", "other", "business", "GET /api/campaigns/talent-vote/results", None),
         ("live", "other", "business", "GET /api/campaigns/talent-vote/live", None),
+        ("campaign_diagram", "other", "business", "GET /api/campaigns/talent-vote/diagram", None),
+        ("flow", "other", "operator", "GET /api/campaigns/talent-vote/flow?version=all", None),
+        ("flow_live", "other", "business", "GET /api/campaigns/talent-vote/flow/live", None),
         ("outcomes_csv", "other", "operator", "GET /api/campaigns/talent-vote/outcomes.csv", None),
         ("release_number", "other", "business", "DELETE /api/numbers/3838", None),
         ("call_detail", "other", "operator", f"GET /api/calls/{call}", None),
@@ -223,9 +226,10 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
-    lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "list_pools"}
+    lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
+             "list_pools"}
     tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes"}
-    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key"}
+    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log"}
     assert covered | lists | tenant_free | admin == {route.name for route in ROUTES}
 
 

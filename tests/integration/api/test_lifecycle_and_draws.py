@@ -139,6 +139,15 @@ def test_turnkey_pause_resume_draw_end_archive(world, tmp_path: Path) -> None:
     assert state(world) == "archived"
     calls = api("GET", "/api/calls?campaign=weekend-raffle", brand).json()        # the brand reads its call log
     assert calls["total"] == 8 and {c["channel"] for c in calls["calls"]} == {"sms"}
+    # every change is in the audit log, with who made it
+    brand_id = api("GET", "/api/me", brand).json()["tenant_id"]
+    log = api("GET", f"/api/audit?tenant={brand_id}&limit=100", admin).json()
+    entries = log if isinstance(log, list) else log["entries"]
+    done = [(e["action"], e["actor_role"]) for e in reversed(entries)]
+    assert [a for a in done if a[0].split(".")[0] in ("pool", "codes", "campaign", "draw")] == [
+        ("pool.create", "admin"), ("codes.import", "admin"), ("campaign.pause", "business"),
+        ("campaign.resume", "business"), ("draw.freeze", "business"), ("draw.draw", "business"),
+        ("campaign.end", "business"), ("campaign.archive", "business")]
 
 
 def test_lifecycle_refusals(world) -> None:

@@ -1,7 +1,7 @@
 """Campaigns at scale: lifecycle columns, code pools with their imports and codes, winner draws.
 
 Revision ID: 0017_campaigns_scale
-Revises: 0002
+Revises: 0021_diagram
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_campaigns_scale"
-down_revision = "0002"
+down_revision = "0021_diagram"
 branch_labels = None
 depends_on = None
 

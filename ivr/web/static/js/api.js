@@ -5,10 +5,11 @@ const ME = "ivr.me";
 
 /** A failed request: HTTP status, the server's message and, for invalid campaign files, its issues. */
 export class ApiFailure extends Error {
-  constructor(status, message, issues = []) {
+  constructor(status, message, issues = [], body = {}) {
     super(message);
     this.status = status;
     this.issues = issues;
+    this.body = body;
   }
 }
 
@@ -29,7 +30,7 @@ async function failure(response) {
   }
   const message = body.error && response.status !== 500 ? body.error : PLAIN[response.status]
     || `The server answered with an error (${response.status}). Try again.`;
-  return new ApiFailure(response.status, message, Array.isArray(body.issues) ? body.issues : []);
+  return new ApiFailure(response.status, message, Array.isArray(body.issues) ? body.issues : [], body);
 }
 
 export const session = {

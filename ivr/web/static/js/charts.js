@@ -50,7 +50,8 @@ const MINUTE = 60000;
 
 /** Calls per minute over the last hour as columns, with a plain sentence summing it up. */
 export class MinuteChart {
-  constructor(label) {
+  constructor(label, unit = "call") {
+    this.unit = unit;
     this.svg = h("svg:svg", { class: "columns", viewBox: `0 0 ${MINUTES} 100`, preserveAspectRatio: "none",
       role: "img", "aria-label": label });
     this.top = h("span", { class: "axis-top" });
@@ -73,14 +74,14 @@ export class MinuteChart {
         const height = (n / max) * 96;
         const time = new Date(minutes[i] * MINUTE).toLocaleTimeString(undefined, { timeStyle: "short" });
         return h("svg:rect", { x: String(i + 0.1), width: "0.8", y: String(100 - height), height: String(height) },
-          h("svg:title", {}, `${time}: ${plural(n, "call")}`));
+          h("svg:title", {}, `${time}: ${plural(n, this.unit)}`));
       }));
     this.top.textContent = String(max);
     const total = values.reduce((a, b) => a + b, 0);
     const busiest = values.indexOf(Math.max(...values));
     const at = new Date(minutes[busiest] * MINUTE).toLocaleTimeString(undefined, { timeStyle: "short" });
     this.summary.textContent = total
-      ? `${plural(total, "call")} in the last hour; busiest minute ${at} with ${plural(values[busiest], "call")}.`
-      : "No calls in the last hour.";
+      ? `${plural(total, this.unit)} in the last hour; busiest minute ${at} with ${plural(values[busiest], this.unit)}.`
+      : `No ${this.unit}s in the last hour.`;
   }
 }

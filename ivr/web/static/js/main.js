@@ -14,6 +14,8 @@ import { poolView, poolsView } from "./views/pools.js";
 import { signInView } from "./views/signin.js";
 import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
+import { simulateView } from "./views/flow.js";
+import { nodeView } from "./views/node.js";
 
 const BUSINESS = ["business", "admin"];
 const OPERATOR = ["operator", "admin"];
@@ -26,12 +28,14 @@ const ROUTES = [
   [["campaigns", ":id"], EVERYONE, dashboardView],
   [["campaigns", ":id", "versions"], BUSINESS, versionsView],
   [["campaigns", ":id", "draws"], EVERYONE, drawsView],
+  [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "Upload a campaign"],
   [["pools"], BUSINESS, poolsView, "Code pools"],
   [["pools", ":name"], BUSINESS, poolView],
   [["calls"], EVERYONE, callsView, "Call log"],
   [["calls", ":id"], EVERYONE, callView],
   [["active"], OPERATOR, activeView, "Calls now"],
+  [["node"], OPERATOR, nodeView, "This node"],
   [["tenants"], ADMIN, tenantsView, "Tenants and keys"],
   [["tenants", ":id"], ADMIN, keysView],
 ];

@@ -6,6 +6,7 @@ import { BarChart, MinuteChart } from "../charts.js";
 import { download, fill, h, link, notice, plural } from "../dom.js";
 import { showFailure } from "../page.js";
 import { lifecycleCard } from "./lifecycle.js";
+import { SIMULATE_LABEL, flowSection } from "./flow.js";
 
 const RETRY_SECONDS = 3;
 
@@ -43,9 +44,17 @@ export async function dashboardView(root, { id }, { me, signal }) {
       me.role !== "operator" && link(`upload?campaign=${encodeURIComponent(id)}`, "Upload a new version"),
       link(`campaigns/${encodeURIComponent(id)}/draws`, "Winner draws"),
       link(`calls?campaign=${encodeURIComponent(id)}`, "Calls to this campaign"),
+      me.role !== "operator" && link(`campaigns/${encodeURIComponent(id)}/simulate`, SIMULATE_LABEL),
       exportButton),
     state, board.element);
   follow(`${path}/live`, board, signal);        // runs until the page is left
+  if (campaign.versions) {
+    try {
+      root.append(await flowSection(campaign, signal));
+    } catch (error) {
+      showFailure(error, root);
+    }
+  }
 }
 
 /** Keep the board up to date from the event stream, reconnecting after passing failures. */

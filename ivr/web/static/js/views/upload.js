@@ -6,6 +6,13 @@ import { announce, fill, h, link, notice } from "../dom.js";
 import { showFailure } from "../page.js";
 import { issueList, sourceView } from "../source.js";
 import { tenantPicker } from "../tenant.js";
+import { FlowDiagram } from "../diagram.js";
+
+// Words of the diagram part of this page (one place, for translation).
+const T = {
+  diagram: "The file as a diagram",
+  diagramHelp: "Steps with a problem are outlined in red; hover over one to read its problems.",
+};
 
 const MAX_BYTES = 1024 * 1024;
 
@@ -79,8 +86,13 @@ export async function uploadView(root, { query }, { me, signal }) {
     } catch (error) {
       fill(feedback);
       if (error.status === 422 && error.issues.length) {
+        const graph = error.body.diagram;
         fill(report, notice("error", "The file was not stored: correct the problems below and try again."),
-          issueList(error.issues, "src"), sourceView(source, error.issues, "src", "Your campaign file"));
+          issueList(error.issues, "src"),
+          graph && graph.nodes.length ? h("section", { class: "card", "aria-labelledby": "upload-diagram" },
+            h("h2", { id: "upload-diagram" }, T.diagram), h("p", { class: "help" }, T.diagramHelp),
+            new FlowDiagram(graph, graph.start || "").element) : null,
+          sourceView(source, error.issues, "src", "Your campaign file"));
         report.querySelector("h2").setAttribute("tabindex", "-1");
         report.querySelector("h2").focus();
       } else {
