@@ -4,12 +4,14 @@ Plain functions of a Session (imports run them in their worker thread, redemptio
 writer thread). A pool is found by the tenant and its name; a campaign uses the pools of its tenant.
 
 Imports: `begin_import` makes the pool if it is new and an import row in state "running"; `add_codes`
-inserts a batch with INSERT ... ON CONFLICT DO NOTHING RETURNING, so the codes not returned are the
-duplicates (of the pool, or of an earlier batch); `commit_import` makes the whole import count at once
-(one UPDATE of its state and of the pool's counter); on an error `purge_import` deletes its codes in slices,
-then `fail_import` marks it failed (so a failed import has no codes left once its worker is done). Every read of codes (redeem, issue) takes only codes of committed imports,
-so nothing of an import that did not finish is ever seen. One import per pool runs at a time; one that
-stopped sending heartbeats (its process died) for STALE is failed by the next import of the pool.
+inserts a batch (INSERT ... ON CONFLICT DO NOTHING RETURNING, or COPY first on PostgreSQL), so the codes
+not returned are the duplicates (of the pool, or of an earlier batch); `commit_import` makes the whole
+import count at once (one UPDATE of its state and of the pool's counter); on an error `purge_import`
+deletes its codes in slices, then `fail_import` marks it failed (a failed import has no codes left once
+its worker is done). Every read of codes (redeem, issue) takes only codes of committed imports, so
+nothing of an import that did not finish is ever seen. One import per pool runs at a time; one that
+stopped sending heartbeats (its process died) for STALE is failed by the next import of the pool, and its
+codes purged when a node starts.
 
 Redeeming is the conditional UPDATE (... WHERE redeemed_at IS NULL) on the pool's UNIQUE (pool, code)
 index: one row whatever the pool's size, and its row count decides between two callers, on any node.
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .audit import Action, Actor
-from .connect import insert_one, insert_skipping
+from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
 from .models import CampaignRow, CodeImportRow, CodePoolRow, OutcomeRow, PoolCodeRow
 from .records import CodeStatus, new_id
@@ -107,12 +109,10 @@ def check_name(name: str) -> str:
 def create_pool(session: Session, tenant_id: str, name: str, actor: Actor | None = None) -> Pool:
     """The tenant's pool of that name, made empty when new."""
     check_name(name)
-    row = {"tenant_id": tenant_id, "name": name, "created_at": _now(), "codes": 0}
-    if insert_one(session, CodePoolRow.__table__, row):                            # type: ignore[arg-type]
+    made = {"tenant_id": tenant_id, "name": name, "created_at": _now(), "codes": 0}
+    if insert_one(session, CodePoolRow.__table__, made):                           # type: ignore[arg-type]
         audit.record(session, actor, Action.POOL_CREATED, tenant_id, name)
-    row = session.scalar(select(CodePoolRow).where(CodePoolRow.tenant_id == tenant_id, CodePoolRow.name == name))
-    assert row is not None
-    return _pool(session, row)
+    return pool(session, tenant_id, name)
 
 
 def pool(session: Session, tenant_id: str, name: str) -> Pool:
@@ -163,6 +163,14 @@ def begin_import(session: Session, tenant_id: str, name: str, filename: str, byt
     audit.record(session, actor, Action.CODES_IMPORTED, tenant_id, name, {"import": row.id, "filename": row.filename,
                                                                           "bytes": bytes_total})
     return pool_id, row.id
+
+
+def running_imports(session: Session, tenant_id: str) -> int:
+    """How many imports into the tenant's pools are running (stale ones failed first)."""
+    fail_stale(session)
+    return int(session.scalar(select(func.count()).select_from(CodeImportRow).join(
+        CodePoolRow, CodePoolRow.id == CodeImportRow.pool_id).where(
+        CodePoolRow.tenant_id == tenant_id, CodeImportRow.state == RUNNING)) or 0)
 
 
 def add_codes(session: Session, pool_id: int, import_id: int, codes: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -387,6 +387,9 @@ class Store:
         self.imports.submit(pool_id, import_id, path, fmt)
         return import_id
 
+    async def running_imports(self, tenant_id: str) -> int:
+        return await self._run(code_pools.running_imports, tenant_id, write=True)
+
     async def code_import(self, tenant_id: str | None, name: str, import_id: int) -> CodeImport:
         return await self._run(code_pools.code_import, tenant_id, name, import_id)
 

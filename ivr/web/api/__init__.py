@@ -188,7 +188,8 @@ ROUTES: list[Route] = [
           "Import a file of codes (one a line or CSV, gzip accepted, streamed) into the pool, made when new: 202 "
           "with the import, which runs on (409 while another import of the pool runs)",
           response=IMPORT, status=202, query=("format", "filename", "tenant"), upload=pools.IMPORT_TYPES,
-          max_body=pools.MAX_IMPORT, errors=((409, "another import of the pool is running"),)),
+          max_body=pools.MAX_IMPORT, errors=((409, "another import of the pool is running"),
+                                             (429, "the tenant has imports running already (at most 2)"))),
     Route("GET", "/api/code-pools/{pool}/imports/{import_id}", pools.get_import, BUSINESS,
           "An import: state, progress, counts, problems by line (the first 1000)", response=IMPORT,
           query=("tenant",)),

@@ -28,6 +28,7 @@ from .core import ApiError, acting_tenant, engine_of, principal_of, store_of
 MAX_IMPORT = 1024 * 1024 * 1024          # bytes of one uploaded file (ten million codes take about 110 MB)
 IMPORT_TYPES = ("text/plain", "text/csv", "application/csv", "application/gzip", "application/x-gzip",
                 "application/octet-stream")
+MAX_RUNNING = 2                          # imports of one tenant running at once (each holds its file on disk)
 WRITE_BUFFER = 1024 * 1024               # bytes gathered before a write to disk (in a thread)
 PROGRESS_POLL = 0.5                      # s between looks at a running import's row
 FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -39,6 +40,7 @@ MESSAGES = {
     "empty": "the body is empty: send the file of codes",
     "too_large": f"the file is larger than {MAX_IMPORT} bytes",
     "import_id": "the import id is a number",
+    "busy": f"{MAX_RUNNING} imports of your pools are running: wait for one to finish",
     "no_pool": 'no code pool "{pool}" (import its codes first: POST /api/code-pools/{pool}/imports)',
 }
 
@@ -82,6 +84,8 @@ async def import_codes(request: web.Request) -> web.Response:
     if fmt not in FORMATS:
         raise ApiError(400, MESSAGES["format"])
     filename = FILENAME.sub("_", request.query.get("filename", "") or f"{name}.txt")[:200]
+    if await store_of(request).running_imports(tenant_id) >= MAX_RUNNING:    # before a byte reaches the disk
+        raise ApiError(429, MESSAGES["busy"])
     folder = engine_of(request).config.data_dir / "code-imports"
     path = await _receive(request, folder)
     try:

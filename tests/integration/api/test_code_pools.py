@@ -7,6 +7,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import sqlite3
+from datetime import datetime, timezone
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +142,21 @@ def test_bad_requests_are_refused_with_reasons(world) -> None:
     assert world.api("POST", "/api/code-pools/x/imports?format=xml", key, text="A", content_type="text/plain"
                      ).status == 400
     assert world.api("GET", "/api/code-pools/receipts/imports/999999", key).status == 404
+    # two imports of the tenant running (as if two large files were on their way in): a third waits
+    db = world.engine.db_url.removeprefix("sqlite:///")
+    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(db) as conn:
+        pool_id = conn.execute("SELECT id FROM code_pools WHERE name = 'receipts'").fetchone()[0]
+        ids = [conn.execute("INSERT INTO code_imports (pool_id, state, filename, bytes_total, bytes_read, lines, added, "
+                            "duplicates, malformed, problems, started_at, heartbeat_at) VALUES "
+                            "(?, 'running', 'big.txt', 0, 0, 0, 0, 0, 0, '[]', ?, ?)", (pool_id, now, now)).lastrowid
+               for _ in range(2)]
+    try:
+        reply = world.api("POST", "/api/code-pools/other-pool/imports", key, text="A1", content_type="text/plain")
+        assert reply.status == 429 and "wait for one to finish" in reply.json()["error"]
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.executemany("UPDATE code_imports SET state = 'failed' WHERE id = ?", [(i,) for i in ids])
 
 
 def test_a_campaign_redeems_from_its_tenants_pool_by_name(world) -> None:

@@ -19,8 +19,6 @@ from ivr.store.connect import writing
 from ivr.store.models import CodeImportRow, PoolCodeRow
 from tests.unit.store.support import FAST, opened, rows, run, wait_until
 
-from .conftest import Postgres
-
 pytestmark = pytest.mark.integration
 # Two nodes on one database wait for each other's writes (SQLite: the file's lock; PostgreSQL: a caller asking
 # on both nodes at once waits on the other's uncommitted code, or is chosen as a deadlock's victim and retried).
