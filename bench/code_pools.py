@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # this checkout'
 
 from rtp_sink import percentile  # noqa: E402
 from servers import machine  # noqa: E402
-from store_writes import postgres_schema  # noqa: E402
+from store_writes import scratch_postgres  # noqa: E402
 
 from ivr.cli import loop_factory  # noqa: E402
 from ivr.store.db import Store  # noqa: E402
@@ -141,17 +141,9 @@ async def main() -> None:
             results["sqlite"] = await measure(f"sqlite:///{tmp}/bench.db", work / "spool-sqlite", work, big,
                                               args.codes, args.lookups)
         if args.backend in ("both", "postgresql"):
-            pg = postgres_schema()
-            if pg is None:
-                results["postgresql"] = "unreachable"
-            else:
-                schema, conn = pg
-                try:
-                    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-                    results["postgresql"] = await measure(url, work / "spool-pg", work, big, args.codes, args.lookups)
-                finally:
-                    conn.execute(f"DROP SCHEMA {schema} CASCADE")           # type: ignore[attr-defined]
-                    conn.close()                                             # type: ignore[attr-defined]
+            with scratch_postgres() as url:
+                results["postgresql"] = "unreachable" if url is None else await measure(
+                    url, work / "spool-pg", work, big, args.codes, args.lookups)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]   # type: ignore[index]
     text = json.dumps(results, indent=1)
     if args.out:

@@ -89,21 +89,15 @@ export async function drawsView(root, { id }, { me, signal }) {
   async function show(drawId) {
     const one = await getJson(`${path}/${drawId}`, { signal });
     const here = `${path}/${drawId}`;
-    const files = h("p", { class: "actions" },
-      h("button", { type: "button", class: "link", onclick: async () => {
-        try {
-          download(await blobUrl(`${here}/entries.csv`), `${id}-draw-${drawId}-entries.csv`);
-        } catch (error) {
-          showFailure(error, detail);
-        }
-      } }, TEXT.entriesFile),
-      one.state === "drawn" && h("button", { type: "button", class: "link", onclick: async () => {
-        try {
-          download(await blobUrl(`${here}/winners.csv`), `${id}-draw-${drawId}-winners.csv`);
-        } catch (error) {
-          showFailure(error, detail);
-        }
-      } }, TEXT.winnersFile),
+    const file = (name, label) => h("button", { type: "button", class: "link", onclick: async () => {
+      try {
+        download(await blobUrl(`${here}/${name}.csv`), `${id}-draw-${drawId}-${name}.csv`);
+      } catch (error) {
+        showFailure(error, detail);
+      }
+    } }, label);
+    const files = h("p", { class: "actions" }, file("entries", TEXT.entriesFile),
+      one.state === "drawn" && file("winners", TEXT.winnersFile),
       one.state === "drawn" && h("button", { type: "button", class: "link", onclick: async () => {
         try {
           const verdict = await getJson(`${here}/verify`, { signal });
