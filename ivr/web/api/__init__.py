@@ -245,4 +245,5 @@ def setup_api(app: web.Application, engine: "Engine", store: "Store") -> None:
     async def close_live(app: web.Application) -> None:
         app[LIVE_CLOSING].set()
     app.on_shutdown.append(close_live)
+    app.on_startup.append(pools.remove_stale_uploads)
     setup(app, engine, store, ROUTES)

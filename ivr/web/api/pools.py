@@ -10,9 +10,11 @@ Administrators act for a tenant with `?tenant=`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,13 @@ from ivr.flow.validate import Issue
 from ivr.store.code_files import FORMATS
 from ivr.store.code_pools import POOL_NAME
 
-from .core import ApiError, acting_tenant, engine_of, principal_of, store_of
+from .core import ENGINE, ApiError, acting_tenant, engine_of, principal_of, store_of
 
 MAX_IMPORT = 1024 * 1024 * 1024          # bytes of one uploaded file (ten million codes take about 110 MB)
 IMPORT_TYPES = ("text/plain", "text/csv", "application/csv", "application/gzip", "application/x-gzip",
                 "application/octet-stream")
 MAX_RUNNING = 2                          # imports of one tenant running at once (each holds its file on disk)
+STALE_UPLOAD = 24 * 3600                 # s after which a left-behind upload file is removed at start
 WRITE_BUFFER = 1024 * 1024               # bytes gathered before a write to disk (in a thread)
 PROGRESS_POLL = 0.5                      # s between looks at a running import's row
 FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -124,6 +127,21 @@ async def _receive(request: web.Request, folder: Path) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+async def remove_stale_uploads(app: web.Application) -> None:
+    """At start: files of imports a crash left behind (older than STALE_UPLOAD; their imports were failed)."""
+    folder = app[ENGINE].config.data_dir / "code-imports"                  # type: ignore[attr-defined]
+
+    def remove() -> None:
+        if not folder.is_dir():
+            return
+        limit = time.time() - STALE_UPLOAD
+        for path in folder.glob("import-*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < limit:
+                    path.unlink()
+    await asyncio.to_thread(remove)
 
 
 async def get_import(request: web.Request) -> web.Response:

@@ -145,8 +145,9 @@ def test_bad_requests_are_refused_with_reasons(world) -> None:
     # two imports of the tenant running (as if two large files were on their way in): a third waits
     db = world.engine.db_url.removeprefix("sqlite:///")
     now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    assert world.api("PUT", "/api/code-pools/busy-pool", key).json()["codes"] == 0
     with sqlite3.connect(db) as conn:
-        pool_id = conn.execute("SELECT id FROM code_pools WHERE name = 'receipts'").fetchone()[0]
+        pool_id = conn.execute("SELECT id FROM code_pools WHERE name = 'busy-pool'").fetchone()[0]
         ids = [conn.execute("INSERT INTO code_imports (pool_id, state, filename, bytes_total, bytes_read, lines, added, "
                             "duplicates, malformed, problems, started_at, heartbeat_at) VALUES "
                             "(?, 'running', 'big.txt', 0, 0, 0, 0, 0, 0, '[]', ?, ?)", (pool_id, now, now)).lastrowid
