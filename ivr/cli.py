@@ -293,15 +293,17 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `ivr` command line: serve, validate, simulate, prompts, keys."""
+    """The `ivr` command line: serve, validate, simulate, prompts, keys, codes, draw."""
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
-    from ivr import flow_cli, keys_cli, prompts_cli
+    from ivr import codes_cli, draw_cli, flow_cli, keys_cli, prompts_cli
 
     flow_cli.add_arguments(sub)
     keys_cli.add_arguments(sub)
     prompts_cli.add_arguments(sub)
+    codes_cli.add_arguments(sub)
+    draw_cli.add_arguments(sub)
     return parser
 
 

@@ -8,8 +8,6 @@ key that is shown is a key that exists.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Callable
 
@@ -46,10 +44,7 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
 
 def _actor() -> Actor:
     """The audit log's name for a change made here: the command line, by the OS user running it."""
-    try:
-        return Actor.cli(getpass.getuser())
-    except (KeyError, OSError):                  # no name for the uid (a bare container)
-        return Actor.cli(f"uid {os.getuid()}")
+    return Actor.command_line()
 
 
 def create(session: Session, tenant_name: str, role: str) -> list[str]:

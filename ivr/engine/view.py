@@ -104,6 +104,11 @@ class EngineView:
                "media_clock_dropped_ticks": status.clock["dropped_ticks"]}
         return self._engine.metrics.render({**own, **gauges}, status.sip, status)
 
+    @property
+    def imports_dir(self) -> Path:
+        """Where code files being imported wait on this node."""
+        return self._engine.config.data_dir / "code-imports"
+
     def recording(self, recording_id: str) -> Path:
         """Where this node keeps a voice message (it may not exist)."""
         return self._engine.config.data_dir / "recordings" / recording_id

@@ -76,7 +76,8 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (PoolTimeout, OSError, TimeoutError))
 
 
-def _insert(session: Session, table: Table) -> Any:
+def insert_skipping(session: Session, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect (rows violating a unique constraint are skipped)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
 
@@ -84,11 +85,11 @@ def _insert(session: Session, table: Table) -> Any:
 def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT the rows, skipping those that violate a unique constraint (replays are idempotent)."""
     if rows:
-        session.execute(_insert(session, table), rows)
+        session.execute(insert_skipping(session, table), rows)
 
 
 def insert_one(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """INSERT one row unless it violates a unique constraint; True when it was inserted.
     (RETURNING tells, where rowcount does not: psycopg under SQLAlchemy 2.1 reports -1 for it.)"""
-    statement = _insert(session, table).values(row).returning(*table.primary_key.columns)
+    statement = insert_skipping(session, table).values(row).returning(*table.primary_key.columns)
     return session.execute(statement).first() is not None

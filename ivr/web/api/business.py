@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ivr.channels.campaign_jobs import InvalidCampaign, JobFailed
 from ivr.flow.diagram import diagram
-from ivr.flow.model import RECORDING_NAME, Campaign
+from ivr.flow.model import RECORDING_NAME, Campaign, named_pools
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
@@ -24,8 +24,9 @@ from ivr.flow.validate import DialplanError, Issue
 from ivr.store import Action, DialplanVersion, OutcomeView
 from ivr.store.contacts import Contact
 
-from .core import (ApiError, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json, read_text,
-                   store_of)
+from .core import (ApiError, acting_tenant, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json,
+                   read_text, store_of)
+from .pools import pool_issues
 
 if TYPE_CHECKING:
     from ivr.engine.view import EngineView
@@ -70,6 +71,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         extra = assigned.get(row.id, [])
         out.append({"id": row.id, "tenant_id": row.tenant_id, "name": row.name or row.id,
                     "active_version": row.active_version, "versions": row.versions,
+                    **row.lifecycle.as_dict(datetime.now(timezone.utc)),
                     "voice_numbers": sorted({*row.voice_numbers, *extra}),
                     "sms_numbers": sorted({*row.sms_numbers, *extra})})
     return web.json_response(out)
@@ -79,7 +81,8 @@ async def validate_dialplan(request: web.Request) -> web.Response:
     """Check a campaign file (YAML or JSON text) without storing it (its recordings must be uploaded)."""
     campaign, _, _ = await _dialplan_body(request)
     tenant_id = await _tenant_for(request, campaign.id) or principal_of(request).tenant_id
-    issues = await engine_of(request).prompts.check(campaign, tenant_id)
+    issues = await engine_of(request).prompts.check(campaign, tenant_id) + await pool_issues(request, campaign,
+                                                                                               tenant_id)
     if issues:
         raise await invalid_dialplan(campaign.source, issues)
     return web.json_response({"ok": True, "campaign_id": campaign.id})
@@ -97,6 +100,9 @@ async def upload_version(request: web.Request) -> web.Response:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise await invalid_dialplan(campaign.source, [Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
+    missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
+    if missing:
+        raise await invalid_dialplan(campaign.source, missing)
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     actor = principal_of(request).actor
     version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 409: another campaign's
@@ -137,7 +143,8 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    await _prepare(engine, await _parsed(engine, await stored_version(request, campaign_id, version)), tenant_id)
+    campaign = await parsed_version(engine, await stored_version(request, campaign_id, version))
+    await _prepare(engine, campaign, tenant_id)
     await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
     await engine.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
@@ -305,12 +312,15 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
     store = store_of(request)
     now = datetime.now(timezone.utc)
-    tallies = await store.tallies(tenant_id, campaign_id)
+    deployed = engine_of(request).campaigns.deployed(campaign_id)
+    redeem, issue = named_pools(deployed.campaign) if deployed else ((), ())
+    tallies = await store.tallies(tenant_id, campaign_id, redeem, issue)
     per_minute = await store.calls_per_minute(tenant_id, now - timedelta(minutes=60), now + timedelta(seconds=1),
                                               campaign_id)
     drop_off = await store.drop_off(tenant_id, campaign_id)
     return {"votes": tallies.votes, "answers": tallies.answers,
             "codes": {pool: {"codes": t.codes, "redeemed": t.redeemed} for pool, t in tallies.codes.items()},
+            "issued": {pool: {"codes": t.codes, "issued": t.issued} for pool, t in tallies.issued.items()},
             "calls_per_minute": [[minute.isoformat(), count] for minute, count in per_minute],
             "drop_off": {node or "": count for node, count in drop_off.items()}}
 
@@ -421,15 +431,17 @@ async def _prepare(engine: "EngineView", campaign: Campaign, tenant_id: str) -> 
 
 
 async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
-    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's."""
+    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's.
+    An administrator builds a campaign for a tenant with ?tenant= (turnkey): it is that tenant's own."""
     principal = principal_of(request)
+    acting = await acting_tenant(request)
     owner = await store_of(request).campaign_owner(campaign_id)
-    if owner is not None and not principal.admin and owner != principal.tenant_id:
+    if owner is not None and owner != acting and (not principal.admin or request.query.get("tenant")):
         return None
-    return owner or principal.tenant_id
+    return owner or acting
 
 
-async def _parsed(engine: "EngineView", version: DialplanVersion) -> Campaign:
+async def parsed_version(engine: "EngineView", version: DialplanVersion) -> Campaign:
     """A stored version parsed (in a worker process); 422 when it cannot be served."""
     try:
         return await engine.campaigns.parse(version)
