@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -84,16 +85,23 @@ async def measure(url: str, spool: Path, outcomes: int, concurrency: int) -> dic
         await store.close()
 
 
-def postgres_schema() -> tuple[str, object] | None:
+@contextlib.contextmanager
+def scratch_postgres() -> Iterator[str | None]:
+    """A store URL on a new schema of the local PostgreSQL, dropped afterwards (None: unreachable)."""
     try:
         import psycopg
         conn = psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=3,
                                autocommit=True)
     except Exception:
-        return None
+        yield None
+        return
     schema = "bench_" + uuid.uuid4().hex[:8]
     conn.execute(f"CREATE SCHEMA {schema}")
-    return schema, conn
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
 
 
 async def main() -> None:
@@ -113,17 +121,8 @@ async def on_both_backends(measure: Callable[[str, Path], Awaitable[object]]) ->
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite"] = await measure(f"sqlite:///{tmp}/bench.db", Path(tmp) / "spool-sqlite")
-        pg = postgres_schema()
-        if pg is None:
-            results["postgresql"] = "unreachable"
-        else:
-            schema, conn = pg
-            try:
-                url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-                results["postgresql"] = await measure(url, Path(tmp) / "spool-pg")
-            finally:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")           # type: ignore[attr-defined]
-                conn.close()                                             # type: ignore[attr-defined]
+        with scratch_postgres() as url:
+            results["postgresql"] = "unreachable" if url is None else await measure(url, Path(tmp) / "spool-pg")
     return results
 
 

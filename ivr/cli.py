@@ -77,6 +77,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         "ACK end at once)")
     p.add_argument("--rtp-timeout", type=float, default=30.0, help="seconds without RTP before hanging up")
     p.add_argument("--ring", type=float, default=0.0, help="seconds of ringing (180) before answering")
+    p.add_argument("--server-header", default="ivr/0.1", metavar="TEXT|off",
+                   help="product named in Server and User-Agent headers (default %(default)s); 'off' sends none")
     p.add_argument("--accept-register", action="store_true",
                    help="answer REGISTER with 200, for softphones that insist on registering (testing)")
     p.add_argument("--register", metavar="URI", help="register with this registrar (carrier trunk), e.g. sip:host:5060")
@@ -136,6 +138,16 @@ def sip_rates(items: list[str]) -> dict[str, Rate]:
             except RateError as exc:
                 raise ConfigError(f"--sip-rate {kind}: {exc}") from None
     return rates
+
+
+def server_header(text: str) -> str | None:
+    """`--server-header` → the header value, None for 'off' (or empty)."""
+    text = text.strip()
+    if text.lower() in ("", "off"):
+        return None
+    if not all(32 <= ord(c) < 127 for c in text):
+        raise ConfigError(f"bad --server-header {text!r}: printable ASCII only")
+    return text
 
 
 def tts_defaults(items: list[str], registry: TtsRegistry | None = None) -> dict[str, str]:
@@ -200,7 +212,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         sip_rates=sip_rates(args.sip_rate), allow_from=allow_from, region=region, trust_identity_from=trusted,
         max_setup=args.max_setup, ack_timeout=args.ack_timeout, tcp_idle=args.tcp_idle,
         drain_seconds=args.drain_seconds,
-        rtp_timeout=args.rtp_timeout, ring_seconds=args.ring,
+        rtp_timeout=args.rtp_timeout, ring_seconds=args.ring, server_header=server_header(args.server_header),
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
@@ -302,16 +314,18 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `ivr` command line: serve, validate, simulate, prompts, keys, numbers."""
+    """The `ivr` command line: serve, validate, simulate, prompts, keys, numbers, codes, draw."""
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
-    from ivr import flow_cli, keys_cli, numbers_cli, prompts_cli
+    from ivr import codes_cli, draw_cli, flow_cli, keys_cli, numbers_cli, prompts_cli
 
     flow_cli.add_arguments(sub)
     keys_cli.add_arguments(sub)
     numbers_cli.add_arguments(sub)
     prompts_cli.add_arguments(sub)
+    codes_cli.add_arguments(sub)
+    draw_cli.add_arguments(sub)
     return parser
 
 

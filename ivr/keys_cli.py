@@ -13,8 +13,9 @@ import functools
 from sqlalchemy.orm import Session
 
 from ivr.store import accounts
+from ivr.store.audit import Actor
 from ivr.store.errors import StoreError
-from ivr.store_command import DEFAULT_DB, cli_actor as _actor, run_in_store
+from ivr.store_command import DEFAULT_DB, run_in_store
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,11 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("key_id", metavar="ID")
     p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(handler=lambda a: _run(a.db, revoke, a.key_id))
+
+
+def _actor() -> Actor:
+    """The audit log's name for a change made here: the command line, by the OS user running it."""
+    return Actor.command_line()
 
 
 def create(session: Session, tenant_name: str, role: str) -> list[str]:

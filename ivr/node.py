@@ -11,8 +11,11 @@ from ivr.channels.mailer import Mailer
 from ivr.channels.sms_runtime import SmsChannel
 from ivr.channels.store_services import StoreServices
 from ivr.channels.webhooks import WebhookClient
+from ivr.flow.loader import load_file
+from ivr.flow.validate import DialplanError
 from ivr.store.db import Store, StoreOptions
 from ivr.web.app import create_app
+from ivr.web.demo import PREFIX as DEMO_PREFIX, uses_demo_api
 
 from ivr.engine.config import EngineConfig
 from ivr.engine.engine import Engine
@@ -58,7 +61,8 @@ class Node:
         self.sms = SmsChannel(self.store, self.engine.campaigns, services, config.smsc, config.sms_outbound_url,
                               config.sms_outbound_secret or config.webhook_secret, identity=config.identity,
                               on_link=self.engine.metrics.set_link)
-        app = create_app(self.engine, self.store, self.sms, config.sms_token, config.metrics_token)
+        demo = self._demo_campaigns()
+        app = create_app(self.engine.view(), self.store, self.sms, config.sms_token, config.metrics_token, demo=demo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, config.http_host, config.http_port)
@@ -67,6 +71,22 @@ class Node:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.http_address = sockets[0].getsockname()[:2]
+        if demo:
+            host, port = self.http_address or (config.http_host, config.http_port)
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+            webhooks.demo_base = f"http://{f'[{host}]' if ':' in host else host}:{port}{DEMO_PREFIX}"
+            log.info("demo business API on %s (the demo campaigns call it)", webhooks.demo_base)
+
+    def _demo_campaigns(self) -> bool:
+        """Whether the dialplans folder holds a campaign that calls the demo business API."""
+        assert self.engine is not None
+        campaigns = []
+        for path in self.engine.campaigns.files():
+            try:
+                campaigns.append(load_file(path))
+            except DialplanError:
+                continue                     # reported when the engine loads the folder
+        return uses_demo_api(campaigns)
 
     async def start_engine(self) -> None:
         """Campaigns, prompts, SIP: /health answers 200 once this returns."""
@@ -109,15 +129,7 @@ class Node:
                 task.cancel()
         if self.engine is not None:
             if drain:
-                self.engine.draining = True
-                ua, transport = self.engine.ua, self.engine.transport
-                if ua is not None:
-                    ua.accepting = False
-                    dropped = ua.drop_setups(asyncio.get_running_loop().time())
-                    if transport is not None:
-                        transport.flush()
-                    if dropped:
-                        log.info("stopping: %d calls waiting for their ACK ended", dropped)
+                self.engine.drain()
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + drain_seconds
                 while self.engine.calls and loop.time() < deadline:

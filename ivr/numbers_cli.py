@@ -16,7 +16,8 @@ from ivr.store import accounts, inventory
 from ivr.store.errors import NotFound, StoreError
 from ivr.store.inventory import CLASSES, NUMBER_CHANNELS, InventoryNumber, Lease
 from ivr.store.money import format_amount, local_day, parse_amount, parse_day
-from ivr.store_command import DEFAULT_DB, cli_actor, run_in_store
+from ivr.store.audit import Actor
+from ivr.store_command import DEFAULT_DB, run_in_store
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -57,7 +58,7 @@ _run = functools.partial(run_in_store, "numbers")
 
 def add(session: Session, number: str, number_class: str, channels: str, fee: str) -> list[str]:
     added = inventory.add_number(session, number, number_class, channels, parse_amount(fee, "--fee"),
-                                 actor=cli_actor())
+                                 actor=Actor.command_line())
     return [f"number {added.number} added: {_describe(added, {})}"]
 
 
@@ -65,7 +66,7 @@ def lease(session: Session, number: str, tenant_name: str, starts_on: str, ends_
           channels: str | None) -> list[str]:
     tenant = _tenant(session, tenant_name)
     made = inventory.lease_number(session, number, tenant.id, parse_day(starts_on, "--from"), channels,
-                                  parse_day(ends_on, "--until") if ends_on else None, cli_actor())
+                                  parse_day(ends_on, "--until") if ends_on else None, Actor.command_line())
     return [f"number {made.number} leased to {tenant.name}: {_period(made)} (lease {made.id})"]
 
 
@@ -73,7 +74,7 @@ def end_lease(session: Session, number: str, ends_on: str) -> list[str]:
     current = inventory.current_lease(session, number, _today())
     if current is None:
         raise NotFound(f"number {number} has no lease today or to come")
-    ended = inventory.end_lease(session, current.id, parse_day(ends_on, "--on"), _today(), cli_actor())
+    ended = inventory.end_lease(session, current.id, parse_day(ends_on, "--on"), _today(), Actor.command_line())
     return [f"lease {ended.id} of number {ended.number}: {_period(ended)}"]
 
 

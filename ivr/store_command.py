@@ -1,5 +1,4 @@
-"""Running one command-line command in one transaction of the store's database (`ivr keys`, `ivr numbers`),
-and who the audit log says made its changes (`cli_actor`).
+"""Running one command-line command in one transaction of the store's database (`ivr keys`, `ivr numbers`).
 
 The database is migrated first; the command returns the lines to print, and they are printed only once
 its transaction has committed, so what is shown is what exists. Errors print `PROG: message` alone on
@@ -8,8 +7,6 @@ stderr and exit 1.
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -17,20 +14,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr.store.audit import Actor
 from ivr.store.connect import make_engine, writing
 from ivr.store.errors import StoreError
 from ivr.store.migrate import upgrade
 
 DEFAULT_DB = "sqlite:///var/ivr.db"          # as `ivr serve`
-
-
-def cli_actor() -> Actor:
-    """The audit log's name for a change made here: the command line, by the OS user running it."""
-    try:
-        return Actor.cli(getpass.getuser())
-    except (KeyError, OSError):                  # no name for the uid (a bare container)
-        return Actor.cli(f"uid {os.getuid()}")
 
 
 def run_in_store(prog: str, url: str, command: Callable[..., list[str]], *args: Any) -> int:

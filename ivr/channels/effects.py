@@ -2,7 +2,7 @@
 
 `run_effect(action, services, ctx)` maps an effect action to its result event, so the voice and SMS
 channels (and the simulator) perform effects the same way. `CampaignServices` is what it needs from
-the store (votes, codes, outcomes), the mail relay and HTTP: webhooks, e-mail-less notifications and
+the store (votes, codes redeemed and issued, outcomes), the mail relay and HTTP: webhooks, e-mail-less notifications and
 routing requests go through its `http` (a `webhooks.WebhookClient`, or a stand-in). `InMemoryServices`
 backs the simulator and tests; the store-backed implementation is `store_services.StoreServices`.
 """
@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from ivr.flow.events import (
-    CallWebhook, CastVote, CodeResult, Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult,
-    StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
+    CallWebhook, CastVote, CodeResult, IssueCode, IssueResult, Notify, NotifyResult, RecordResult, RedeemCode,
+    RouteRequest, RoutingResult, StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
 )
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.records import window_key
@@ -48,8 +48,13 @@ class CampaignServices(Protocol):
         store has counted it; while it cannot check it, `unavailable`, or with `defer` kept to be checked
         later (`pending`)."""
 
-    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
-        """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down)."""
+    async def redeem_code(self, ctx: EffectContext, pool: str, code: str, named: bool = False) -> CodeResult:
+        """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down). `named`: a
+        pool of the campaign's tenant, else one the campaign file lists."""
+
+    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+        """A code of the tenant's pool for the caller: issued, again (the same as before), exhausted, or
+        unavailable (store down)."""
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         """Returns once the outcome is durable."""
@@ -76,7 +81,9 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, CastVote):
         return await services.cast_vote(ctx, action.name, action.choice, action.window, defer=action.defer)
     if isinstance(action, RedeemCode):
-        return await services.redeem_code(ctx, action.pool, action.code)
+        return await services.redeem_code(ctx, action.pool, action.code, action.named)
+    if isinstance(action, IssueCode):
+        return await services.issue_code(ctx, action.pool)
     if isinstance(action, CallWebhook):
         return await services.http(action, ctx)
     if isinstance(action, Notify):
@@ -109,6 +116,7 @@ class InMemoryServices:
     http: HttpCall = field(default_factory=WebhookClient)
     votes: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     pools: dict[tuple[str, str], dict[str, str | None]] = field(default_factory=lambda: defaultdict(dict))
+    issued: dict[tuple[str, str], dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     outcomes: list[dict[str, str]] = field(default_factory=list)
     emails: list[dict[str, str]] = field(default_factory=list)
     sms: list[dict[str, str]] = field(default_factory=list)
@@ -137,7 +145,7 @@ class InMemoryServices:
         self.outcomes.append({"kind": "vote", "name": name, "value": choice})
         return VoteResult(True)
 
-    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
+    async def redeem_code(self, ctx: EffectContext, pool: str, code: str, named: bool = False) -> CodeResult:
         codes = self.pools[(ctx.campaign_id, pool)]
         if code not in codes:
             return CodeResult("invalid")
@@ -146,6 +154,24 @@ class InMemoryServices:
         codes[code] = ctx.caller
         self.outcomes.append({"kind": "code", "name": pool, "value": code})
         return CodeResult("redeemed")
+
+    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+        """A code of `pools[(campaign, pool)]` not handed out yet; without such codes (a simulation of a
+        campaign whose pool is in the store) a made-up SAMPLE code."""
+        given = self.issued[(ctx.campaign_id, pool)]
+        if ctx.caller in given:
+            return IssueResult("again", given[ctx.caller])
+        codes = self.pools.get((ctx.campaign_id, pool))
+        if codes:
+            free = next((c for c in codes if c not in given.values() and codes[c] is None), None)
+            if free is None:
+                return IssueResult("exhausted")
+            code = free
+        else:
+            code = f"SAMPLE{len(given) + 1:04d}"
+        given[ctx.caller] = code
+        self.outcomes.append({"kind": "issued", "name": pool, "value": code})
+        return IssueResult("issued", code)
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         self.outcomes.append({"kind": kind, "name": name, "value": value})

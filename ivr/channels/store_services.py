@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ivr.flow.interpreter import CodeResult, VoteResult
+from ivr.flow.interpreter import CodeResult, IssueResult, VoteResult
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.db import Store
 from ivr.store.errors import StoreUnavailable
@@ -92,14 +92,24 @@ class StoreServices:
             return VoteResult(False, None, unavailable=True)
         return VoteResult(outcome.accepted, outcome.previous, pending=outcome.deferred)
 
-    async def redeem_code(self, ctx: EffectContext, pool: str, code: str) -> CodeResult:
+    async def redeem_code(self, ctx: EffectContext, pool: str, code: str, named: bool = False) -> CodeResult:
         try:
             status = await self.store.redeem_code(campaign_id=ctx.campaign_id, pool=pool, code=code,
-                                                  caller=ctx.caller, channel=ctx.channel, call_id=ctx.call_id)
+                                                  caller=ctx.caller, channel=ctx.channel, call_id=ctx.call_id,
+                                                  named=named)
         except Exception:
             log.exception("code not checked")
             return CodeResult("unavailable")
         return CodeResult(status)
+
+    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+        try:
+            issued = await self.store.issue_code(campaign_id=ctx.campaign_id, pool=pool, caller=ctx.caller,
+                                                 channel=ctx.channel, call_id=ctx.call_id)
+        except Exception:
+            log.exception("code not issued")
+            return IssueResult("unavailable")
+        return IssueResult(issued.status, issued.code)
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         await self.store.record_outcome(call_id=ctx.call_id, campaign_id=ctx.campaign_id, caller=ctx.caller,

@@ -15,6 +15,11 @@ resolves differently later (DNS rebinding) is caught as well.
 `stats` counts each request's final result (after its retries): ok, failed, refused. A copy made with
 `dataclasses.replace` (a simulation's client) starts its own counts, so simulations do not count as the
 node's traffic.
+
+One target is built in: `DEMO_ORIGIN` (a name under `.invalid`, which never resolves, RFC 6761) stands
+for the demo business API a node serves for its demo campaigns (`web/demo.py`). When the node serves it,
+the client sends such a URL to the node's own HTTP address under `/demo/` (`demo_base`), whatever the
+private-target policy; when it does not, the URL is refused like any target that cannot be called.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ import hmac
 import ipaddress
 import json
 import logging
+import posixpath
 import random
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -50,6 +56,7 @@ BACKOFF_BASE = 0.25          # seconds before the first retry (then doubling), b
 BACKOFF_CAP = 2.0
 SIGNATURE_TOLERANCE = 300    # seconds a receiver should accept between t= and its clock
 REFUSED = "refused: "        # how the error of a request never sent begins
+DEMO_ORIGIN = "http://demo.ivr.invalid"     # the built-in demo business API, wherever the node serves it
 
 
 class WebhookRefused(OSError):
@@ -133,6 +140,7 @@ class WebhookClient:
     campaign_secret: Callable[[str], str | None] = field(default=lambda campaign_id: None)
     rand: Callable[[], float] = random.random
     stats: WebhookStats = field(init=False, default_factory=WebhookStats)
+    demo_base: str | None = None          # where this node serves the demo API (None: it does not)
 
     async def __call__(self, action: CallWebhook, ctx: "EffectContext") -> WebhookResult:
         result = await self._request(action, ctx)
@@ -146,9 +154,16 @@ class WebhookClient:
 
     async def _request(self, action: CallWebhook, ctx: "EffectContext") -> WebhookResult:
         try:
-            self._check_target(action.url)
+            demo_url = self._demo_url(action.url)
+        except WebhookRefused as exc:
+            return self._refused(action, exc, suggest=False)
+        try:
+            if demo_url is None:
+                self._check_target(action.url)
         except WebhookRefused as exc:
             return self._refused(action, exc)
+        if demo_url is not None:      # the node's own address (an IP literal: no resolver is asked)
+            action = replace(action, url=demo_url)
         body = b"" if action.method == "GET" else json.dumps(action.body, separators=(",", ":")).encode()
         headers = {**action.headers, "Idempotency-Key": uuid.uuid4().hex}
         if body:
@@ -180,6 +195,17 @@ class WebhookClient:
                      action.retries + 1, error)
         return WebhookResult(False, last_status, {}, error)
 
+    def _demo_url(self, url: str) -> str | None:
+        """The node's own address for a URL of the built-in demo API (kept under /demo/); None for any
+        other URL; refused when the node does not serve the demo API."""
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}".lower() != DEMO_ORIGIN:
+            return None
+        if self.demo_base is None:
+            raise WebhookRefused(f"{DEMO_ORIGIN} is the demo business API, served only with the demo campaigns")
+        path = posixpath.normpath("/" + parts.path).lstrip("/")
+        return f"{self.demo_base}/{path}" + (f"?{parts.query}" if parts.query else "")
+
     def _check_target(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -193,8 +219,9 @@ class WebhookClient:
         if reason is not None:
             raise WebhookRefused(reason)
 
-    def _refused(self, action: CallWebhook, exc: WebhookRefused) -> WebhookResult:
-        hint = "" if self.allow_private else " (ivr serve --allow-private-webhooks allows private targets)"
+    def _refused(self, action: CallWebhook, exc: WebhookRefused, suggest: bool = True) -> WebhookResult:
+        """The failed result of a refused target; `suggest`: name the flag that allows private ones."""
+        hint = "" if self.allow_private or not suggest else " (ivr serve --allow-private-webhooks allows private targets)"
         log.warning("webhook %s %s refused: %s", action.method, action.url, exc)
         return WebhookResult(False, None, {}, f"{REFUSED}{exc}{hint}")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.flow.events import Prompt
-from ivr.flow.model import RECORDING_NAME, Campaign, spoken_texts, voice_of
+from ivr.flow.model import RECORDING_NAME, Campaign, played_audio, spoken_texts, voice_of
 from ivr.flow.validate import Issue
 from ivr.media.prompt_cache import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
 from ivr.media.tts import TtsError, TtsRegistry
@@ -98,17 +98,14 @@ def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wa
                                                             **voice_of(campaign, spoken.node, spoken.language))))
         except PromptError as exc:
             issues.append(Issue(spoken.path, str(exc)))
-    for node_id, node in campaign.nodes.items():
-        audio = node.get("audio")
-        if not audio:
-            continue
-        path = recording_path(campaign, audio, uploads)
+    for played in played_audio(campaign):
+        path = recording_path(campaign, played.audio, uploads)
         if path is None:
-            issues.append(Issue(f"nodes.{node_id}.audio", f'no recording "{audio}" for campaign {campaign.id!r}'
+            issues.append(Issue(played.path, f'no recording "{played.audio}" for campaign {campaign.id!r}'
                                 + (" (upload it: PUT /api/campaigns/{id}/recordings/{name})"
-                                   if RECORDING_NAME.fullmatch(audio) else "")))
+                                   if RECORDING_NAME.fullmatch(played.audio) else "")))
         else:
-            wanted.append(Wanted(f"nodes.{node_id}.audio", PromptRequest(audio_path=path)))
+            wanted.append(Wanted(played.path, PromptRequest(audio_path=path)))
     return wanted, issues
 
 

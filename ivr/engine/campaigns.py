@@ -7,9 +7,11 @@ campaign's latest version), then serves the active version of every campaign of 
 `refresh()` reloads what changed (the API calls it after an activation; a poll calls it every
 POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its prompts and
 code pools prepared before it replaces the old one, so new calls get it at once; calls in progress keep
-the `Campaign` object they started with. Routing: a campaign answers on the numbers its
-file lists and on the short numbers assigned to it in the store, each only on the channels its tenant
-leases it on today (a lease that ends stops the routing within a poll).
+the `Campaign` object they started with. Routing: a campaign answers on the numbers its file lists and
+on the short numbers assigned to it in the store, each only on the channels its tenant leases it on
+today (a lease that ends stops the routing within a poll). Each campaign carries its lifecycle (paused,
+ending at, live since) from the store: a paused or ended campaign still answers its numbers, with its
+closed text; an archived one is not served at all.
 
 Without a store (or while the database is unreachable at start) `load()` reads the folder directly.
 """
@@ -21,14 +23,14 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ivr.channels.campaign_jobs import CampaignJobs, JobFailed
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
-from ivr.store import Actor, Conflict, DialplanVersion, Forbidden, NotFound, Store, StoreUnavailable
+from ivr.store import Actor, Conflict, DialplanVersion, Forbidden, Lifecycle, NotFound, Store, StoreUnavailable
 from ivr.store.inventory import Lease
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,17 @@ class Deployed:
     tenant_id: str | None
     version: int | None
     sha256: str | None
+
+
+def _living(deployed: Deployed, lifecycle: Lifecycle | None) -> Deployed:
+    """The deployed campaign as its lifecycle has it now (paused, ending, live since); a new Campaign object
+    when that changed, so calls in progress keep the one they started with."""
+    life = lifecycle or Lifecycle()
+    campaign = deployed.campaign
+    if (campaign.paused, campaign.ends_at, campaign.live_at) == (life.paused_at is not None, life.ends_at, life.live_at):
+        return deployed
+    return replace(deployed, campaign=replace(campaign, paused=life.paused_at is not None, ends_at=life.ends_at,
+                                              live_at=life.live_at))
 
 
 class CampaignRegistry:
@@ -200,6 +213,7 @@ class CampaignRegistry:
         store, prepare = self._checked_store(), self._prepare
         async with self._lock:
             rows = await store.active_versions()
+            lifecycles = await store.lifecycles()
             before = set(self._by_id)
             assigned = {n.number: n.campaign_id for n in await store.numbers(None) if n.campaign_id}
             leases = await store.routable()
@@ -222,6 +236,7 @@ class CampaignRegistry:
                 changed.append(deployed)
             if changed and prepare is not None:
                 await prepare([d.campaign for d in changed])
+            fresh = {campaign_id: _living(d, lifecycles.get(campaign_id)) for campaign_id, d in fresh.items()}
             self._install(fresh, assigned, leases)
             for d in changed:
                 log.info("campaign %s: version %s in service", d.campaign.id, d.version)

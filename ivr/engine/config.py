@@ -75,6 +75,7 @@ class EngineConfig:
     max_call_seconds: float = 600.0
     inband_dtmf: bool = True
     ring_seconds: float = 0.0                # ring (180) this long before answering
+    server_header: str | None = "ivr/0.1"    # Server / User-Agent header value (None: not sent)
     accept_register: bool = False            # answer REGISTER 200 (softphones in development/tests)
     register: str | None = None              # registrar URI of a carrier trunk (off by default)
     register_aor: str | None = None

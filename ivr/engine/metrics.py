@@ -1,10 +1,9 @@
 """Engine counters, rendered in the Prometheus text format as `ivr_*` series, and `node_status`: what the
 operator's node page and /metrics read of a running engine, in one place.
 
-`node_status(engine)` is the only function the web side uses to look inside the engine for health
-(clock, SIP counters, trunk registration, webhooks, SMSC links, calls by campaign); it returns frozen
-values, so the web never holds engine objects. When the engine offers a read-only view of its own
-(issue 14) this function is where it plugs in.
+`node_status(engine)` is the one function that looks inside the engine for health (clock, SIP counters,
+trunk registration, webhooks, SMSC links, calls by campaign); it returns frozen values, and the web side
+reaches it only through `EngineView.status()`.
 
 SMSC binds: an SMS operator link reports its state with `EngineMetrics.set_link(name, up, detail)`; each
 link is exported as `ivr_smsc_bind_up{link="NAME"}` (1 bound, 0 not) and listed on the node page. The
@@ -136,7 +135,7 @@ def node_status(engine: "Engine") -> NodeStatus:
     """The engine's health now (see the module's docstring); reads engine internals only here."""
     calls = Counter(active.campaign_id for active in list(engine.calls.values()))
     stats = engine.clock.stats
-    registration = engine.registration
+    registration = engine.trunk.registration if engine.trunk is not None else None
     trunk = (TrunkState(registration.config.registrar, registration.state.value, registration.reason or "")
              if registration is not None else None)
     webhook_stats = getattr(engine.services.http, "stats", None)       # a stand-in client may keep none

@@ -1,7 +1,7 @@
 """What goes in and out of a flow session: input events, actions, and timeline entries.
 
 Channels feed input events (the caller's keys, speech or text, a timeout, a hang-up, or the result of
-an effect) and carry out actions (say, listen, store, vote, redeem, call a webhook, ...). All are plain
+an effect) and carry out actions (say, listen, store, vote, redeem or issue a code, call a webhook, ...). All are plain
 dataclasses so they can be logged, compared in tests and turned into JSON with `dataclasses.asdict`.
 """
 
@@ -60,6 +60,12 @@ class CodeResult:
 
 
 @dataclass
+class IssueResult:
+    status: str                          # issued | again (the caller's code from before) | exhausted | unavailable
+    code: str | None = None
+
+
+@dataclass
 class WebhookResult:
     ok: bool
     status: int | None = None
@@ -91,7 +97,7 @@ class RoutingResult:
     node: dict[str, Any] | None
 
 
-InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResult | WebhookResult
+InputEvent = (Digits | Speech | Text | NoInput | Hangup | VoteResult | CodeResult | IssueResult | WebhookResult
               | NotifyResult | RecordResult | TransferResult | RoutingResult)
 
 # -- actions -----------------------------------------------------------------------------------
@@ -160,6 +166,14 @@ class CastVote:
 class RedeemCode:
     pool: str
     code: str
+    named: bool = False                  # a pool of the tenant (imported), not one of the campaign file's
+
+
+@dataclass
+class IssueCode:
+    """Hand the caller a code of the tenant's pool, the same one every time they ask."""
+
+    pool: str
 
 
 @dataclass
@@ -210,10 +224,10 @@ class End:
     reason: str
 
 
-Action = (Say | Listen | StoreOutcome | CastVote | RedeemCode | CallWebhook | Notify | StartRecording
+Action = (Say | Listen | StoreOutcome | CastVote | RedeemCode | IssueCode | CallWebhook | Notify | StartRecording
           | Transfer | RouteRequest | End)
 # Actions the runtime performs and answers with a result event.
-EFFECTS = (CastVote, RedeemCode, CallWebhook, Notify, StartRecording, Transfer, RouteRequest)
+EFFECTS = (CastVote, RedeemCode, IssueCode, CallWebhook, Notify, StartRecording, Transfer, RouteRequest)
 
 
 @dataclass

@@ -39,9 +39,10 @@ import jsonschema
 from . import patterns, templates
 from .conditions import holds
 from .events import (
-    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, Listen, ListenSpec,
-    NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult, Say, Speech,
-    StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult, WebhookResult,
+    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, IssueCode, IssueResult,
+    Listen, ListenSpec, NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult,
+    Say, Speech, StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult,
+    WebhookResult,
 )
 from .model import EXIT_FIELDS, IDENTIFIED_ONLY, VOICE_ONLY, Campaign, localized, unidentified_text, voice_of
 from .schedule import is_open
@@ -49,14 +50,15 @@ from .schema import NODE_SCHEMA
 
 __all__ = [
     "EFFECTS", "Action", "CallWebhook", "CastVote", "CodeResult", "Digits", "End", "FlowError", "FlowSession",
-    "Hangup", "InputEvent", "Listen", "ListenSpec", "NoInput", "Notify", "NotifyResult", "Prompt", "RecordResult",
-    "RedeemCode", "RouteRequest", "RoutingResult", "Say", "Speech", "StartRecording", "StoreOutcome", "Text",
+    "Hangup", "InputEvent", "IssueCode", "IssueResult", "Listen", "ListenSpec", "NoInput", "Notify", "NotifyResult",
+    "Prompt", "RecordResult", "RedeemCode", "RouteRequest", "RoutingResult", "Say", "Speech", "StartRecording", "StoreOutcome", "Text",
     "TimelineEvent", "Transfer", "TransferResult", "VoteResult", "WebhookResult", "json_safe",
 ]
 
 _NODE_VALIDATOR = jsonschema.Draft202012Validator(NODE_SCHEMA)
 # The result event that answers each effect.
-_ANSWERS = {CastVote: VoteResult, RedeemCode: CodeResult, CallWebhook: WebhookResult, Notify: NotifyResult,
+_ANSWERS = {CastVote: VoteResult, RedeemCode: CodeResult, IssueCode: IssueResult, CallWebhook: WebhookResult,
+            Notify: NotifyResult,
             StartRecording: RecordResult, Transfer: TransferResult, RouteRequest: RoutingResult}
 ROUTED = "__routed"          # the node the routing server sent
 ASK_SERVER = "__ask_server"  # where every exit of a routed node leads: ask the server again
@@ -65,6 +67,7 @@ MAX_STEPS = 200              # nodes in a row without waiting for anyone: a loop
 SMS_REMINDER_AFTER = 3600.0  # seconds before an SMS reminder, unless the ask says `reminder_after`
 CONFIRM_YES = ("yes", "yeah", "correct", "right")    # an ask's `confirm` without its own `yes`/`no` words
 CONFIRM_NO = ("no", "nope", "wrong")
+SPELL_SEPARATOR = ", "        # between the characters of an issued code read out on a call
 
 
 class FlowError(RuntimeError):
@@ -118,10 +121,12 @@ class FlowSession:
     # -- public ---------------------------------------------------------------------------------
 
     def start(self) -> list[Action]:
-        """Begin the session: the closed or over-the-limit message, or the first node."""
-        if not is_open(self.campaign.schedule, self.now):
-            self._emit("closed", {})
-            return self._say_fixed((self.campaign.schedule or {}).get("closed_text")) + self._end("closed")
+        """Begin the session: the closed message (outside the schedule, paused or ended), the over-the-limit
+        message, or the first node."""
+        closed = self.campaign.closed(self.now) or (None if is_open(self.campaign.schedule, self.now) else "closed")
+        if closed is not None:
+            self._emit("closed", {} if closed == "closed" else {"reason": closed})
+            return self._say_fixed((self.campaign.schedule or {}).get("closed_text")) + self._end(closed)
         limit = self.campaign.limits.get("sessions_per_caller_per_day")
         if limit and int(self.variables["caller"].get("sessions_today", 0)) >= limit:
             self._emit("limit_reached", {"limit": limit})
@@ -255,7 +260,10 @@ class FlowSession:
             return CastVote(node["name"], templates.render(node["value"], v), node.get("window", "campaign"),
                             defer=bool(node.get("pending")))
         if kind == "code":
-            return RedeemCode(node["pool"], templates.render(node["value"], v).strip())
+            return RedeemCode(node["pool"], templates.render(node["value"], v).strip(),
+                              self.campaign.named_pool(node["pool"]))
+        if kind == "issue":
+            return IssueCode(node["pool"])
         if kind == "webhook":
             return CallWebhook(templates.render(node["url"], v), node.get("method", "POST"),
                                _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
@@ -291,6 +299,15 @@ class FlowSession:
                 return self._goto(node["next"])
             if event.status in ("used", "invalid"):
                 return self._goto(node[event.status])
+            return self._exit(node, "unavailable", "store_unavailable")
+        if isinstance(event, IssueResult):
+            self.variables["issue_result"] = event.status
+            if event.status in ("issued", "again") and event.code:
+                name = node.get("name") or node["pool"]
+                self.variables.setdefault("issued", {})[name] = event.code
+                return self._say_issued(node, name, event.code) + self._goto(node["next"])
+            if event.status == "exhausted":
+                return self._goto(node["exhausted"])
             return self._exit(node, "unavailable", "store_unavailable")
         if isinstance(event, WebhookResult):
             self.variables["webhook"] = {"ok": event.ok, "status": event.status}
@@ -454,9 +471,9 @@ class FlowSession:
 
     # -- saying ---------------------------------------------------------------------------------
 
-    def _text(self, text: Any) -> str | None:
+    def _text(self, text: Any, variables: dict[str, Any] | None = None) -> str | None:
         value = localized(text, self.language, self.campaign.default_language)
-        return templates.render(value, self.variables) if value else None
+        return templates.render(value, self.variables if variables is None else variables) if value else None
 
     def _voice(self, node: dict[str, Any] | None = None) -> dict[str, Any]:
         return voice_of(self.campaign, node, self.language)
@@ -464,13 +481,21 @@ class FlowSession:
     def _prompt(self, text: Any, node: dict[str, Any] | None = None) -> Prompt:
         return Prompt(self._text(text), None, self.language, **self._voice(node))
 
-    def _say_node(self, node: dict[str, Any], field_name: str) -> list[Action]:
-        text = self._text(node.get(field_name))
+    def _say_node(self, node: dict[str, Any], field_name: str,
+                  variables: dict[str, Any] | None = None) -> list[Action]:
+        text = self._text(node.get(field_name), variables)
         audio = node.get("audio") if field_name == "text" else None
         if not text and not audio:
             return []
         self._emit("prompt", {"text": text})
         return [Say([Prompt(text, audio, self.language, **self._voice(node))], node.get("barge_in", True))]
+
+    def _say_issued(self, node: dict[str, Any], name: str, code: str) -> list[Action]:
+        """An issue node's text with its code; on calls the code is read out a character at a time."""
+        if self.channel != "voice":
+            return self._say_node(node, "text")
+        spelled = {**self.variables["issued"], name: SPELL_SEPARATOR.join(code)}
+        return self._say_node(node, "text", {**self.variables, "issued": spelled})
 
     def _say_fixed(self, text: Any) -> list[Action]:
         rendered = self._text(text)

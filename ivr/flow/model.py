@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from . import templates
 
-NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "webhook", "notify", "branch",
+NODE_TYPES = ("say", "ask", "record_result", "vote", "code", "issue", "webhook", "notify", "branch",
               "record", "transfer", "end")
 VOICE_ONLY = ("record", "transfer")
 # Every field of a node that names another node (the node's exits).
-EXIT_FIELDS = ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid",
+EXIT_FIELDS = ("next", "noinput", "nomatch", "max_retries", "repeat", "used", "invalid", "exhausted",
                "unavailable", "pending", "unidentified", "failure", "default")
 # Nodes whose result counts for one caller: callers that cannot be identified are refused there unless the
 # campaign allows them (`callers.unidentified: allow`).
@@ -36,6 +37,7 @@ UNIDENTIFIED_TEXT = {
 # Fields the caller hears or reads, per node type: a string or one text per language.
 SPOKEN_FIELDS = {
     "say": ("text",),
+    "issue": ("text",),
     "ask": ("prompt", "reprompts", "noinput_prompt", "nomatch_prompt", "reminder", "sms"),
     "record": ("prompt",),
     "transfer": ("prompt",),
@@ -66,11 +68,17 @@ class Campaign:
     variables: dict[str, Any] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
     routing: dict[str, Any] | None = None      # routing mode: the business's server says each next node
-    report: dict[str, Any] | None = None       # e-mailed results: {email: [...], every, at}
+    report: dict[str, Any] | None = None       # e-mailed results: {email: [...], first_after, every, at}
+    draw: dict[str, Any] | None = None         # what its winner draws draw among: {entries, prizes_per_caller}
     webhook_secret: str | None = None          # signs the campaign's webhooks (X-Ivr-Signature)
     region: str | None = None                  # how national caller numbers are read (None: the node's)
     callers: dict[str, Any] = field(default_factory=dict)   # {unidentified: refuse|allow, text}
     folder: Path | None = None                 # where its files (code pools, recordings) are read from
+    # Its lifecycle, given by the runtime (the store), not the file: paused, or ending at a time, a session
+    # gets the closed text; `live_at`: when it went live (reports count from then).
+    paused: bool = False
+    ends_at: datetime | None = None
+    live_at: datetime | None = None
 
     @property
     def default_language(self) -> str:
@@ -79,6 +87,18 @@ class Campaign:
     def number_language(self, channel: str, number: str) -> str:
         """The language a session on this short number starts in (the number's own, else the default)."""
         return self.number_languages.get(channel, {}).get(number, self.default_language)
+
+    def closed(self, now: datetime) -> str | None:
+        """Why new sessions get the closed text now: "paused", "ended", or None (see also the schedule)."""
+        if self.paused:
+            return "paused"
+        if self.ends_at is not None and now >= self.ends_at:
+            return "ended"
+        return None
+
+    def named_pool(self, pool: str) -> bool:
+        """True for a pool of the tenant (imported into the store), False for one the campaign file lists."""
+        return pool not in self.code_pools
 
     @property
     def claimed_numbers(self) -> tuple[str, ...]:
@@ -96,7 +116,7 @@ class Campaign:
         numbers = data.get("numbers", {})
         return cls(
             id=data["id"], name=data.get("name", data["id"]), start=data.get("start", ""),
-            nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"),
+            nodes=data.get("nodes", {}), routing=data.get("routing"), report=data.get("report"), draw=data.get("draw"),
             languages=list(data.get("languages") or ["en"]),
             voice_numbers=[_number(n) for n in numbers.get("voice", [])],
             sms_numbers=[_number(n) for n in numbers.get("sms", [])],
@@ -231,6 +251,20 @@ def spoken_texts(campaign: Campaign) -> list[Spoken]:
     return out
 
 
+@dataclass(frozen=True)
+class PlayedAudio:
+    """A recording a node plays (`audio: NAME` or a file of the campaign's folder), and where it is named."""
+
+    path: str                   # nodes.welcome.audio
+    audio: str
+
+
+def played_audio(campaign: Campaign) -> list[PlayedAudio]:
+    """Every recording the campaign's nodes play, in node order."""
+    return [PlayedAudio(f"nodes.{node_id}.audio", node["audio"]) for node_id, node in campaign.nodes.items()
+            if node.get("audio")]
+
+
 def voice_of(campaign: Campaign, node: dict[str, Any] | None, language: str) -> dict[str, Any]:
     """The voice settings a node speaks in, in `language`: {voice, engine, rate}. Layers, each field over
     the one before: the campaign's `voice`, its settings for the language, the node's, the node's for the
@@ -255,6 +289,26 @@ def variables_used(campaign: Campaign) -> set[str]:
     return used | {case["if"]["var"] for node in campaign.nodes.values() for case in node.get("cases") or []}
 
 
+@dataclass(frozen=True)
+class SpeechAsk:
+    """An ask that takes spoken answers (`input: speech` or `both`), and the words its choices take."""
+
+    node_id: str
+    words: tuple[str, ...]
+
+
+def speech_asks(campaign: Campaign) -> list[SpeechAsk]:
+    """The campaign's asks that hear speech, in node order."""
+    return [SpeechAsk(node_id, tuple(w for choice in node.get("choices") or [] for w in choice.get("words") or []))
+            for node_id, node in campaign.nodes.items()
+            if node.get("type") == "ask" and node.get("input", "dtmf") != "dtmf"]
+
+
+def speech_languages(campaigns: list[Campaign]) -> list[str]:
+    """The languages of the campaigns that have asks taking speech (what recognizers must hear)."""
+    return sorted({language for campaign in campaigns if speech_asks(campaign) for language in campaign.languages})
+
+
 def vote_names(campaign: Campaign) -> list[str]:
     """The names the campaign's vote nodes count votes under."""
     return sorted({node["name"] for node in campaign.nodes.values() if node.get("type") == "vote"})
@@ -268,3 +322,11 @@ def caller_facts(campaign: Campaign) -> list[str]:
     if vote_names(campaign) and "caller.last_vote" in variables_used(campaign):
         facts.append("last_vote")
     return facts
+
+
+def named_pools(campaign: Campaign) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pools it redeems codes from, pools it hands codes out from): the tenant's named pools it uses."""
+    nodes = campaign.nodes.values()
+    redeem = sorted({n["pool"] for n in nodes if n.get("type") == "code" and campaign.named_pool(n["pool"])})
+    issue = sorted({n["pool"] for n in nodes if n.get("type") == "issue"})
+    return tuple(redeem), tuple(issue)

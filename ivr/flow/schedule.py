@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
+_DURATION = re.compile(r"([1-9][0-9]{0,5})(m|h)")
 
 
 class ScheduleError(ValueError):
@@ -35,6 +36,15 @@ def moment(text: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ScheduleError(f'not an ISO date-time: "{text}"') from None
     return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def duration(text: str) -> timedelta:
+    """`10m`, `90m`, `2h`: minutes or hours."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ScheduleError(f'not a length of time: "{text}" (minutes or hours, e.g. 10m, 2h)')
+    amount = int(found.group(1))
+    return timedelta(minutes=amount) if found.group(2) == "m" else timedelta(hours=amount)
 
 
 def _minutes(text: str) -> int:

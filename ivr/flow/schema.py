@@ -50,6 +50,22 @@ VOICE = {
     "patternProperties": {LANGUAGE: {"type": "object", "properties": VOICE_SETTINGS, "additionalProperties": False}},
     "additionalProperties": False,
 }
+POOL = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        "description": "a code pool of the tenant, imported beforehand (POST /api/code-pools/NAME/imports)"}
+DURATION = "^[1-9][0-9]*(m|h)$"
+ENTRIES = {
+    "description": "what one entry of a draw is: a code redeemed from a pool, a code handed out from a pool, a "
+                   "vote (for one choice), or a stored answer (of one value)",
+    "type": "object",
+    "oneOf": [
+        {"properties": {"code": {"type": "string", "minLength": 1}}, "required": ["code"], "additionalProperties": False},
+        {"properties": {"issued": POOL}, "required": ["issued"], "additionalProperties": False},
+        {"properties": {"vote": {"type": "string", "minLength": 1}, "choice": {"type": "string", "minLength": 1}},
+         "required": ["vote"], "additionalProperties": False},
+        {"properties": {"answer": {"type": "string", "minLength": 1}, "value": {"type": "string"}},
+         "required": ["answer"], "additionalProperties": False},
+    ],
+}
 AUDIO = {"type": "string", "minLength": 1,
          "description": "a recording played instead of the text on calls: the name of one uploaded for the campaign "
                         "(PUT /api/campaigns/{id}/recordings/{name}) or a file in the campaign's folder"}
@@ -149,6 +165,11 @@ NODES = [
         "pool": {"type": "string", "minLength": 1}, "value": {"type": "string", "minLength": 1}, "next": NODE_ID,
         "used": NODE_ID, "invalid": NODE_ID, "unavailable": NODE_ID, "unidentified": NODE_ID},
         ("pool", "value", "next", "used", "invalid")),
+    _node("issue", "hand the caller a code of an imported pool, the same one if they come again; {{issued.NAME}}", {
+        "pool": POOL, "name": {**NAME, "description": "the code is {{issued.NAME}} (default: the pool's name)"},
+        "text": {**TEXT, "description": "said (calls: the code read out a character at a time) or sent after it"},
+        "audio": AUDIO, "voice": VOICE, "next": NODE_ID, "exhausted": NODE_ID, "unavailable": NODE_ID},
+        ("pool", "next", "exhausted")),
     _node("webhook", "call the business's API; its JSON answer becomes {{result.*}}", {
         "url": {"type": "string", "minLength": 1}, "method": {"enum": ["GET", "POST", "PUT"]},
         "body": {"type": "object"}, "headers": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -227,11 +248,21 @@ SCHEMA: dict[str, Any] = {
             "stop_text": TEXT, "start_text": TEXT}, "additionalProperties": False},
         "webhook_secret": {"type": "string", "minLength": 16,
                            "description": "HMAC-SHA256 key signing this campaign's webhooks (X-Ivr-Signature)"},
-        "report": {"type": "object", "description": "results e-mailed every period (needs the engine's --smtp)",
+        "draw": {"type": "object", "description": "what the campaign's winner draws draw among (docs/dialplans.md)",
+                 "properties": {"entries": ENTRIES, "prizes_per_caller": {"type": "integer", "minimum": 1}},
+                 "required": ["entries"], "additionalProperties": False},
+        "report": {"type": "object", "description": "results e-mailed a while after going live, then every period "
+                                                    "(needs the engine's --smtp)",
                    "properties": {
                        "email": {"type": "array", "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"},
                                  "minItems": 1, "maxItems": 20},
-                       "every": {"enum": ["hourly", "daily", "weekly"]},
+                       "first_after": {"type": "string", "pattern": DURATION,
+                                       "description": "the first report this long after the campaign goes live "
+                                                      "(default 10m): minutes (m) or hours (h)"},
+                       "every": {"anyOf": [{"enum": ["hourly", "daily", "weekly"]},
+                                           {"type": "string", "pattern": DURATION}],
+                                 "description": "then one every period: hourly, daily, weekly or a length of at "
+                                                "least 10m (30m, 2h)"},
                        "at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
                               "description": "local time (schedule.timezone) of daily and weekly reports"}},
                    "required": ["email"], "additionalProperties": False},

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from .events import (
-    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, Listen, ListenSpec, NoInput,
+    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, IssueCode, IssueResult,
+    Listen, ListenSpec, NoInput,
     Notify, NotifyResult, RecordResult, RedeemCode, RouteRequest, RoutingResult, Say, Speech, StartRecording,
     StoreOutcome, Text, Transfer, TransferResult, VoteResult, WebhookResult,
 )
@@ -77,6 +78,8 @@ def describe_effect(action: Action, result: InputEvent | None) -> str:
         return f"vote {action.name} = {action.choice} ({action.window}): {verdict}"
     if isinstance(action, RedeemCode) and isinstance(result, CodeResult):
         return f"code {action.code} from pool {action.pool}: {result.status}"
+    if isinstance(action, IssueCode) and isinstance(result, IssueResult):
+        return f"code from pool {action.pool}: {result.status}" + (f" {result.code}" if result.code else "")
     if isinstance(action, CallWebhook) and isinstance(result, WebhookResult):
         answer = json.dumps(result.data, ensure_ascii=False) if result.ok else "failed"
         return f"webhook {action.method} {action.url}: {result.status or 'no answer'} {answer}"

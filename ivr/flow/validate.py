@@ -4,7 +4,8 @@ Every problem is an `Issue` whose path names its place exactly, e.g.
 `nodes.ask_name.choices[2].next: unknown node "end2"`; the loader adds the source line. Semantic
 checks: unknown targets, unreachable nodes, loops that never wait for the caller, missing
 translations, malformed templates, bad regular expressions, keys or words used twice in one ask,
-unknown code pools, schedules that cannot be read, voice-only nodes reachable by SMS (unless a branch
+code pools that are neither the file's own nor a pool name (an issue node's must be imported), reports
+more often than every 10 minutes, schedules that cannot be read, voice-only nodes reachable by SMS (unless a branch
 on `channel` keeps SMS away), short numbers listed twice, and languages (of a short number, or of a
 choice that switches the session's language) the campaign does not have.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
@@ -21,9 +23,14 @@ import phonenumbers
 from . import schedule as schedules
 from . import templates
 from .model import VOICE_ONLY, Campaign, campaign_texts, exits, templated, texts
-from .schema import SCHEMA
+from .schema import NAME, POOL, SCHEMA
 
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+POOL_NAME = re.compile(POOL["pattern"])
+VARIABLE = re.compile(NAME["pattern"])
+REPORT_PERIODS = ("hourly", "daily", "weekly")
+MIN_REPORT_EVERY = timedelta(minutes=10)
+MAX_FIRST_REPORT = timedelta(hours=24)
 
 
 @dataclass
@@ -154,10 +161,23 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
         if name in sms:
             issues += [Issue(f"sms.{name}{'.' if sub else ''}{sub}", message)
                        for sub, message in _text_issues(campaign, "", sms[name])]
+    issues += _report_issues(campaign.report or {})
     for path, text in campaign_texts(campaign):
         issues += [Issue(f"{path}{'.' if sub else ''}{sub}", message)
                    for sub, message in _text_issues(campaign, "", text)]
     issues += [Issue(path, message) for path, message in _voice_issues(campaign, "voice", campaign.source.get("voice"))]
+    return issues
+
+
+def _report_issues(report: dict[str, Any]) -> list[Issue]:
+    """Reports come at most every 10 minutes, the first within a day of going live."""
+    issues = []
+    every = report.get("every")
+    if isinstance(every, str) and every not in REPORT_PERIODS and schedules.duration(every) < MIN_REPORT_EVERY:
+        issues.append(Issue("report.every", f"at least {MIN_REPORT_EVERY.seconds // 60}m between reports"))
+    first = report.get("first_after")
+    if isinstance(first, str) and schedules.duration(first) > MAX_FIRST_REPORT:
+        issues.append(Issue("report.first_after", "the first report comes within a day (24h)"))
     return issues
 
 
@@ -209,8 +229,12 @@ def _node_issues(campaign: Campaign, node: dict[str, Any]) -> list[tuple[str, st
         out += _ask_issues(node)
     elif kind == "say" and not (node.get("text") or node.get("audio")):
         out.append(("", "a say needs a text or an audio recording"))
-    elif kind == "code" and node["pool"] not in campaign.code_pools:
-        out.append(("pool", f'unknown code pool "{node["pool"]}"'))
+    elif kind == "code" and campaign.named_pool(node["pool"]) and not POOL_NAME.fullmatch(node["pool"]):
+        out.append(("pool", f'unknown code pool "{node["pool"]}" (neither in code_pools nor a pool name)'))
+    elif kind == "issue" and not campaign.named_pool(node["pool"]):
+        out.append(("pool", f'"{node["pool"]}" is one of code_pools: codes are handed out from an imported pool'))
+    elif kind == "issue" and "name" not in node and not VARIABLE.fullmatch(node["pool"]):
+        out.append(("pool", f'"{node["pool"]}" cannot be a variable ({{{{issued.NAME}}}}): give the node a name'))
     elif kind in ("webhook", "notify"):
         out += _target_issues(node)
     for i, choice in enumerate(node.get("choices") or []):

@@ -166,8 +166,13 @@ class MediaSession:
 
     def on_tick(self, now: float) -> bytes | None:
         """The RTP packet to send this tick: prompt audio or silence in the codec. None on ticks that
-        only collect a frame (ptime > 20 ms), on hold, or while there is no remote address; time
-        (player, RTP timestamp) runs on regardless."""
+        only collect a frame (ptime > 20 ms), on hold, or while there is no remote address. On hold the
+        prompt stays where it is (the caller hears it from there after the hold); otherwise time runs on
+        without an address. The RTP timestamp runs on in both cases."""
+        if self.on_hold:
+            self.sender.skip(g711.FRAME_SAMPLES)
+            self._last_sent = None
+            return None
         talking = self.player.playing
         pcm = self.player.next_frame()
         if self.ptime > CLOCK_MS:                          # gather the frames of one packet
@@ -223,8 +228,8 @@ class MediaSession:
         self.sender.skip(ticks * g711.FRAME_SAMPLES)
 
     def set_hold(self, hold: bool) -> None:
-        """On hold (the caller's SDP is sendonly/inactive) we send nothing; the marker bit is set again
-        on the first packet after."""
+        """On hold (the caller's SDP is sendonly/inactive) we send nothing and the prompt pauses; the
+        marker bit is set again on the first packet after."""
         self.on_hold = hold
 
     def update_remote(self, codec_pt: int, dtmf_pt: int | None, remote: tuple[str, int] | None) -> None:

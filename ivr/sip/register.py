@@ -57,7 +57,7 @@ class RegistrationConfig:
     transport: str = "UDP"
     expires: int = 3600
     contact_user: str | None = None     # defaults to the user part of the AOR
-    user_agent: str = "ivr"
+    user_agent: str | None = "ivr"       # User-Agent header value (None: not sent)
 
     def __post_init__(self) -> None:
         try:
@@ -269,7 +269,7 @@ class Registration:
             ("CSeq", f"{self._cseq} REGISTER"),
             ("Contact", f"<{c.contact_uri}>;expires={expires}"),
             ("Expires", str(expires)),
-            ("User-Agent", c.user_agent),
+            *([("User-Agent", c.user_agent)] if c.user_agent else []),
         ]
         for credentials in self._credentials.values():
             credentials.uses += 1

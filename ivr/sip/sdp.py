@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 
 STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int]] = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
+STATIC_PAYLOAD_TYPES_BY_NAME: dict[str, int] = {name: pt for pt, (name, _) in STATIC_PAYLOAD_TYPES.items()}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 HOLD_ADDRESSES = ("0.0.0.0", "::")          # RFC 2543-style hold: "send nothing to me"
 RTP_PROFILES = ("RTP/AVP", "RTP/AVPF")
@@ -288,7 +289,7 @@ def make_offer(local_ip: str, local_port: int, *, codecs: tuple[str, ...] = ("PC
                dtmf_pt: int | None = 101, session_id: int = 0, session_version: int = 1,
                direction: str = "sendrecv") -> SessionDescription:
     """An audio offer with our static-type codecs in preference order, telephone-event and 20 ms."""
-    by_name = {name: pt for pt, (name, _) in STATIC_PAYLOAD_TYPES.items()}
+    by_name = STATIC_PAYLOAD_TYPES_BY_NAME
     unknown = [name for name in codecs if name.upper() not in by_name]
     if unknown or not codecs:
         raise SdpError(f"cannot offer codecs {codecs!r}: only {sorted(by_name)}")

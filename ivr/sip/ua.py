@@ -83,7 +83,8 @@ class Call:
 
 @dataclass
 class CallOffered:
-    """A new INVITE: answer, reject or ring it."""
+    """A new INVITE: answer, reject or ring it (`offer` is empty for an INVITE without SDP: our 200 then
+    makes the offer and the ACK brings the answer, RFC 3261 13.2.1)."""
 
     call: Call
     offer: bytes
@@ -91,9 +92,11 @@ class CallOffered:
 
 @dataclass
 class CallConfirmed:
-    """The ACK for our 200 arrived: media may flow both ways."""
+    """The ACK for our 200 arrived: media may flow both ways. `answer` is the ACK's body: the caller's
+    SDP answer when our 200 carried the offer (empty otherwise, or when the caller sent none)."""
 
     call: Call
+    answer: bytes = b""
 
 
 @dataclass
@@ -166,7 +169,7 @@ class UAConfig:
 
     host: str = "127.0.0.1"            # address we put in Via/Contact
     port: int = 5060
-    user_agent: str = "ivr/0.1"
+    user_agent: str | None = "ivr/0.1"   # Server and User-Agent header value (None: not sent)
     timers: Timers = field(default_factory=Timers)
     accept_register: bool = False      # answer REGISTER 200 (softphones under test); no location service
     allow_from: tuple[Network, ...] = ()        # when set, everything from other sources is dropped
@@ -361,7 +364,7 @@ class UserAgent:
         refer = call.dialog.create_request(
             "REFER", self._host(), self.config.port, dest.transport,
             headers=[("Refer-To", f"<{target}>"), ("Referred-By", f"<{parse_name_addr(call.dialog.local_uri).uri}>"),
-                     ("User-Agent", self.config.user_agent)] + self._contact(call))
+                     *self._agent("User-Agent")] + self._contact(call))
         self.send_request(refer, dest, now, on_result)
 
     def send_request(self, request: Request, dest: Endpoint, now: float, on_result: ResultHandler) -> None:
@@ -392,7 +395,11 @@ class UserAgent:
     # -- internals ------------------------------------------------------------------------------
 
     def _common_headers(self) -> list[tuple[str, str]]:
-        return [("Server", self.config.user_agent), ("Allow", ALLOW)]
+        return [*self._agent("Server"), ("Allow", ALLOW)]
+
+    def _agent(self, name: str) -> list[tuple[str, str]]:
+        """The product header (Server in responses, User-Agent in requests), unless turned off."""
+        return [(name, self.config.user_agent)] if self.config.user_agent else []
 
     def _contact(self, call: Call) -> list[tuple[str, str]]:
         transport = call.source.transport
@@ -412,7 +419,7 @@ class UserAgent:
         if dest is None:
             return
         bye = call.dialog.create_request("BYE", self._host(), self.config.port, dest.transport,
-                                         headers=[("User-Agent", self.config.user_agent)])
+                                         headers=self._agent("User-Agent"))
         call.bye_key = self.layer.send_request(bye, dest, now)
 
     def _end(self, call: Call, cause: str) -> None:
@@ -438,7 +445,7 @@ class UserAgent:
                 if call.hangup_pending:
                     self.hangup(call, now)
                 else:
-                    self._events.append(CallConfirmed(call))
+                    self._events.append(CallConfirmed(call, event.request.body))
             elif call.offer_cseq is not None and call.offer_cseq == event.request.cseq[0]:
                 call.offer_cseq = None
                 self._events.append(SessionAnswer(call, event.request.body))

@@ -6,6 +6,11 @@ and the plain key is returned once, by `create_api_key`. Dialplan versions are n
 campaign and never change; saving the first version of an unknown campaign id creates the campaign for
 the tenant. The active version is `campaigns.active_version`, so a campaign has at most one.
 
+Lifecycle: a campaign is a draft until a version is first activated (`live_at`), then live; it may be
+paused (and resumed), given an end (`ends_at`, after which it is ended), and archived once it no longer
+runs (out of service for good, its short numbers freed). Only a draft may be deleted: nothing a campaign
+collected is ever deleted.
+
 Every change given an `actor` is written to the audit log in its own transaction (`audit`).
 
 Short numbers: a tenant points the numbers it leases (`inventory`) at its campaigns; a campaign file's
@@ -24,7 +29,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -32,7 +37,7 @@ from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
 from .inventory import check_claim
-from .models import ApiKeyRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
+from .models import ApiKeyRow, CallRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
 from .money import local_day
 
 ROLES = ("business", "operator", "admin")
@@ -65,11 +70,36 @@ class KeyOwner(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """Where a campaign is in its life; `state(now)` names it."""
+
+    live_at: datetime | None = None
+    paused_at: datetime | None = None
+    ends_at: datetime | None = None
+    archived_at: datetime | None = None
+
+    def state(self, now: datetime) -> str:
+        if self.archived_at is not None:
+            return "archived"
+        if self.live_at is None:
+            return "draft"
+        if self.ends_at is not None and self.ends_at <= now:
+            return "ended"
+        return "paused" if self.paused_at is not None else "live"
+
+    def as_dict(self, now: datetime) -> dict[str, str | None]:
+        return {"state": self.state(now), **{name: value.isoformat() if value else None for name, value in (
+            ("live_at", self.live_at), ("paused_at", self.paused_at), ("ends_at", self.ends_at),
+            ("archived_at", self.archived_at))}}
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: str
     tenant_id: str
     active_version: int | None
     created_at: datetime
+    lifecycle: Lifecycle = Lifecycle()
 
 
 @dataclass(frozen=True)
@@ -95,6 +125,7 @@ class CampaignListing:
     name: str | None
     voice_numbers: list[str]
     sms_numbers: list[str]
+    lifecycle: Lifecycle = Lifecycle()
 
 
 @dataclass(frozen=True)
@@ -181,6 +212,8 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     campaign = session.get(CampaignRow, campaign_id, with_for_update=True)      # one save at a time
     if campaign is None or campaign.tenant_id != tenant_id:
         raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
+    if campaign.archived_at is not None:
+        raise Conflict(f"campaign {campaign_id!r} is archived")
     today = local_day(_now())
     for number in dict.fromkeys((*voice_numbers, *sms_numbers, *claim, *share)):   # the file's order
         channels = [c for c, listed in (("voice", voice_numbers), ("sms", sms_numbers)) if number in listed]
@@ -222,10 +255,14 @@ def activate_version(session: Session, tenant_id: str, campaign_id: str, version
                                                           DialplanVersionRow.version == version))
     if row is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
+    if campaign.archived_at is not None:
+        raise Conflict(f"campaign {campaign_id!r} is archived")
     check_leases(session, tenant_id, row.voice_numbers or [], row.sms_numbers or [])
     audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
                  {"version": version, "previous": campaign.active_version})
     campaign.active_version = version
+    if campaign.live_at is None:
+        campaign.live_at = _now()
 
 
 def active_version(session: Session, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
@@ -248,7 +285,79 @@ def campaigns(session: Session, tenant_id: str | None) -> list[Campaign]:
     """The tenant's campaigns (None: every tenant's)."""
     query = select(CampaignRow).order_by(CampaignRow.id)
     rows = session.scalars(query if tenant_id is None else query.where(CampaignRow.tenant_id == tenant_id))
-    return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at) for r in rows]
+    return [Campaign(r.id, r.tenant_id, r.active_version, r.created_at, _lifecycle(r)) for r in rows]
+
+
+def lifecycles(session: Session) -> dict[str, Lifecycle]:
+    """The lifecycle of every campaign that is not a draft."""
+    rows = session.scalars(select(CampaignRow).where(CampaignRow.live_at.is_not(None)))
+    return {row.id: _lifecycle(row) for row in rows}
+
+
+def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+    """New calls and messages get the campaign's closed text until it is resumed."""
+    row = _running(session, tenant_id, campaign_id, "paused")
+    if row.paused_at is None:
+        row.paused_at = _now()
+        audit.record(session, actor, Action.CAMPAIGN_PAUSED, tenant_id, campaign_id)
+    return _lifecycle(row)
+
+
+def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+    row = _running(session, tenant_id, campaign_id, "resumed")
+    if row.paused_at is not None:
+        row.paused_at = None
+        audit.record(session, actor, Action.CAMPAIGN_RESUMED, tenant_id, campaign_id)
+    return _lifecycle(row)
+
+
+def end_at(session: Session, tenant_id: str, campaign_id: str, at: datetime | None,
+           actor: Actor | None = None) -> Lifecycle:
+    """The campaign closes at `at` (now or later; None: it has no end)."""
+    row = _running(session, tenant_id, campaign_id, "ended")
+    audit.record(session, actor, Action.CAMPAIGN_END_SET, tenant_id, campaign_id, {
+        "ends_at": at.isoformat() if at else None, "previous": row.ends_at.isoformat() if row.ends_at else None})
+    row.ends_at = at
+    return _lifecycle(row)
+
+
+def archive(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+    """Out of service for good (its results stay); its short numbers are freed. Only a paused or ended
+    campaign (or a draft) is archived: a live one is paused or ended first."""
+    row = _campaign(session, tenant_id, campaign_id, lock=True)
+    lifecycle = _lifecycle(row)
+    if lifecycle.state(_now()) == "live":
+        raise Conflict(f"campaign {campaign_id!r} is live: pause or end it before archiving it")
+    if row.archived_at is None:
+        row.archived_at = _now()
+        freed = session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id)
+                                .values(campaign_id=None).returning(ShortNumberRow.number)).scalars().all()
+        audit.record(session, actor, Action.CAMPAIGN_ARCHIVED, tenant_id, campaign_id, {"numbers_freed": sorted(freed)})
+    return _lifecycle(row)
+
+
+def delete_draft(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> None:
+    """Delete a campaign that never went live, with its versions (Conflict for any other)."""
+    row = _campaign(session, tenant_id, campaign_id, lock=True)
+    if row.live_at is not None or row.active_version is not None or session.scalar(
+            select(CallRow.call_id).where(CallRow.campaign_id == campaign_id).limit(1)) is not None:
+        raise Conflict(f"campaign {campaign_id!r} has been in service: archive it instead (results are kept)")
+    session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id).values(campaign_id=None))
+    audit.record(session, actor, Action.CAMPAIGN_DELETED, tenant_id, campaign_id)
+    session.delete(row)
+
+
+def _running(session: Session, tenant_id: str, campaign_id: str, what: str) -> CampaignRow:
+    row = _campaign(session, tenant_id, campaign_id, lock=True)
+    if row.archived_at is not None:
+        raise Conflict(f"campaign {campaign_id!r} is archived and cannot be {what}")
+    if row.live_at is None:
+        raise Conflict(f"campaign {campaign_id!r} is a draft: put a version in service first")
+    return row
+
+
+def _lifecycle(row: CampaignRow) -> Lifecycle:
+    return Lifecycle(row.live_at, row.paused_at, row.ends_at, row.archived_at)
 
 
 def campaign_listing(session: Session, tenant_id: str | None) -> list[CampaignListing]:
@@ -271,7 +380,7 @@ def campaign_listing(session: Session, tenant_id: str | None) -> list[CampaignLi
         out.append(CampaignListing(campaign.id, campaign.tenant_id, campaign.active_version, len(rows),
                                    current.name if current else None,
                                    list(current.voice_numbers or []) if current else [],
-                                   list(current.sms_numbers or []) if current else []))
+                                   list(current.sms_numbers or []) if current else [], _lifecycle(campaign)))
     return out
 
 
@@ -280,8 +389,8 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
     """Point a number the tenant leases (now or from a day to come) at one of its campaigns (None: at
     none); Forbidden when it does not lease it, Conflict when another tenant does."""
     _tenant(session, tenant_id)
-    if campaign_id is not None:
-        _campaign(session, tenant_id, campaign_id)
+    if campaign_id is not None and _campaign(session, tenant_id, campaign_id).archived_at is not None:
+        raise Conflict(f"campaign {campaign_id!r} is archived")
     check_claim(session, tenant_id, number, None, local_day(_now()))
     insert_one(session, ShortNumberRow.__table__,                                  # type: ignore[arg-type]
                {"number": number, "tenant_id": tenant_id, "campaign_id": campaign_id, "assigned_at": _now()})
@@ -317,10 +426,12 @@ def campaign_owner(session: Session, campaign_id: str) -> str | None:
 
 
 def active_versions(session: Session) -> list[tuple[str, DialplanVersion]]:
-    """(tenant id, active version) of every campaign of every tenant that has one in service."""
+    """(tenant id, active version) of every campaign of every tenant that has one in service (archived
+    campaigns have none)."""
     rows = session.execute(select(CampaignRow.tenant_id, DialplanVersionRow).join(
         CampaignRow, (CampaignRow.id == DialplanVersionRow.campaign_id)
-        & (CampaignRow.active_version == DialplanVersionRow.version)).order_by(CampaignRow.id))
+        & (CampaignRow.active_version == DialplanVersionRow.version))
+        .where(CampaignRow.archived_at.is_(None)).order_by(CampaignRow.id))
     return [(tenant_id, _version(row, row.version)) for tenant_id, row in rows]
 
 
@@ -331,8 +442,8 @@ def _tenant(session: Session, tenant_id: str) -> TenantRow:
     return row
 
 
-def _campaign(session: Session, tenant_id: str, campaign_id: str) -> CampaignRow:
-    row = session.get(CampaignRow, campaign_id)
+def _campaign(session: Session, tenant_id: str, campaign_id: str, lock: bool = False) -> CampaignRow:
+    row = session.get(CampaignRow, campaign_id, with_for_update=lock)
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"no campaign {campaign_id!r}")
     return row

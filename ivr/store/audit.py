@@ -9,6 +9,8 @@ Entries are never changed or deleted by the application.
 
 from __future__ import annotations
 
+import getpass
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -33,6 +35,15 @@ class Action(StrEnum):
     NUMBER_ASSIGNED = "number.assign"
     NUMBER_RELEASED = "number.release"
     RECORDING_UPLOADED = "recording.upload"
+    CAMPAIGN_PAUSED = "campaign.pause"
+    CAMPAIGN_RESUMED = "campaign.resume"
+    CAMPAIGN_END_SET = "campaign.end"
+    CAMPAIGN_ARCHIVED = "campaign.archive"
+    CAMPAIGN_DELETED = "campaign.delete"
+    POOL_CREATED = "pool.create"
+    CODES_IMPORTED = "codes.import"
+    DRAW_FROZEN = "draw.freeze"
+    DRAW_DRAWN = "draw.draw"
     INVENTORY_ADDED = "inventory.add"
     INVENTORY_CHANGED = "inventory.change"
     INVENTORY_REMOVED = "inventory.remove"
@@ -58,6 +69,14 @@ class Actor:
     @classmethod
     def cli(cls, user: str) -> "Actor":
         return cls("cli", name=user[:64])
+
+    @classmethod
+    def command_line(cls) -> "Actor":
+        """A change made by this process's command line, by the OS user running it."""
+        try:
+            return cls.cli(getpass.getuser())
+        except (KeyError, OSError):                  # no name for the uid (a bare container)
+            return cls.cli(f"uid {os.getuid()}")
 
 
 @dataclass(frozen=True)

@@ -80,22 +80,23 @@ def is_transient(exc: BaseException) -> bool:
 @functools.cache
 def _statement(dialect: str, table: Table, returning: bool) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING [RETURNING the key], built once per dialect and table (building
-    it for every row costs more than running it)."""
+    it for every row costs more than running it; statements are immutable, so callers may extend it)."""
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
     return statement.returning(*table.primary_key.columns) if returning else statement
 
 
-def _insert(session: Session, table: Table, returning: bool = False) -> Any:
+def insert_skipping(session: Session, table: Table, returning: bool = False) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's dialect (rows violating a unique constraint are skipped)."""
     return _statement(session.get_bind().dialect.name, table, returning)
 
 
 def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT the rows, skipping those that violate a unique constraint (replays are idempotent)."""
     if rows:
-        session.execute(_insert(session, table), rows)
+        session.execute(insert_skipping(session, table), rows)
 
 
 def insert_one(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """INSERT one row unless it violates a unique constraint; True when it was inserted.
     (RETURNING tells, where rowcount does not: psycopg under SQLAlchemy 2.1 reports -1 for it.)"""
-    return session.execute(_insert(session, table, returning=True), row).first() is not None
+    return session.execute(insert_skipping(session, table, returning=True), row).first() is not None

@@ -14,11 +14,16 @@ migrations and starts the writer thread (`writer`). The asyncio side never touch
   database counted it: while it cannot be checked, StoreUnavailable (the flow's `unavailable` exit),
   unless the caller asked to `defer` ("accept now, de-duplicate later"): then it is spooled and answered
   `deferred`; on replay a second vote from the same caller is kept as a "rejected" outcome, not counted.
-* Codes — `redeem_code` — cannot be checked offline: the answer is then "unavailable" and the flow
-  takes its fallback. `load_code_pool` is idempotent and waits in the spool like an outcome.
+* Codes — `redeem_code` (a campaign's inline pool, or a `named` pool of its tenant), `issue_code` —
+  cannot be checked offline: the answer is then "unavailable" and the flow takes its fallback.
+  `load_code_pool` (inline pools) is idempotent and waits in the spool like an outcome.
 * Deadlines of votes and codes follow the store's state: known down (the writer is offline), the answer
   comes within `ack_deadline`; reachable but slow (a long writer queue, a loaded machine), the check is
   waited for up to `check_timeout` (10 s), the latency at which it gives up.
+* Named code pools are filled by imports (`import_codes`) that run in a worker thread of their own
+  (`code_import.ImportWorkers`), batch by batch, visible only once committed; progress is in the store.
+* Lifecycle (`pause`, `resume`, `end_at`, `archive`, `delete_draft`) and draws (`freeze_draw`,
+  `draw_winners`, ...) run in the reader threads like the accounts.
 * SMS sessions (`sms_claim`, `sms_save`) need the database: StoreUnavailable while it is down.
 * Tenants, keys, versions, numbers (`accounts`) and reads (`queries`) run in a small pool of reader
   threads and raise StoreUnavailable while the database is down.
@@ -45,15 +50,18 @@ from sqlalchemy.orm import Session
 
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
-from . import accounts, audit, charges, contacts, flow_counts, inventory, operations, outbox, queries, statements
-from . import tariffs, traffic
+from . import accounts, audit, charges, code_pools, contacts, draws, flow_counts, inventory, operations, outbox
+from . import queries, statements, tariffs, traffic
+from .code_import import ImportWorkers
+from .code_pools import CodeImport, Issued, Pool
+from .draws import Draw, Rule
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
 from .queries import CallDetail, CallFilter, CallSummary, OutcomeView, Tallies
 from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolLoad, CodeStatus, Durability,
                       OutcomeRecord, Record, VoteOutcome, VoteRecord, window_key)
-from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, ShortNumber, Tenant
+from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, Lifecycle, ShortNumber, Tenant
 from .audit import Action, Actor, AuditEntry
 from .flow_counts import FlowCounts, FlowFilter
 from .operations import WebhookFailure
@@ -106,6 +114,7 @@ class Store:
         self._seq = itertools.count()
         self._loop = asyncio.get_running_loop()
         self._closed = False
+        self.imports = ImportWorkers(engine)
 
     @classmethod
     async def open(cls, url: str, spool_dir: str | Path, options: StoreOptions = StoreOptions()) -> "Store":
@@ -127,6 +136,8 @@ class Store:
             probe_max=options.probe_max, operators=options.operators, tariff_cache=options.tariff_cache))
         store = cls(engine, spool, writer, options)
         writer.start()
+        if online:
+            store.imports.purge_failed()         # codes of imports a crash left half-done
         return store
 
     async def close(self) -> None:
@@ -137,6 +148,7 @@ class Store:
         if not await asyncio.to_thread(self._writer.stop, self.options.close_timeout):
             log.error("store: the writer did not finish within %.0f s", self.options.close_timeout)
         self._readers.shutdown(wait=True)
+        await asyncio.to_thread(self.imports.close)
         self.spool.close()
         self.engine.dispose()
 
@@ -197,12 +209,21 @@ class Store:
         return await self._checked(request)
 
     async def redeem_code(self, *, campaign_id: str, pool: str, code: str, caller: str, channel: str,
-                          call_id: str) -> CodeStatus:
-        """"redeemed" once, then "used"; "invalid" if the pool lacks it; "unavailable" if the database is down."""
+                          call_id: str, named: bool = False) -> CodeStatus:
+        """"redeemed" once, then "used"; "invalid" if the pool lacks it; "unavailable" if the database is down.
+        `named`: a pool of the campaign's tenant (imported), else one of the campaign file's own pools."""
         at = _now()
-        run = functools.partial(traffic.redeem_code, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
+        redeem = code_pools.redeem if named else traffic.redeem_code
+        run = functools.partial(redeem, campaign_id=campaign_id, pool=pool, code=code, caller=caller,
                                 channel=channel, call_id=call_id, at=at)
         return await self._checked(Request(run, Ticket(self._loop), offline="unavailable"))
+
+    async def issue_code(self, *, campaign_id: str, pool: str, caller: str, channel: str, call_id: str) -> Issued:
+        """A code of the tenant's pool for the caller, the same one every time (see `code_pools.issue`);
+        "unavailable" while the database is down."""
+        run = functools.partial(code_pools.issue, campaign_id=campaign_id, pool=pool, caller=caller, channel=channel,
+                                call_id=call_id, at=_now())
+        return await self._checked(Request(run, Ticket(self._loop), offline=Issued("unavailable")))
 
     async def load_code_pool(self, campaign_id: str, pool: str, codes: list[str]) -> Durability:
         """Add the codes the pool does not have yet (kept in the spool while the database is down)."""
@@ -505,14 +526,106 @@ class Store:
     async def release_report(self, campaign_id: str, period_end: datetime) -> None:
         await self._run(accounts.release_report, campaign_id, period_end, write=True)
 
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def pause(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.pause, tenant_id, campaign_id, actor, write=True)
+
+    async def resume(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.resume, tenant_id, campaign_id, actor, write=True)
+
+    async def end_at(self, tenant_id: str, campaign_id: str, at: datetime | None,
+                     actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.end_at, tenant_id, campaign_id, at, actor, write=True)
+
+    async def archive(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
+        return await self._run(accounts.archive, tenant_id, campaign_id, actor, write=True)
+
+    async def delete_draft(self, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> None:
+        await self._run(accounts.delete_draft, tenant_id, campaign_id, actor, write=True)
+
+    async def lifecycles(self) -> dict[str, Lifecycle]:
+        return await self._run(accounts.lifecycles)
+
+    # -- named code pools -----------------------------------------------------------------------------------
+
+    async def create_pool(self, tenant_id: str, name: str, actor: Actor | None = None) -> Pool:
+        return await self._run(code_pools.create_pool, tenant_id, name, actor, write=True)
+
+    async def code_pool(self, tenant_id: str, name: str) -> Pool:
+        return await self._run(code_pools.pool, tenant_id, name)
+
+    async def code_pools(self, tenant_id: str | None, names: list[str] | None = None) -> list[Pool]:
+        return await self._run(code_pools.pools, tenant_id, names)
+
+    async def import_codes(self, tenant_id: str, name: str, path: Path, filename: str, fmt: str = "auto",
+                           actor: Actor | None = None) -> int:
+        """Start importing the file at `path` (moved to the import, deleted when it ends) into the tenant's pool
+        (made when new); the import's id, at once. Conflict while another import of the pool runs."""
+        pool_id, import_id = await self._run(code_pools.begin_import, tenant_id, name, filename, path.stat().st_size,
+                                             actor, write=True)
+        self.imports.submit(pool_id, import_id, path, fmt)
+        return import_id
+
+    async def running_imports(self, tenant_id: str) -> int:
+        return await self._run(code_pools.running_imports, tenant_id, write=True)
+
+    async def code_import(self, tenant_id: str | None, name: str, import_id: int) -> CodeImport:
+        return await self._run(code_pools.code_import, tenant_id, name, import_id)
+
+    async def code_imports(self, tenant_id: str, name: str) -> list[CodeImport]:
+        return await self._run(code_pools.imports, tenant_id, name)
+
+    # -- draws ----------------------------------------------------------------------------------------------
+
+    async def freeze_draw(self, tenant_id: str | None, campaign_id: str, rule: Rule, since: datetime | None = None,
+                          until: datetime | None = None, actor: Actor | None = None) -> Draw:
+        """Freeze the campaign's entries now (counting every outcome queued for writing before)."""
+        await self.flush()
+        return await self._run(draws.freeze, tenant_id, campaign_id, rule, since, until, actor, write=True)
+
+    async def draw_callers(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> tuple[list[str], Draw]:
+        return await self._run(draws.callers, tenant_id, campaign_id, draw_id)
+
+    async def save_draw_winners(self, tenant_id: str | None, campaign_id: str, draw_id: str, seed: str, wanted: int,
+                                winners: list[Any], actor: Actor | None = None) -> Draw:
+        return await self._run(draws.save_winners, tenant_id, campaign_id, draw_id, seed, wanted, winners, actor,
+                               write=True)
+
+    async def draw(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> Draw:
+        return await self._run(draws.get, tenant_id, campaign_id, draw_id)
+
+    async def draws(self, tenant_id: str | None, campaign_id: str) -> list[Draw]:
+        return await self._run(draws.listing, tenant_id, campaign_id)
+
+    async def draw_entries(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> AsyncIterator[Any]:
+        """Every entry of the draw, in order, a page at a time."""
+        after = 0
+        while True:
+            page = await self._run(draws.entries_page, tenant_id, campaign_id, draw_id, after)
+            for entry in page:
+                yield entry
+            if len(page) < draws.PAGE:
+                return
+            after = page[-1].entry
+
+    async def draw_winners(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> list[Any]:
+        return await self._run(draws.winner_entries, tenant_id, campaign_id, draw_id)
+
     # -- reads (tenant_id None: every tenant) ---------------------------------------------------------
 
-    async def tallies(self, tenant_id: str | None, campaign_id: str) -> Tallies:
-        return await self._run(queries.tallies, tenant_id, campaign_id)
+    async def tallies(self, tenant_id: str | None, campaign_id: str, redeem_pools: tuple[str, ...] = (),
+                      issue_pools: tuple[str, ...] = ()) -> Tallies:
+        return await self._run(queries.tallies, tenant_id, campaign_id, tuple(redeem_pools), tuple(issue_pools))
 
     async def calls_per_minute(self, tenant_id: str | None, since: datetime, until: datetime,
-                               campaign_id: str | None = None) -> list[tuple[datetime, int]]:
-        return await self._run(queries.calls_per_minute, tenant_id, since, until, campaign_id)
+                               campaign_id: str | None = None, channel: str | None = None
+                               ) -> list[tuple[datetime, int]]:
+        return await self._run(queries.calls_per_minute, tenant_id, since, until, campaign_id, channel)
+
+    async def messages_per_minute(self, numbers: list[str], since: datetime, until: datetime
+                                  ) -> list[tuple[datetime, int]]:
+        return await self._run(queries.messages_per_minute, list(numbers), since, until)
 
     async def drop_off(self, tenant_id: str | None, campaign_id: str, since: datetime | None = None,
                        until: datetime | None = None) -> dict[str | None, int]:

@@ -1,14 +1,19 @@
 """Tables of the statistics store (SQLAlchemy 2): the same schema on SQLite and PostgreSQL.
 
-Business side: tenants, their API keys (hashed), campaigns, immutable dialplan versions (the active one
-is `campaigns.active_version`, so there is at most one) and short numbers pointed at campaigns. Money
-side: the provider's number inventory, leases of numbers to tenants, tariffs, and charges (one per
-billable event, its event key UNIQUE, so a replayed event is charged once); amounts are integers of the
-minor unit (kopiykas), never floats (see `money`). Traffic side: calls (voice
+Business side: tenants, their API keys (hashed), campaigns (with their lifecycle: live since, paused,
+ending, archived), immutable dialplan versions (the active one is `campaigns.active_version`, so there is
+at most one) and short numbers pointed at campaigns. Money side: the provider's number inventory, leases
+of numbers to tenants, tariffs, and charges (one per billable event, its event key UNIQUE, so a replayed
+event is charged once); amounts are integers of the minor unit (kopiykas), never floats (see `money`).
+Code pools: a tenant's named pools of promo codes (`code_pools`), the
+imports that fill them (`code_imports`) and their codes (`pool_codes`; a code counts only once its import
+is committed). Draws: a frozen list of a campaign's entries with its SHA-256 (`draws`, `draw_entries`) and
+the winners drawn from it (`draw_winners`). Traffic side: calls (voice
 calls and SMS sessions alike), their timeline (call_events), outcomes, votes (one per caller and window:
 a UNIQUE constraint decides), promo codes (single use: a conditional UPDATE decides), SMS sessions and
-messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic rows name their campaign by id without a foreign key: campaigns may come from files
-on the node rather than from the database, and records must be writable in any order after an outage.
+messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic
+rows name their campaign by id without a foreign key: campaigns may come from files on the node rather
+than from the database, and records must be writable in any order after an outage.
 
 Every time is stored in UTC and read back timezone-aware on both databases (`UtcDateTime`).
 Schema changes go through Alembic (`ivr/store/migrations`); the tests compare both.
@@ -20,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Date, DateTime, Dialect, Float, ForeignKey, Index, Integer, MetaData,
-                        String, Text, TypeDecorator, UniqueConstraint)
+                        String, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -77,13 +82,19 @@ class ApiKeyRow(Base):
 
 
 class CampaignRow(Base):
-    """A campaign owned by a tenant; `active_version` is the dialplan version in service."""
+    """A campaign owned by a tenant; `active_version` is the dialplan version in service. Lifecycle: `live_at`
+    (first put in service), `paused_at` (paused now), `ends_at` (closes then), `archived_at` (out of service
+    for good; its results stay)."""
 
     __tablename__ = "campaigns"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     active_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    live_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DialplanVersionRow(Base):
@@ -365,6 +376,100 @@ class ReportRunRow(Base):
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class CodePoolRow(Base):
+    """A tenant's named pool of promo codes; `codes` grows in the transaction that commits an import (codes
+    redeemed and handed out are counted on their indexes: no row every caller's transaction must lock)."""
+
+    __tablename__ = "code_pools"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    codes: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class CodeImportRow(Base):
+    """One file imported into a pool: running, then committed (its codes count) or failed (they never did,
+    and are deleted). Progress and the first problems (line numbers) are kept as it goes."""
+
+    __tablename__ = "code_imports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(Integer, ForeignKey("code_pools.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    bytes_total: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(Integer, default=0)
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    malformed: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PoolCodeRow(Base):
+    """A code of a pool. Redeemed once (a conditional UPDATE on `redeemed_at`), or issued once to one caller
+    (UNIQUE pool and `issued_to`). No foreign keys: ten million rows are inserted as fast as they can be. The
+    partial index holds only redeemed codes (it costs an import nothing) and counts them."""
+
+    __tablename__ = "pool_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(Integer)
+    import_id: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64))
+    redeemed_by: Mapped[str | None] = mapped_column(String(64))
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    call_id: Mapped[str | None] = mapped_column(String(255))
+    issued_to: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("pool_id", "code"), UniqueConstraint("pool_id", "issued_to"),
+                      Index("ix_pool_codes_redeemed", "pool_id", sqlite_where=text("redeemed_at IS NOT NULL"),
+                            postgresql_where=text("redeemed_at IS NOT NULL")))
+
+
+class DrawRow(Base):
+    """A winner draw of a campaign: its entries frozen (their SHA-256 published), then drawn with a seed."""
+
+    __tablename__ = "draws"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    entries: Mapped[int] = mapped_column(Integer)
+    callers: Mapped[int] = mapped_column(Integer)
+    entries_sha256: Mapped[str] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    winners_wanted: Mapped[int | None] = mapped_column(Integer)
+    seed: Mapped[str | None] = mapped_column(Text)
+    drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DrawEntryRow(Base):
+    """One entry of a frozen draw, numbered from 1 in the canonical order (time, then outcome id)."""
+
+    __tablename__ = "draw_entries"
+    draw_id: Mapped[str] = mapped_column(String(32), ForeignKey("draws.id", ondelete="CASCADE"), primary_key=True)
+    entry: Mapped[int] = mapped_column(Integer, primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome_id: Mapped[str] = mapped_column(String(32))
+
+
+class DrawWinnerRow(Base):
+    """A winner of a draw: its place (1 first) and the entry that won."""
+
+    __tablename__ = "draw_winners"
+    draw_id: Mapped[str] = mapped_column(String(32), ForeignKey("draws.id", ondelete="CASCADE"), primary_key=True)
+    place: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry: Mapped[int] = mapped_column(Integer)
+    caller: Mapped[str] = mapped_column(String(64))
 class AuditRow(Base):
     """One change made through the API or the command line, written in the change's own transaction.
     Who: the API key's id, tenant and role (`cli`/`node` with no key for the command line and the node

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import CallEventRow, CallRow, ShortNumberRow, SmsMessageRow
-from .queries import CallFilter, call_conditions, minute_of, minute_start
+from .models import CallEventRow, CallRow, ShortNumberRow, SmsMessageRow, SmsOutboxRow
+from .queries import CallFilter, call_conditions, inbound_per_minute, minute_of, minute_start, outbound_per_minute
 
 FAILURE_KINDS = ("webhook_result", "notify_result")      # timeline events of effects that call a URL
 
@@ -51,14 +51,14 @@ def calls_per_minute_by_campaign(session: Session, tenant_id: str | None, since:
 def sms_per_minute(session: Session, tenant_id: str | None, since: datetime, until: datetime
                    ) -> list[tuple[datetime, int, int]]:
     """(minute, received, sent) for each minute of [since, until) with messages (index `ix_sms_messages_at`)."""
-    minute = minute_of(session, SmsMessageRow.at)
-    query = (select(minute.label("minute"), func.sum(case((SmsMessageRow.direction == "in", 1), else_=0)),
-                    func.sum(case((SmsMessageRow.direction == "out", 1), else_=0)))
-             .where(SmsMessageRow.at >= since, SmsMessageRow.at < until).group_by("minute").order_by("minute"))
+    received_where, sent_where = [], []
     if tenant_id is not None:
-        query = query.where(SmsMessageRow.number.in_(
-            select(ShortNumberRow.number).where(ShortNumberRow.tenant_id == tenant_id)))
-    return [(minute_start(m), int(received or 0), int(sent or 0)) for m, received, sent in session.execute(query)]
+        numbers = select(ShortNumberRow.number).where(ShortNumberRow.tenant_id == tenant_id)
+        received_where.append(SmsMessageRow.number.in_(numbers))
+        sent_where.append(SmsOutboxRow.number.in_(numbers))
+    received = inbound_per_minute(session, since, until, *received_where)
+    sent = outbound_per_minute(session, since, until, *sent_where)
+    return [(at, received.get(at, 0), sent.get(at, 0)) for at in sorted(received.keys() | sent.keys())]
 
 
 def webhook_failures(session: Session, tenant_id: str | None, since: datetime, limit: int = 20

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from . import code_pools
 from .errors import NotFound
-from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsOutboxRow, VoteRow
+from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsOutboxRow, VoteRow
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,20 @@ class PoolTally:
 
 
 @dataclass(frozen=True)
+class IssuedTally:
+    codes: int
+    issued: int
+
+
+@dataclass(frozen=True)
 class Tallies:
-    """votes[name][choice], answers[question][answer]: counts; codes[pool]: size and redeemed."""
+    """votes[name][choice], answers[question][answer]: counts; codes[pool]: size and redeemed by the campaign;
+    issued[pool]: size and codes the campaign handed out."""
 
     votes: dict[str, dict[str, int]]
     answers: dict[str, dict[str, int]]
     codes: dict[str, PoolTally]
+    issued: dict[str, IssuedTally] = field(default_factory=dict)
 
 
 SUMMARY_COLUMNS = [getattr(CallRow, f.name) for f in fields(CallSummary)]
@@ -131,7 +140,10 @@ OUTCOME_COLUMNS = [getattr(OutcomeRow, f.name) for f in fields(OutcomeView)]
 MESSAGE_COLUMNS = [getattr(SmsOutboxRow, f.name) for f in fields(MessageView)]
 
 
-def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallies:
+def tallies(session: Session, tenant_id: str | None, campaign_id: str, redeem_pools: tuple[str, ...] = (),
+            issue_pools: tuple[str, ...] = ()) -> Tallies:
+    """The campaign's totals; the tenant's named pools it redeems from and issues from are listed from the
+    start (before any code was redeemed or handed out)."""
     check_campaign(session, tenant_id, campaign_id)
     votes: dict[str, dict[str, int]] = {}
     for name, choice, count in session.execute(
@@ -147,14 +159,23 @@ def tallies(session: Session, tenant_id: str | None, campaign_id: str) -> Tallie
     codes = {pool: PoolTally(total, redeemed or 0) for pool, total, redeemed in session.execute(
         select(PromoCodeRow.pool, func.count(), func.count(PromoCodeRow.redeemed_at))
         .where(PromoCodeRow.campaign_id == campaign_id).group_by(PromoCodeRow.pool))}
-    return Tallies(votes, answers, codes)
+    counts = code_pools.redeemed_by_campaign(session, campaign_id)
+    redeem = {name for kind, name in counts if kind == "code" and name not in codes} | set(redeem_pools)
+    issue = {name for kind, name in counts if kind == "issued"} | set(issue_pools)
+    owner = session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
+    sizes = {p.name: p.codes for p in code_pools.pools(session, owner, sorted(redeem | issue))} if owner else {}
+    codes |= {name: PoolTally(sizes.get(name, 0), counts.get(("code", name), 0)) for name in sorted(redeem)}
+    issued = {name: IssuedTally(sizes.get(name, 0), counts.get(("issued", name), 0)) for name in sorted(issue)}
+    return Tallies(votes, answers, codes, issued)
 
 
 def calls_per_minute(session: Session, tenant_id: str | None, since: datetime, until: datetime,
-                     campaign_id: str | None = None) -> list[tuple[datetime, int]]:
-    """Calls started in each minute of [since, until) that had any (UTC minutes, oldest first)."""
+                     campaign_id: str | None = None, channel: str | None = None) -> list[tuple[datetime, int]]:
+    """Calls (of one channel, or both) started in each minute of [since, until) that had any (UTC minutes,
+    oldest first)."""
     minute = minute_of(session, CallRow.started_at)
-    conditions = call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, since=since, until=until))
+    conditions = call_conditions(tenant_id, CallFilter(campaign_id=campaign_id, channel=channel, since=since,
+                                                       until=until))
     rows = session.execute(select(minute.label("minute"), func.count()).where(*conditions)
                            .group_by("minute").order_by("minute"))
     return [(minute_start(m), count) for m, count in rows]
@@ -169,6 +190,35 @@ def minute_of(session: Session, column: InstrumentedAttribute[datetime]) -> Colu
 
 def minute_start(text: str) -> datetime:
     return datetime.fromisoformat(f"{text}:00+00:00")
+
+
+def messages_per_minute(session: Session, numbers: list[str], since: datetime, until: datetime
+                        ) -> list[tuple[datetime, int]]:
+    """SMS messages in and out on these short numbers in each minute of [since, until) that had any."""
+    received = inbound_per_minute(session, since, until, SmsMessageRow.number.in_(numbers))
+    sent = outbound_per_minute(session, since, until, SmsOutboxRow.number.in_(numbers))
+    return sorted((at, received.get(at, 0) + sent.get(at, 0)) for at in received.keys() | sent.keys())
+
+
+def inbound_per_minute(session: Session, since: datetime, until: datetime, *where: ColumnElement[bool]
+                       ) -> dict[datetime, int]:
+    """Messages received (`sms_messages`, one row each) per minute of [since, until) that had any."""
+    minute = minute_of(session, SmsMessageRow.at)
+    rows = session.execute(select(minute.label("minute"), func.count()).where(
+        SmsMessageRow.direction == "in", SmsMessageRow.at >= since, SmsMessageRow.at < until, *where)
+        .group_by("minute"))
+    return {minute_start(m): count for m, count in rows}
+
+
+def outbound_per_minute(session: Session, since: datetime, until: datetime, *where: ColumnElement[bool]
+                        ) -> dict[datetime, int]:
+    """Messages sent or queued (the outbox; never those kept back for an opt-out) per minute of [since,
+    until) that had any, by the time they were queued."""
+    minute = minute_of(session, SmsOutboxRow.created_at)
+    rows = session.execute(select(minute.label("minute"), func.count()).where(
+        SmsOutboxRow.state != "blocked", SmsOutboxRow.created_at >= since, SmsOutboxRow.created_at < until, *where)
+        .group_by("minute"))
+    return {minute_start(m): count for m, count in rows}
 
 
 def drop_off(session: Session, tenant_id: str | None, campaign_id: str, since: datetime | None = None,

@@ -25,7 +25,7 @@ from ..integration.conftest import EngineProcess, start_engine
 
 EXPECT_SECONDS = 30          # generous: the machine is shared and calls take seconds
 LEASED = {"4242": "demo", "4343": "other", "6060": "other", "5151": "demo", "5252": "demo",   # the tests' own
-          "6161": "demo"}
+          "6363": "demo"}
 VIEWPORT = {"width": 1200, "height": 900}
 Box = tuple[int, int, int, int]                   # left, top, right, bottom in screenshot pixels
 Colour = tuple[int, int, int]
@@ -56,7 +56,8 @@ class Site:
 @pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Site:
     """One engine for the UI tests: tenants "demo" (the demo campaigns) and "other", and an admin."""
-    engine = start_engine(tmp_path_factory.mktemp("webui"))
+    engine = start_engine(tmp_path_factory.mktemp("webui"),     # the order line's API on loopback: refused
+                          "--var", "orders_api=http://127.0.0.1:9/orders")
     try:
         keys = {(tenant, role): make_key(engine, tenant, role)
                 for tenant in ("demo", "other") for role in ("business", "operator")}

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ..integration.api.conftest import Background, wait_for
-from ..integration.conftest import run_sipp
+from ..integration.conftest import SIPP_DIR, run_sipp
 from ..integration.sipp_keys import key_scenario
 from ..integration.test_sms import sms
 from .conftest import Site, sign_in
@@ -86,6 +86,24 @@ def test_a_call_seen_live_then_in_the_log_with_its_timeline(page: Page, site: Si
     page.get_by_role("link", name="Results of satisfaction-survey").click()
     expect(page.get_by_role("heading", name="Answers: satisfaction")).to_be_visible()
     expect(bar(page, "4")).to_have_text("1")
+
+
+def test_a_caller_who_hangs_up_before_the_end_is_found_as_abandoned(page: Page, site: Site, tmp_path: Path) -> None:
+    """A real call to the survey hung up during its first prompt: the log's "how it ended" filter finds it."""
+    result = run_sipp(site.engine.sip, SIPP_DIR / "uac_hangup_during_prompt.xml", service="5050", timeout=20,
+                      workdir=tmp_path)
+    assert result.successful == 1, result.output
+    caller = "+15601"                                          # the scenario's +1560 and SIPp's call number
+    wait_for(lambda: site.api(f"/api/calls?caller=%2B{caller[1:]}", site.keys["demo", "operator"])["total"])
+    sign_in(page, site, site.keys["demo", "operator"])
+    page.goto(site.url + f"#/calls?caller=%2B{caller[1:]}")
+    page.get_by_label("How it ended").select_option(label="Completed")
+    page.get_by_role("button", name="Show calls").click()
+    expect(page.get_by_text("No calls match these filters.")).to_be_visible()
+    page.get_by_label("How it ended").select_option(label="Caller hung up before the end")
+    page.get_by_role("button", name="Show calls").click()
+    expect(page.get_by_text("Showing 1–1 of 1 call")).to_be_visible()
+    expect(page.locator("tbody tr")).to_contain_text("Caller hung up before the end")
 
 
 def test_the_log_pages_through_many_sessions(page: Page, site: Site) -> None:

@@ -20,6 +20,19 @@ SSRC = 0x1D2C3B4A
 
 def write_key_pcap(path: Path, key: str, index: int, payload_type: int = 101, frames: int = 5) -> Path:
     """A pcap of one key press: `frames` 20 ms event packets, then the end packet three times."""
+    return _write_pcap(path, _press(key, index, payload_type, frames))
+
+
+def write_keys_pcap(path: Path, keys: str, apart: float = 0.35, payload_type: int = 101) -> Path:
+    """A pcap of several key presses, one every `apart` seconds (a static scenario plays it at once)."""
+    step = round(apart / 0.020)
+    timed = [(n * step + i, packet) for n, key in enumerate(keys)
+             for i, packet in enumerate(_press(key, n, payload_type))]
+    return _write_pcap(path, [packet for _, packet in timed], [slot * 0.020 for slot, _ in timed])
+
+
+def _press(key: str, index: int, payload_type: int = 101, frames: int = 5) -> list[bytes]:
+    """The RTP packets of press number `index`: its own timestamp and sequence numbers."""
     timestamp = 16000 + index * 8000
     seq = 1000 + index * 20
     packets: list[bytes] = []
@@ -28,7 +41,7 @@ def write_key_pcap(path: Path, key: str, index: int, payload_type: int = 101, fr
         duration = 160 * (min(i, frames - 1) + 1)
         rtp = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | payload_type, seq + i, timestamp, SSRC)
         packets.append(rtp + struct.pack("!BBH", EVENT_CODES[key], (0x80 if end else 0) | 10, duration))
-    return _write_pcap(path, packets)
+    return packets
 
 
 def write_speech_pcap(path: Path, pcm: bytes, index: int) -> Path:
@@ -39,15 +52,16 @@ def write_speech_pcap(path: Path, pcm: bytes, index: int) -> Path:
     return _write_pcap(path, packets)
 
 
-def _write_pcap(path: Path, rtp_packets: list[bytes]) -> Path:
-    """RTP packets 20 ms apart in a pcap file SIPp can play (Ethernet, IPv4, UDP on loopback)."""
+def _write_pcap(path: Path, rtp_packets: list[bytes], times: list[float] | None = None) -> Path:
+    """RTP packets in a pcap file SIPp can play (Ethernet, IPv4, UDP on loopback), at `times` (seconds
+    from the first; default 20 ms apart)."""
     out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     for i, rtp in enumerate(rtp_packets):
         udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i % 65536, 0, 64, 17, 0,
                          bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
         frame = b"\x00" * 12 + b"\x08\x00" + ip
-        t = i * 0.020
+        t = times[i] if times is not None else i * 0.020
         out += struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(frame), len(frame)) + frame
     path.write_bytes(out)
     return path

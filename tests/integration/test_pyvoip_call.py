@@ -19,7 +19,8 @@ import pytest
 from ivr.flow.loader import load_file
 from ivr.media import g711
 
-from .conftest import ROOT, cached_prompt, free_port, start_engine
+from .conftest import ROOT, cached_prompt, start_engine
+from ..support.pyvoip import pyvoip_call, talking
 
 pytestmark = pytest.mark.integration
 
@@ -81,30 +82,19 @@ def voiced_seconds(audio: np.ndarray, level: float = 300.0) -> float:
 
 
 def test_pyvoip_call_hears_prompt_and_inband_key_is_received(tmp_path: Path) -> None:
-    from pyVoIP.VoIP import CallState, VoIPPhone
-
     engine = start_engine(tmp_path, "--accept-register")
-    port = free_port()
-    phone = VoIPPhone("127.0.0.1", engine.sip_port, "tester", "secret", myIP="127.0.0.1",
-                      sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
     before_key, after_key = bytearray(), bytearray()
     try:
-        phone.start()
-        call = phone.call("3838")
-        deadline = time.monotonic() + 15
-        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert call.state == CallState.ANSWERED
-        start = time.monotonic()
-        while time.monotonic() - start < 2.0:              # listen to the greeting
-            before_key += call.read_audio(160, blocking=True)
-        call.write_audio(tone("2", 0.12) + silence(0.3))
-        deadline = time.monotonic() + 30
-        while call.state == CallState.ANSWERED and time.monotonic() < deadline:
-            after_key += call.read_audio(160, blocking=True)
-        assert call.state == CallState.ENDED, "the engine should hang up after the vote"
+        with pyvoip_call(engine.sip_port, "3838") as call:
+            start = time.monotonic()
+            while time.monotonic() - start < 2.0:              # listen to the greeting
+                before_key += call.read_audio(160, blocking=True)
+            call.write_audio(tone("2", 0.12) + silence(0.3))
+            deadline = time.monotonic() + 30
+            while talking(call) and time.monotonic() < deadline:
+                after_key += call.read_audio(160, blocking=True)
+            assert not talking(call), "the engine should hang up after the vote"
     finally:
-        phone.stop()
         engine.stop()
     records = [r for r in engine.call_records() if r["event"] == "call_ended"]
     assert len(records) == 1

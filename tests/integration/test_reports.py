@@ -1,26 +1,32 @@
-"""Scheduled campaign reports e-mailed through an SMTP server on loopback (aiosmtpd), with a premium
-campaign's revenue so far."""
+"""Campaign reports e-mailed through an SMTP server on loopback (aiosmtpd), on a clock the tests drive: the
+first ten minutes after going live, then every period of the campaign's own life, as HTML with a text part
+and a chart image; a premium campaign's money so far."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
+from PIL import Image
 
 from ivr.channels.mailer import Mailer
 from ivr.channels.sms import SmsGateway
 from ivr.channels.store_services import StoreServices
 from ivr.engine.campaigns import CampaignRegistry
-from ivr.engine.reports import ReportSender, last_period
-from ivr.store.db import Store
+from ivr.engine.report_chart import CALLS, MESSAGES
+from ivr.engine.reports import Period, ReportSender, due_period, last_period
 from ivr.store import tariffs
+from ivr.store.db import Store
 from ivr.store.rating import Tariff
-
 from tests.unit.store.billing_world import transaction
 
 from .conftest import free_port, start_engine
@@ -28,18 +34,21 @@ from .conftest import free_port, start_engine
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = 'report: {email: [insights@brand.test, board@brand.test], every: hourly}\n'
+KYIV = "schedule: {timezone: Europe/Kyiv}\n"
+UTC = timezone.utc
 
 
 class Inbox:
-    """An SMTP server on 127.0.0.1 keeping what it receives."""
+    """An SMTP server on 127.0.0.1 keeping what it receives, as parsed messages."""
 
     def __init__(self) -> None:
-        self.received: list = []
+        self.received: list[EmailMessage] = []
         inbox = self
 
-        class Keep(Message):
-            def handle_message(self, message) -> None:
-                inbox.received.append(message)
+        class Keep:
+            async def handle_DATA(self, server, session, envelope) -> str:
+                inbox.received.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
         self.port = free_port(udp_and_tcp=False)
         self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port)
 
@@ -51,74 +60,202 @@ class Inbox:
         self.controller.stop()
 
 
-def plans_with_report(tmp_path: Path) -> Path:
+def plans_with(tmp_path: Path, *extra: str) -> Path:
     plans = tmp_path / "plans"
     plans.mkdir()
-    (plans / "survey.yaml").write_text((ROOT / "dialplans" / "survey.yaml").read_text() + REPORT)
+    (plans / "survey.yaml").write_text((ROOT / "dialplans" / "survey.yaml").read_text() + "".join(extra))
     return plans
 
 
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+async def live_registry(store: Store, plans: Path) -> CampaignRegistry:
+    """The folder's campaigns seeded into the store and put in service now, as a node does."""
+    async def prepare(campaigns: list) -> None:
+        return None
+    registry = CampaignRegistry(plans)
+    await registry.start(store, prepare, poll=3600)
+    return registry
+
+
 def test_periods_are_whole_and_local() -> None:
-    now = datetime(2026, 3, 29, 9, 30, tzinfo=timezone.utc)          # Berlin moved to summer time this night
+    now = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)          # Berlin moved to summer time this night
     daily = last_period({"every": "daily", "at": "08:00"}, {"timezone": "Europe/Berlin"}, now)
-    assert (daily.start, daily.end) == (datetime(2026, 3, 28, 7, tzinfo=timezone.utc),
-                                        datetime(2026, 3, 29, 6, tzinfo=timezone.utc))   # a 23-hour day
+    assert (daily.start, daily.end) == (datetime(2026, 3, 28, 7, tzinfo=UTC), datetime(2026, 3, 29, 6, tzinfo=UTC))
     weekly = last_period({"every": "weekly", "at": "08:00"}, None, now)                  # Sunday: last Monday
-    assert weekly.end == datetime(2026, 3, 23, 8, tzinfo=timezone.utc) and weekly.end - weekly.start == timedelta(7)
+    assert weekly.end == datetime(2026, 3, 23, 8, tzinfo=UTC) and weekly.end - weekly.start == timedelta(7)
     hourly = last_period({"every": "hourly"}, None, now)
-    assert (hourly.start, hourly.end) == (datetime(2026, 3, 29, 8, tzinfo=timezone.utc),
-                                          datetime(2026, 3, 29, 9, tzinfo=timezone.utc))
+    assert (hourly.start, hourly.end) == (datetime(2026, 3, 29, 8, tzinfo=UTC), datetime(2026, 3, 29, 9, tzinfo=UTC))
+
+
+def test_periods_cover_the_campaigns_own_life() -> None:
+    live = datetime(2026, 5, 4, 10, 3, 20, tzinfo=UTC)
+
+    def due(report: dict, at: datetime, ends_at: datetime | None = None, schedule: dict | None = None):
+        period = due_period(report, schedule, live, ends_at, at)
+        return None if period is None else (period.start, period.end)
+    minutes = {"every": "10m"}
+    assert due(minutes, live + timedelta(minutes=9, seconds=59)) is None                     # not yet
+    assert due(minutes, live + timedelta(minutes=10)) == (live, live + timedelta(minutes=10))  # the first ten minutes
+    assert due(minutes, live + timedelta(minutes=29)) == (live + timedelta(minutes=10), live + timedelta(minutes=20))
+    hourly = {"every": "hourly", "first_after": "15m"}
+    assert due(hourly, datetime(2026, 5, 4, 10, 20, tzinfo=UTC)) == (live, live + timedelta(minutes=15))
+    assert due(hourly, datetime(2026, 5, 4, 11, 0, 5, tzinfo=UTC)) == (live + timedelta(minutes=15),
+                                                                        datetime(2026, 5, 4, 11, tzinfo=UTC))
+    assert due(hourly, datetime(2026, 5, 4, 12, 30, tzinfo=UTC)) == (datetime(2026, 5, 4, 11, tzinfo=UTC),
+                                                                      datetime(2026, 5, 4, 12, tzinfo=UTC))
+    ends = datetime(2026, 5, 4, 12, 40, tzinfo=UTC)                  # ended: one last report up to the end
+    assert due(hourly, datetime(2026, 5, 4, 12, 41, tzinfo=UTC), ends) == (datetime(2026, 5, 4, 12, tzinfo=UTC), ends)
+    assert due(hourly, datetime(2026, 5, 6, tzinfo=UTC), ends) == (datetime(2026, 5, 4, 12, tzinfo=UTC), ends)
+    early = live + timedelta(minutes=4)                              # ended before its first report: one report
+    assert due(minutes, live + timedelta(hours=1), early) == (live, early)
+    later = {"start": "2026-05-04T14:00:00", "timezone": "Europe/Kyiv"}     # live from 11:00 UTC on
+    assert due(minutes, datetime(2026, 5, 4, 11, 5, tzinfo=UTC), schedule=later) is None
+    assert due(minutes, datetime(2026, 5, 4, 11, 10, tzinfo=UTC), schedule=later) == (
+        datetime(2026, 5, 4, 11, tzinfo=UTC), datetime(2026, 5, 4, 11, 10, tzinfo=UTC))
+
+
+def test_first_report_ten_minutes_after_going_live_with_chart(tmp_path: Path) -> None:
+    """A campaign goes live; the test's clock moves: nothing at 9 minutes, at 10 the report of those ten
+    minutes (Kyiv time, 24-hour clock), in HTML with a text part and a PNG chart of calls and messages."""
+    async def run(inbox: Inbox) -> Period:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            registry = await live_registry(store, plans_with(tmp_path, KYIV, "report: {email: [brand@brand.test], "
+                                                                               "every: 30m}\n"))
+            campaign = registry.get("satisfaction-survey")
+            live = campaign.live_at
+            assert live is not None and abs((datetime.now(UTC) - live).total_seconds()) < 60
+            for n, minute in enumerate((1, 1, 7)):                 # three calls: two in minute 1, one in minute 7
+                store.call_started(call_id=f"c{n}", caller=f"+3805000000{n}", number="5050",
+                                   campaign_id=campaign.id, channel="voice", at=live + timedelta(minutes=minute))
+            store.call_started(call_id="before", caller="+380500000009", number="5050", campaign_id=campaign.id,
+                               channel="voice", at=live - timedelta(minutes=5))      # before it went live
+            sms = SmsGateway(registry, store, StoreServices(store))
+            for n, text in enumerate(["hi", "4"]):
+                await sms.inbound(f"m{n}", "+380671112233", "5050", text)
+            await store.flush()
+            sender = ReportSender(store, Mailer("127.0.0.1", inbox.port, "ivr@brand.test"))
+            assert await sender.run_due(registry.all(), live + timedelta(minutes=9, seconds=59)) == []
+            assert inbox.received == []
+            assert await sender.run_due(registry.all(), live + timedelta(minutes=10)) == ["satisfaction-survey"]
+            assert await sender.run_due(registry.all(), live + timedelta(minutes=39)) == []     # next at 40
+            assert await sender.run_due(registry.all(), live + timedelta(minutes=40)) == ["satisfaction-survey"]
+            await registry.stop()
+            return Period(live, live + timedelta(minutes=10))
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        first = asyncio.run(run(inbox))
+    assert len(inbox.received) == 2
+    mail = inbox.received[0]
+    kyiv = first.start.astimezone(ZoneInfo("Europe/Kyiv"))
+    end = first.end.astimezone(ZoneInfo("Europe/Kyiv"))
+    assert mail["Subject"] == f"[Satisfaction survey] report {kyiv:%Y-%m-%d %H:%M} to {end:%H:%M}"
+    text = text_of(mail)
+    assert f"results from {kyiv:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (Europe/Kyiv)" in text
+    assert "Calls: 3    SMS conversations: 1    SMS messages: 5" in text      # two in, three replies
+    assert "answers to satisfaction: 4 1" in text
+    page = mail.get_body(("html",))
+    assert page.get_content_type() == "text/html" and '<img src="cid:chart@ivr"' in page.get_content()
+    images = [part for part in mail.walk() if part.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0]["Content-ID"] == "<chart@ivr>"
+    chart = Image.open(io.BytesIO(images[0].get_content())).convert("RGB")
+    assert chart.size == (720, 280)
+    colours = {colour for _, colour in chart.getcolors(720 * 280)}
+    assert CALLS in colours and MESSAGES in colours                              # both series drawn
+    second = text_of(inbox.received[1])
+    assert "Calls: 0    SMS conversations: 0" in second                          # minutes 10 to 40: nothing
 
 
 def test_report_tells_the_period_results_once_across_nodes(tmp_path: Path) -> None:
     async def run(inbox: Inbox) -> None:
         store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
         try:
-            campaigns = CampaignRegistry(plans_with_report(tmp_path))
-            campaigns.load()
-            sms = SmsGateway(campaigns, store, StoreServices(store))
+            registry = await live_registry(store, plans_with(tmp_path, REPORT))
+            sms = SmsGateway(registry, store, StoreServices(store))
             for n, text in enumerate(["hi", "4", "5", "yes"]):
                 await sms.inbound(f"m{n}", "+15557777", "5050", text)
             await sms.inbound("m9", "+15557778", "5050", "hello")           # leaves after the first question
             await store.flush()
             mail = Mailer("127.0.0.1", inbox.port, "ivr@brand.test")
             nodes = [ReportSender(store, mail), ReportSender(store, mail)]
-            later = datetime.now(timezone.utc) + timedelta(hours=1)
-            sent = await asyncio.gather(*(node.run_due(campaigns.all(), later) for node in nodes))
+            later = datetime.now(UTC) + timedelta(minutes=10)
+            sent = await asyncio.gather(*(node.run_due(registry.all(), later) for node in nodes))
             assert sorted(sum(sent, [])) == ["satisfaction-survey"]       # one node sent it
-            assert await nodes[0].run_due(campaigns.all(), later) == []   # and only once
+            assert await nodes[0].run_due(registry.all(), later) == []   # and only once
+            await registry.stop()
         finally:
             await store.close()
     with Inbox() as inbox:
         asyncio.run(run(inbox))
     assert sorted(m["To"] for m in inbox.received) == ["board@brand.test", "insights@brand.test"]
-    text = inbox.received[0].get_payload()
-    assert inbox.received[0]["Subject"].startswith("[Satisfaction survey] report to ")
+    text = text_of(inbox.received[0])
     assert "Calls: 0    SMS conversations: 2" in text
     assert "answers to satisfaction: 4 1" in text and "answers to solved: yes 1" in text
+
+
+def test_report_counts_calls_completed_and_abandoned(tmp_path: Path) -> None:
+    """Voice calls by how they ended (as the engine records them): one reached the end, two callers hung up
+    at the first question."""
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            registry = await live_registry(store, plans_with(tmp_path, REPORT))
+            now = datetime.now(UTC)
+            for n, disposition, path in ((1, "completed", ["intro", "q1", "a1", "q2", "a2", "q3", "a3", "thanks"]),
+                                         (2, "abandoned", ["intro", "q1"]), (3, "abandoned", ["intro", "q1"])):
+                store.call_started(call_id=f"c{n}", caller=f"+1555800{n}", number="5050",
+                                   campaign_id="satisfaction-survey", channel="voice", at=now)
+                if disposition == "completed":
+                    store.event(f"c{n}", "end", {"node": "thanks", "reason": "completed"}, now)
+                store.call_ended(call_id=f"c{n}", at=now, disposition=disposition,
+                                 cause="flow_end" if disposition == "completed" else "remote_bye", path=path)
+            await store.flush()
+            mail = Mailer("127.0.0.1", inbox.port, "ivr@brand.test")
+            assert await ReportSender(store, mail).run_due(registry.all(), now + timedelta(minutes=10)) == [
+                "satisfaction-survey"]
+            await registry.stop()
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    text = text_of(inbox.received[0]).replace("\r\n", "\n")
+    assert "Calls: 3    SMS conversations: 0    SMS messages: 0\nCalls completed: 1    abandoned (hung up before the " \
+           "end): 2\n" in text
+    assert "Left before the end, by last step: q1 2" in text
 
 
 def test_report_not_accepted_is_tried_again(tmp_path: Path) -> None:
     async def run() -> None:
         store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
         try:
-            campaigns = CampaignRegistry(plans_with_report(tmp_path))
-            campaigns.load()
+            registry = await live_registry(store, plans_with(tmp_path, REPORT))
+            later = datetime.now(UTC) + timedelta(minutes=11)
             nowhere = Mailer("127.0.0.1", free_port(udp_and_tcp=False), timeout=2)   # no server listens
-            assert await ReportSender(store, nowhere).run_due(campaigns.all()) == []
+            assert await ReportSender(store, nowhere).run_due(registry.all(), later) == []
             with Inbox() as inbox:
-                assert await ReportSender(store, Mailer("127.0.0.1", inbox.port)).run_due(campaigns.all()) == [
-                    "satisfaction-survey"]
+                assert await ReportSender(store, Mailer("127.0.0.1", inbox.port)).run_due(
+                    registry.all(), later) == ["satisfaction-survey"]
             assert len(inbox.received) == 2
+            await registry.stop()
         finally:
             await store.close()
     asyncio.run(run())
 
 
-def test_engine_sends_reports_with_smtp_configured(tmp_path: Path) -> None:
+def test_engine_sends_the_report_due_when_it_starts(tmp_path: Path) -> None:
+    """A node that starts after the campaign's first ten minutes sends that report at once."""
+    plans = plans_with(tmp_path, REPORT)
+    engine = start_engine(tmp_path, "--dialplans", str(plans))
+    engine.stop()
+    went_live = (datetime.now(UTC) - timedelta(minutes=12)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(engine.db_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE campaigns SET live_at = ? WHERE id = 'satisfaction-survey'", (went_live,))
     with Inbox() as inbox:
-        engine = start_engine(tmp_path, "--smtp", f"127.0.0.1:{inbox.port}", "--dialplans",
-                              str(plans_with_report(tmp_path)))
+        engine = start_engine(tmp_path, "--smtp", f"127.0.0.1:{inbox.port}", "--dialplans", str(plans))
         try:
             deadline = time.monotonic() + 20
             while len(inbox.received) < 2 and time.monotonic() < deadline:
@@ -126,35 +263,40 @@ def test_engine_sends_reports_with_smtp_configured(tmp_path: Path) -> None:
         finally:
             engine.stop()
     assert sorted(m["To"] for m in inbox.received) == ["board@brand.test", "insights@brand.test"]
-    assert "Calls: 0" in inbox.received[0].get_payload()
+    assert "Calls: 0" in text_of(inbox.received[0])
 
 
 def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> None:
+    """Three premium SMS (5 UAH each), two from kyivstar with a 45 % share: the report tells what subscribers
+    paid and the business's share, in its text and its HTML."""
     async def run(inbox: Inbox) -> None:
         store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
         try:
-            campaigns = CampaignRegistry(plans_with_report(tmp_path))
-            await campaigns.start(store, lambda _: asyncio.sleep(0), poll=3600)     # seeds the demo tenant
-            await campaigns.stop()
+            registry = await live_registry(store, plans_with(tmp_path, "report: {email: [brand@brand.test], "
+                                                                       "every: 10m}\n"))
+            campaign = registry.get("satisfaction-survey")
             demo = await store.tenant_by_name("demo")
             with transaction(store) as session:                        # in force since an hour ago
                 tariffs.set_tariff(session, Tariff(demo.id, "sms", "premium", "message", price=500,
-                                                   campaign_id="satisfaction-survey", shares={"kyivstar": 4500}),
-                                   datetime.now(timezone.utc) - timedelta(hours=1))
-            sms = SmsGateway(campaigns, store, StoreServices(store))
+                                                   campaign_id=campaign.id, shares={"kyivstar": 4500}),
+                                   datetime.now(UTC) - timedelta(hours=1))
+            sms = SmsGateway(registry, store, StoreServices(store))
             for n, (sender, text) in enumerate([("+380671234567", "hi"), ("+380671234567", "4"),
                                                 ("0501234567", "hello")]):
                 await sms.inbound(f"m{n}", sender, "5050", text)
             await store.flush()
-            later = datetime.now(timezone.utc) + timedelta(hours=1)
-            assert await ReportSender(store, Mailer("127.0.0.1", inbox.port)).run_due(campaigns.all(), later) == [
+            assert campaign.live_at is not None
+            sender = ReportSender(store, Mailer("127.0.0.1", inbox.port, "ivr@brand.test"))
+            assert await sender.run_due(registry.all(), campaign.live_at + timedelta(minutes=10)) == [
                 "satisfaction-survey"]
         finally:
             await store.close()
     with Inbox() as inbox:
         asyncio.run(run(inbox))
-    text = inbox.received[0].get_payload(decode=True).decode()
+    text = text_of(inbox.received[0])
     # 3 SMS at 5.00; the share: 45 % of 4.17 for the two from kyivstar, none for vodafone
-    assert "Money since the campaign began (3 charged messages and calls):" in text
-    assert "  premium revenue: 15.00 UAH paid by subscribers (VAT included)\n  your share: 3.76 UAH (VAT excluded)" in (
-        text.replace("\r\n", "\n"))
+    assert ("Money since the campaign began (3 charged messages and calls):\n"
+            "  premium revenue: 15.00 UAH paid by subscribers (VAT included)\n"
+            "  your share: 3.76 UAH (VAT excluded)\n") in text
+    page = inbox.received[0].get_body(("html",)).get_content()
+    assert "<li>your share: 3.76 UAH (VAT excluded)</li>" in page

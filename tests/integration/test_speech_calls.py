@@ -17,9 +17,10 @@ import pytest
 
 from tests.speech_audio import ROOT, silence, spoken
 
-from .conftest import free_port, run_sipp, start_engine
+from .conftest import run_sipp, start_engine
 from .sipp_keys import key_scenario
 from .test_pyvoip_call import from_pyvoip, to_pyvoip
+from ..support.pyvoip import PHONE, pyvoip_call, talking
 
 pytestmark = pytest.mark.integration
 
@@ -119,33 +120,22 @@ def test_russian_line_with_whisper_choices_silence_and_other_speech(tmp_path: Pa
 def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:
     """pyVoIP, a Python phone, says "boris" 4 s into the call, while the 10 s choice prompt plays, and
     records what it hears: the prompt stops at once, then the thank-you for Boris comes."""
-    from pyVoIP.VoIP import CallState, VoIPPhone
-
     engine = start_engine(tmp_path, "--accept-register")
-    port = free_port()
-    phone = VoIPPhone("127.0.0.1", engine.sip_port, "tester", "secret", myIP="127.0.0.1",
-                      sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
     loud: list[float] = []                       # when each loud frame was heard (pyVoIP skips silent ones)
     try:
-        phone.start()
-        call = phone.call("3838")
-        deadline = time.monotonic() + 15
-        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert call.state == CallState.ANSWERED
-        speak_at = time.monotonic() + 4.0
-        spoke = False
-        deadline = time.monotonic() + 40
-        while call.state == CallState.ANSWERED and time.monotonic() < deadline:
-            if not spoke and time.monotonic() >= speak_at:
-                call.write_audio(to_pyvoip(spoken("boris", "en") + silence(1.5)))
-                spoke = True
-            frame = from_pyvoip(call.read_audio(160, blocking=True))
-            if audioop.rms(frame, 2) > 300:
-                loud.append(time.monotonic())
-        assert call.state == CallState.ENDED, "the engine should hang up after the vote"
+        with pyvoip_call(engine.sip_port, "3838") as call:
+            speak_at = time.monotonic() + 4.0
+            spoke = False
+            deadline = time.monotonic() + 40
+            while talking(call) and time.monotonic() < deadline:
+                if not spoke and time.monotonic() >= speak_at:
+                    call.write_audio(to_pyvoip(spoken("boris", "en") + silence(1.5)))
+                    spoke = True
+                frame = from_pyvoip(call.read_audio(160, blocking=True))
+                if audioop.rms(frame, 2) > 300:
+                    loud.append(time.monotonic())
+            assert not talking(call), "the engine should hang up after the vote"
     finally:
-        phone.stop()
         engine.stop()
     assert sum(speak_at - 1.0 <= t < speak_at for t in loud) > 20, "the choice prompt played when the caller spoke"
     # The prompt's own pauses are under 0.5 s: the first longer quiet after the caller spoke is the stop.
@@ -153,4 +143,4 @@ def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -
     assert stop - speak_at < 0.8, f"the prompt went on {stop - speak_at:.2f} s after speech began"
     assert sum(t > stop + 0.5 for t in loud) > 50, "the thank-you prompt followed"
     assert stored(engine, "SELECT choice FROM votes", 1) == [("boris",)]
-    assert ended(engine)["tester"]["barge_ins"] == 1
+    assert ended(engine)[PHONE]["barge_ins"] == 1

@@ -142,6 +142,32 @@ def test_private_targets_are_refused_without_a_request(host: str) -> None:
     assert recorder.seen == []
 
 
+def test_the_built_in_demo_api_is_the_one_private_target_called_without_permission() -> None:
+    """`http://demo.ivr.invalid/...` goes to the node's own /demo/ path (and never outside it); a client
+    whose node serves no demo API refuses it; the node's address written out is still a private target."""
+    paths: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        paths.append(request.path_qs)
+        return web.json_response({"status": "shipped"})
+
+    async def run() -> list:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        async with loopback_site(app) as port:
+            demo = WebhookClient(demo_base=f"http://127.0.0.1:{port}/demo")
+            return [await demo(CallWebhook("http://demo.ivr.invalid/orders/5?x=1", "GET", {}, {}, 2.0, 0), CTX),
+                    await demo(CallWebhook("http://demo.ivr.invalid/../api/tenants", "GET", {}, {}, 2.0, 0), CTX),
+                    await demo(CallWebhook(f"http://127.0.0.1:{port}/demo/orders/5", "GET", {}, {}, 2.0, 0), CTX),
+                    await WebhookClient()(CallWebhook("http://demo.ivr.invalid/orders/5", "GET", {}, {}, 2.0, 0), CTX)]
+    order, escaped, literal, off = asyncio.run(run())
+    assert order.ok and order.data == {"status": "shipped"} and escaped.ok
+    assert paths == ["/demo/orders/5?x=1", "/demo/api/tenants"]
+    assert not literal.ok and literal.error.startswith("refused: 127.0.0.1 is a loopback address")
+    assert not off.ok and off.error == ("refused: http://demo.ivr.invalid is the demo business API, served only "
+                                        "with the demo campaigns")
+
+
 def test_other_schemes_are_refused() -> None:
     result = asyncio.run(WebhookClient(allow_private=True)(
         CallWebhook("file:///etc/passwd", "GET", {}, {}, 2.0, 0), CTX))

@@ -54,6 +54,17 @@ def test_serve_options_reach_the_config() -> None:
         40000, 40001, "reject", "asyncio")
 
 
+@pytest.mark.parametrize("value, header", [("ivr/0.1", "ivr/0.1"), ("acme IVR 2", "acme IVR 2"), ("off", None),
+                                           ("OFF", None), ("", None)])
+def test_server_header_text_or_off(value: str, header: str | None) -> None:
+    assert serve("--server-header", value)[0].server_header == header
+
+
+def test_a_server_header_must_be_printable_ascii() -> None:
+    with pytest.raises(ConfigError, match="printable ASCII"):
+        serve("--server-header", "ivr\r\nX-Injected: 1".encode().decode("unicode_escape"))
+
+
 @pytest.mark.parametrize("options", [("--unknown-numbers", "404"), ("--loop", "trio")])
 def test_serve_refuses_a_choice_it_does_not_have(options: tuple[str, ...], capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import admin, billing, business, flow, inventory, monitoring, operator, openapi
+from . import admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools
 from .core import LIVE_CLOSING, Route, setup
 
 if TYPE_CHECKING:
-    from ivr.engine.engine import Engine
+    from ivr.engine.view import EngineView
     from ivr.store import Store
 
 ANY = ("business", "operator")
@@ -33,8 +33,21 @@ def _list(item: dict[str, Any]) -> dict[str, Any]:
 
 STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
 NUMBERS = _list(STR)
+TIME_OR_NULL = {"type": ["string", "null"]}
+LIFECYCLE = _obj(campaign_id=STR, state={"enum": ["draft", "live", "paused", "ended", "archived"]},
+                 live_at=TIME_OR_NULL, paused_at=TIME_OR_NULL, ends_at=TIME_OR_NULL, archived_at=TIME_OR_NULL)
 CAMPAIGN = _obj(id=STR, tenant_id=STR, name=STR, active_version={"type": ["integer", "null"]},
-                voice_numbers=NUMBERS, sms_numbers=NUMBERS, versions=INT)
+                voice_numbers=NUMBERS, sms_numbers=NUMBERS, versions=INT,
+                **{k: v for k, v in LIFECYCLE["properties"].items() if k != "campaign_id"})
+POOL = _obj(name=STR, tenant_id=STR, created_at=STR, codes=INT, redeemed=INT, issued=INT)
+PROBLEM = _obj(line=INT, kind={"enum": ["malformed", "duplicate"]}, message=STR, text=STR)
+IMPORT = _obj(id=INT, pool=STR, state={"enum": ["running", "committed", "failed"]}, filename=STR, bytes_total=INT,
+              bytes_read=INT, lines=INT, added=INT, duplicates=INT, malformed=INT, problems=_list(PROBLEM),
+              problems_listed=INT, error=TIME_OR_NULL, started_at=STR, finished_at=TIME_OR_NULL)
+WINNER = _obj(place=INT, entry=INT, caller=STR)
+DRAW = _obj(id=STR, campaign_id=STR, state={"enum": ["frozen", "drawn"]}, rule={"type": "object"}, entries=INT,
+            callers=INT, entries_sha256=STR, frozen_at=STR, winners_wanted={"type": ["integer", "null"]},
+            seed=TIME_OR_NULL, drawn_at=TIME_OR_NULL, winners=_list(WINNER))
 VERSION = _obj(version=INT, created_at=STR, active=BOOL, sha256=STR, format=STR)
 NUMBER = _obj(number=STR, tenant_id=STR, campaign_id={"type": ["string", "null"]}, assigned_at=STR)
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "an amount, e.g. \"12.50\""}
@@ -64,6 +77,7 @@ MONEY_DAY = _obj(day=DAY, events=INT, revenue_with_vat=MONEY, cost_without_vat=M
 COUNTS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": INT}}
 RESULTS = _obj(votes=COUNTS, answers=COUNTS,
                codes={"type": "object", "additionalProperties": _obj(codes=INT, redeemed=INT)},
+               issued={"type": "object", "additionalProperties": _obj(codes=INT, issued=INT)},
                calls_per_minute=_list({"type": "array", "prefixItems": [STR, INT]}),
                drop_off={"type": "object", "additionalProperties": INT})
 CALL = _obj(call_id=STR, channel=STR, caller=STR, caller_raw={"type": ["string", "null"]}, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
@@ -115,12 +129,12 @@ ROUTES: list[Route] = [
     Route("GET", "/api/openapi.json", openapi_document, ANY, "This document"),
     Route("GET", "/api/campaigns", business.list_campaigns, ANY, "The tenant's campaigns", response=_list(CAMPAIGN)),
     Route("POST", "/api/dialplans/validate", business.validate_dialplan, BUSINESS,
-          "Check a campaign file without storing it", body={"dialplan": True},
+          "Check a campaign file without storing it", body={"dialplan": True}, query=("tenant",),
           response=_obj(ok=BOOL, campaign_id=STR)),
     Route("POST", "/api/campaigns/{campaign_id}/versions", business.upload_version, BUSINESS,
           "Store a campaign file as a new version (prompts generated), activated with ?activate=1; "
           "409 when one of its numbers is another campaign's", body={"dialplan": True},
-          response=_obj(campaign_id=STR, version=INT, active=BOOL), status=201, query=("activate",)),
+          response=_obj(campaign_id=STR, version=INT, active=BOOL), status=201, query=("activate", "tenant")),
     Route("GET", "/api/campaigns/{campaign_id}/versions", business.list_versions, BUSINESS,
           "The campaign's versions", response=_list(VERSION)),
     Route("GET", "/api/campaigns/{campaign_id}/versions/{version}", business.get_version, BUSINESS,
@@ -154,9 +168,60 @@ ROUTES: list[Route] = [
     Route("PUT", "/api/campaigns/{campaign_id}/recordings/{name}", business.upload_recording, BUSINESS,
           "Upload a recording the campaign plays as `audio: NAME` (WAV, MP3 or OGG; replaces one of that name); "
           "converted for calls at once, 422 when it is not playable audio", response=RECORDING,
-          upload=tuple(business.RECORDING_TYPES), max_body=business.MAX_RECORDING),
+          upload=tuple(business.RECORDING_TYPES), max_body=business.MAX_RECORDING, query=("tenant",),
+          errors=((422, "not audio that can be decoded, or no sound in it"),)),
     Route("GET", "/api/campaigns/{campaign_id}/recordings", business.list_recordings, BUSINESS,
           "The recordings uploaded for the campaign", response=_list(RECORDING)),
+    Route("POST", "/api/campaigns/{campaign_id}/pause", lifecycle.pause, BUSINESS,
+          "Pause: new calls and messages get the closed text (409 for a draft or an archived campaign)",
+          response=LIFECYCLE),
+    Route("POST", "/api/campaigns/{campaign_id}/resume", lifecycle.resume, BUSINESS, "Resume a paused campaign",
+          response=LIFECYCLE),
+    Route("POST", "/api/campaigns/{campaign_id}/end", lifecycle.end, BUSINESS,
+          "End the campaign at a time (now without one; null: no end)",
+          body=_obj(at={"type": ["string", "null"], "format": "date-time"}), response=LIFECYCLE),
+    Route("POST", "/api/campaigns/{campaign_id}/archive", lifecycle.archive, BUSINESS,
+          "Archive a paused or ended campaign: out of service for good, numbers freed, results kept (409 if live)",
+          response=LIFECYCLE),
+    Route("DELETE", "/api/campaigns/{campaign_id}", lifecycle.delete_draft, BUSINESS,
+          "Delete a draft (409 for a campaign that has been in service: archive it)", status=204),
+    Route("POST", "/api/campaigns/{campaign_id}/draws", draws.freeze, BUSINESS,
+          "Freeze the campaign's entries for a draw (made in [since, until) if given); publish entries_sha256",
+          body=_obj(since={"type": "string", "format": "date-time"}, until={"type": "string", "format": "date-time"}),
+          response=DRAW, status=201, errors=((422, "the campaign file has no draw: header"),)),
+    Route("GET", "/api/campaigns/{campaign_id}/draws", draws.list_draws, ANY, "The campaign's draws, newest first",
+          response=_list(DRAW)),
+    Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}", draws.get_draw, ANY, "A draw with its winners",
+          response=DRAW),
+    Route("POST", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners", draws.draw_winners, BUSINESS,
+          "Draw the winners of a frozen draw with a seed given now (none: a random one, recorded); once (409 after)",
+          body=_obj(winners=INT, seed=STR), response=DRAW),
+    Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/entries.csv", draws.entries_file, ANY,
+          "The frozen entries as the canonical CSV whose SHA-256 is entries_sha256", media="text/csv", response=STR),
+    Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners.csv", draws.winners_file, ANY,
+          "The winners by place with the entry each won with", media="text/csv", response=STR),
+    Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/verify", draws.verify, ANY,
+          "Hash the stored entries and draw again with the recorded seed: both must match",
+          response=_obj(ok=BOOL, entries_sha256=STR, hash_matches=BOOL, winners_match=BOOL, winners=_list(WINNER))),
+    Route("GET", "/api/code-pools", pools.list_pools, BUSINESS, "The tenant's code pools (admin: ?tenant= or all)",
+          response=_list(POOL), query=("tenant",)),
+    Route("PUT", "/api/code-pools/{pool}", pools.create_pool, BUSINESS, "Make an empty code pool (or get it)",
+          response=POOL, query=("tenant",)),
+    Route("GET", "/api/code-pools/{pool}", pools.get_pool, BUSINESS, "A code pool with its latest imports",
+          response={"type": "object", "properties": {**POOL["properties"], "imports": _list(IMPORT)}},
+          query=("tenant",)),
+    Route("POST", "/api/code-pools/{pool}/imports", pools.import_codes, BUSINESS,
+          "Import a file of codes (one a line or CSV, gzip accepted, streamed) into the pool, made when new: 202 "
+          "with the import, which runs on (409 while another import of the pool runs)",
+          response=IMPORT, status=202, query=("format", "filename", "tenant"), upload=pools.IMPORT_TYPES,
+          max_body=pools.MAX_IMPORT, errors=((409, "another import of the pool is running"),
+                                             (429, "the tenant has imports running already (at most 2)"))),
+    Route("GET", "/api/code-pools/{pool}/imports/{import_id}", pools.get_import, BUSINESS,
+          "An import: state, progress, counts, problems by line (the first 1000)", response=IMPORT,
+          query=("tenant",)),
+    Route("GET", "/api/code-pools/{pool}/imports/{import_id}/progress", pools.import_progress, BUSINESS,
+          "Server-Sent Events `event: progress` (the import) on every change, until it is committed or failed",
+          media="text/event-stream", response=STR, query=("tenant",)),
     Route("GET", "/api/numbers", business.list_numbers, BUSINESS,
           "The numbers leased to the tenant (today or from a day to come), with lease, fee and campaign",
           response=_list(LEASED)),
@@ -186,11 +251,11 @@ ROUTES: list[Route] = [
     Route("GET", "/api/calls/active", operator.active_calls, OPERATOR, "Calls in progress on this node",
           response=_list(_obj(call_id=STR, caller=STR, number=STR, campaign_id=STR, version=INT, seconds=
                               {"type": "number"}, answered=BOOL, node={"type": ["string", "null"]}))),
-    Route("GET", "/api/calls.csv", operator.calls_csv, OPERATOR, "Calls matching the filters as CSV",
+    Route("GET", "/api/calls.csv", operator.calls_csv, ANY, "Calls matching the filters as CSV",
           media="text/csv", response=STR, query=CALL_QUERY),
-    Route("GET", "/api/calls", operator.calls, OPERATOR, "The call log, newest first",
+    Route("GET", "/api/calls", operator.calls, ANY, "The call log of the tenant's campaigns, newest first",
           response=_obj(total=INT, calls=_list(CALL)), query=(*CALL_QUERY, "limit", "offset")),
-    Route("GET", "/api/calls/{call_id}", operator.call_detail, OPERATOR,
+    Route("GET", "/api/calls/{call_id}", operator.call_detail, ANY,
           "A call with its timeline, outcomes and recordings",
           response={"type": "object", "properties": {**CALL["properties"], "path": _list(STR),
                                                      "events": _list(_obj(at=STR, kind=STR, data={"type": "object"})),
@@ -198,7 +263,7 @@ ROUTES: list[Route] = [
                                                      "recordings": _list(_obj(id=STR, url=STR,
                                                                               duration={"type": "number"})),
                                                      "messages": _list(MESSAGE)}}),
-    Route("GET", "/api/recordings/{recording_id}", operator.recording, OPERATOR, "A voice message (WAV)",
+    Route("GET", "/api/recordings/{recording_id}", operator.recording, ANY, "A voice message (WAV)",
           media="audio/wav", response=STR),
     Route("GET", "/api/node", monitoring.node, OPERATOR,
           "This node's health and the traffic of the last hour: calls now by campaign, calls and SMS per minute, "
@@ -253,11 +318,12 @@ ROUTES: list[Route] = [
 ]
 
 
-def setup_api(app: web.Application, engine: "Engine", store: "Store") -> None:
+def setup_api(app: web.Application, engine: "EngineView", store: "Store") -> None:
     """Mount the API on the node's app."""
     app[LIVE_CLOSING] = asyncio.Event()
 
     async def close_live(app: web.Application) -> None:
         app[LIVE_CLOSING].set()
     app.on_shutdown.append(close_live)
+    app.on_startup.append(pools.remove_stale_uploads)
     setup(app, engine, store, ROUTES)

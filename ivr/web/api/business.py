@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ivr.channels.campaign_jobs import InvalidCampaign, JobFailed
 from ivr.flow.diagram import diagram
-from ivr.flow.model import RECORDING_NAME, Campaign
+from ivr.flow.model import RECORDING_NAME, Campaign, named_pools
 from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
@@ -26,8 +26,12 @@ from ivr.store.contacts import Contact
 from ivr.store.inventory import Lease, LeasedNumber
 from ivr.store.money import format_amount
 
-from .core import (ApiError, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json, read_text,
-                   store_of)
+from .core import (ApiError, acting_tenant, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json,
+                   read_text, store_of)
+from .pools import pool_issues
+
+if TYPE_CHECKING:
+    from ivr.engine.view import EngineView
 
 DIALPLAN_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain")
 NUMBER = re.compile(r"\+?[0-9]{2,15}")
@@ -69,6 +73,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
         extra = assigned.get(row.id, [])
         out.append({"id": row.id, "tenant_id": row.tenant_id, "name": row.name or row.id,
                     "active_version": row.active_version, "versions": row.versions,
+                    **row.lifecycle.as_dict(datetime.now(timezone.utc)),
                     "voice_numbers": sorted({*row.voice_numbers, *extra}),
                     "sms_numbers": sorted({*row.sms_numbers, *extra})})
     return web.json_response(out)
@@ -78,7 +83,8 @@ async def validate_dialplan(request: web.Request) -> web.Response:
     """Check a campaign file (YAML or JSON text) without storing it (its recordings must be uploaded)."""
     campaign, _, _ = await _dialplan_body(request)
     tenant_id = await _tenant_for(request, campaign.id) or principal_of(request).tenant_id
-    issues = await engine_of(request).prompts.check(campaign, tenant_id)
+    issues = await engine_of(request).prompts.check(campaign, tenant_id) + await pool_issues(request, campaign,
+                                                                                               tenant_id)
     if issues:
         raise await invalid_dialplan(campaign.source, issues)
     return web.json_response({"ok": True, "campaign_id": campaign.id})
@@ -96,6 +102,9 @@ async def upload_version(request: web.Request) -> web.Response:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise await invalid_dialplan(campaign.source, [Issue(
             "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
+    missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
+    if missing:
+        raise await invalid_dialplan(campaign.source, missing)
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     actor = principal_of(request).actor
     version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 403/409: not leased to it
@@ -105,7 +114,7 @@ async def upload_version(request: web.Request) -> web.Response:
     active = request.query.get("activate", "") in ("1", "true", "yes")
     if active:
         await store.activate_version(tenant_id, campaign_id, version, actor)
-        await engine.campaigns.refresh()
+        await engine.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": active}, status=201)
 
 
@@ -136,9 +145,10 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    await _prepare(engine, await _parsed(engine, await stored_version(request, campaign_id, version)), tenant_id)
+    campaign = await parsed_version(engine, await stored_version(request, campaign_id, version))
+    await _prepare(engine, campaign, tenant_id)
     await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
-    await engine.campaigns.refresh()
+    await engine.refresh()
     return web.json_response({"campaign_id": campaign_id, "version": version, "active": True})
 
 
@@ -275,7 +285,7 @@ async def assign_number(request: web.Request) -> web.Response:
     else:
         tenant_id = principal.tenant_id
     row = await store.assign_number(tenant_id, number, campaign_id, principal.actor)
-    await engine_of(request).campaigns.refresh()
+    await engine_of(request).refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
 
@@ -288,7 +298,7 @@ async def release_number(request: web.Request) -> web.Response:
     if not owners:
         raise ApiError(404, f"number {number} points at none of your campaigns")
     await store.release_number(owners[0], number, principal.actor)
-    await engine_of(request).campaigns.refresh()
+    await engine_of(request).refresh()
     return web.Response(status=204)
 
 
@@ -324,12 +334,15 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def campaign_results(request: web.Request, tenant_id: str, campaign_id: str) -> dict[str, Any]:
     store = store_of(request)
     now = datetime.now(timezone.utc)
-    tallies = await store.tallies(tenant_id, campaign_id)
+    deployed = engine_of(request).campaigns.deployed(campaign_id)
+    redeem, issue = named_pools(deployed.campaign) if deployed else ((), ())
+    tallies = await store.tallies(tenant_id, campaign_id, redeem, issue)
     per_minute = await store.calls_per_minute(tenant_id, now - timedelta(minutes=60), now + timedelta(seconds=1),
                                               campaign_id)
     drop_off = await store.drop_off(tenant_id, campaign_id)
     return {"votes": tallies.votes, "answers": tallies.answers,
             "codes": {pool: {"codes": t.codes, "redeemed": t.redeemed} for pool, t in tallies.codes.items()},
+            "issued": {pool: {"codes": t.codes, "issued": t.issued} for pool, t in tallies.issued.items()},
             "calls_per_minute": [[minute.isoformat(), count] for minute, count in per_minute],
             "drop_off": {node or "": count for node, count in drop_off.items()}}
 
@@ -429,10 +442,10 @@ async def stored_version(request: web.Request, campaign_id: str, version: int) -
     raise ApiError(404, f"campaign {campaign_id!r} has no version {version}")
 
 
-async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
+async def _prepare(engine: "EngineView", campaign: Campaign, tenant_id: str) -> None:
     """Make the campaign's prompts; 422 listing each one that cannot be made."""
     try:
-        issues = await engine.prepare_campaigns([campaign], tenant_id)
+        issues = await engine.prepare([campaign], tenant_id)
     except Exception as exc:
         raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
     if issues:
@@ -440,15 +453,17 @@ async def _prepare(engine: Any, campaign: Campaign, tenant_id: str) -> None:
 
 
 async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
-    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's."""
+    """The tenant a campaign id is (or would be, when new) the caller's under; None when another tenant's.
+    An administrator builds a campaign for a tenant with ?tenant= (turnkey): it is that tenant's own."""
     principal = principal_of(request)
+    acting = await acting_tenant(request)
     owner = await store_of(request).campaign_owner(campaign_id)
-    if owner is not None and not principal.admin and owner != principal.tenant_id:
+    if owner is not None and owner != acting and (not principal.admin or request.query.get("tenant")):
         return None
-    return owner or principal.tenant_id
+    return owner or acting
 
 
-async def _parsed(engine: Any, version: DialplanVersion) -> Campaign:
+async def parsed_version(engine: "EngineView", version: DialplanVersion) -> Campaign:
     """A stored version parsed (in a worker process); 422 when it cannot be served."""
     try:
         return await engine.campaigns.parse(version)

@@ -22,7 +22,7 @@ from aiohttp import web
 from ivr.store import Actor, Conflict, Forbidden, KeyOwner, NotFound, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
-    from ivr.engine.engine import Engine
+    from ivr.engine.view import EngineView
     from ivr.store import Store
 
 log = logging.getLogger("ivr.api")
@@ -56,6 +56,7 @@ class Route:
     query: tuple[str, ...] = ()
     max_body: int = MAX_BODY             # bytes (413 above)
     upload: tuple[str, ...] = ()         # media types of a raw body (e.g. audio) instead of JSON
+    errors: tuple[tuple[int, str], ...] = ()   # answers other than success worth documenting: (status, why)
 
     @property
     def name(self) -> str:
@@ -170,7 +171,7 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def engine_of(request: web.Request) -> "Engine":
+def engine_of(request: web.Request) -> "EngineView":
     return request.app[ENGINE]                                   # type: ignore[return-value]
 
 
@@ -185,6 +186,21 @@ async def owned_campaign(request: web.Request, campaign_id: str) -> str:
     if owner is None or not principal.admin and owner != principal.tenant_id:
         raise ApiError(404, f"no campaign {campaign_id!r}")
     return owner
+
+
+async def acting_tenant(request: web.Request) -> str:
+    """The tenant a request acts for: the key's own, or (turnkey work) the one an administrator names with
+    `?tenant=` (its id or name; 404 when there is none). 403 when another role names another tenant."""
+    principal = principal_of(request)
+    named = request.query.get("tenant", "").strip()
+    if not named or named == principal.tenant_id:
+        return principal.tenant_id
+    if not principal.admin:
+        raise ApiError(403, "only an administrator may act for another tenant (?tenant=)")
+    for tenant in await store_of(request).tenants():
+        if named in (tenant.id, tenant.name):
+            return tenant.id
+    raise ApiError(404, f"no tenant {named!r}")
 
 
 def body_limit(request: web.Request) -> int:
@@ -263,7 +279,7 @@ async def event_stream(request: web.Request, event: str, produce: Callable[[], A
     return response
 
 
-def setup(app: web.Application, engine: "Engine", store: "Store", routes: list[Route]) -> None:
+def setup(app: web.Application, engine: "EngineView", store: "Store", routes: list[Route]) -> None:
     """Mount the routes with their auth and error handling."""
     app[ENGINE] = engine
     app[STORE] = store

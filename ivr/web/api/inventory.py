@@ -107,4 +107,4 @@ def _text(body: dict[str, Any], name: str, default: str | None) -> Any:
 
 async def _refresh(request: web.Request) -> None:
     """A lease changed: this node routes by it at once (the others within their poll)."""
-    await engine_of(request).campaigns.refresh()
+    await engine_of(request).refresh()

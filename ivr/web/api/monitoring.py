@@ -1,7 +1,7 @@
 """The operator's round-the-clock view: this node's health and traffic (GET /api/node), and the audit log
 of who changed what (GET /api/audit, administrators).
 
-Health comes from `ivr.engine.metrics.node_status` (the one reader of engine internals); traffic per
+Health comes from the engine's view (`EngineView.status`, the one reader of engine internals); traffic per
 minute and failed webhooks from the store, so they cover every node sharing it. An operator key sees
 its own tenant's campaigns, calls and failures; the node's health (clock, SIP, trunk, links, store) is
 the same for everyone.
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from ivr.engine.metrics import node_status, status_dict
+from ivr.engine.metrics import status_dict
 
 from .core import ApiError, engine_of, principal_of, store_of
 
@@ -25,7 +25,7 @@ FAILURES_SHOWN = 20
 async def node(request: web.Request) -> web.Response:
     """Calls now by campaign, traffic per minute, errors, trunk, SMSC links and the store's backlog."""
     engine, store, scope = engine_of(request), store_of(request), principal_of(request).scope
-    status = status_dict(node_status(engine))
+    status = status_dict(engine.status())
     if scope is not None:
         status["calls_by_campaign"] = {campaign_id: n for campaign_id, n in status["calls_by_campaign"].items()
                                        if _tenant_of(engine, campaign_id) == scope}

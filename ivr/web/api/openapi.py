@@ -46,10 +46,11 @@ def document(routes: list[Route]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "ivr business and operator API", "version": "1",
-                 "description": "Roles: business (campaigns, versions, numbers, results, simulate), operator "
-                                "(call log, call detail, active calls, exports), admin (everything, every "
-                                "tenant, tenants and keys). Errors are JSON {\"error\": \"...\"}; request "
-                                f"bodies are limited to {MAX_BODY} bytes."},
+                 "description": "Roles: business (campaigns, versions, lifecycle, numbers, code pools, draws, "
+                                "results, simulate, its call log), operator (call log, call detail, active calls, "
+                                "exports), admin (everything, every tenant, tenants and keys; ?tenant= acts for a "
+                                "tenant). Errors are JSON {\"error\": \"...\"}; request bodies are limited to "
+                                f"{MAX_BODY} bytes unless an endpoint says otherwise."},
         "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
                        "schemas": {"Error": ERROR, "DialplanIssues": ISSUES}},
         "security": [{"apiKey": []}],
@@ -88,7 +89,8 @@ def _operation(route: Route) -> dict[str, Any]:
                                          for media in route.upload}}
         op["responses"]["413"] = _error(f"body larger than {route.max_body} bytes")
         op["responses"]["415"] = _error("not one of the media types above")
-        op["responses"]["422"] = _error("not audio that can be decoded, or no sound in it")
+    for status, why in route.errors:
+        op["responses"][str(status)] = _error(why)
     if "{" in route.path:
         op["responses"]["404"] = _error("unknown, or another tenant's")
     return op

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import fields
 
@@ -38,19 +37,11 @@ async def calls_csv(request: web.Request) -> web.StreamResponse:
 
 async def active_calls(request: web.Request) -> web.Response:
     """The calls in progress on this node now."""
-    engine, principal = engine_of(request), principal_of(request)
-    now = asyncio.get_running_loop().time()          # the engine's clock
-    out = []
-    for active in list(engine.calls.values()):
-        deployed = engine.campaigns.deployed(active.campaign_id)
-        if principal.scope is not None and (deployed is None or deployed.tenant_id != principal.scope):
-            continue
-        conversation = active.conversation
-        out.append({"call_id": active.call.call_id, "caller": active.caller.key, "number": active.call.number,
-                    "campaign_id": active.campaign_id, "version": active.version,
-                    "seconds": round(now - active.started, 1), "answered": active.answered_at is not None,
-                    "node": conversation.session.current if conversation else None})
-    return web.json_response(out)
+    scope = principal_of(request).scope
+    return web.json_response([
+        {"call_id": c.call_id, "caller": c.caller, "number": c.number, "campaign_id": c.campaign_id,
+         "version": c.version, "seconds": c.seconds, "answered": c.answered, "node": c.node}
+        for c in engine_of(request).live_calls() if scope is None or c.tenant_id == scope])
 
 
 async def call_detail(request: web.Request) -> web.Response:
@@ -76,7 +67,7 @@ async def recording(request: web.Request) -> web.FileResponse:
         raise ApiError(404, "no such recording")
     if await store_of(request).recording_call(principal_of(request).scope, recording_id) is None:
         raise ApiError(404, "no such recording")
-    path = engine_of(request).config.data_dir / "recordings" / recording_id
+    path = engine_of(request).recording(recording_id)
     if not path.is_file():
         raise ApiError(404, "the recording is not on this node")
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
@@ -86,7 +77,7 @@ def call_filter(request: web.Request) -> CallFilter:
     """The call log's filters; a caller given in any form (`0501112233`) is looked up normalised, as the
     log keeps it (`+380501112233`, in the node's region)."""
     q = request.query
-    caller = normalize(q["caller"], engine_of(request).config.region).key if q.get("caller") else None
+    caller = normalize(q["caller"], engine_of(request).region).key if q.get("caller") else None
     return CallFilter(number=q.get("number") or None, caller=caller,
                       campaign_id=q.get("campaign") or None, channel=q.get("channel") or None,
                       disposition=q.get("disposition") or None, since=query_time(request, "since"),

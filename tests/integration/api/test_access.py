@@ -66,9 +66,12 @@ def world(tmp_path_factory):
         reply = api("PUT", "/api/campaigns/talent-vote/recordings/jingle", keys["demo", "business"],
                     text=tone_wav(tmp / "jingle.wav", 440), content_type="audio/wav")
         assert reply.status == 200, reply.body
+        imported = api("POST", "/api/code-pools/demo-codes/imports", keys["demo", "business"], text="A1\nB2\n",
+                       content_type="text/plain")
+        assert imported.status == 202, imported.body
         yield SimpleNamespace(engine=engine, api=api, keys=keys, demo_call=demo_call["call_id"],
                               other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp,
-                              jingle=reply.json())
+                              jingle=reply.json(), demo_import=imported.json()["id"])
     finally:
         engine.stop()
 
@@ -112,11 +115,14 @@ FORBIDDEN = [
     ("operator", "PUT", "/api/numbers/3838"),
     ("operator", "PUT", "/api/campaigns/talent-vote/recordings/jingle"),
     ("operator", "GET", "/api/campaigns/talent-vote/recordings"),
-    ("business", "GET", "/api/calls"),
-    ("business", "GET", "/api/calls.csv"),
     ("business", "GET", "/api/calls/active"),
-    ("business", "GET", "/api/calls/some-call"),
-    ("business", "GET", "/api/recordings/x.wav"),
+    ("operator", "POST", "/api/campaigns/talent-vote/pause"),
+    ("operator", "POST", "/api/campaigns/talent-vote/end"),
+    ("operator", "DELETE", "/api/campaigns/talent-vote"),
+    ("operator", "POST", "/api/campaigns/talent-vote/draws"),
+    ("operator", "POST", "/api/campaigns/talent-vote/draws/x/winners"),
+    ("operator", "GET", "/api/code-pools"),
+    ("operator", "POST", "/api/code-pools/receipts/imports"),
     ("business", "GET", "/api/tenants"),
     ("operator", "POST", "/api/tenants"),
     ("business", "POST", "/api/tenants/x/keys"),
@@ -170,8 +176,26 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("campaign_money", "other", "business", "GET /api/campaigns/talent-vote/money", None),
         ("campaign_money_csv", "other", "business", "GET /api/campaigns/talent-vote/money.csv", None),
         ("call_detail", "other", "operator", f"GET /api/calls/{call}", None),
+        ("call_detail", "other", "business", f"GET /api/calls/{call}", None),
         ("recording", "demo", "operator", f"GET /api/recordings/{rec}", None),
         ("contacts_csv", "other", "business", "GET /api/contacts.csv?campaign=talent-vote", None),
+        ("recording", "demo", "business", f"GET /api/recordings/{rec}", None),
+        ("pause", "other", "business", "POST /api/campaigns/talent-vote/pause", None),
+        ("resume", "other", "business", "POST /api/campaigns/talent-vote/resume", None),
+        ("end", "other", "business", "POST /api/campaigns/talent-vote/end", {}),
+        ("archive", "other", "business", "POST /api/campaigns/talent-vote/archive", None),
+        ("delete_draft", "other", "business", "DELETE /api/campaigns/talent-vote", None),
+        ("freeze", "other", "business", "POST /api/campaigns/talent-vote/draws", {}),
+        ("list_draws", "other", "operator", "GET /api/campaigns/talent-vote/draws", None),
+        ("get_draw", "other", "business", "GET /api/campaigns/talent-vote/draws/x", None),
+        ("draw_winners", "other", "business", "POST /api/campaigns/talent-vote/draws/x/winners", {"winners": 1}),
+        ("entries_file", "other", "business", "GET /api/campaigns/talent-vote/draws/x/entries.csv", None),
+        ("winners_file", "other", "business", "GET /api/campaigns/talent-vote/draws/x/winners.csv", None),
+        ("verify", "other", "business", "GET /api/campaigns/talent-vote/draws/x/verify", None),
+        ("get_pool", "other", "business", "GET /api/code-pools/demo-codes", None),
+        ("get_import", "other", "business", f"GET /api/code-pools/demo-codes/imports/{w.demo_import}", None),
+        ("import_progress", "other", "business", f"GET /api/code-pools/demo-codes/imports/{w.demo_import}/progress",
+         None),
     ]
 
 
@@ -223,6 +247,10 @@ def test_lists_show_only_the_tenants_own(world) -> None:
     contacts = world.api("GET", "/api/contacts.csv", o).body.decode().splitlines()
     assert contacts[0].startswith("number,first_seen,last_seen,campaigns,consent")
     assert all(line.split(",")[3] == "message-line" for line in contacts[1:])
+    assert world.api("GET", "/api/calls", b).json() == calls                  # a business key reads its call log
+    assert [p["name"] for p in world.api("GET", "/api/code-pools", b).json()] == []
+    assert [p["name"] for p in world.api("GET", "/api/code-pools", world.keys["demo", "business"]).json()] == [
+        "demo-codes"]
     demo = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["demo", "business"]).json()}
     assert "talent-vote" in demo and "message-line" not in demo
     everyone = {c["id"] for c in world.api("GET", "/api/campaigns", world.keys["admin"]).json()}
@@ -232,8 +260,8 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
     lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
-             "list_leases", "list_tariffs", "statement", "statement_csv"}
-    tenant_free = {"me", "schema", "openapi_document", "validate_dialplan"}
+             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv"}
+    tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes"}
     admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number",
              "list_inventory", "add_number", "update_number", "remove_number", "lease_number", "end_lease",
              "set_tariff", "end_tariff", "month_overview"}
@@ -274,7 +302,7 @@ def test_errors_are_json_and_bodies_are_limited(world) -> None:
 def test_openapi_lists_every_route_the_app_serves_under_api(world) -> None:
     document = world.api("GET", "/api/openapi.json", world.keys["demo", "operator"]).json()
     assert document["openapi"].startswith("3.1")
-    app = create_app(SimpleNamespace(campaigns=None, services=None, config=EngineConfig()), SimpleNamespace())   # only its routes
+    app = create_app(SimpleNamespace(campaigns=None, services=None, identity=EngineConfig().identity), SimpleNamespace())   # only its routes
     served = {(route.method.lower(), route.resource.canonical) for route in app.router.routes()
               if route.resource is not None and route.resource.canonical.startswith("/api/")
               and route.method != "HEAD"}

@@ -85,7 +85,7 @@ def test_an_internal_error_is_json_without_a_traceback(tmp_path: Path) -> None:
         try:
             tenant = await store.create_tenant("ops")
             key = await store.create_api_key(tenant.id, "admin")
-            app = create_app(SimpleNamespace(campaigns=None, services=None, config=EngineConfig()), store)
+            app = create_app(SimpleNamespace(campaigns=None, services=None, identity=EngineConfig().identity), store)
             async with loopback_site(app) as port, aiohttp.ClientSession() as session:
                 async with session.get(f"http://127.0.0.1:{port}/api/calls/active",
                                        headers={"Authorization": f"Bearer {key}"}) as response:

@@ -150,7 +150,7 @@ def test_webhook_results_become_variables_and_failure_takes_fallback() -> None:
     session = FlowSession(order, "voice", "+1555")
     session.start()
     call = session.feed(Digits("12345"))[-1]
-    assert call.url == "http://127.0.0.1:8099/orders/12345" and call.method == "GET"
+    assert call.url == "http://demo.ivr.invalid/orders/12345" and call.method == "GET"
     stored, said, end = session.feed(WebhookResult(True, 200, {"status": "shipped"}))
     assert stored == StoreOutcome("answer", "order_status", "shipped")
     assert said.parts[0].text == "Order 12345 is shipped." and end == End("completed")

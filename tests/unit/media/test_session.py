@@ -92,9 +92,10 @@ def test_marker_on_each_talkspurt_after_silence() -> None:
     assert [p.marker for p in before + during] == [True, False, True, False]
 
 
-def test_hold_sends_nothing_and_time_runs_on() -> None:
+def test_hold_sends_nothing_pauses_the_prompt_and_the_timestamp_runs_on() -> None:
     session = MediaSession(g711.PCMU, None, remote=CALLER)
-    session.play("long", pcm(silence(1000)) + b"\x01\x00" * 800)
+    frames = [bytes([n, 0]) * 160 for n in range(1, 20)]               # each 20 ms frame its own level
+    session.play("long", b"".join(frames))
     (last,) = ticks(session, 1)
     session.set_hold(True)
     assert ticks(session, 5, start=0.02) == [None] * 5
@@ -102,6 +103,7 @@ def test_hold_sends_nothing_and_time_runs_on() -> None:
     (resumed,) = ticks(session, 1, start=0.12)
     assert resumed.sequence == (last.sequence + 1) & 0xFFFF
     assert (resumed.timestamp - last.timestamp) & 0xFFFFFFFF == 160 * 6    # the held frames' time passed
+    assert resumed.payload == g711.encode(g711.PCMU, frames[1])           # the prompt goes on where it was
     assert resumed.marker
     assert session.stats.packets_sent == 2
 

@@ -276,6 +276,31 @@ def test_reinvite_without_sdp_gets_our_offer_and_its_ack_brings_the_answer() -> 
     assert phone.events() == []                                           # a repeated ACK answers nothing
 
 
+def test_an_invite_without_sdp_is_offered_empty_and_the_ack_brings_the_answer() -> None:
+    """Delayed offer (RFC 3261 13.2.1): the application's 200 carries the offer, the ACK the answer."""
+    phone = Phone()
+    call = phone.offer(body=b"", content_type=None)
+    phone.ua.answer(call, SDP_ANSWER, phone.now)                  # stands for our offer here
+    [ok] = phone.wire()
+    assert ok.status == 200 and ok.message.body == SDP_ANSWER
+    phone.send(sip_request("ACK", branch="z9hG4bK-ack-1", to_tag=call.dialog.local_tag, contact=None,
+                           body=SDP_OFFER, content_type="application/sdp"))
+    [confirmed] = phone.events()
+    assert isinstance(confirmed, CallConfirmed) and confirmed.answer == SDP_OFFER
+
+
+def test_the_server_and_user_agent_headers_can_be_left_out() -> None:
+    phone = Phone(UAConfig(host="127.0.0.1", port=5060, user_agent=None))
+    call, ok = phone.answered()
+    assert "Server" not in ok.headers
+    phone.send(ack(call))
+    phone.ua.hangup(call, phone.now)
+    [bye] = phone.wire()
+    assert bye.request.method == "BYE" and "User-Agent" not in bye.request.headers
+    named = Phone(UAConfig(host="127.0.0.1", port=5060, user_agent="acme-ivr"))
+    assert named.answered()[1].headers.get("Server") == "acme-ivr"
+
+
 def test_ack_to_a_reinvite_with_an_offer_is_no_session_answer() -> None:
     phone = Phone()
     call = phone.confirmed()

@@ -5,7 +5,7 @@ without a fee, leased to that tenant from the day they were assigned, so what an
 upgrade still answers after it.
 
 Revision ID: 0016_billing
-Revises: 0015_smpp
+Revises: 0017_campaigns_scale
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_billing"
-down_revision = "0015_smpp"
+down_revision = "0017_campaigns_scale"
 branch_labels = None
 depends_on = None
 

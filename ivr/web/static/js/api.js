@@ -109,3 +109,35 @@ export async function stream(path, onEvent, signal) {
     }
   }
 }
+
+/**
+ * Send a file as the raw body (the browser streams it from disk), reporting how much is sent with
+ * onProgress(sent, total); resolves with the JSON answer, rejects with an ApiFailure. XMLHttpRequest,
+ * since fetch() cannot tell how far an upload is.
+ */
+export function upload(method, path, file, { type, onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path);
+    xhr.setRequestHeader("Authorization", `Bearer ${session.key}`);
+    xhr.setRequestHeader("Content-Type", type || file.type || "application/octet-stream");
+    xhr.responseType = "text";
+    if (onProgress) xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded, event.total));
+    xhr.addEventListener("load", () => {
+      let body = {};
+      try {
+        body = JSON.parse(xhr.responseText || "{}");
+      } catch {
+        // not JSON: a proxy's error page, for instance
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiFailure(xhr.status, body.error && xhr.status !== 500 ? body.error : PLAIN[xhr.status]
+        || `The server answered with an error (${xhr.status}). Try again.`, []));
+    });
+    xhr.addEventListener("error", () => reject(new ApiFailure(0,
+      "The server cannot be reached. Check your connection and try again.")));
+    xhr.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+    if (signal) signal.addEventListener("abort", () => xhr.abort());
+    xhr.send(file);
+  });
+}

@@ -49,10 +49,11 @@ export function notice(kind, ...children) {
   return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
 }
 
-/** Tell screen-reader users what changed. */
+/** Tell screen-reader users what changed (once: a notice on the page that says it is announced already). */
 export function announce(text) {
   const status = document.getElementById("status");
   status.textContent = "";
+  if ([...document.querySelectorAll(".notice")].some((shown) => shown.textContent.includes(text))) return;
   setTimeout(() => { status.textContent = text; }, 50);
 }
 

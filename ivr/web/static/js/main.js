@@ -8,9 +8,11 @@ import { callView } from "./views/call.js";
 import { callsView } from "./views/calls.js";
 import { campaignsView } from "./views/campaigns.js";
 import { dashboardView } from "./views/dashboard.js";
+import { drawsView } from "./views/draws.js";
 import { keysView, tenantsView } from "./views/admin.js";
 import { campaignMoneyView, statementView } from "./views/money.js";
 import { inventoryView, myNumbersView } from "./views/numbers.js";
+import { poolView, poolsView } from "./views/pools.js";
 import { signInView } from "./views/signin.js";
 import { tariffsView } from "./views/tariffs.js";
 import { uploadView } from "./views/upload.js";
@@ -29,10 +31,13 @@ const ROUTES = [
   [["campaigns"], EVERYONE, campaignsView, "Campaigns"],
   [["campaigns", ":id"], EVERYONE, dashboardView],
   [["campaigns", ":id", "versions"], BUSINESS, versionsView],
+  [["campaigns", ":id", "draws"], EVERYONE, drawsView],
   [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "Upload a campaign"],
-  [["calls"], OPERATOR, callsView, "Call log"],
-  [["calls", ":id"], OPERATOR, callView],
+  [["pools"], BUSINESS, poolsView, "Code pools"],
+  [["pools", ":name"], BUSINESS, poolView],
+  [["calls"], EVERYONE, callsView, "Call log"],
+  [["calls", ":id"], EVERYONE, callView],
   [["active"], OPERATOR, activeView, "Calls now"],
   [["node"], OPERATOR, nodeView, "This node"],
   [["tenants"], ADMIN, tenantsView, "Tenants and keys"],

@@ -12,9 +12,17 @@ const CODES = {
   unavailable: "The code could not be checked",
 };
 
+const ISSUED = {
+  issued: (code) => `Handed out the code ${code}`,
+  again: (code) => `Handed out the caller’s code again: ${code}`,
+  exhausted: () => "No code left to hand out",
+  unavailable: () => "No code could be handed out (the store could not be reached)",
+};
+
 const EFFECTS = {
   CastVote: "Counting the vote",
   RedeemCode: "Checking the code",
+  IssueCode: "Handing out a code",
   CallWebhook: "Asking the business’s system",
   Notify: "Sending a notification",
   StartRecording: "Recording the caller’s message",
@@ -44,6 +52,9 @@ function describe({ kind, data }) {
     case "vote_result": return d.accepted ? "The vote was counted" : d.unavailable ? "The vote could not be counted"
       : `The caller had already voted${d.previous ? ` (for “${d.previous}”)` : ""}`;
     case "code_result": return CODES[d.status] || `Code: ${d.status}`;
+    case "issue_result": return (ISSUED[d.status] || (() => `Code: ${d.status}`))(d.code);
+    case "closed": return d.reason === "paused" ? "The campaign is paused: the closed text was given"
+      : d.reason === "ended" ? "The campaign has ended: the closed text was given" : "Outside the campaign’s hours";
     case "webhook_result": return d.ok ? "The business’s system answered"
       : `The call to the business’s system failed${d.error ? ` (${d.error})` : d.status ? ` (status ${d.status})` : ""}`;
     case "notify_result": return d.ok ? "The notification was sent" : "The notification could not be sent";

@@ -9,10 +9,12 @@ const PAGE = 25;
 /** Plain words for the way a call ended. */
 export const DISPOSITIONS = {
   completed: "Completed",
+  abandoned: "Caller hung up before the end",
   cancelled: "Caller hung up while ringing",
   rtp_timeout: "Line went silent",
   max_duration: "Cut off: too long",
   no_ack: "Caller never confirmed the answer",
+  bad_sdp_answer: "Caller's phone sent no usable media answer",
   shutdown: "Ended by server shutdown",
 };
 

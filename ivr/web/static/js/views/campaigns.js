@@ -3,6 +3,8 @@
 import { getJson } from "../api.js";
 import { h, link, table } from "../dom.js";
 
+const STATES = { draft: "Draft", live: "Live", paused: "Paused", ended: "Ended", archived: "Archived" };
+
 export async function campaignsView(root, params, { me, signal }) {
   const business = me.role !== "operator";
   root.append(h("h1", {}, "Campaigns"));
@@ -25,6 +27,7 @@ export async function campaignsView(root, params, { me, signal }) {
     { label: "Short numbers", cell: numbers },
     { label: "In service", cell: (c) => (c.active_version ? `version ${c.active_version} of ${c.versions}`
       : "nothing in service") },
+    { label: "State", cell: (c) => h("span", { class: `state state-${c.state}` }, STATES[c.state] || c.state) },
   ];
   if (me.role === "admin") columns.splice(1, 0, { label: "Tenant", cell: (c) => tenantName.get(c.tenant_id) || "—" });
   columns.push({ label: "Actions", cell: (c) => h("span", { class: "actions" },
@@ -33,8 +36,10 @@ export async function campaignsView(root, params, { me, signal }) {
       { "aria-label": `Versions of ${c.name}` }),
     business && link(`campaigns/${encodeURIComponent(c.id)}/money`, "Money",
       { "aria-label": `Money of ${c.name}` }),
-    me.role !== "business" && link(`calls?campaign=${encodeURIComponent(c.id)}`, "Calls",
-      { "aria-label": `Calls to ${c.name}` })) });
-  root.append(table("Campaigns", columns, campaigns,
+    link(`calls?campaign=${encodeURIComponent(c.id)}`, "Calls", { "aria-label": `Calls to ${c.name}` })) });
+  const current = campaigns.filter((c) => c.state !== "archived");
+  const archived = campaigns.filter((c) => c.state === "archived");
+  root.append(table("Campaigns", columns, current,
     business ? "No campaigns yet. Upload a campaign file to create one." : "No campaigns yet."));
+  if (archived.length) root.append(h("h2", {}, "Archived"), table("Archived campaigns", columns, archived, ""));
 }

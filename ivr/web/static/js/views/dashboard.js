@@ -5,6 +5,7 @@ import { blobUrl, getJson, stream } from "../api.js";
 import { BarChart, MinuteChart } from "../charts.js";
 import { download, fill, h, link, notice, plural } from "../dom.js";
 import { showFailure } from "../page.js";
+import { lifecycleCard } from "./lifecycle.js";
 import { SIMULATE_LABEL, flowSection } from "./flow.js";
 
 const RETRY_SECONDS = 3;
@@ -28,6 +29,12 @@ export async function dashboardView(root, { id }, { me, signal }) {
       showFailure(error, board.failure);
     }
   } }, "Download every result (CSV)");
+  const state = h("div");
+  const redraw = (changed) => {
+    if (changed === null) location.hash = "#/campaigns";
+    else fill(state, lifecycleCard(changed, { me, signal, changed: redraw }));
+  };
+  redraw(campaign);
   root.append(
     h("h1", {}, campaign.name),
     h("p", { class: "subtitle" }, `${id} · ${numbers.length ? `short number ${numbers.join(", ")}` : "no short number"}`
@@ -35,10 +42,11 @@ export async function dashboardView(root, { id }, { me, signal }) {
     h("p", { class: "actions" },
       me.role !== "operator" && link(`campaigns/${encodeURIComponent(id)}/versions`, "Versions"),
       me.role !== "operator" && link(`upload?campaign=${encodeURIComponent(id)}`, "Upload a new version"),
-      me.role !== "business" && link(`calls?campaign=${encodeURIComponent(id)}`, "Calls to this campaign"),
+      link(`campaigns/${encodeURIComponent(id)}/draws`, "Winner draws"),
+      link(`calls?campaign=${encodeURIComponent(id)}`, "Calls to this campaign"),
       me.role !== "operator" && link(`campaigns/${encodeURIComponent(id)}/simulate`, SIMULATE_LABEL),
       exportButton),
-    board.element);
+    state, board.element);
   follow(`${path}/live`, board, signal);        // runs until the page is left
   if (campaign.versions) {
     try {
@@ -116,7 +124,11 @@ class Board {
         .update(Object.entries(counts));
     }
     for (const [pool, { codes, redeemed }] of Object.entries(results.codes || {})) {
-      this.chart(`codes:${pool}`, `Codes redeemed: ${pool}`, () => new CodesMeter(pool)).update(redeemed, codes);
+      this.chart(`codes:${pool}`, `Codes redeemed: ${pool}`, () => new CodesMeter(pool, "redeemed")).update(redeemed, codes);
+    }
+    for (const [pool, { codes, issued }] of Object.entries(results.issued || {})) {
+      this.chart(`issued:${pool}`, `Codes handed out: ${pool}`, () => new CodesMeter(pool, "handed out"))
+        .update(issued, codes);
     }
     this.empty.hidden = this.charts.size > 0;
     this.minutes.update(results.calls_per_minute || []);
@@ -127,15 +139,16 @@ class Board {
 }
 
 class CodesMeter {
-  constructor(pool) {
-    this.meter = h("progress", { max: "1", value: "0", "aria-label": `Codes of ${pool} redeemed` });
+  constructor(pool, done) {
+    this.done = done;
+    this.meter = h("progress", { max: "1", value: "0", "aria-label": `Codes of ${pool} ${done}` });
     this.text = h("p", { class: "total" });
     this.element = h("figure", { class: "chart" }, this.meter, this.text);
   }
 
-  update(redeemed, codes) {
+  update(count, codes) {
     this.meter.max = Math.max(1, codes);
-    this.meter.value = redeemed;
-    this.text.textContent = `${redeemed} of ${plural(codes, "code")} redeemed`;
+    this.meter.value = count;
+    this.text.textContent = `${count} of ${plural(codes, "code")} ${this.done}`;
   }
 }

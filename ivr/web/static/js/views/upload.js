@@ -5,6 +5,7 @@ import { send } from "../api.js";
 import { announce, fill, h, link, notice } from "../dom.js";
 import { showFailure } from "../page.js";
 import { issueList, sourceView } from "../source.js";
+import { tenantPicker } from "../tenant.js";
 import { FlowDiagram } from "../diagram.js";
 
 // Words of the diagram part of this page (one place, for translation).
@@ -15,7 +16,8 @@ const T = {
 
 const MAX_BYTES = 1024 * 1024;
 
-export function uploadView(root, { query }, { signal }) {
+export async function uploadView(root, { query }, { me, signal }) {
+  const tenant = await tenantPicker(me, signal);
   const preset = query.get("campaign") || "";
   const picker = h("input", { id: "file", type: "file", accept: ".yaml,.yml,.json,.txt,text/yaml,application/json" });
   const text = h("textarea", { id: "text", rows: "16", spellcheck: "false", autocomplete: "off",
@@ -28,6 +30,7 @@ export function uploadView(root, { query }, { signal }) {
     h("button", { type: "submit", value: "check", class: "secondary" }, "Only check the file"),
   ];
   const form = h("form", { class: "card", novalidate: true },
+    tenant.element,
     h("label", { for: "file" }, "Campaign file (YAML or JSON)"), picker,
     h("label", { for: "text" }, "Or paste the file’s text"), text,
     h("p", { id: "text-help", class: "help" }, "The file is checked before anything is stored: if it has problems, "
@@ -65,14 +68,15 @@ export function uploadView(root, { query }, { signal }) {
     buttons.forEach((b) => { b.disabled = true; });
     fill(feedback, notice("info", mode === "check" ? "Checking…" : "Checking and uploading…"));
     try {
-      const { campaign_id: fileId } = await send("POST", "/api/dialplans/validate", { text: source, type, signal });
+      const { campaign_id: fileId } = await send("POST", `/api/dialplans/validate${tenant.query()}`,
+        { text: source, type, signal });
       if (mode === "check") {
         fill(feedback, notice("ok", `The file has no problems. It is the campaign “${fileId}”.`));
         return;
       }
       const id = preset || fileId;
       const done = await send("POST", `/api/campaigns/${encodeURIComponent(id)}/versions`
-        + (mode === "activate" ? "?activate=1" : ""), { text: source, type, signal });
+        + (mode === "activate" ? `?activate=1${tenant.query("&")}` : tenant.query()), { text: source, type, signal });
       const where = encodeURIComponent(done.campaign_id);
       fill(feedback, notice("ok", done.active
         ? `Version ${done.version} of ${done.campaign_id} is now in service. New calls get this version. `
