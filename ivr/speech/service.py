@@ -28,7 +28,7 @@ from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, 
 
 log = logging.getLogger(__name__)
 
-CHOOSABLE = ("pocketsphinx", "whisper")     # engines an operator may pick for a language (Vosk: by model)
+CHOOSABLE = ("pocketsphinx", "whisper", "whisper-text")     # engines an operator may pick for a language (Vosk: by model)
 DEFAULT_MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ivr" / "models"
 CHUNK_FRAMES = 5                 # 20 ms frames handed to the recognizer at once while the caller speaks
 
@@ -101,9 +101,9 @@ class SpeechService:
             from .vosk_engine import VoskEngine
             assert model is not None
             return VoskEngine(model)
-        if name == "whisper":
+        if name in ("whisper", "whisper-text"):
             from .whisper_engine import WhisperEngine
-            return WhisperEngine(self.config.model_cache, workers=self.config.workers)
+            return WhisperEngine(self.config.model_cache, workers=self.config.workers, scoring=name == "whisper")
         from .sphinx import SphinxEngine
         return SphinxEngine(workers=self.config.workers)
 
