@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import statistics
 import sys
 import time
@@ -35,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.speech_set import Utterance, utterances  # noqa: E402
+from bench.speech_set import CACHE, Utterance, utterances  # noqa: E402
 from ivr.flow.events import ListenSpec  # noqa: E402
 from ivr.speech.grammar import grammar_for  # noqa: E402
 from ivr.speech.recognizer import Result  # noqa: E402
@@ -180,20 +181,25 @@ def tune(languages: list[str]) -> dict:
     rejects at least 95 % of off-topic phrases with the most answers right."""
     from ivr.speech import whisper_engine
     from ivr.speech.upsample import Upsampler
-    service = SpeechService(SpeechConfig(workers=1, engines={language: "whisper" for language in languages}))
-    rows = []
-    try:
-        for language in languages:
-            engine = service.engine(language)
-            for u in utterances("tune", language):
-                if not u.grammar:
-                    continue
-                grammar = grammar_for(ListenSpec(grammar=list(u.grammar)), language)
-                cut = u.pcm[int((u.speech_start - 0.3) * 8000) * 2:int((u.speech_end + 0.3) * 8000) * 2]
-                scores = engine.score(language, Upsampler().process(cut), list(grammar.phrases))
-                rows.append((grammar, scores, u.expected))
-    finally:
-        service.close()
+    cache = CACHE / f"scores-{whisper_engine.WINDOW}-{'-'.join(languages)}.pickle"
+    if cache.is_file():
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        service = SpeechService(SpeechConfig(workers=1, engines={language: "whisper" for language in languages}))
+        rows = []
+        try:
+            for language in languages:
+                engine = service.engine(language)
+                for u in utterances("tune", language):
+                    if not u.grammar:
+                        continue
+                    grammar = grammar_for(ListenSpec(grammar=list(u.grammar)), language)
+                    cut = u.pcm[int((u.speech_start - 0.3) * 8000) * 2:int((u.speech_end + 0.3) * 8000) * 2]
+                    scores = engine.score(language, Upsampler().process(cut), list(grammar.phrases))
+                    rows.append((grammar, scores, u.expected))
+        finally:
+            service.close()
+        cache.write_bytes(pickle.dumps(rows))
     best = None
     for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
         for gap in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 100.0):
@@ -204,8 +210,16 @@ def tune(languages: list[str]) -> dict:
             if best is None or point > best[0]:
                 best = (point, margin, gap)
     assert best is not None
-    return {"tuned_on": languages, "utterances": len(rows), "margin": best[1], "gap": best[2],
-            "accuracy": round(best[0][1], 3), "rejected": round(best[0][2], 3)}
+    by_language = {}
+    whisper_engine.MARGIN, whisper_engine.GAP = best[1], best[2]
+    for language in languages:
+        mine = [(g, s, e) for g, s, e in rows if g.language == language]
+        by_language[language] = {
+            "accuracy": round(sum(whisper_engine.decide(g, s).text == e for g, s, e in mine if e) / max(1, sum(bool(e) for *_, e in mine)), 3),
+            "rejected": round(sum(whisper_engine.decide(g, s).text == "" for g, s, e in mine if not e) / max(1, sum(not e for *_, e in mine)), 3)}
+    return {"tuned_on": languages, "window": whisper_engine.WINDOW, "utterances": len(rows),
+            "margin": best[1], "gap": best[2], "accuracy": round(best[0][1], 3), "rejected": round(best[0][2], 3),
+            "by_language": by_language}
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts-stale-after", type=float, default=24 * 3600.0, metavar="SECONDS",
                    help="delete cached prompts no campaign in service plays once this old (default a day)")
     p.add_argument("--recordings", help="folder of the recordings businesses upload (default DATA/prompt-recordings)")
+    p.add_argument("--voice-packs", help="folder of voice packs, one folder of recorded words each, for the "
+                   "voice-pack TTS engine (default DATA/voice-packs; docs/prompts.md)")
     p.add_argument("--tts", action="append", default=[], metavar="LANG=ENGINE",
                    help="speak LANG (en, en-GB, uk, ...) with ENGINE (flite, festival, espeak-ng, piper) unless a "
                         "campaign names its own; repeatable")
@@ -152,6 +154,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         recordings_dir=Path(args.recordings) if args.recordings else None, tts=tts_defaults(args.tts),
+        voice_packs_dir=Path(args.voice_packs) if args.voice_packs else None,
         prompts_stale_after=args.prompts_stale_after,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         unknown_numbers=args.unknown_numbers,

@@ -82,7 +82,8 @@ class Engine:
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         self.prompts = CachedPrompts(
             config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
-            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts}),
+            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts},
+                                                             voice_packs=config.voice_packs_dir or config.data_dir / "voice-packs"),
             stale_after=config.prompts_stale_after)
         self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()

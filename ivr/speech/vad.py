@@ -12,7 +12,9 @@ Which frames are speech is the detector's call (`EndpointConfig.detector`):
   is `margin_db` above the line's background (and above an absolute floor). The background is the
   loud end of the last second of the line while nobody speaks, learnt for `learn` seconds before
   anything may count as speech: steady noise, mains hum, comfort noise and babble at any level are
-  the background, not a caller.
+  the background, not a caller. A phone that sends nothing while its user is quiet (silence
+  suppression: the clock's `poll` finds no audio) has a silent background, and its first sound is
+  judged at once.
 - `webrtc`: WebRTC's Gaussian-mixture detector (`webrtcvad-wheels`, aggressiveness 3).
 - `silero`: the Silero VAD network (its ONNX model ships inside faster-whisper, the `whisper` extra),
   on the audio upsampled to 16 kHz.
@@ -31,6 +33,7 @@ import numpy as np
 
 FRAME = 160                      # samples: 20 ms at 8 kHz
 DETECTORS = ("energy", "webrtc", "silero")
+QUIET_PHONE = 0.2                # s without audio at the start of a listen: the phone suppresses silence
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,8 @@ class EndpointConfig:
     max_speech: float = 10.0     # s: longer is cut here
     start_frames: int = 3        # speech frames of 20 ms in a row that start the utterance
     floor_dbfs: float = -50.0    # energy: never speech below this level
-    margin_db: float = 4.0       # energy: above the line's background (tuned, bench/speech.py)
-    learn: float = 0.3           # energy: s of the line heard before anything counts as speech
+    margin_db: float = 5.0       # energy: above the line's background (tuned, bench/speech.py)
+    learn: float = 0.3           # energy: s of a line sending audio learnt before anything counts as speech
     preroll: float = 0.3         # s of audio before the detected start handed to the recognizer
     detector: str = "energy"     # one of DETECTORS
 
@@ -87,18 +90,26 @@ class EnergyDetector:
         self.noise_dbfs = -90.0
         self._heard: deque[float] = deque(maxlen=self.HISTORY)
         self._frames = 0
+        self._silent_line = False
 
     def speech(self, frame: np.ndarray, speaking: bool) -> bool:
         cfg = self.config
         level = frame_dbfs(frame)
-        self._frames += 1
-        if not speaking:
-            self._heard.append(level)
+        loud = level > max(cfg.floor_dbfs, self.noise_dbfs + cfg.margin_db)
+        if not speaking and not (loud and self._silent_line):   # judged against the line before it, then
+            self._heard.append(level)                           # part of it (a silent line: its quiet only)
+            self._frames += 1
             if self._frames % 5 == 1 or self._frames <= cfg.learn * 50:     # every 0.1 s: cheap on the loop
                 self.noise_dbfs = float(np.percentile(self._heard, 90))
-            if self._frames <= cfg.learn * 50:
+            if self._frames <= cfg.learn * 50 and not self._silent_line:
                 return False
-        return level > max(cfg.floor_dbfs, self.noise_dbfs + cfg.margin_db)
+        return loud
+
+    def silent_line(self) -> None:
+        """The phone sent nothing while nobody spoke (silence suppression): its first sound is the
+        caller, to be judged at once, not learnt as the line's background."""
+        if not self._heard:
+            self._silent_line = True
 
 
 class WebRtcDetector:
@@ -172,6 +183,7 @@ class Endpointer:
         self._speech_frames = 0
         self._quiet_since: float | None = None
         self._last_frame_at: float | None = None
+        self._first_poll: float | None = None
         self._rest = np.zeros(0, dtype=np.int16)
 
     def feed(self, pcm: bytes, now: float) -> list[VadEvent]:
@@ -193,7 +205,14 @@ class Endpointer:
         return events
 
     def poll(self, now: float) -> SpeechEnded | None:
-        """The end of an utterance whose audio stopped coming (called on the clock's ticks)."""
+        """The end of an utterance whose audio stopped coming (called on the clock's ticks); before any
+        audio came, the news that the phone is quiet."""
+        if self.state == "idle" and self._last_frame_at is None:
+            self._first_poll = now if self._first_poll is None else self._first_poll
+            silent_line = getattr(self.detector, "silent_line", None)
+            if silent_line is not None and now - self._first_poll >= QUIET_PHONE:
+                silent_line()
+            return None
         if self.state != "speaking" or self._last_frame_at is None:
             return None
         if now - self._last_frame_at >= self.config.end_silence:

@@ -41,7 +41,8 @@ MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 MODEL_NAME = "whisper-base"
 MATCH_THRESHOLD = 0.8            # how close the text must be to an answer (difflib ratio, 0..1)
 MAX_EXTRA_WORDS = 2              # words around an answer that still count as saying it ("yes please")
-FULL_WINDOW = True               # score in Whisper's whole 30 s window (bench/speech.py: more answers right)
+WINDOW = 600                     # 10 ms feature frames the answer is padded to: 6 s (bench/speech.py: as many
+                                 # answers right as Whisper's 30 s window, for a third of the CPU; 2 s is worse)
 MAX_TOKENS = 48                  # an answer is short: a decoder stuck repeating itself stops here
 MARGIN = 1.0                     # log probability an answer must beat every other one by (tuned, bench/speech.py)
 GAP = 8.0                        # ... and may fall short of Whisper's free text by
@@ -194,10 +195,9 @@ def _log_softmax(logits: Any) -> np.ndarray:
     return values - top - np.log(np.exp(values - top).sum())
 
 
-def _score(language: str, audio: bytes, phrases: list[str], full_window: bool = FULL_WINDOW) -> Scores:
-    """In a worker: the audio (16 kHz 16-bit PCM) encoded once; a free greedy transcription, and every
-    phrase forced through the decoder. `full_window` pads the audio to Whisper's 30 s window (as it was
-    trained); without it only the answer's own frames are encoded, many times faster."""
+def _score(language: str, audio: bytes, phrases: list[str]) -> Scores:
+    """In a worker: the audio (16 kHz 16-bit PCM, padded with silence to `WINDOW`) encoded once; a free
+    greedy transcription, and every phrase forced through the decoder."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
@@ -205,7 +205,7 @@ def _score(language: str, audio: bytes, phrases: list[str], full_window: bool = 
     samples = np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768.0
     features = model.feature_extractor(samples)
     frames = features.shape[-1]
-    window = 3000 if full_window else min(3000, frames + frames % 2)
+    window = min(3000, max(WINDOW, frames + frames % 2))
     features = np.pad(features, ((0, 0), (0, max(0, window - frames))))[:, :window]
     encoded = model.model.encode(ctranslate2.StorageView.from_array(features[None].astype(np.float32)), to_cpu=True)
     tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
@@ -276,7 +276,7 @@ def decide(grammar: Grammar, scores: Scores) -> Result:
     if written.text == best:
         confidence = 0.75 + 0.25 * written.score
     elif margin >= MARGIN and gap <= GAP and not looping(_plain(scores.free_text).split()):
-        confidence = 0.5 + 0.25 * min(1.0, margin / (4 * MARGIN)) + 0.25 * (1 - gap / GAP)
+        confidence = 0.5 + 0.25 * min(1.0, margin / 4) + 0.25 * (1 - gap / max(GAP, 1e-9))
     else:
         return Result("", 0.0, scores.free_text)
     return Result(best, round(confidence * (1 - scores.no_speech / 4), 3), scores.free_text)

@@ -105,3 +105,15 @@ def test_audio_that_stops_coming_ends_the_utterance() -> None:
     assert endpointer.poll(1.3) is None
     assert endpointer.poll(1.5) == SpeechEnded(1.5, "silence") and endpointer.state == "ended"
     assert Endpointer().poll(5.0) is None                   # nobody spoke: the no-input timeout's business
+
+
+def test_a_phone_that_suppresses_silence_is_heard_from_its_first_word() -> None:
+    """No audio at all until the caller speaks (the clock's ticks find none): the first frames are the
+    caller, not the line's background to learn."""
+    endpointer = Endpointer()
+    for tick in range(20):
+        endpointer.poll(tick * 0.02)
+    speech = spoken("boris", "en")
+    events = run(endpointer, speech + silence(1.0), start=0.4)
+    assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
+    assert events[0].at < 0.5
