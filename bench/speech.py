@@ -18,7 +18,7 @@ language, recognizer and line (`clean`, `noisy`):
     nice -n 15 .venv/bin/python bench/speech.py [--split heldout|tune] [--languages en ru uk]
         [--recognizers en=pocketsphinx,whisper ru=whisper,whisper-text] [--detector energy]
     nice -n 15 .venv/bin/python bench/speech.py --detectors energy webrtc silero   # endpointing only
-    nice -n 15 .venv/bin/python bench/speech.py --tune ru uk en                     # Whisper's MARGIN and GAP
+    nice -n 15 .venv/bin/python bench/speech.py --tune ru uk en                     # Whisper's FLOOR, MARGIN and GAP
 """
 
 from __future__ import annotations
@@ -177,11 +177,12 @@ def endpointing(split: str, languages: list[str], detector: str) -> dict:
 
 
 def tune(languages: list[str]) -> dict:
-    """Whisper's MARGIN and GAP on the tuning split: every answer's scores once, then the pair that
-    rejects at least 95 % of off-topic phrases with the most answers right."""
+    """Whisper's FLOOR, MARGIN and GAP on the tuning split: every answer's scores once (cached), then
+    the values that reject at least 95 % of off-topic phrases in every language with the most answers
+    right."""
     from ivr.speech import whisper_engine
     from ivr.speech.upsample import Upsampler
-    cache = CACHE / f"scores-{whisper_engine.WINDOW}-{'-'.join(languages)}.pickle"
+    cache = CACHE / f"scores-{whisper_engine.WINDOW}-{whisper_engine.SCORING_VERSION}-{'-'.join(languages)}.pickle"
     if cache.is_file():
         rows = pickle.loads(cache.read_bytes())
     else:
@@ -201,24 +202,29 @@ def tune(languages: list[str]) -> dict:
             service.close()
         cache.write_bytes(pickle.dumps(rows))
     best = None
-    for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
-        for gap in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 100.0):
-            whisper_engine.MARGIN, whisper_engine.GAP = margin, gap
-            answers = [whisper_engine.decide(g, s).text == e for g, s, e in rows if e]
-            rejected = [whisper_engine.decide(g, s).text == "" for g, s, e in rows if not e]
-            point = (sum(rejected) / len(rejected) >= 0.95, sum(answers) / len(answers), sum(rejected) / len(rejected))
-            if best is None or point > best[0]:
-                best = (point, margin, gap)
+    for floor in (-4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0, -12.0, -100.0):
+        for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
+            for gap in (2.0, 3.0, 5.0, 8.0, 100.0):
+                whisper_engine.FLOOR, whisper_engine.MARGIN, whisper_engine.GAP = floor, margin, gap
+                decided = [(g.language, whisper_engine.decide(g, s).text, e) for g, s, e in rows]
+                answers = [text == e for _, text, e in decided if e]
+                rejected = {language: [text == "" for lang, text, e in decided if not e and lang == language]
+                            for language in languages}
+                worst = min(sum(r) / len(r) for r in rejected.values() if r)
+                point = (worst >= 0.95, sum(answers) / len(answers), worst)
+                if best is None or point > best[0]:
+                    best = (point, floor, margin, gap)
     assert best is not None
     by_language = {}
-    whisper_engine.MARGIN, whisper_engine.GAP = best[1], best[2]
+    whisper_engine.FLOOR, whisper_engine.MARGIN, whisper_engine.GAP = best[1], best[2], best[3]
     for language in languages:
         mine = [(g, s, e) for g, s, e in rows if g.language == language]
         by_language[language] = {
             "accuracy": round(sum(whisper_engine.decide(g, s).text == e for g, s, e in mine if e) / max(1, sum(bool(e) for *_, e in mine)), 3),
             "rejected": round(sum(whisper_engine.decide(g, s).text == "" for g, s, e in mine if not e) / max(1, sum(not e for *_, e in mine)), 3)}
     return {"tuned_on": languages, "window": whisper_engine.WINDOW, "utterances": len(rows),
-            "margin": best[1], "gap": best[2], "accuracy": round(best[0][1], 3), "rejected": round(best[0][2], 3),
+            "floor": best[1], "margin": best[2], "gap": best[3], "accuracy": round(best[0][1], 3),
+            "worst_rejected": round(best[0][2], 3),
             "by_language": by_language}
 
 

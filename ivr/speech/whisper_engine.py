@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .grammar import Grammar, normalize
+from .grammar import DIGITS, Grammar, normalize
 from .recognizer import Result, SpeechError
 from .upsample import MODEL_RATE, UpsampledUtterance
 from .workers import process_pool
@@ -41,11 +41,13 @@ MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 MODEL_NAME = "whisper-base"
 MATCH_THRESHOLD = 0.8            # how close the text must be to an answer (difflib ratio, 0..1)
 MAX_EXTRA_WORDS = 2              # words around an answer that still count as saying it ("yes please")
+SCORING_VERSION = 2              # how answers are scored (the surface forms tried); bench caches by it
 WINDOW = 600                     # 10 ms feature frames the answer is padded to: 6 s (bench/speech.py: as many
                                  # answers right as Whisper's 30 s window, for a third of the CPU; 2 s is worse)
 MAX_TOKENS = 48                  # an answer is short: a decoder stuck repeating itself stops here
-MARGIN = 1.0                     # log probability an answer must beat every other one by (tuned, bench/speech.py)
-GAP = 8.0                        # ... and may fall short of Whisper's free text by
+FLOOR = -8.0                     # log probability an answer needs at least (tuned on bench/speech.py --tune)
+MARGIN = 0.0                     # ... and to beat every other answer by
+GAP = 5.0                        # ... and may fall short of Whisper's free text by
 LOOP = 3                         # a word (or group) written this many times in a row is a loop, not an answer
 
 _model: Any = None               # per worker process
@@ -183,10 +185,12 @@ class Scores:
     no_speech: float
 
 
-def _surface_forms(phrase: str) -> list[str]:
-    """How Whisper may write an answer: as given, with a capital, and with a full stop."""
+def _surface_forms(phrase: str, language: str) -> list[str]:
+    """How Whisper may write an answer: as given, with a capital, with a full stop, and a digit word
+    as its digit ("four" as "4")."""
     capital = phrase[:1].upper() + phrase[1:]
-    return list(dict.fromkeys([" " + phrase, " " + capital, " " + capital + "."]))
+    digit = DIGITS.get(language, {}).get(phrase)
+    return list(dict.fromkeys([" " + phrase, " " + capital, " " + capital + "."] + ([" " + digit] if digit else [])))
 
 
 def _log_softmax(logits: Any) -> np.ndarray:
@@ -214,7 +218,7 @@ def _score(language: str, audio: bytes, phrases: list[str]) -> Scores:
                                 return_no_speech_prob=True)[0]
     free_ids = [t for t in free.sequences_ids[0] if t < tokenizer.eot]
     free_logprob = float(free.scores[0]) * (len(free_ids) + 1)      # scores are per token
-    forms = [(phrase, tokenizer.encode(form) + [tokenizer.eot]) for phrase in phrases for form in _surface_forms(phrase)]
+    forms = [(phrase, tokenizer.encode(form) + [tokenizer.eot]) for phrase in phrases for form in _surface_forms(phrase, language)]
     batch = ctranslate2.StorageView.from_array(np.repeat(np.asarray(encoded), len(forms), axis=0))
     longest = max(len(tokens) for _, tokens in forms)
     # the decoder returns its distribution at each forced position (max_length counts more than the tokens)
@@ -265,18 +269,19 @@ class WhisperEngine:
 
 def decide(grammar: Grammar, scores: Scores) -> Result:
     """The answer the scores give, or a nomatch. An answer counts when Whisper's own text names it, or
-    when it beats every other answer by `MARGIN` and is at most `GAP` less probable than the text
-    Whisper writes when free (speech that is no answer is better written as something else). Text
+    when it is likely in itself (log probability at least `FLOOR`), beats every other answer by
+    `MARGIN` and is at most `GAP` less probable than the text Whisper writes when free: speech that is
+    none of the answers leaves them all unlikely, or is better written as something else. Text
     looping on a word gives no answer unless it names one."""
     ranked = sorted(((value, grammar.phrases[phrase]) for phrase, value in scores.phrases.items()), reverse=True)
     best_value, best = ranked[0]
-    rival = next((value for value, answer in ranked[1:] if answer != best), best_value - 2 * MARGIN)
-    margin, gap = best_value - rival, max(0.0, scores.free_logprob - best_value)
+    rival = next((value for value, answer in ranked[1:] if answer != best), best_value - 10.0)
+    margin, gap = best_value - rival, scores.free_logprob - best_value
     written = match(grammar, scores.free_text)
     if written.text == best:
         confidence = 0.75 + 0.25 * written.score
-    elif margin >= MARGIN and gap <= GAP and not looping(_plain(scores.free_text).split()):
-        confidence = 0.5 + 0.25 * min(1.0, margin / 4) + 0.25 * (1 - gap / max(GAP, 1e-9))
+    elif best_value >= FLOOR and margin >= MARGIN and gap <= GAP and not looping(_plain(scores.free_text).split()):
+        confidence = 0.5 + 0.25 * min(1.0, margin / 4) + 0.25 * min(1.0, (best_value - FLOOR) / -FLOOR)
     else:
         return Result("", 0.0, scores.free_text)
     return Result(best, round(confidence * (1 - scores.no_speech / 4), 3), scores.free_text)
