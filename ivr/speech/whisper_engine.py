@@ -22,6 +22,7 @@ import functools
 import importlib.util
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,8 @@ SCORING_VERSION = 3              # how answers are scored (the surface forms tri
 WINDOW = 600                     # 10 ms feature frames the answer is padded to: 6 s (bench/speech.py: as many
                                  # answers right as Whisper's 30 s window, for a third of the CPU; 2 s is worse)
 MAX_TOKENS = 48                  # an answer is short: a decoder stuck repeating itself stops here
-FLOOR = -7.0                     # log probability an answer needs at least (tuned: bench/speech.py --tune)
-MARGIN = 1.0                     # ... and to beat every other answer by
+FLOOR = -5.0                     # log probability an answer needs at least (tuned: bench/speech.py --tune)
+MARGIN = 0.0                     # ... and to beat every other answer by
 GAP = 3.0                        # ... and may fall short of Whisper's free text by
 LOOP = 3                         # a word (or group) written this many times in a row is a loop, not an answer
 
@@ -113,15 +114,23 @@ class Match:
     score: float                 # how close what was said is to it, 0..1
 
 
-def looping(words: list[str], times: int = LOOP) -> bool:
-    """One word or a group of up to three written `times` times in a row or more ("бу бу бу", "ла-ла-ла"):
-    a decoder stuck in a loop, or a caller who is not answering."""
+def loop_of(words: list[str], times: int = LOOP) -> str | None:
+    """The word or group of up to three written `times` times in a row or more ("бу бу бу", "ла-ла-ла",
+    "нананана"), or None: a decoder stuck in a loop, or a caller who is not answering."""
+    for word in words:
+        repeated = re.fullmatch(r"(\w{1,4}?)\1{%d,}" % (times - 1), word)
+        if repeated:
+            return repeated.group(1)
     for size in (1, 2, 3):
         for start in range(len(words) - size * times + 1):
             group = words[start:start + size]
             if all(words[start + k * size:start + (k + 1) * size] == group for k in range(1, times)):
-                return True
-    return False
+                return " ".join(group)
+    return None
+
+
+def looping(words: list[str], times: int = LOOP) -> bool:
+    return loop_of(words, times) is not None
 
 
 def match(grammar: Grammar, said: str) -> Match:
@@ -274,16 +283,22 @@ def decide(grammar: Grammar, scores: Scores) -> Result:
     """The answer the scores give, or a nomatch. An answer counts when Whisper's own text names it, or
     when it is likely in itself (log probability at least `FLOOR`), beats every other answer by
     `MARGIN` and is at most `GAP` less probable than the text Whisper writes when free: speech that is
-    none of the answers leaves them all unlikely, or is better written as something else. Text
-    looping on a word gives no answer unless it names one."""
-    ranked = sorted(((value, grammar.phrases[phrase]) for phrase, value in scores.phrases.items()), reverse=True)
-    best_value, best = ranked[0]
-    rival = next((value for value, answer in ranked[1:] if answer != best), best_value - 10.0)
+    none of the answers leaves them all unlikely, or is better written as something else. Free text
+    looping on something ("на на на", "бу бу бу") is no answer; looping on the best answer itself
+    ("James James James", Whisper's decoder repeating what it heard into the silence) does not
+    confirm it either, but leaves the scores to decide."""
+    ranked = sorted(((value, phrase) for phrase, value in scores.phrases.items()), reverse=True)
+    best_value, best_phrase = ranked[0]
+    best = grammar.phrases[best_phrase]
+    rival = next((value for value, phrase in ranked[1:] if grammar.phrases[phrase] != best), best_value - 10.0)
     margin, gap = best_value - rival, scores.free_logprob - best_value
     written = match(grammar, scores.free_text)
+    loop = loop_of(_plain(scores.free_text).split())
+    loops_on_best = loop is not None and (
+        match(grammar, loop).text == best or DIGITS.get(grammar.language, {}).get(_plain(best_phrase)) == loop)
     if written.text == best:
         confidence = 0.75 + 0.25 * written.score
-    elif best_value >= FLOOR and margin >= MARGIN and gap <= GAP and not looping(_plain(scores.free_text).split()):
+    elif best_value >= FLOOR and margin >= MARGIN and gap <= GAP and (loop is None or loops_on_best):
         confidence = 0.5 + 0.25 * min(1.0, margin / 4) + 0.25 * min(1.0, (best_value - FLOOR) / -FLOOR)
     else:
         return Result("", 0.0, scores.free_text)

@@ -1,6 +1,7 @@
 """Spoken answers over real SIP calls: SIPp callers say our TTS speech as μ-law RTP, the engine hears it.
 
-PocketSphinx (the embedded English default) on the vote demo, Vosk with the packaged Korean model on
+PocketSphinx (English without the whisper extra) on the vote demo, Whisper (English by default) on a
+noisy line, Vosk with the packaged Korean model on
 the Korean test line, and Whisper with the packaged base model on the Russian test line: every choice said is the one stored, silence is a noinput, other speech a nomatch,
 and speech during a prompt stops it (barge-in). Calls of one test run side by side, each caller its own.
 """
@@ -73,7 +74,7 @@ def ended(engine) -> dict[str, dict]:
 def test_vote_by_voice_every_choice_with_pocketsphinx(tmp_path: Path) -> None:
     said = {"+15551001": "anna", "+15551002": "two", "+15551003": "chloe", "+15551004": "four",
             "+15551005": "elena", "+15551006": "what is the weather like today", "+15551007": "I am not sure yet"}
-    engine = start_engine(tmp_path)
+    engine = start_engine(tmp_path, "--speech-engine", "en=pocketsphinx")    # Whisper's English: the noisy line below
     try:
         # Said during the choice prompt (it starts about 2.5 s after answer): barge-in stops it.
         call_all(engine, tmp_path, "3838", {caller: [(4.0, spoken(text, "en"))] for caller, text in said.items()})

@@ -10,7 +10,7 @@ import pytest
 
 from ivr.flow.events import ListenSpec
 from ivr.speech.grammar import grammar_for
-from ivr.speech.whisper_engine import PARTS, Scores, decide, looping, match, packaged_model
+from ivr.speech.whisper_engine import PARTS, Scores, decide, loop_of, looping, match, packaged_model
 
 VOTE = grammar_for(ListenSpec(mode="both", grammar=["one", "anna", "two", "boris", "three"]), "en")
 RU = grammar_for(ListenSpec(mode="speech", grammar=["да", "нет", "пиццу", "суши"]), "ru")
@@ -93,3 +93,14 @@ def test_scored_answers_count_when_likely_and_ahead() -> None:
     assert decide(grammar, scores({"один": -14.0, "два": -15.0, "три": -16.0}, "Я ще не вирішив", -3.0)).text == ""
     # looping text does not lend its likelihood to an answer
     assert decide(grammar, scores({"один": -6.0, "два": -15.0, "три": -16.0}, "та та та та та", -5.0)).text == ""
+
+
+def test_looping_on_the_answer_leaves_the_scores_to_decide() -> None:
+    """Whisper repeats a short answer into the silence after it ("James James James ..."): the scores
+    decide; looping on anything else vetoes them."""
+    grammar = grammar_for(ListenSpec(grammar=["james", "mia", "seven"]), "en")
+    repeated = " ".join(["James"] * 20)
+    assert decide(grammar, scores({"james": -2.0, "mia": -9.0, "seven": -10.0}, repeated, -30.0)).text == "james"
+    assert decide(grammar, scores({"seven": -2.0, "mia": -9.0, "james": -10.0}, "7. 7. 7. 7. 7.", -20.0)).text == "seven"
+    assert decide(grammar, scores({"mia": -3.0, "james": -9.0, "seven": -10.0}, "Nananananananana", -4.0)).text == ""
+    assert loop_of(["нананананана"]) == "на" and loop_of(["бу", "бу", "бу"]) == "бу" and loop_of(["так"]) is None
