@@ -84,7 +84,7 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         "repeatable, e.g. --vosk-model en=/opt/vosk/vosk-model-small-en-us-0.15 (docs/speech.md)")
     p.add_argument("--speech-engine", action="append", default=[], metavar="LANG=ENGINE",
                    help="hear LANG with ENGINE (pocketsphinx: English only; whisper: the packaged multilingual "
-                        "model) instead of the default for it; repeatable, e.g. --speech-engine en=whisper")
+                        "model scoring the answers; whisper-text: its free text matched) instead of the default for it; repeatable, e.g. --speech-engine en=pocketsphinx")
     p.add_argument("--model-cache", type=Path, default=SpeechConfig().model_cache, metavar="DIR",
                    help="where packaged speech models are unpacked once (default %(default)s)")
     p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,

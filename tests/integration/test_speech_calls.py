@@ -118,23 +118,37 @@ def test_russian_line_with_whisper_choices_silence_and_other_speech(tmp_path: Pa
     assert "speech" not in records["+79000005"]
 
 
-def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:
-    """pyVoIP, a Python phone, says "boris" 4 s into the call, while the 10 s choice prompt plays, and
-    records what it hears: the prompt stops at once, then the thank-you for Boris comes."""
-    from pyVoIP.VoIP import CallState, VoIPPhone
-
-    engine = start_engine(tmp_path, "--accept-register")
+def pyvoip_phone(engine):
+    """pyVoIP, a Python phone, registered with the engine on free loopback ports (started)."""
+    from pyVoIP.VoIP import VoIPPhone
     port = free_port()
     phone = VoIPPhone("127.0.0.1", engine.sip_port, "tester", "secret", myIP="127.0.0.1",
                       sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
+    phone.start()
+    return phone
+
+
+def answered_call(phone, number: str):
+    """A call from `phone` to `number`, once the engine has answered it."""
+    from pyVoIP.VoIP import CallState
+    call = phone.call(number)
+    deadline = time.monotonic() + 15
+    while call.state != CallState.ANSWERED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert call.state == CallState.ANSWERED
+    return call
+
+
+def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:
+    """pyVoIP, a Python phone, says "boris" 4 s into the call, while the 10 s choice prompt plays, and
+    records what it hears: the prompt stops at once, then the thank-you for Boris comes."""
+    from pyVoIP.VoIP import CallState
+
+    engine = start_engine(tmp_path, "--accept-register")
+    phone = pyvoip_phone(engine)
     loud: list[float] = []                       # when each loud frame was heard (pyVoIP skips silent ones)
     try:
-        phone.start()
-        call = phone.call("3838")
-        deadline = time.monotonic() + 15
-        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert call.state == CallState.ANSWERED
+        call = answered_call(phone, "3838")
         speak_at = time.monotonic() + 4.0
         spoke = False
         deadline = time.monotonic() + 40
@@ -172,7 +186,7 @@ def test_a_noisy_line_is_heard_and_answered_within_a_second_and_a_half(tmp_path:
     """pyVoIP calls the vote line from a noisy place: pink noise 15 dB under its words from the first
     packet to the last. It says "chloe" after the choice prompt; the noise neither starts an answer
     early nor holds it open, and the thank-you prompt starts within 1.5 s of the last word."""
-    from pyVoIP.VoIP import CallState, VoIPPhone
+    from pyVoIP.VoIP import CallState
 
     word = spoken("chloe", "en")
     speak_after = 13.5                           # the welcome and the choice prompt (11.7 s) are over by then
@@ -181,17 +195,10 @@ def test_a_noisy_line_is_heard_and_answered_within_a_second_and_a_half(tmp_path:
     line[at:at + len(word) // 2] += np.frombuffer(word, dtype="<i2")
     line_pcm = np.clip(line, -32768, 32767).astype("<i2").tobytes()
     engine = start_engine(tmp_path, "--accept-register")
-    port = free_port()
-    phone = VoIPPhone("127.0.0.1", engine.sip_port, "tester", "secret", myIP="127.0.0.1",
-                      sipPort=port, rtpPortLow=port + 2, rtpPortHigh=port + 40)
+    phone = pyvoip_phone(engine)
     loud: list[float] = []
     try:
-        phone.start()
-        call = phone.call("3838")
-        deadline = time.monotonic() + 15
-        while call.state != CallState.ANSWERED and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert call.state == CallState.ANSWERED
+        call = answered_call(phone, "3838")
         started = time.monotonic()
         call.write_audio(to_pyvoip(line_pcm))        # sent at the line's pace, 20 ms a packet
         words_end = started + speak_after + len(word) / 16000
