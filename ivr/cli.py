@@ -183,12 +183,12 @@ def speech_engines(items: list[str]) -> dict[str, str]:
         language = language.lower()
         if not sep or not re.fullmatch(LANGUAGE, language) or name not in CHOOSABLE:
             raise ConfigError(f"bad --speech-engine {item!r}: expected LANG=ENGINE, ENGINE one of "
-                              f"{', '.join(CHOOSABLE)}, e.g. en=whisper")
+                              f"{', '.join(CHOOSABLE)}, e.g. en=pocketsphinx")
         if name == "pocketsphinx" and language != "en":
             raise ConfigError(f"--speech-engine {item}: pocketsphinx hears English only")
-        if name == "whisper" and not whisper_installed():
+        if name.startswith("whisper") and not whisper_installed():
             raise ConfigError(f"--speech-engine {item}: faster-whisper is not installed (pip install 'ivr[whisper]')")
-        if name == "whisper" and language.split("-")[0] not in whisper_languages():
+        if name.startswith("whisper") and language.split("-")[0] not in whisper_languages():
             raise ConfigError(f"--speech-engine {item}: Whisper does not know {language!r}")
         engines[language.split("-")[0]] = name
     return engines

@@ -262,12 +262,9 @@ def _value_words(kind: str, found: re.Match, language: str) -> list[str]:
     return cardinal(int(text), language)
 
 
-def words(text: str, language: str) -> list[str]:
-    """The text as the words to say, values written out (module docstring); punctuation dropped."""
-    language = language.split("-")[0].lower()
-    if language not in NUMERALS:
-        return text.split()
-    out: list[str] = []
+def _values(text: str, language: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, words) of each value in the text, in order."""
+    out = []
     position = 0
     while position < len(text):
         best = None
@@ -275,26 +272,40 @@ def words(text: str, language: str) -> list[str]:
             found = pattern.search(text, position)
             if found and (best is None or found.start() < best[1].start()):
                 best = (kind, found)
-        end = best[1].start() if best else len(text)
-        out += _WORD.findall(text[position:end])
         if best is None:
             break
         try:
-            out += _value_words(best[0], best[1], language)
+            said = _value_words(best[0], best[1], language)
         except ValueError:                 # 31.13.2026 and the like: said digit by digit
-            out += digits(best[1].group(0), language)
+            said = digits(best[1].group(0), language)
+        out.append((best[1].start(), best[1].end(), said))
         position = best[1].end()
     return out
 
 
+def words(text: str, language: str) -> list[str]:
+    """The text as the words to say, values written out (module docstring); punctuation dropped."""
+    language = language.split("-")[0].lower()
+    if language not in NUMERALS:
+        return _WORD.findall(text)
+    out: list[str] = []
+    position = 0
+    for start, end, said in _values(text, language):
+        out += _WORD.findall(text[position:start]) + said
+        position = end
+    return out + _WORD.findall(text[position:])
+
+
 def verbalize(text: str, language: str) -> str:
-    """The text for a TTS engine: values written out in words, sentence punctuation kept."""
+    """The text for a TTS engine: each value replaced by its words, everything else as written."""
     language = language.split("-")[0].lower()
     if language not in NUMERALS:
         return text
-    pieces = re.split(r"([.!?;:]\s+|[.!?]$)", text)
-    return "".join(" ".join(words(piece, language)) if i % 2 == 0 else piece.strip() + " "
-                   for i, piece in enumerate(pieces)).strip()
+    out, position = [], 0
+    for start, end, said in _values(text, language):
+        out += [text[position:start], " ".join(said)]
+        position = end
+    return "".join(out + [text[position:]])
 
 
 def vocabulary(language: str) -> list[str]:

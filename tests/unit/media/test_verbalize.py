@@ -55,7 +55,7 @@ def test_dates_and_times(text: str, language: str, said: str) -> None:
 
 def test_codes_are_said_digit_by_digit_and_text_around_values_stays() -> None:
     assert verbalize("Замовлення 0671234 готове.", "uk") == "Замовлення нуль шість сім один два три чотири готове."
-    assert verbalize("Order A-1029, please.", "en") == "Order one zero two nine please."
+    assert verbalize("Order A-1029, please.", "en") == "Order one zero two nine, please."
     assert verbalize("Код 12 34 56", "ru") == "Код один два три четыре пять шесть"
     assert verbalize("Осталось 3 места", "ru") == "Осталось три места"
     assert verbalize("31.13.2026", "uk") == "три один один три два нуль два шість"     # no such date: digits
