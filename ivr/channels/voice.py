@@ -168,8 +168,8 @@ class VoiceConversation:
         if self._recording is not None and self._recording.done(now):
             self._finish_recording()
         collect = self._collect
-        if collect is not None and collect.listener is not None:
-            collect.listener.poll(now)
+        if collect is not None and collect.listener is not None and (self.media.interruptible or not self.media.playing):
+            collect.listener.poll(now)             # not while a must-hear prompt keeps the caller's audio from it
         if self.closed or collect is None or collect.deadline is None or now < collect.deadline or collect.hearing:
             return
         self._end_collect(collect)
