@@ -65,7 +65,7 @@ def test_phone_going_quiet_ends_the_answer_on_the_clock(service: SpeechService) 
     async def scenario() -> list[Result]:
         results: list[Result] = []
         listener = service.listen(SPEC, "en", results.append)
-        for i, frame in enumerate(frames(spoken("no", "en"))):
+        for i, frame in enumerate(frames(silence(0.4) + spoken("no", "en"))):
             listener.feed(frame, (i + 1) * 0.02)
         listener.poll(60.0)                  # no packets since: silence suppression
         for _ in range(200):
