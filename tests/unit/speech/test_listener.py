@@ -58,7 +58,7 @@ def test_an_answer_comes_back_on_the_loop(service: SpeechService) -> None:
     results, events, held = asyncio.run(say(service, SPEC, pcm))
     assert [r.text for r in results] == ["yes"]
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
-    assert held < 0.05                       # endpointing only: the recognizer works elsewhere
+    assert held < 0.25                       # endpointing only: the recognizer (0.6 s or more) works elsewhere
 
 
 def test_phone_going_quiet_ends_the_answer_on_the_clock(service: SpeechService) -> None:
