@@ -40,6 +40,8 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts-stale-after", type=float, default=24 * 3600.0, metavar="SECONDS",
                    help="delete cached prompts no campaign in service plays once this old (default a day)")
     p.add_argument("--recordings", help="folder of the recordings businesses upload (default DATA/prompt-recordings)")
+    p.add_argument("--voice-packs", help="folder of voice packs, one folder of recorded words each, for the "
+                   "voice-pack TTS engine (default DATA/voice-packs; docs/prompts.md)")
     p.add_argument("--tts", action="append", default=[], metavar="LANG=ENGINE",
                    help="speak LANG (en, en-GB, uk, ...) with ENGINE (flite, festival, espeak-ng, piper) unless a "
                         "campaign names its own; repeatable")
@@ -108,7 +110,7 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                         "repeatable, e.g. --vosk-model en=/opt/vosk/vosk-model-small-en-us-0.15 (docs/speech.md)")
     p.add_argument("--speech-engine", action="append", default=[], metavar="LANG=ENGINE",
                    help="hear LANG with ENGINE (pocketsphinx: English only; whisper: the packaged multilingual "
-                        "model) instead of the default for it; repeatable, e.g. --speech-engine en=whisper")
+                        "model scoring the answers; whisper-text: its free text matched) instead of the default for it; repeatable, e.g. --speech-engine en=pocketsphinx")
     p.add_argument("--model-cache", type=Path, default=SpeechConfig().model_cache, metavar="DIR",
                    help="where packaged speech models are unpacked once (default %(default)s)")
     p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
@@ -205,6 +207,7 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
         dialplans_dir=Path(args.dialplans), prompts_dir=Path(args.prompts),
         recordings_dir=Path(args.recordings) if args.recordings else None, tts=tts_defaults(args.tts),
+        voice_packs_dir=Path(args.voice_packs) if args.voice_packs else None,
         prompts_stale_after=args.prompts_stale_after,
         rtp_port_min=int(low), rtp_port_max=int(high), max_calls=args.max_calls,
         unknown_numbers=args.unknown_numbers,
@@ -258,12 +261,12 @@ def speech_engines(items: list[str]) -> dict[str, str]:
         language = language.lower()
         if not sep or not re.fullmatch(LANGUAGE, language) or name not in CHOOSABLE:
             raise ConfigError(f"bad --speech-engine {item!r}: expected LANG=ENGINE, ENGINE one of "
-                              f"{', '.join(CHOOSABLE)}, e.g. en=whisper")
+                              f"{', '.join(CHOOSABLE)}, e.g. en=pocketsphinx")
         if name == "pocketsphinx" and language != "en":
             raise ConfigError(f"--speech-engine {item}: pocketsphinx hears English only")
-        if name == "whisper" and not whisper_installed():
+        if name.startswith("whisper") and not whisper_installed():
             raise ConfigError(f"--speech-engine {item}: faster-whisper is not installed (pip install 'ivr[whisper]')")
-        if name == "whisper" and language.split("-")[0] not in whisper_languages():
+        if name.startswith("whisper") and language.split("-")[0] not in whisper_languages():
             raise ConfigError(f"--speech-engine {item}: Whisper does not know {language!r}")
         engines[language.split("-")[0]] = name
     return engines

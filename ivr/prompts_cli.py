@@ -14,7 +14,8 @@ from ivr.flow.loader import load_file
 from ivr.flow.validate import DialplanError
 from ivr.media import audio
 from ivr.media.prompt_cache import DEFAULT_DIRECTORY, BuildFailure, PromptCache, PromptError, PromptRequest
-from ivr.media.tts import TtsError
+from ivr.media.tts import TtsError, TtsRegistry
+from ivr.media.voice_pack import VoicePack
 
 CAMPAIGN_SUFFIXES = (".yaml", ".yml")
 
@@ -39,8 +40,15 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     say.add_argument("--engine", help="TTS engine: flite, festival, espeak-ng, piper (default: by language)")
     say.add_argument("--rate", type=float, default=1.0, help="speed factor, 0.5 to 2.0")
     say.add_argument("--cache", type=Path, help="keep the result in this prompt cache too")
+    say.add_argument("--voice-packs", type=Path, help="folder of voice packs (for --engine voice-pack --voice NAME)")
     say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
     say.set_defaults(handler=say_command)
+
+    pack = sub.add_parser("pack", help="check a voice pack: every recording playable, the words it lacks listed")
+    pack.add_argument("folder", type=Path, metavar="PACK_DIR")
+    pack.add_argument("--lang", required=True, help="language the pack speaks: uk, ru or en")
+    pack.add_argument("--text", action="append", default=[], help="a prompt text the pack must say too (repeatable)")
+    pack.set_defaults(handler=pack_command)
 
 
 def build_command(args: argparse.Namespace) -> int:
@@ -106,17 +114,41 @@ def say_command(args: argparse.Namespace) -> int:
     try:
         request = PromptRequest(text=args.text, language=args.lang, voice=args.voice, engine=args.engine,
                                 rate=args.rate)
+        registry = TtsRegistry(voice_packs=args.voice_packs)
         if args.cache is not None:
-            pcm = PromptCache(args.cache).synthesize(request)
+            pcm = PromptCache(args.cache, registry).synthesize(request)
         else:
             with tempfile.TemporaryDirectory(prefix="ivr-say-") as tmp:
-                pcm = PromptCache(Path(tmp)).synthesize(request)
+                pcm = PromptCache(Path(tmp), registry).synthesize(request)
         audio.write_wav(args.output, pcm)
     except (PromptError, TtsError, OSError) as exc:
         print(f"ivr prompts say: {exc}", file=sys.stderr)
         return 1
     print(f"{args.output}: {len(pcm) / 2 / audio.SAMPLE_RATE:.2f} s")
     return 0
+
+
+def pack_command(args: argparse.Namespace) -> int:
+    """Check a voice pack folder: exit 1 listing unplayable recordings and the words it lacks."""
+    pack = VoicePack(args.folder)
+    recordings = pack.recordings()
+    if not recordings:
+        print(f"ivr prompts pack: {args.folder} holds no recordings named by their word (e.g. гривня.wav)",
+              file=sys.stderr)
+        return 1
+    broken = []
+    for word, path in recordings.items():
+        try:
+            audio.to_telephony(path)
+        except (audio.AudioError, OSError) as exc:
+            broken.append(f"{path.name}: {exc}")
+    missing = pack.missing(args.lang, args.text)
+    for line in broken:
+        print(f"not playable: {line}")
+    if missing:
+        print(f"missing ({len(missing)}): {', '.join(missing)}")
+    print(f"{args.folder}: {len(recordings)} words recorded, {len(missing)} missing, {len(broken)} not playable")
+    return 1 if missing or broken else 0
 
 
 def campaign_files(paths: list[Path]) -> Iterator[Path]:

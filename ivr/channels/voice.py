@@ -272,8 +272,8 @@ class VoiceConversation:
         collect = self._collect
         if collect is None:
             return
-        if collect.listener is not None:
-            collect.listener.poll(now)
+        if collect.listener is not None and (self.media.interruptible or not self.media.playing):
+            collect.listener.poll(now)             # not while a must-hear prompt keeps the caller's audio from it
         if collect is not self._collect or collect.deadline is None or now < collect.deadline or collect.hearing:
             return
         self._end_collect(collect)

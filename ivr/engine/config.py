@@ -54,6 +54,7 @@ class EngineConfig:
     dialplans_dir: Path = Path("dialplans")
     prompts_dir: Path = Path("prompts/cache")
     recordings_dir: Path | None = None       # recordings businesses upload (default: DATA/prompt-recordings)
+    voice_packs_dir: Path | None = None      # businesses' recorded words, one folder a pack (default: DATA/voice-packs)
     tts: dict[str, str] = field(default_factory=dict)    # language → TTS engine, over the built-in choice
     prompts_stale_after: float = 24 * 3600.0  # seconds before a cached prompt no campaign plays is deleted
     rtp_host: str | None = None              # defaults to the SIP host

@@ -56,9 +56,11 @@ class Engine:
         self.store = store
         self.services = services
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
+        voice_packs = config.voice_packs_dir or config.data_dir / "voice-packs"
         self.prompts = CachedPrompts(
             config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
-            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts}),
+            owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts},
+                                                             voice_packs=voice_packs),
             stale_after=config.prompts_stale_after)
         self.speech = SpeechService(config.speech)
         self.metrics = EngineMetrics()

@@ -42,8 +42,8 @@ VOICE_SETTINGS = {
     "rate": {"type": "number", "minimum": 0.5, "maximum": 2.0},        # ivr.media.tts MIN_RATE..MAX_RATE
 }
 VOICE = {
-    "description": "how prompts are spoken: TTS engine (flite, festival, espeak-ng, piper, ...), the engine's voice "
-                   "and a speed factor (see docs/prompts.md), with settings of its own for a language under that "
+    "description": "how prompts are spoken: TTS engine (flite, festival, espeak-ng, piper, voice-pack ...), the "
+                   "engine's voice (for voice-pack: the pack's name) and a speed factor (see docs/prompts.md), with settings of its own for a language under that "
                    "language's code (e.g. uk: {engine: espeak-ng}); on a node, over the campaign's",
     "type": "object",
     "properties": VOICE_SETTINGS,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import audio, g711
 from .tts import MAX_RATE, MIN_RATE, TtsError, TtsRegistry
+from .verbalize import VERBALIZE_VERSION, verbalize
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,8 @@ class PromptCache:
                         "engine_version": engine.version(),
                         "voice": request.voice or engine.default_voice(request.language), "rate": request.rate}
         material["processing"] = audio.PROCESSING_VERSION
+        if request.text is not None:
+            material["verbalize"] = VERBALIZE_VERSION
         blob = json.dumps(material, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
 
@@ -349,7 +352,9 @@ class PromptCache:
         voice = request.voice or engine.default_voice(request.language)
         with tempfile.TemporaryDirectory(prefix="ivr-tts-") as tmp:
             wav = Path(tmp) / "speech.wav"
-            engine.synthesize(request.text, request.language, voice, request.rate, wav)
+            # values written out for the engines (a voice pack reads them itself, word by word)
+            text = request.text if engine.name == "voice-pack" else verbalize(request.text, request.language)
+            engine.synthesize(text, request.language, voice, request.rate, wav)
             if not wav.is_file() or wav.stat().st_size == 0:
                 raise PromptFailed(f"{engine.name} wrote no audio")
             return audio.to_telephony(wav)

@@ -203,13 +203,16 @@ class TtsRegistry:
     """The engines known to this process and which one speaks each language.
 
     `defaults` maps a language (`uk`) or a regional one (`en-GB`) to an engine name; a language with no
-    entry goes to `fallback`. A request may name its engine, overriding the default.
+    entry goes to `fallback`. A request may name its engine, overriding the default. `voice_packs`: the
+    folder of the businesses' voice packs (engine `voice-pack`, `voice_pack.py`).
     """
 
     def __init__(self, engines: Iterable[TtsEngine] | None = None, defaults: Mapping[str, str] | None = None,
-                 fallback: str = FALLBACK_ENGINE) -> None:
+                 fallback: str = FALLBACK_ENGINE, voice_packs: Path | None = None) -> None:
+        from .voice_pack import VoicePackEngine     # it speaks through this module's errors
         self._engines: dict[str, TtsEngine] = {}
-        for engine in engines if engines is not None else (Flite(), Festival(), EspeakNg(), Piper()):
+        builtin = (Flite(), Festival(), EspeakNg(), Piper(), VoicePackEngine(voice_packs))
+        for engine in engines if engines is not None else builtin:
             self.register(engine)
         self.defaults: dict[str, str] = dict(DEFAULT_ENGINES if defaults is None else defaults)
         self.fallback = fallback

@@ -3,9 +3,10 @@ worker threads, and the `SpeechListener` a call feeds while it waits for an answ
 
 Engine per language: the one the operator chose for it (`engines`); else a Vosk model folder
 configured for it (or for every language, `*`); else Vosk with the packaged Korean model for `ko`;
-else PocketSphinx for `en`; else Whisper with the packaged base model for the languages it knows (when
-installed); other languages have no speech (a speech-only ask then hears nothing and times out, keys
-still work on `input: both`).
+else Whisper with the packaged base model for the languages it knows (when installed: English
+included, chosen over PocketSphinx by bench/speech.py's held-out figures); else PocketSphinx for `en`;
+other languages have no speech (a speech-only ask then hears nothing and times out, keys still work
+on `input: both`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .vad import FRAME, EndpointConfig, Endpointer, SpeechEnded, SpeechStarted, 
 
 log = logging.getLogger(__name__)
 
-CHOOSABLE = ("pocketsphinx", "whisper")     # engines an operator may pick for a language (Vosk: by model)
+CHOOSABLE = ("pocketsphinx", "whisper", "whisper-text")     # engines an operator may pick for a language (Vosk: by model)
 DEFAULT_MODEL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ivr" / "models"
 CHUNK_FRAMES = 5                 # 20 ms frames handed to the recognizer at once while the caller speaks
 
@@ -67,10 +68,10 @@ class SpeechService:
             return "vosk", Path(model)
         if language == "ko" and (packaged := packaged_korean_model()) is not None:
             return "vosk", packaged
-        if language == "en":
-            return "pocketsphinx", None
         if language in whisper_languages() and whisper_installed():
             return "whisper", None
+        if language == "en":
+            return "pocketsphinx", None
         return None
 
     def available(self, language: str) -> bool:
@@ -101,9 +102,9 @@ class SpeechService:
             from .vosk_engine import VoskEngine
             assert model is not None
             return VoskEngine(model)
-        if name == "whisper":
+        if name in ("whisper", "whisper-text"):
             from .whisper_engine import WhisperEngine
-            return WhisperEngine(self.config.model_cache, workers=self.config.workers)
+            return WhisperEngine(self.config.model_cache, workers=self.config.workers, scoring=name == "whisper")
         from .sphinx import SphinxEngine
         return SphinxEngine(workers=self.config.workers)
 

@@ -18,6 +18,7 @@ import pytest
 
 from ivr.media import audio, g711
 from ivr.media.prompt_cache import PromptCache, PromptRequest
+from ivr.media.tts import TtsRegistry
 
 from ..support.caller import Arrival, Caller, locate
 from .api.conftest import Api, lease, make_key
@@ -191,3 +192,44 @@ def test_voice_settings_the_node_cannot_use_are_refused_with_their_path(node) ->
     too_fast = VOICE_CAMPAIGN.replace("voice-settings", "bad-voice").replace("rate: 1.2", "rate: 3")
     reply = node.api("POST", "/api/dialplans/validate", node.key, text=too_fast, content_type="application/yaml")
     assert reply.status == 422 and reply.json()["issues"][0]["path"] == "voice.rate"
+
+
+BALANCE_CAMPAIGN = """\
+id: pack-line
+name: Balance in a recorded voice
+numbers: {voice: ["4400"]}
+languages: [uk]
+voice: {engine: voice-pack, voice: brand}
+start: balance
+nodes:
+  balance: {type: say, text: "Ваш баланс AMOUNT грн.", next: bye}
+  bye: {type: end}
+"""
+
+
+def test_a_voice_pack_says_the_balance_and_names_the_words_it_lacks(node) -> None:
+    """A business's recorded words (here espeak-ng's, one file a word) say "Ваш баланс 1 грн": the call
+    hears the words one after another as recorded; a text needing words the pack lacks is refused on
+    upload with the words listed."""
+    pack = node.tmp / "var" / "voice-packs" / "brand"
+    pack.mkdir(parents=True)
+    for word in ("ваш", "баланс", "одна", "гривня"):
+        subprocess.run(["espeak-ng", "-v", "uk", "-w", str(pack / f"{word}.wav"), word], check=True)
+
+    lacking = BALANCE_CAMPAIGN.replace("AMOUNT", "2")
+    reply = node.api("POST", "/api/campaigns/pack-line/versions", node.key, text=lacking,
+                     content_type="application/yaml")
+    assert reply.status == 422, reply.body
+    [issue] = reply.json()["issues"]
+    assert issue["path"] == "nodes.balance.text" and "no recording of: гривні, дві" in issue["message"], issue
+
+    reply = node.api("POST", "/api/campaigns/pack-line/versions?activate=1", node.key,
+                     text=BALANCE_CAMPAIGN.replace("AMOUNT", "1"), content_type="application/yaml")
+    assert reply.status == 201, reply.body
+    received = asyncio.run(hear_call(node.engine.sip_port, "4400", "+15550004401"))
+    cache = PromptCache(node.tmp / "cache", TtsRegistry(voice_packs=pack.parent))   # the engine's cache, its packs
+    request = PromptRequest(text="Ваш баланс 1 грн.", language="uk", engine="voice-pack", voice="brand")
+    heard = cache.load_encoded(cache.key(request), g711.PCMU)
+    assert locate(received, heard) is not None, "the balance is not in the stream as the pack's words made it"
+    words = sum(len(audio.to_telephony(pack / f"{w}.wav")) // 2 for w in ("ваш", "баланс", "одна", "гривня"))
+    assert words <= len(heard) <= words + 8000 * 0.4, "the four words with short pauses between them"

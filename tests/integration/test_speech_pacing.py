@@ -22,8 +22,8 @@ CALLERS = 4                      # per language, all at once: Russian heard by W
 
 
 def test_the_loop_keeps_its_20_ms_pace_while_answers_are_recognised(tmp_path) -> None:
-    service = SpeechService(SpeechConfig(workers=2, model_cache=tmp_path / "models"))
-    audio = {language: spoken(word, language) + silence(1.0) for language, _, word in ANSWERS}
+    service = SpeechService(SpeechConfig(workers=2, model_cache=tmp_path / "models", engines={"en": "pocketsphinx"}))
+    audio = {language: silence(0.5) + spoken(word, language) + silence(1.0) for language, _, word in ANSWERS}
 
     async def run() -> tuple[list[float], list[tuple[str, Result]]]:
         await service.prepare([language for language, _, _ in ANSWERS])   # models loaded before the clock runs

@@ -58,14 +58,14 @@ def test_an_answer_comes_back_on_the_loop(service: SpeechService) -> None:
     results, events, held = asyncio.run(say(service, SPEC, pcm))
     assert [r.text for r in results] == ["yes"]
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
-    assert held < 0.05                       # endpointing only: the recognizer works elsewhere
+    assert held < 0.25                       # endpointing only: the recognizer (0.6 s or more) works elsewhere
 
 
 def test_phone_going_quiet_ends_the_answer_on_the_clock(service: SpeechService) -> None:
     async def scenario() -> list[Result]:
         results: list[Result] = []
         listener = service.listen(SPEC, "en", results.append)
-        for i, frame in enumerate(frames(spoken("no", "en"))):
+        for i, frame in enumerate(frames(silence(0.4) + spoken("no", "en"))):
             listener.feed(frame, (i + 1) * 0.02)
         listener.poll(60.0)                  # no packets since: silence suppression
         for _ in range(200):

@@ -1,5 +1,5 @@
-"""Both engines on a caller's speech (our TTS through μ-law at 8 kHz): PocketSphinx, the embedded
-English default, on the vote demo; Vosk with the packaged Korean model on the Korean test line (Whisper,
+"""Both engines on a caller's speech (our TTS through μ-law at 8 kHz): PocketSphinx, English without
+the whisper extra (and a choice with it), on the vote demo; Vosk with the packaged Korean model on the Korean test line (Whisper,
 for Russian and Ukrainian, is heard over SIP calls in tests/integration/test_speech_calls.py)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def first_listen(path: Path) -> tuple[ListenSpec, str]:
 
 @pytest.fixture(scope="module")
 def service():
-    service = SpeechService(SpeechConfig(workers=2))
+    service = SpeechService(SpeechConfig(workers=2, engines={"en": "pocketsphinx"}))
     yield service
     service.close()
 
@@ -44,7 +44,10 @@ def recognize(service: SpeechService, spec: ListenSpec, language: str, pcm: byte
 
 
 def test_engines_by_language(service: SpeechService) -> None:
-    assert service.source("en") == ("pocketsphinx", None)
+    assert service.source("en") == ("pocketsphinx", None)              # chosen for these tests
+    default = SpeechService(SpeechConfig(workers=1))
+    assert default.source("en") == ("whisper", None)                   # the default when Whisper is installed
+    default.close()
     assert service.source("ko")[0] == "vosk"
     assert service.source("uk") == service.source("ru-RU") == ("whisper", None)
     assert service.source("tlh") is None and not service.available("tlh")      # Klingon: nothing hears it

@@ -10,7 +10,7 @@ import pytest
 
 from ivr.flow.events import ListenSpec
 from ivr.speech.grammar import grammar_for
-from ivr.speech.whisper_engine import PARTS, match, packaged_model
+from ivr.speech.whisper_engine import PARTS, Scores, decide, loop_of, looping, match, packaged_model
 
 VOTE = grammar_for(ListenSpec(mode="both", grammar=["one", "anna", "two", "boris", "three"]), "en")
 RU = grammar_for(ListenSpec(mode="speech", grammar=["да", "нет", "пиццу", "суши"]), "ru")
@@ -68,5 +68,39 @@ def test_the_model_is_joined_once_from_its_two_halves(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]                       # no staging left
 
 
-def test_a_word_written_again_and_again_counts_once() -> None:
-    assert match(RU, "Суши, суши, суши, суши, суши, суши,").text == "суши"
+def test_text_looping_on_a_word_is_no_answer() -> None:
+    """A decoder stuck in a loop, or a caller playing: suspicious, never a vote."""
+    assert match(RU, "Суши, суши, суши, суши, суши, суши,").text == ""
+    assert match(UK, "так так так").text == ""
+    assert match(VOTE, "Ли-ли-ли-ли-ли-ли").text == ""
+    assert looping("good morning good morning good morning".split())
+    assert not looping("one two one two".split())
+    assert match(RU, "Да, да.").text == "да"                  # twice is an answer said twice
+
+
+def scores(phrases: dict[str, float], free: str, free_logprob: float) -> Scores:
+    return Scores(phrases, free, free_logprob, 0.1)
+
+
+def test_scored_answers_count_when_likely_and_ahead() -> None:
+    grammar = grammar_for(ListenSpec(grammar=["один", "два", "три"]), "uk")
+    # Whisper wrote something else ("Ахин"), but "один" is likely and far ahead: heard
+    assert decide(grammar, scores({"один": -2.0, "два": -9.0, "три": -11.0}, "Ахин!", -2.5)).text == "один"
+    # Whisper's own text names the answer: heard, with a high confidence
+    heard = decide(grammar, scores({"один": -9.5, "два": -12.0, "три": -12.0}, "Один.", -1.0))
+    assert heard.text == "один" and heard.confidence >= 0.7
+    # off-topic speech: every answer unlikely and the free text far better
+    assert decide(grammar, scores({"один": -14.0, "два": -15.0, "три": -16.0}, "Я ще не вирішив", -3.0)).text == ""
+    # looping text does not lend its likelihood to an answer
+    assert decide(grammar, scores({"один": -6.0, "два": -15.0, "три": -16.0}, "та та та та та", -5.0)).text == ""
+
+
+def test_looping_on_the_answer_leaves_the_scores_to_decide() -> None:
+    """Whisper repeats a short answer into the silence after it ("James James James ..."): the scores
+    decide; looping on anything else vetoes them."""
+    grammar = grammar_for(ListenSpec(grammar=["james", "mia", "seven"]), "en")
+    repeated = " ".join(["James"] * 20)
+    assert decide(grammar, scores({"james": -2.0, "mia": -9.0, "seven": -10.0}, repeated, -30.0)).text == "james"
+    assert decide(grammar, scores({"seven": -2.0, "mia": -9.0, "james": -10.0}, "7. 7. 7. 7. 7.", -20.0)).text == "seven"
+    assert decide(grammar, scores({"mia": -3.0, "james": -9.0, "seven": -10.0}, "Nananananananana", -4.0)).text == ""
+    assert loop_of(["нананананана"]) == "на" and loop_of(["бу", "бу", "бу"]) == "бу" and loop_of(["так"]) is None
