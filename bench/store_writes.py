@@ -112,18 +112,27 @@ async def main() -> None:
     args = parser.parse_args()
     results: dict[str, object] = {"bench": "store_writes", "machine": machine(), "outcomes": args.outcomes,
                                   "concurrency": args.concurrency}
+    results.update(await on_both_backends(lambda url, spool: measure(url, spool, args.outcomes, args.concurrency)))
+    report(results, args.out)
+
+
+async def on_both_backends(measure: Callable[[str, Path], Awaitable[object]]) -> dict[str, object]:
+    """{"sqlite": measure(a fresh file), "postgresql": measure(a scratch schema) or "unreachable"}."""
+    results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results["sqlite"] = await measure(f"sqlite:///{tmp}/bench.db", Path(tmp) / "spool-sqlite", args.outcomes,
-                                          args.concurrency)
+        results["sqlite"] = await measure(f"sqlite:///{tmp}/bench.db", Path(tmp) / "spool-sqlite")
         with scratch_postgres() as url:
-            results["postgresql"] = "unreachable" if url is None else await measure(
-                url, Path(tmp) / "spool-pg", args.outcomes, args.concurrency)
+            results["postgresql"] = "unreachable" if url is None else await measure(url, Path(tmp) / "spool-pg")
+    return results
+
+
+def report(results: dict[str, object], out: Path | None) -> None:
+    """Print the results as JSON (and write them to `out`), with the load average at the end."""
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]   # type: ignore[index]
     text = json.dumps(results, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n")
+    if out:
+        out.write_text(text + "\n")
     print(text)
-
 
 if __name__ == "__main__":
     with asyncio.Runner(loop_factory=loop_factory("auto")) as runner:       # the event loop ivr serve runs on

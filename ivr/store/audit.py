@@ -1,4 +1,5 @@
-"""The audit log: who changed what (uploads, activations, keys, tenants, numbers, recordings).
+"""The audit log: who changed what (uploads, activations, keys, tenants, numbers, recordings, the number
+inventory, leases and tariffs).
 
 `record` adds an entry inside the Session of the change it describes, so the change and its record
 commit together or not at all. `Actor` says who: an API key (its id, tenant and role), the command
@@ -43,6 +44,13 @@ class Action(StrEnum):
     CODES_IMPORTED = "codes.import"
     DRAW_FROZEN = "draw.freeze"
     DRAW_DRAWN = "draw.draw"
+    INVENTORY_ADDED = "inventory.add"
+    INVENTORY_CHANGED = "inventory.change"
+    INVENTORY_REMOVED = "inventory.remove"
+    LEASE_CREATED = "lease.create"
+    LEASE_ENDED = "lease.end"
+    TARIFF_SET = "tariff.set"
+    TARIFF_ENDED = "tariff.end"
 
 
 @dataclass(frozen=True)

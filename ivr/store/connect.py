@@ -13,6 +13,7 @@ given in the URL win over these defaults.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,17 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (PoolTimeout, OSError, TimeoutError))
 
 
-def insert_skipping(session: Session, table: Table) -> Any:
+@functools.cache
+def _statement(dialect: str, table: Table, returning: bool) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING [RETURNING the key], built once per dialect and table (building
+    it for every row costs more than running it; statements are immutable, so callers may extend it)."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+    return statement.returning(*table.primary_key.columns) if returning else statement
+
+
+def insert_skipping(session: Session, table: Table, returning: bool = False) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING in the session's dialect (rows violating a unique constraint are skipped)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+    return _statement(session.get_bind().dialect.name, table, returning)
 
 
 def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -91,5 +99,4 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) ->
 def insert_one(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """INSERT one row unless it violates a unique constraint; True when it was inserted.
     (RETURNING tells, where rowcount does not: psycopg under SQLAlchemy 2.1 reports -1 for it.)"""
-    statement = insert_skipping(session, table).values(row).returning(*table.primary_key.columns)
-    return session.execute(statement).first() is not None
+    return session.execute(insert_skipping(session, table, returning=True), row).first() is not None

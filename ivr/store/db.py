@@ -41,14 +41,17 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from . import accounts, audit, code_pools, contacts, draws, flow_counts, operations, outbox, queries, traffic
+from ivr.numbering.operators import UKRAINE, OperatorTable
+
+from . import accounts, audit, charges, code_pools, contacts, draws, flow_counts, inventory, operations, outbox
+from . import queries, statements, tariffs, traffic
 from .code_import import ImportWorkers
 from .code_pools import CodeImport, Issued, Pool
 from .draws import Draw, Rule
@@ -63,8 +66,13 @@ from .audit import Action, Actor, AuditEntry
 from .flow_counts import FlowCounts, FlowFilter
 from .operations import WebhookFailure
 from .contacts import Contact
+from .inventory import InventoryNumber, Lease, LeasedNumber
+from .money import CURRENCY, local_day
 from .outbox import ClaimedSms, OutboundSms, SentPart
+from .rating import Tariff
 from .spool import Spool
+from .statements import CampaignDay, Statement, Totals
+from .tariffs import CACHE_SECONDS
 from .writer import Request, Ticket, Writer, WriterOptions
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,8 @@ class StoreOptions:
     sqlite_busy_timeout: float = 5.0
     reader_threads: int = 4
     close_timeout: float = 30.0
+    operators: OperatorTable = UKRAINE   # prefix table naming the operator of callers charged by the store
+    tariff_cache: float = CACHE_SECONDS  # seconds the writer keeps tariffs it looked up (exact: see tariffs)
 
 
 class Store:
@@ -123,7 +133,7 @@ class Store:
             online = False
         writer = Writer(engine, spool, online, WriterOptions(
             batch_rows=options.batch_rows, linger=options.linger, probe_min=options.probe_min,
-            probe_max=options.probe_max))
+            probe_max=options.probe_max, operators=options.operators, tariff_cache=options.tariff_cache))
         store = cls(engine, spool, writer, options)
         writer.start()
         if online:
@@ -221,28 +231,34 @@ class Store:
                                                         "spooled"))
 
     async def sms_claim(self, *, message_id: str, number: str, caller: str, text: str,
-                        caller_raw: str | None = None) -> tuple[bool, dict[str, Any] | None]:
-        """Record an inbound SMS from `caller` (normalised; `caller_raw` as sent): (new, saved session); new
-        is False when the message id was seen before."""
+                        caller_raw: str | None = None, campaign_id: str | traffic.CampaignOf | None = None,
+                        operator: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """Record an inbound SMS from `caller` (normalised; `caller_raw` as sent) and charge it to its campaign
+        in the same transaction (`campaign_id`: the campaign, or how to pick it from the caller's saved
+        conversation's): (new, saved session); new is False when the message id was seen before.
+        `operator`: the SMSC link's (else the prefix table's)."""
         run = functools.partial(traffic.sms_claim, message_id=message_id, number=number, caller=caller, text=text,
-                                at=_now(), caller_raw=caller_raw)
+                                at=_now(), caller_raw=caller_raw, campaign_id=campaign_id, operator=operator,
+                                pricing=self._writer.pricing)
         return await self._answer(run)
 
     async def sms_save(self, *, session_id: str, number: str, caller: str, campaign_id: str,
                        state: dict[str, Any] | None, replies: list[OutboundSms], due_at: datetime | None = None
                        ) -> list[str]:
         """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
-        in the outbox, in one transaction; the replies' states ("queued", or "blocked": opted out)."""
+        in the outbox (charged per part), in one transaction; the replies' states ("queued", or "blocked":
+        opted out)."""
         run = functools.partial(traffic.sms_save, session_id=session_id, number=number, caller=caller,
                                 campaign_id=campaign_id, state=state, replies=list(replies), at=_now(),
-                                due_at=due_at)
+                                due_at=due_at, pricing=self._writer.pricing)
         return await self._answer(run)
 
     # -- the SMS outbox (see `outbox`): every call needs the database --------------------------------
 
     async def sms_enqueue(self, messages: list[OutboundSms]) -> list[str]:
         """Queue messages (states: "queued", or "blocked" for recipients on the number's block list)."""
-        return await self._answer(functools.partial(outbox.enqueue, messages=list(messages), at=_now()))
+        return await self._answer(functools.partial(outbox.enqueue, messages=list(messages), at=_now(),
+                                                    pricing=self._writer.pricing))
 
     async def sms_claim_outbox(self, *, node: str, routes: tuple[str, ...], lease: float, limit: int
                                ) -> list[ClaimedSms]:
@@ -282,8 +298,8 @@ class Store:
         await self._answer(_nothing, offline=None)
 
     def _spoolable(self, record: OutcomeRecord | VoteRecord | CodePoolLoad, spooled: Any) -> Request:
-        return Request(functools.partial(traffic.apply, record=record), Ticket(self._loop), spool=record,
-                       spooled=spooled)
+        return Request(functools.partial(traffic.apply, record=record, pricing=self._writer.pricing),
+                       Ticket(self._loop), spool=record, spooled=spooled)
 
     async def _answer(self, run: Callable[[Session], Any], offline: Any = UNREACHABLE) -> Any:
         """A request without a deadline: the writer's answer, or `offline` (by default: StoreUnavailable
@@ -377,13 +393,16 @@ class Store:
                                     sms_numbers: tuple[str, ...] = (), actor: Actor | None = None) -> int:
         """A new immutable version (1, 2, ...) of the campaign's dialplan, kept with its name and numbers;
         creates the campaign if new and assigns it the short numbers in `claim` (Conflict when another
-        campaign has one); the numbers in `share` (answered by keyword) must be the tenant's or free."""
+        campaign has one); the numbers in `share` (answered by keyword) become the tenant's. Every number
+        of `voice_numbers` and `sms_numbers` must be leased to the tenant on that channel (Forbidden,
+        or Conflict when another tenant leases it)."""
         return await self._run(accounts.save_dialplan_version, tenant_id, campaign_id, source_text, fmt,
                                tuple(claim), tuple(share), name, tuple(voice_numbers), tuple(sms_numbers), actor,
                                write=True)
 
     async def activate_version(self, tenant_id: str, campaign_id: str, version: int,
                                actor: Actor | None = None) -> None:
+        """Put a version in service (its numbers must still be leased to the tenant)."""
         await self._run(accounts.activate_version, tenant_id, campaign_id, version, actor, write=True)
 
     async def active_version(self, tenant_id: str, campaign_id: str) -> DialplanVersion | None:
@@ -424,6 +443,81 @@ class Store:
 
     async def numbers(self, tenant_id: str | None) -> list[ShortNumber]:
         return await self._run(accounts.numbers, tenant_id)
+
+    # -- number inventory, leases, tariffs, charges and statements (see `inventory`, `tariffs`...) -----
+
+    async def add_number(self, number: str, number_class: str, channels: str, monthly_fee: int,
+                         actor: Actor | None = None) -> InventoryNumber:
+        return await self._run(inventory.add_number, number, number_class, channels, monthly_fee, CURRENCY, actor,
+                               write=True)
+
+    async def update_number(self, number: str, *, number_class: str | None = None, channels: str | None = None,
+                            monthly_fee: int | None = None, actor: Actor | None = None) -> InventoryNumber:
+        return await self._run(functools.partial(inventory.update_number, number=number, number_class=number_class,
+                                                 channels=channels, monthly_fee=monthly_fee, today=_today(),
+                                                 actor=actor), write=True)
+
+    async def remove_number(self, number: str, actor: Actor | None = None) -> None:
+        await self._run(inventory.remove_number, number, actor, write=True)
+
+    async def inventory(self, state: str = "all", day: date | None = None) -> list[InventoryNumber]:
+        """The provider's numbers ("all", "free", "leased" on `day`, default today) with their leases."""
+        return await self._run(inventory.inventory, state, day or _today())
+
+    async def lease_number(self, number: str, tenant_id: str, starts_on: date, channels: str | None = None,
+                           ends_on: date | None = None, actor: Actor | None = None) -> Lease:
+        return await self._run(inventory.lease_number, number, tenant_id, starts_on, channels, ends_on, actor,
+                               write=True)
+
+    async def end_lease(self, lease_id: int, ends_on: date, actor: Actor | None = None) -> Lease:
+        return await self._run(inventory.end_lease, lease_id, ends_on, _today(), actor, write=True)
+
+    async def current_lease(self, number: str) -> Lease | None:
+        """The number's lease today, else its next one."""
+        return await self._run(inventory.current_lease, number, _today())
+
+    async def leases(self, tenant_id: str | None, number: str | None = None) -> list[Lease]:
+        return await self._run(inventory.leases, tenant_id, number)
+
+    async def tenant_numbers(self, tenant_id: str | None) -> list[LeasedNumber]:
+        """The numbers leased to the tenant (None: to anyone) today or from a day to come."""
+        return await self._run(inventory.tenant_numbers, tenant_id, _today())
+
+    async def ensure_leased(self, tenant_id: str, number: str, channels: str, actor: Actor | None = None) -> None:
+        await self._run(inventory.ensure_leased, tenant_id, number, channels, _today(), actor, write=True)
+
+    async def routable(self) -> dict[str, Lease]:
+        """Today's lease of every leased number."""
+        return await self._run(inventory.routable, _today())
+
+    async def set_tariff(self, tariff: Tariff, actor: Actor | None = None) -> Tariff:
+        """Put a tariff in force from `tariff.valid_from`, or from LEAD (10 s) from now (never sooner)."""
+        return await self._run(tariffs.set_tariff, tariff, None, actor, write=True)
+
+    async def end_tariff(self, tariff_id: int, tenant_id: str | None = None, actor: Actor | None = None) -> Tariff:
+        """Take a tariff out of force LEAD (10 s) from now."""
+        return await self._run(tariffs.end_tariff, tariff_id, tenant_id, None, actor, write=True)
+
+    async def tariffs(self, tenant_id: str | None, in_force: bool = True) -> list[Tariff]:
+        """The tenant's tariffs (None: everyone's) in force now, or all of them ever."""
+        return await self._run(tariffs.tariffs, tenant_id, _now() if in_force else None)
+
+    async def charge_fees(self, now: datetime | None = None) -> int:
+        """Charge the monthly fees due by now (each once, whichever node runs this first)."""
+        return await self._run(charges.charge_fees, now or _now(), write=True)
+
+    async def statement(self, tenant_id: str, month: date) -> Statement:
+        return await self._run(statements.tenant_statement, tenant_id, month)
+
+    async def month_totals(self, month: date) -> dict[str, Totals]:
+        return await self._run(statements.month_totals, month)
+
+    async def campaign_days(self, tenant_id: str | None, campaign_id: str, first: date,
+                            until: date) -> list[CampaignDay]:
+        return await self._run(statements.campaign_days, tenant_id, campaign_id, first, until)
+
+    async def campaign_totals(self, campaign_id: str, until: datetime | None = None) -> CampaignDay | None:
+        return await self._run(statements.campaign_totals, campaign_id, until)
 
     async def claim_report(self, campaign_id: str, period_end: datetime) -> bool:
         """True when this node is the one to send the campaign's report for the period ending then."""
@@ -650,3 +744,7 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _today() -> date:
+    return local_day(_now())

@@ -21,3 +21,7 @@ class Conflict(StoreError):
 
 class SpoolError(StoreError):
     """The local spool could not be written: the record is neither in the database nor on disk."""
+
+
+class Forbidden(StoreError):
+    """The tenant may not do this (a number it does not lease, or not on that channel)."""

@@ -2,14 +2,18 @@
 
 Business side: tenants, their API keys (hashed), campaigns (with their lifecycle: live since, paused,
 ending, archived), immutable dialplan versions (the active one is `campaigns.active_version`, so there is
-at most one) and short numbers. Code pools: a tenant's named pools of promo codes (`code_pools`), the
+at most one) and short numbers pointed at campaigns. Money side: the provider's number inventory, leases
+of numbers to tenants, tariffs, and charges (one per billable event, its event key UNIQUE, so a replayed
+event is charged once); amounts are integers of the minor unit (kopiykas), never floats (see `money`).
+Code pools: a tenant's named pools of promo codes (`code_pools`), the
 imports that fill them (`code_imports`) and their codes (`pool_codes`; a code counts only once its import
 is committed). Draws: a frozen list of a campaign's entries with its SHA-256 (`draws`, `draw_entries`) and
 the winners drawn from it (`draw_winners`). Traffic side: calls (voice
 calls and SMS sessions alike), their timeline (call_events), outcomes, votes (one per caller and window:
 a UNIQUE constraint decides), promo codes (single use: a conditional UPDATE decides), SMS sessions and
-messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic rows name their campaign by id without a foreign key: campaigns may come from files
-on the node rather than from the database, and records must be writable in any order after an outage.
+messages; and the audit log (who changed what: uploads, activations, keys, tenants, numbers). Traffic
+rows name their campaign by id without a foreign key: campaigns may come from files on the node rather
+than from the database, and records must be writable in any order after an outage.
 
 Every time is stored in UTC and read back timezone-aware on both databases (`UtcDateTime`).
 Schema changes go through Alembic (`ivr/store/migrations`); the tests compare both.
@@ -17,11 +21,11 @@ Schema changes go through Alembic (`ivr/store/migrations`); the tests compare bo
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        TypeDecorator, UniqueConstraint, text)
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, Dialect, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -111,13 +115,89 @@ class DialplanVersionRow(Base):
 
 
 class ShortNumberRow(Base):
-    """A short number a tenant owns, optionally pointing at one of its campaigns."""
+    """A short number a tenant leases, pointed at one of its campaigns (None: at none)."""
 
     __tablename__ = "short_numbers"
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     campaign_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("campaigns.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class NumberRow(Base):
+    """A short number of the provider's inventory: class (regular/golden), the channels it carries
+    (sms, voice or both) and its monthly fee (minor units, VAT excluded)."""
+
+    __tablename__ = "numbers"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number_class: Mapped[str] = mapped_column("class", String(8))
+    channels: Mapped[str] = mapped_column(String(8))
+    monthly_fee: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class NumberLeaseRow(Base):
+    """A number leased to a tenant from `starts_on` to `ends_on` (both included; None: until ended), on
+    some of its channels. Leases of one number never overlap (checked under the number's row lock)."""
+
+    __tablename__ = "number_leases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), ForeignKey("numbers.number"))
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    channels: Mapped[str] = mapped_column(String(8))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "number", "starts_on"),)
+
+
+class TariffRow(Base):
+    """How a tenant's traffic on one channel is priced, for one number or one campaign (the campaign's
+    wins). Rows are never changed but for `valid_until`, set when a newer tariff replaces this one, so
+    every charge names the tariff it was priced by. Prices with VAT, costs without (minor units)."""
+
+    __tablename__ = "tariffs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"))
+    number: Mapped[str | None] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))            # subscriber_pays, business_pays, premium
+    unit: Mapped[str] = mapped_column(String(8))             # message, call, minute
+    price: Mapped[int] = mapped_column(BigInteger)           # premium: per unit, VAT included
+    cost: Mapped[int] = mapped_column(BigInteger)            # business_pays: per unit, VAT excluded
+    outbound_cost: Mapped[int] = mapped_column(BigInteger)   # per outbound SMS part, VAT excluded
+    increment: Mapped[int] = mapped_column(Integer)          # per minute: seconds billed at a time
+    shares: Mapped[dict[str, int]] = mapped_column(JSON)     # operator ("*": others) → basis points
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (Index(None, "tenant_id", "number", "channel"), Index(None, "campaign_id", "channel"))
+
+
+class ChargeRow(Base):
+    """One billable event priced: what the tenant owes (`amount`, VAT excluded), what the subscriber
+    paid (`revenue`, premium, VAT included) and the tenant's part of it (`share`, VAT excluded)."""
+
+    __tablename__ = "charges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(300), unique=True)
+    item: Mapped[str] = mapped_column(String(24))            # monthly_fee, sms_premium, call_business_paid...
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    tenant_id: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    operator: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))
+    tariff_id: Mapped[int | None] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(8))             # message, part, call, second, month
+    amount: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[int] = mapped_column(BigInteger)
+    share: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    __table_args__ = (Index(None, "tenant_id", "at"), Index(None, "campaign_id", "at"))
 
 
 class CallRow(Base):

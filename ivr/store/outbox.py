@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from .charges import ASK_EVERY_TIME, Pricing, charge_sms_out
 from .connect import insert_ignore, insert_one
 from .models import SmsOptOutRow, SmsOutboxRow, SmsPartRow
 from .records import new_id
@@ -64,8 +65,11 @@ class ClaimedSms:
     sent: dict[int, str]                     # part number → SMSC id
 
 
-def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime) -> list[str]:
-    """Queue the messages; each one's state ("queued", or "blocked" when its recipient opted out)."""
+def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime,
+            pricing: Pricing = ASK_EVERY_TIME) -> list[str]:
+    """Queue the messages; each one's state ("queued", or "blocked" when its recipient opted out). Each
+    message that goes out (queued, or returned to the HTTP gateway to send) is charged per part in the
+    same transaction, keyed by its id (`charges.charge_sms_out`)."""
     states = []
     for m in messages:
         blocked = m.kind not in UNBLOCKED_KINDS and is_blocked(session, m.number, m.recipient)
@@ -76,6 +80,9 @@ def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime) -> 
             reference=m.reference, state=state, attempts=0, error="opted out" if blocked else None,
             next_attempt_at=at if state == "queued" else None, claimed_by=None, claimed_until=None, created_at=at,
             updated_at=at))
+        if state != "blocked":
+            charge_sms_out(session, message_id=m.id, campaign_id=m.campaign_id, number=m.number, recipient=m.recipient,
+                           parts=m.parts, at=at, pricing=pricing)
         states.append(state)
     return states
 

@@ -9,12 +9,15 @@ DO NOTHING, so two nodes sharing PostgreSQL cannot both accept. A refused vote a
 counted; a vote replayed from the spool that turns out to be a second vote is kept as a "rejected"
 outcome, so the trade-off of accepting votes offline stays visible. Codes: a conditional UPDATE (... WHERE
 redeemed_at IS NULL) redeems a code exactly once; its row count decides.
+
+Money: a new inbound SMS and a call's end are charged in the same transaction (`charges`), priced by
+the writer's `Pricing` (the node's operator prefix table, unless the SMSC link named the operator).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -23,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import outbox
+from .charges import ASK_EVERY_TIME, Pricing, charge_call, charge_sms_in
 from .connect import insert_ignore, insert_one
 from .models import CallEventRow, CallRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsSessionRow, VoteRow
 from .outbox import OutboundSms
@@ -32,7 +36,8 @@ from .records import (CallAnswered, CallEnded, CallEvent, CallStarted, CodePoolL
 CODE_CHUNK = 1000
 
 
-def apply_records(session: Session, records: Sequence[Record], replay: bool = False) -> list[Any]:
+def apply_records(session: Session, records: Sequence[Record], replay: bool = False,
+                  pricing: Pricing = ASK_EVERY_TIME) -> list[Any]:
     """Write the records in order; the answer for each (see `apply`)."""
     answers: list[Any] = []
     for kind, run in groupby(records, type):
@@ -44,22 +49,22 @@ def apply_records(session: Session, records: Sequence[Record], replay: bool = Fa
         elif kind is OutcomeRecord:
             insert_ignore(session, OutcomeRow.__table__, [_outcome_row(r) for r in group])  # type: ignore[arg-type]
         else:
-            answers.extend(apply(session, r, replay) for r in group)
+            answers.extend(apply(session, r, replay, pricing) for r in group)
             continue
         answers.extend(["committed"] * len(group))
     return answers
 
 
-def apply(session: Session, record: Record, replay: bool = False) -> Any:
+def apply(session: Session, record: Record, replay: bool = False, pricing: Pricing = ASK_EVERY_TIME) -> Any:
     """Write one record: "committed", or a VoteOutcome for a vote."""
     match record:
         case CallStarted() | CallEvent() | OutcomeRecord():
-            return apply_records(session, [record], replay)[0]
+            return apply_records(session, [record], replay, pricing)[0]
         case CallAnswered():
             session.execute(update(CallRow).where(CallRow.call_id == record.call_id, CallRow.answered_at.is_(None))
                             .values(answered_at=record.at))
         case CallEnded():
-            _end_call(session, record)
+            _end_call(session, record, pricing)
         case VoteRecord():
             return cast_vote(session, record, replay)
         case CodePoolLoad():
@@ -108,15 +113,24 @@ def load_codes(session: Session, campaign_id: str, pool: str, codes: Sequence[st
                        for c in unique[start:start + CODE_CHUNK]])
 
 
-def sms_claim(session: Session, *, message_id: str, number: str, caller: str, text: str,
-              at: datetime, caller_raw: str | None = None) -> tuple[bool, dict[str, Any] | None]:
-    """Record an inbound SMS: (False, None) when its id was seen before, else (True, the saved session)."""
+CampaignOf = Callable[[str | None], str | None]        # the saved conversation's campaign → the message's
+
+
+def sms_claim(session: Session, *, message_id: str, number: str, caller: str, text: str, at: datetime,
+              caller_raw: str | None = None, campaign_id: str | CampaignOf | None = None,
+              operator: str | None = None, pricing: Pricing = ASK_EVERY_TIME) -> tuple[bool, dict[str, Any] | None]:
+    """Record an inbound SMS and charge it to its campaign: (False, None) when its id was seen before, else
+    (True, the saved session). `campaign_id`: the campaign, or how to pick it from the campaign of the
+    conversation saved with the caller (None: none). `operator`: the SMSC link's, when it came on one."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     row = {"message_id": message_id, "session_id": saved.session_id if saved else "", "direction": "in",
            "caller": caller, "caller_raw": caller_raw, "number": number, "text": text, "at": at}
     if not insert_one(session, SmsMessageRow.__table__, row):                          # type: ignore[arg-type]
         return False, None
+    chosen = campaign_id(saved.campaign_id if saved else None) if callable(campaign_id) else campaign_id
+    charge_sms_in(session, message_id=message_id, campaign_id=chosen, number=number, caller=caller, at=at,
+                  operator=operator, pricing=pricing)
     if saved is None:
         return True, None
     return True, {"session_id": saved.session_id, "campaign_id": saved.campaign_id, "state": saved.state}
@@ -124,9 +138,9 @@ def sms_claim(session: Session, *, message_id: str, number: str, caller: str, te
 
 def sms_save(session: Session, *, session_id: str, number: str, caller: str, campaign_id: str,
              state: dict[str, Any] | None, replies: Sequence[OutboundSms], at: datetime,
-             due_at: datetime | None) -> list[str]:
+             due_at: datetime | None, pricing: Pricing = ASK_EVERY_TIME) -> list[str]:
     """Keep the conversation's state (None: it ended) and when its reminder is due, and queue the replies
-    (their states: "queued", or "blocked" for a sender who opted out)."""
+    (their states: "queued", or "blocked" for a sender who opted out), charged per part."""
     saved = session.scalar(select(SmsSessionRow).where(SmsSessionRow.number == number,
                                                        SmsSessionRow.caller == caller))
     if state is None:
@@ -138,7 +152,7 @@ def sms_save(session: Session, *, session_id: str, number: str, caller: str, cam
     else:
         saved.session_id, saved.campaign_id, saved.state, saved.updated_at = session_id, campaign_id, state, at
         saved.due_at = due_at
-    return outbox.enqueue(session, replies, at)
+    return outbox.enqueue(session, replies, at, pricing)
 
 def sms_due(session: Session, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Claim conversations whose reminder is due (each once, whichever node asks first)."""
@@ -152,13 +166,18 @@ def sms_due(session: Session, *, now: datetime, limit: int) -> list[dict[str, An
                             "campaign_id": row.campaign_id, "state": row.state})
     return claimed
 
-def _end_call(session: Session, ended: CallEnded) -> None:
-    started = session.scalar(select(CallRow.started_at).where(CallRow.call_id == ended.call_id))
-    if started is None:
+def _end_call(session: Session, ended: CallEnded, pricing: Pricing) -> None:
+    call = session.execute(select(CallRow.started_at, CallRow.answered_at, CallRow.campaign_id, CallRow.number,
+                                  CallRow.caller, CallRow.channel).where(CallRow.call_id == ended.call_id)).first()
+    if call is None:
         return
     session.execute(update(CallRow).where(CallRow.call_id == ended.call_id).values(
-        ended_at=ended.at, duration=max(0.0, (ended.at - started).total_seconds()), disposition=ended.disposition,
-        cause=ended.cause, path=list(ended.path), last_node=ended.path[-1] if ended.path else None))
+        ended_at=ended.at, duration=max(0.0, (ended.at - call.started_at).total_seconds()),
+        disposition=ended.disposition, cause=ended.cause, path=list(ended.path),
+        last_node=ended.path[-1] if ended.path else None))
+    if call.channel == "voice":
+        charge_call(session, call_id=ended.call_id, campaign_id=call.campaign_id or None, number=call.number,
+                    caller=call.caller, answered_at=call.answered_at, ended_at=ended.at, pricing=pricing)
 
 
 def _call_row(r: CallStarted) -> dict[str, Any]:

@@ -18,6 +18,10 @@ The event loop does not wait for the thread forever either (see `db.Store`): whe
 answered in time it `abandon()`s its ticket and keeps the record in the spool itself. A ticket is taken
 by the writer or abandoned by the loop, never both; if the writer took it first the loop waits a little
 longer for the real answer, and records written twice that way are harmless (idempotent replays).
+
+Events priced in a transaction (an inbound SMS, a call's end: see `charges`) collect their charges in the
+writer's batch, inserted in one statement just before the transaction commits: with the event, or not
+at all. The writer's tariff book keeps tariffs it looked up for a few seconds (exact: see `tariffs`).
 """
 
 from __future__ import annotations
@@ -34,11 +38,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ivr.numbering.operators import UKRAINE, OperatorTable
+
+from .charges import ChargeBatch, Pricing
 from .connect import is_transient, writing
 from .errors import SpoolError, StoreError
 from .migrate import upgrade
 from .records import RECORD_TYPES, Record
 from .spool import Spool
+from .tariffs import TariffBook
 from .traffic import apply_records
 
 log = logging.getLogger(__name__)
@@ -121,6 +129,8 @@ class WriterOptions:
     probe_min: float = 0.25
     probe_max: float = 5.0
     idle_wait: float = 0.5
+    operators: OperatorTable = UKRAINE       # the operator of a subscriber, for charges
+    tariff_cache: float = 0.0                # seconds the writer keeps a tariff it looked up (see tariffs)
 
 
 class Writer:
@@ -132,6 +142,8 @@ class Writer:
         self.online = online
         self.options = options
         self.stats = WriterStats()
+        self._charges = ChargeBatch()           # charges priced in the transaction being written
+        self.pricing = Pricing(options.operators, TariffBook(options.tariff_cache), self._charges)
         self._write_engine = writing(engine)
         self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._probe_delay = options.probe_min
@@ -228,15 +240,17 @@ class Writer:
     def _transaction(self, items: Sequence[Item]) -> list[Any]:
         answers: list[Any] = []
         with Session(self._write_engine) as session, session.begin():
+            self._charges.clear()
             run: list[Record] = []
             for item in items:
                 if isinstance(item, Request):
-                    answers.extend(apply_records(session, run))
+                    answers.extend(apply_records(session, run, pricing=self.pricing))
                     run = []
                     answers.append(item.run(session))
                 else:
                     run.append(item)
-            answers.extend(apply_records(session, run))
+            answers.extend(apply_records(session, run, pricing=self.pricing))
+            self._charges.write(session)
         return answers
 
     def _answer(self, items: Sequence[Item], answers: Sequence[Any]) -> None:
@@ -316,7 +330,9 @@ class Writer:
 
     def _replay_transaction(self, records: list[Record]) -> None:
         with Session(self._write_engine) as session, session.begin():
-            apply_records(session, records, replay=True)
+            self._charges.clear()
+            apply_records(session, records, replay=True, pricing=self.pricing)
+            self._charges.write(session)
         self.stats.replayed += len(records)
 
 

@@ -24,6 +24,8 @@ from ..integration.api.conftest import make_key
 from ..integration.conftest import EngineProcess, start_engine
 
 EXPECT_SECONDS = 30          # generous: the machine is shared and calls take seconds
+LEASED = {"4242": "demo", "4343": "other", "6060": "other", "5151": "demo", "5252": "demo",   # the tests' own
+          "6363": "demo"}
 VIEWPORT = {"width": 1200, "height": 900}
 Box = tuple[int, int, int, int]                   # left, top, right, bottom in screenshot pixels
 Colour = tuple[int, int, int]
@@ -60,7 +62,13 @@ def site(tmp_path_factory) -> Site:
         keys = {(tenant, role): make_key(engine, tenant, role)
                 for tenant in ("demo", "other") for role in ("business", "operator")}
         keys["ops", "admin"] = make_key(engine, "ops", "admin")
-        yield Site(engine, f"http://127.0.0.1:{engine.http_port}/", keys)
+        site = Site(engine, f"http://127.0.0.1:{engine.http_port}/", keys)
+        tenants = {t["name"]: t["id"] for t in site.api("/api/tenants", keys["ops", "admin"])}
+        for number, tenant in LEASED.items():           # what the modules' campaigns of their own claim
+            site.api("/api/inventory", keys["ops", "admin"], json.dumps({"number": number}), "application/json")
+            site.api(f"/api/inventory/{number}/leases", keys["ops", "admin"], json.dumps(
+                {"tenant_id": tenants[tenant], "starts_on": "2025-01-01"}), "application/json")
+        yield site
     finally:
         engine.stop()
 

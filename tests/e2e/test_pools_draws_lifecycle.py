@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from ..integration.api.conftest import make_key
+from ..integration.api.conftest import lease, make_key
 from ..integration.test_sms import sms
 from .conftest import Site, screenshot, sign_in
 
@@ -36,7 +36,9 @@ nodes:
 
 @pytest.fixture(scope="module")
 def promo(site: Site) -> str:
-    return make_key(site.engine, "promo", "business")
+    key = make_key(site.engine, "promo", "business")
+    lease(site.engine, "promo", "7400")                      # the number of promo's raffle
+    return key
 
 
 def menu(page: Page, name: str) -> None:

@@ -21,7 +21,7 @@ from ivr.media.prompt_cache import PromptCache, PromptRequest
 from ivr.media.tts import TtsRegistry
 
 from ..support.caller import Arrival, Caller, locate
-from .api.conftest import Api, make_key
+from .api.conftest import Api, lease, make_key
 from .conftest import start_engine
 
 pytestmark = pytest.mark.integration
@@ -77,6 +77,7 @@ def node(tmp_path_factory):
     cache = tmp / "cache"
     engine = start_engine(tmp, "--prompts", str(cache), dialplans=dialplans)
     try:
+        lease(engine, "shop", "4300")                     # the number of the campaign "shop" uploads
         yield SimpleNamespace(engine=engine, api=Api(engine), key=make_key(engine, "shop", "business"),
                               cache=PromptCache(cache), dialplans=dialplans, tmp=tmp)
     finally:

@@ -1,6 +1,6 @@
 """Campaign reports e-mailed through an SMTP server on loopback (aiosmtpd), on a clock the tests drive: the
 first ten minutes after going live, then every period of the campaign's own life, as HTML with a text part
-and a chart image."""
+and a chart image; a premium campaign's money so far."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ from ivr.channels.store_services import StoreServices
 from ivr.engine.campaigns import CampaignRegistry
 from ivr.engine.report_chart import CALLS, MESSAGES
 from ivr.engine.reports import Period, ReportSender, due_period, last_period
+from ivr.store import tariffs
 from ivr.store.db import Store
+from ivr.store.rating import Tariff
+from tests.unit.store.billing_world import transaction
 
 from .conftest import free_port, start_engine
 
@@ -261,3 +264,39 @@ def test_engine_sends_the_report_due_when_it_starts(tmp_path: Path) -> None:
             engine.stop()
     assert sorted(m["To"] for m in inbox.received) == ["board@brand.test", "insights@brand.test"]
     assert "Calls: 0" in text_of(inbox.received[0])
+
+
+def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> None:
+    """Three premium SMS (5 UAH each), two from kyivstar with a 45 % share: the report tells what subscribers
+    paid and the business's share, in its text and its HTML."""
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            registry = await live_registry(store, plans_with(tmp_path, "report: {email: [brand@brand.test], "
+                                                                       "every: 10m}\n"))
+            campaign = registry.get("satisfaction-survey")
+            demo = await store.tenant_by_name("demo")
+            with transaction(store) as session:                        # in force since an hour ago
+                tariffs.set_tariff(session, Tariff(demo.id, "sms", "premium", "message", price=500,
+                                                   campaign_id=campaign.id, shares={"kyivstar": 4500}),
+                                   datetime.now(UTC) - timedelta(hours=1))
+            sms = SmsGateway(registry, store, StoreServices(store))
+            for n, (sender, text) in enumerate([("+380671234567", "hi"), ("+380671234567", "4"),
+                                                ("0501234567", "hello")]):
+                await sms.inbound(f"m{n}", sender, "5050", text)
+            await store.flush()
+            assert campaign.live_at is not None
+            sender = ReportSender(store, Mailer("127.0.0.1", inbox.port, "ivr@brand.test"))
+            assert await sender.run_due(registry.all(), campaign.live_at + timedelta(minutes=10)) == [
+                "satisfaction-survey"]
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    text = text_of(inbox.received[0]).replace("\r\n", "\n")
+    # 3 SMS at 5.00; the share: 45 % of 4.17 for the two from kyivstar, none for vodafone
+    assert ("Money since the campaign began (3 charged messages and calls):\n"
+            "  premium revenue: 15.00 UAH paid by subscribers (VAT included)\n"
+            "  your share: 3.76 UAH (VAT excluded)\n") in text
+    page = inbox.received[0].get_body(("html",)).get_content()
+    assert "<li>your share: 3.76 UAH (VAT excluded)</li>" in page

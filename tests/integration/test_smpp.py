@@ -1,7 +1,8 @@
 """SMS over SMPP through a real SMSC nobody here wrote: Jasmin (one per session, tests/support/jasmin.py)
 between our engine (an `ivr serve` bound with --smsc) and the mobile network's side.
 
-A message from a handset in Cyrillic, in three parts, runs a vote; the reply goes back in UCS-2 parts;
+A message from a handset in Cyrillic, in three parts, runs a vote; the reply goes back in UCS-2 parts; a
+premium message is charged by the operator of the link it came on, its reply per part;
 delivery receipts make it "delivered"; Jasmin dropping our bind mid-campaign loses no reply; Jasmin
 throttling us slows the link down without losing anything."""
 
@@ -10,16 +11,23 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr.channels.sms_metrics import SmsMetrics
 from ivr.channels.sms_outbox import outbound
 from ivr.channels.smpp.config import LinkSettings
 from ivr.channels.smpp.link import Inbound, SmppLink, SubmitOutcome
 from ivr.channels.smpp.machine import LinkState
+from ivr.store import tariffs
+from ivr.store.connect import make_engine, writing
 from ivr.store.db import Store
+from ivr.store.models import TenantRow
+from ivr.store.rating import Tariff
 from tests.support.jasmin_peer import PASSWORD, USER, Jasmin, Received
 
 from .conftest import start_engine
@@ -141,6 +149,29 @@ def test_a_cyrillic_message_in_three_parts_votes_and_the_reply_goes_back_in_ucs2
     wait_for(lambda: db(engine, "SELECT state FROM sms_outbox WHERE recipient = ?", "+" + subscriber) == [("accepted",)])
     assert db(engine, "SELECT encoding, parts, link FROM sms_outbox WHERE recipient = ?", "+" + subscriber) == [
         ("ucs2", 3, "jasmin")]
+
+
+def test_a_premium_message_is_charged_by_the_operator_of_its_link_and_its_reply_per_part(jasmin, engine) -> None:
+    """The link carries vodafone's subscribers alone: a number that looks like kyivstar's (ported) is
+    vodafone's for the revenue share; the reply's three UCS-2 parts are charged to the campaign."""
+    store_engine = make_engine(engine.db_url)
+    try:
+        with Session(writing(store_engine)) as session, session.begin():
+            demo = session.scalar(select(TenantRow.id).where(TenantRow.name == "demo"))
+            tariff = tariffs.set_tariff(session, Tariff(demo, "sms", "premium", "message", campaign_id="golos",
+                                                        price=500, shares={"vodafone": 4000, "kyivstar": 5000},
+                                                        outbound_cost=30))
+    finally:
+        store_engine.dispose()
+    assert tariff.valid_from is not None
+    time.sleep((tariff.valid_from - datetime.now(timezone.utc)).total_seconds() + 0.1)      # in force in 10 s
+    subscriber = "380671110003"
+    assert jasmin.network.deliver(subscriber, SHORT, "Олена".encode("utf-16-be"), data_coding=8) == 0
+    assert len(parts_to(jasmin, subscriber, 3)) == 3
+    wait_for(lambda: len(db(engine, "SELECT 1 FROM charges WHERE campaign_id = 'golos'")) == 2, what="the charges")
+    assert sorted(db(engine, "SELECT item, operator, quantity, amount, revenue, share FROM charges")) == [
+        ("sms_outbound", "kyivstar", 3, 90, 0, 0),              # the reply's parts, by the recipient's prefix
+        ("sms_premium", "vodafone", 1, 0, 500, 167)]            # 40 % of 4.17: the link's operator's share
 
 
 def test_delivery_receipts_make_the_reply_delivered(jasmin, engine) -> None:

@@ -72,9 +72,22 @@ def test_serve_refuses_a_choice_it_does_not_have(options: tuple[str, ...], capsy
     assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
+def test_operator_prefixes_reach_the_config(tmp_path: Path) -> None:
+    config, _ = serve("--operator", "3mob=091", "--operator", "lifecell=063,073,093,0939")
+    assert config.operators.operator_of("+380911234567") == "3mob"
+    assert config.operators.operator_of("0671234567") == "kyivstar"            # the defaults stay
+    smsc = tmp_path / "smsc.yaml"
+    smsc.write_text("links: {ks: {host: h, port: 1, system_id: s}}\n"
+                    "operators: {kyivstar: {link: ks, prefixes: ['067', '068', '096', '097', '098', '091']}}\n")
+    config, _ = serve("--smsc", str(smsc), "--operator", "lifecell=")
+    assert config.operators.operator_of("0911234567") == "kyivstar"            # the links' file says so
+    assert config.operators.operator_of("0631234567") == "unknown"
+
+
 @pytest.mark.parametrize("options, message", [(("--rtp-ports", "30000-20000"), "empty RTP port range"),
                                               (("--rtp-ports", "20000"), "expected MIN-MAX"),
-                                              (("--sip", "127.0.0.1:99999"), "port out of range")])
+                                              (("--sip", "127.0.0.1:99999"), "port out of range"),
+                                              (("--operator", "kyivstar"), "--operator: bad operator")])
 def test_serve_refuses_unusable_values_with_a_clear_error(options: tuple[str, ...], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         serve(*options)

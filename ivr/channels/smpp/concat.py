@@ -19,7 +19,8 @@ MAX_PENDING = 10_000         # long messages being assembled at once: a flood of
 
 @dataclass(frozen=True)
 class Assembled:
-    """A whole message: its sender, short number, text, the parts it came in, and the first part's id."""
+    """A whole message: its sender, short number, text, the parts it came in, the first part's id, and the
+    link it came on."""
 
     sender: str
     number: str
@@ -27,6 +28,7 @@ class Assembled:
     parts: int
     first_id: str
     complete: bool = True
+    link: str = ""
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Reassembler:
             now: float) -> Assembled | None:
         """One received part; the whole message when this part completes it (a single part at once)."""
         if segment is None or segment.total <= 1:
-            return Assembled(sender, number, text, 1, part_id)
+            return Assembled(sender, number, text, 1, part_id, link=link)
         key = (link, sender, number, segment.reference)
         pending = self._pending.get(key)
         if pending is None or pending.total != segment.total:
@@ -63,7 +65,7 @@ class Reassembler:
             return None
         del self._pending[key]
         return Assembled(sender, number, "".join(pending.texts[i] for i in sorted(pending.texts)), pending.total,
-                         pending.first_id)
+                         pending.first_id, link=link)
 
     def expired(self, now: float) -> list[Assembled]:
         """Messages whose parts stopped coming `hold` seconds ago: what arrived, in order."""
@@ -71,7 +73,7 @@ class Reassembler:
         for key, pending in list(self._pending.items()):
             if now - pending.started >= self.hold:
                 del self._pending[key]
-                _, sender, number, _ = key
+                link, sender, number, _ = key
                 out.append(Assembled(sender, number, "".join(pending.texts[i] for i in sorted(pending.texts)),
-                                     len(pending.texts), pending.first_id, complete=False))
+                                     len(pending.texts), pending.first_id, complete=False, link=link))
         return out

@@ -75,6 +75,14 @@ class SmscConfig:
     fallback: str | None = None
     country_code: str = "380"
 
+    def link_operators(self) -> dict[str, str]:
+        """The operator of each link that carries one operator only (what comes on it is that operator's
+        subscribers', ported numbers too); a link shared by several operators names none."""
+        carried: dict[str, list[str]] = {}
+        for operator in self.operators:
+            carried.setdefault(operator.link, []).append(operator.name)
+        return {link: names[0] for link, names in carried.items() if len(names) == 1}
+
 
 def load(path: str | Path, environ: dict[str, str] | None = None) -> SmscConfig:
     try:

@@ -1,6 +1,6 @@
 """What arrives on the operator links: delivery receipts update the outbox; mobile-originated parts are
 decoded and reassembled, and each whole message runs the campaign through `SmsGateway.inbound`, the
-same way as a message from the HTTP gateway. A receipt can overtake the write of its submit_sm_resp:
+same way as a message from the HTTP gateway (naming the operator of the link it came on, for charges). A receipt can overtake the write of its submit_sm_resp:
 one naming no part yet is looked up again a few times before it counts as unmatched."""
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ EXPIRY_POLL = 5.0
 
 class SmppReceiver:
     def __init__(self, gateway: "SmsGateway", store: Any, metrics: SmsMetrics,
-                 reassembler: Reassembler | None = None) -> None:
+                 reassembler: Reassembler | None = None, link_operators: dict[str, str] | None = None) -> None:
         self.gateway = gateway
+        self.link_operators = link_operators or {}       # link → the operator whose subscribers it carries
         self.store = store
         self.metrics = metrics
         self.reassembler = reassembler or Reassembler()
@@ -81,7 +82,7 @@ class SmppReceiver:
         self.metrics.inbound[ROUTE_SMPP] += 1
         try:
             await self.gateway.inbound(f"smpp-{whole.first_id}", whole.sender, whole.number, whole.text,
-                                       route=ROUTE_SMPP)
+                                       route=ROUTE_SMPP, operator=self.link_operators.get(whole.link))
         except LookupError as exc:
             log.info("SMS from %s to %s not handled: %s", whole.sender, whole.number, exc)
 

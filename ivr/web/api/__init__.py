@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import admin, business, draws, flow, lifecycle, monitoring, operator, openapi, pools
+from . import admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools
 from .core import LIVE_CLOSING, Route, setup
 
 if TYPE_CHECKING:
@@ -50,6 +50,30 @@ DRAW = _obj(id=STR, campaign_id=STR, state={"enum": ["frozen", "drawn"]}, rule={
             seed=TIME_OR_NULL, drawn_at=TIME_OR_NULL, winners=_list(WINNER))
 VERSION = _obj(version=INT, created_at=STR, active=BOOL, sha256=STR, format=STR)
 NUMBER = _obj(number=STR, tenant_id=STR, campaign_id={"type": ["string", "null"]}, assigned_at=STR)
+MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "an amount, e.g. \"12.50\""}
+DAY = {"type": "string", "format": "date"}
+LEASE = _obj(id=INT, number=STR, tenant_id=STR, channels={"enum": ["sms", "voice", "both"]}, starts_on=DAY,
+             ends_on={"type": ["string", "null"], "format": "date"}, created_at=STR)
+LEASED = _obj(number=STR, **{"class": STR}, monthly_fee_without_vat=MONEY, currency=STR, tenant_id=STR,
+              campaign_id={"type": ["string", "null"]}, lease=LEASE)
+INVENTORY = _obj(number=STR, **{"class": {"enum": ["regular", "golden"]}}, channels={"enum": ["sms", "voice", "both"]},
+                 monthly_fee_without_vat=MONEY, currency=STR, added_at=STR, lease={"oneOf": [LEASE, {"type": "null"}]})
+SHARES = {"type": "object", "additionalProperties": {"type": "string"},
+          "description": 'percent of the price without VAT by operator ("*": the others), e.g. {"kyivstar": "45"}'}
+TARIFF_FIELDS = dict(tenant_id=STR, number=STR, campaign_id=STR, channel={"enum": ["sms", "voice"]},
+                     kind={"enum": ["subscriber_pays", "business_pays", "premium"]},
+                     unit={"enum": ["message", "call", "minute"]}, price_with_vat=MONEY, cost_without_vat=MONEY,
+                     outbound_cost_without_vat=MONEY, increment_seconds=INT, shares=SHARES,
+                     valid_from={"type": "string", "format": "date-time",
+                                 "description": "when it takes effect: 10 s from now at the earliest (the default)"})
+TARIFF = _obj(id=INT, **TARIFF_FIELDS, currency=STR, vat_percent=STR, valid_until={"type": ["string", "null"]})
+TOTALS = _obj(fees_without_vat=MONEY, usage_without_vat=MONEY, charges_without_vat=MONEY, vat=MONEY,
+              charges_with_vat=MONEY, revenue_with_vat=MONEY, share_without_vat=MONEY, balance_without_vat=MONEY)
+STATEMENT = _obj(tenant_id=STR, month=STR, currency=STR, vat_percent=STR, totals=TOTALS, lines=_list(_obj(
+    number=STR, campaign_id={"type": ["string", "null"]}, item=STR, operator=STR, channel=STR,
+    tariff_id={"type": ["integer", "null"]}, unit=STR, events=INT, quantity=INT, amount_without_vat=MONEY,
+    revenue_with_vat=MONEY, share_without_vat=MONEY)))
+MONEY_DAY = _obj(day=DAY, events=INT, revenue_with_vat=MONEY, cost_without_vat=MONEY, share_without_vat=MONEY)
 COUNTS = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": INT}}
 RESULTS = _obj(votes=COUNTS, answers=COUNTS,
                codes={"type": "object", "additionalProperties": _obj(codes=INT, redeemed=INT)},
@@ -198,13 +222,32 @@ ROUTES: list[Route] = [
     Route("GET", "/api/code-pools/{pool}/imports/{import_id}/progress", pools.import_progress, BUSINESS,
           "Server-Sent Events `event: progress` (the import) on every change, until it is committed or failed",
           media="text/event-stream", response=STR, query=("tenant",)),
-    Route("GET", "/api/numbers", business.list_numbers, BUSINESS, "The tenant's short numbers",
-          response=_list(NUMBER)),
+    Route("GET", "/api/numbers", business.list_numbers, BUSINESS,
+          "The numbers leased to the tenant (today or from a day to come), with lease, fee and campaign",
+          response=_list(LEASED)),
     Route("PUT", "/api/numbers/{number}", business.assign_number, BUSINESS,
-          "Point a short number at a campaign (409: another tenant's number)",
-          body=_obj(campaign_id={"type": ["string", "null"]}), response=NUMBER),
-    Route("DELETE", "/api/numbers/{number}", business.release_number, BUSINESS, "Give a short number up",
-          status=204),
+          "Point a number the tenant leases at one of its campaigns (403: not leased to it; 409: another "
+          "tenant's)", body=_obj(campaign_id={"type": ["string", "null"]}), response=NUMBER),
+    Route("DELETE", "/api/numbers/{number}", business.release_number, BUSINESS,
+          "Point a number at no campaign (the lease goes on)", status=204),
+    Route("GET", "/api/leases", inventory.list_leases, BUSINESS,
+          "Leases of the tenant's numbers, oldest first (admin: everyone's, ?tenant=ID's)",
+          response=_list(LEASE), query=("tenant", "number")),
+    Route("GET", "/api/tariffs", billing.list_tariffs, BUSINESS,
+          "The tenant's tariffs in force or to come (?all=1: every one ever; admin: everyone's, ?tenant=ID's)",
+          response=_list(TARIFF), query=("tenant", "all")),
+    Route("GET", "/api/statement", billing.statement, BUSINESS,
+          "The tenant's statement for ?month=YYYY-MM (default this month; admin: ?tenant=ID): fees + usage "
+          "- revenue share", response=STATEMENT, query=("month", "tenant")),
+    Route("GET", "/api/statement.csv", billing.statement_csv, BUSINESS, "The statement as CSV",
+          media="text/csv", response=STR, query=("month", "tenant")),
+    Route("GET", "/api/campaigns/{campaign_id}/money", billing.campaign_money, BUSINESS,
+          "The campaign's revenue, cost and share by day, ?since=YYYY-MM-DD&until=YYYY-MM-DD (default this month)",
+          response=_obj(campaign_id=STR, since=DAY, until=DAY, currency=STR, days=_list(MONEY_DAY),
+                        totals=_obj(events=INT, revenue_with_vat=MONEY, cost_without_vat=MONEY,
+                                    share_without_vat=MONEY)), query=("since", "until")),
+    Route("GET", "/api/campaigns/{campaign_id}/money.csv", billing.campaign_money_csv, BUSINESS,
+          "The campaign's money by day as CSV", media="text/csv", response=STR, query=("since", "until")),
     Route("GET", "/api/calls/active", operator.active_calls, OPERATOR, "Calls in progress on this node",
           response=_list(_obj(call_id=STR, caller=STR, number=STR, campaign_id=STR, version=INT, seconds=
                               {"type": "number"}, answered=BOOL, node={"type": ["string", "null"]}))),
@@ -245,6 +288,33 @@ ROUTES: list[Route] = [
           body=_obj(role={"enum": ["business", "operator", "admin"]}), response=_obj(id=STR, role=STR, key=STR),
           status=201),
     Route("DELETE", "/api/keys/{key_id}", admin.revoke_key, ADMIN, "Revoke an API key", status=204),
+    Route("GET", "/api/inventory", inventory.list_inventory, ADMIN,
+          "The provider's numbers with their lease of ?day= (default today), ?state=free|leased|all",
+          response=_list(INVENTORY), query=("state", "day")),
+    Route("POST", "/api/inventory", inventory.add_number, ADMIN, "Add a number of 3 or 4 digits",
+          body=_obj(number=STR, **{"class": {"enum": ["regular", "golden"]}},
+                    channels={"enum": ["sms", "voice", "both"]}, monthly_fee_without_vat=MONEY),
+          response=INVENTORY, status=201),
+    Route("PATCH", "/api/inventory/{number}", inventory.update_number, ADMIN,
+          "Change a number's class, channels or monthly fee",
+          body=_obj(**{"class": STR}, channels=STR, monthly_fee_without_vat=MONEY), response=INVENTORY),
+    Route("DELETE", "/api/inventory/{number}", inventory.remove_number, ADMIN,
+          "Remove a number that was never leased", status=204),
+    Route("POST", "/api/inventory/{number}/leases", inventory.lease_number, ADMIN,
+          "Lease a number to a tenant from a day (409 when another lease overlaps)",
+          body=_obj(tenant_id=STR, starts_on=DAY, ends_on=DAY, channels={"enum": ["sms", "voice", "both"]}),
+          response=LEASE, status=201),
+    Route("POST", "/api/leases/{lease_id}/end", inventory.end_lease, ADMIN, "End a lease on a day (its last)",
+          body=_obj(ends_on=DAY), response=LEASE),
+    Route("POST", "/api/tariffs", billing.set_tariff, ADMIN,
+          "Put a tariff in force for a tenant's number or campaign and channel from valid_from (10 s from now "
+          "at the earliest), replacing the one in force there",
+          body=_obj(**TARIFF_FIELDS), response=TARIFF, status=201),
+    Route("DELETE", "/api/tariffs/{tariff_id}", billing.end_tariff, ADMIN,
+          "Take a tariff out of force (10 s from now)", response=TARIFF),
+    Route("GET", "/api/statements", billing.month_overview, ADMIN, "Every tenant's totals for ?month=YYYY-MM",
+          response=_obj(month=STR, currency=STR, tenants=_list(_obj(tenant_id=STR, tenant=STR,
+                                                                    **TOTALS["properties"]))), query=("month",)),
 ]
 
 

@@ -23,6 +23,8 @@ from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.validate import DialplanError, Issue
 from ivr.store import Action, DialplanVersion, OutcomeView
 from ivr.store.contacts import Contact
+from ivr.store.inventory import Lease, LeasedNumber
+from ivr.store.money import format_amount
 
 from .core import (ApiError, acting_tenant, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json,
                    read_text, store_of)
@@ -105,7 +107,7 @@ async def upload_version(request: web.Request) -> web.Response:
         raise await invalid_dialplan(campaign.source, missing)
     await _prepare(engine, campaign, tenant_id)                      # 422 when a prompt cannot be made
     actor = principal_of(request).actor
-    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 409: another campaign's
+    version = await store.save_dialplan_version(tenant_id, campaign_id, text, fmt,    # 403/409: not leased to it
                                                 claim=campaign.claimed_numbers, share=tuple(campaign.sms_keywords),
                                                 name=campaign.name, voice_numbers=tuple(campaign.voice_numbers),
                                                 sms_numbers=tuple(campaign.sms_numbers), actor=actor)
@@ -260,36 +262,56 @@ def _recording(path: Path, pcm_bytes: int | None) -> dict[str, Any]:
 # -- short numbers ----------------------------------------------------------------------------------
 
 async def list_numbers(request: web.Request) -> web.Response:
-    """The caller's short numbers and the campaign each points at."""
-    numbers = await store_of(request).numbers(principal_of(request).scope)
-    return web.json_response([{"number": n.number, "tenant_id": n.tenant_id, "campaign_id": n.campaign_id,
-                               "assigned_at": n.assigned_at.isoformat()} for n in numbers])
+    """The numbers leased to the caller's tenant (today or from a day to come), their leases and fees,
+    and the campaign each points at."""
+    numbers = await store_of(request).tenant_numbers(principal_of(request).scope)
+    return web.json_response([leased_number_json(n) for n in numbers])
 
 
 async def assign_number(request: web.Request) -> web.Response:
-    """Point a short number at one of the caller's campaigns (null: at none); 409 if another tenant has it."""
+    """Point a number the tenant leases at one of its campaigns (null: at none); 403 when the tenant does
+    not lease it, 409 when another tenant does."""
     number = _number(request)
     body = await read_json(request)
     campaign_id = body.get("campaign_id")
     if campaign_id is not None and not isinstance(campaign_id, str):
         raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
-    tenant_id = await owned_campaign(request, campaign_id) if campaign_id else principal_of(request).tenant_id
-    row = await store_of(request).assign_number(tenant_id, number, campaign_id, principal_of(request).actor)
+    store, principal = store_of(request), principal_of(request)
+    if campaign_id:
+        tenant_id = await owned_campaign(request, campaign_id)
+    elif principal.admin:
+        lease = await store.current_lease(number)
+        tenant_id = lease.tenant_id if lease is not None else principal.tenant_id
+    else:
+        tenant_id = principal.tenant_id
+    row = await store.assign_number(tenant_id, number, campaign_id, principal.actor)
     await engine_of(request).refresh()
     return web.json_response({"number": row.number, "tenant_id": row.tenant_id, "campaign_id": row.campaign_id,
                               "assigned_at": row.assigned_at.isoformat()})
 
 
 async def release_number(request: web.Request) -> web.Response:
-    """Give a short number up."""
+    """Point a number at no campaign (the lease goes on; the provider ends leases)."""
     number = _number(request)
     store, principal = store_of(request), principal_of(request)
     owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
     if not owners:
-        raise ApiError(404, f"no number {number}")
+        raise ApiError(404, f"number {number} points at none of your campaigns")
     await store.release_number(owners[0], number, principal.actor)
     await engine_of(request).refresh()
     return web.Response(status=204)
+
+
+def leased_number_json(n: LeasedNumber) -> dict[str, Any]:
+    return {"number": n.number, "class": n.number_class, "monthly_fee_without_vat": format_amount(n.monthly_fee),
+            "currency": n.currency, "tenant_id": n.lease.tenant_id, "campaign_id": n.campaign_id,
+            "lease": lease_json(n.lease)}
+
+
+def lease_json(lease: Lease) -> dict[str, Any]:
+    return {"id": lease.id, "number": lease.number, "tenant_id": lease.tenant_id, "channels": lease.channels,
+            "starts_on": lease.starts_on.isoformat(), "ends_on": lease.ends_on.isoformat() if lease.ends_on else None,
+            "created_at": lease.created_at.isoformat()}
 
 
 # -- results --------------------------------------------------------------------------------------------
@@ -347,7 +369,7 @@ async def contacts_csv(request: web.Request) -> web.StreamResponse:
 
 async def stream_csv(request: web.Request, filename: str, columns: list[str],
                      rows: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
-    """Write rows as CSV while they are read."""
+    """Write rows as CSV while they are read (text cells neutralised against formula injection)."""
     response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
                                            "Content-Disposition": f'attachment; filename="{filename}"'})
     await response.prepare(request)

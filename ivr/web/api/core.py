@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ivr.store import Actor, Conflict, KeyOwner, NotFound, StoreError, StoreUnavailable
+from ivr.store import Actor, Conflict, Forbidden, KeyOwner, NotFound, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from ivr.engine.view import EngineView
@@ -113,6 +113,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error(exc.status, str(exc), **exc.extra)
     except NotFound as exc:
         return error(404, str(exc))
+    except Forbidden as exc:
+        return error(403, str(exc))
     except Conflict as exc:
         return error(409, str(exc))
     except StoreUnavailable:

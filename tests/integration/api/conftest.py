@@ -25,6 +25,15 @@ def make_key(engine: EngineProcess, tenant: str, role: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def lease(engine: EngineProcess, tenant: str, number: str) -> None:
+    """Put a number in the provider's inventory and lease it to the tenant (made if new) from 2025, as an
+    administrator does with `ivr numbers`, so that the tenant's campaign files may name it."""
+    for argv in (["keys", "create", "--tenant", tenant, "--role", "operator"], ["numbers", "add", number],
+                 ["numbers", "lease", number, "--tenant", tenant, "--from", "2025-01-01"]):
+        subprocess.run([sys.executable, "-m", "ivr.cli", *argv, "--db", engine.db_url], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60, check=True)
+
+
 @dataclass
 class Reply:
     status: int

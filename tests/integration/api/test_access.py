@@ -46,6 +46,10 @@ def world(tmp_path_factory):
     keys["admin"] = make_key(engine, "ops", "admin")
     try:
         vote_call(engine, tmp / "vote", "+15551001", "3")
+        other = next(t["id"] for t in api("GET", "/api/tenants", keys["admin"]).json() if t["name"] == "other")
+        assert api("POST", "/api/inventory", keys["admin"], json_body={"number": "6060"}).status == 201
+        assert api("POST", "/api/inventory/6060/leases", keys["admin"], json_body={
+            "tenant_id": other, "starts_on": "2025-01-01", "channels": "voice"}).status == 201
         reply = api("POST", "/api/campaigns/message-line/versions?activate=1", keys["other", "business"],
                     text=MESSAGES, content_type="application/yaml")
         assert reply.status == 201, reply.body
@@ -125,6 +129,21 @@ FORBIDDEN = [
     ("operator", "DELETE", "/api/keys/x"),
     ("business", "POST", "/api/contacts/erase"),
     ("operator", "POST", "/api/contacts/erase"),
+    ("operator", "GET", "/api/leases"),
+    ("operator", "GET", "/api/tariffs"),
+    ("operator", "GET", "/api/statement"),
+    ("operator", "GET", "/api/statement.csv"),
+    ("operator", "GET", "/api/campaigns/talent-vote/money"),
+    ("operator", "GET", "/api/campaigns/talent-vote/money.csv"),
+    ("business", "GET", "/api/inventory"),
+    ("business", "POST", "/api/inventory"),
+    ("business", "PATCH", "/api/inventory/3838"),
+    ("business", "DELETE", "/api/inventory/3838"),
+    ("business", "POST", "/api/inventory/3838/leases"),
+    ("business", "POST", "/api/leases/1/end"),
+    ("business", "POST", "/api/tariffs"),
+    ("business", "DELETE", "/api/tariffs/1"),
+    ("business", "GET", "/api/statements"),
 ]
 
 
@@ -154,6 +173,8 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("flow_live", "other", "business", "GET /api/campaigns/talent-vote/flow/live", None),
         ("outcomes_csv", "other", "operator", "GET /api/campaigns/talent-vote/outcomes.csv", None),
         ("release_number", "other", "business", "DELETE /api/numbers/3838", None),
+        ("campaign_money", "other", "business", "GET /api/campaigns/talent-vote/money", None),
+        ("campaign_money_csv", "other", "business", "GET /api/campaigns/talent-vote/money.csv", None),
         ("call_detail", "other", "operator", f"GET /api/calls/{call}", None),
         ("call_detail", "other", "business", f"GET /api/calls/{call}", None),
         ("recording", "demo", "operator", f"GET /api/recordings/{rec}", None),
@@ -212,6 +233,11 @@ def test_lists_show_only_the_tenants_own(world) -> None:
     b, o = world.keys["other", "business"], world.keys["other", "operator"]
     assert [c["id"] for c in world.api("GET", "/api/campaigns", b).json()] == ["message-line"]
     assert [n["number"] for n in world.api("GET", "/api/numbers", b).json()] == ["6060"]
+    assert [lease["number"] for lease in world.api("GET", "/api/leases?tenant=any", b).json()] == ["6060"]
+    demo = world.api("GET", "/api/me", world.keys["demo", "business"]).json()["tenant_id"]
+    statement = world.api("GET", f"/api/statement?tenant={demo}", b).json()        # ?tenant is for admins
+    assert statement["tenant_id"] != demo and statement["lines"] == []
+    assert world.api("GET", "/api/tariffs", b).json() == []
     calls = world.api("GET", "/api/calls", o).json()
     assert calls["total"] == 1 and [c["call_id"] for c in calls["calls"]] == [world.other_call]
     assert world.api("GET", "/api/calls?campaign=talent-vote", o).json() == {"total": 0, "calls": []}
@@ -234,9 +260,11 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
     lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
-             "list_pools"}
+             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv"}
     tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes"}
-    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number"}
+    admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number",
+             "list_inventory", "add_number", "update_number", "remove_number", "lease_number", "end_lease",
+             "set_tariff", "end_tariff", "month_overview"}
     assert covered | lists | tenant_free | admin == {route.name for route in ROUTES}
 
 

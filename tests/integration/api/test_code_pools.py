@@ -19,7 +19,7 @@ import pytest
 from ..conftest import ROOT, run_sipp, start_engine
 from ..sipp_keys import key_scenario
 from ..test_sms import sms
-from .conftest import Api, make_key, wait_for
+from .conftest import Api, lease, make_key, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +62,8 @@ def world(tmp_path_factory):
     engine = start_engine(tmp)
     keys = {"brand": make_key(engine, "brand", "business"), "rival": make_key(engine, "rival", "business"),
             "admin": make_key(engine, "ops", "admin")}
+    for number in ("7100", "7200", "7201"):                # the numbers brand's campaigns name
+        lease(engine, "brand", number)
     try:
         yield SimpleNamespace(engine=engine, api=Api(engine), keys=keys, tmp=tmp)
     finally:

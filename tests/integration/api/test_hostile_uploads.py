@@ -18,7 +18,7 @@ import pytest
 from tests.support.caller import Caller
 
 from ..conftest import start_engine
-from .conftest import Api, make_key
+from .conftest import Api, lease, make_key
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +68,7 @@ def test_hostile_uploads_while_calls_play_stall_nothing(tmp_path: Path) -> None:
     engine = start_engine(tmp_path)
     api = Api(engine)
     key = make_key(engine, "demo", "business")
+    lease(engine, "demo", "7070")
     try:
         before = engine.metrics()
         watch = HealthWatch(engine.http_port)

@@ -17,7 +17,7 @@ import pytest
 
 from ..conftest import ROOT, start_engine
 from ..test_sms import sms
-from .conftest import Api, make_key
+from .conftest import Api, lease, make_key
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +47,7 @@ def world(tmp_path_factory):
     api = Api(engine)
     keys = {"brand": make_key(engine, "brand", "business"), "rival": make_key(engine, "rival", "business"),
             "admin": make_key(engine, "ops", "admin")}
+    lease(engine, "brand", "7300")                          # the number of brand's raffle
     try:
         tickets = "\n".join(f"T{n:04d}" for n in range(1, 11))
         reply = api("POST", "/api/code-pools/tickets/imports?tenant=brand", keys["admin"], text=tickets,

@@ -1,9 +1,11 @@
-"""The campaign registry on a real store (SQLite): seeding from a folder once per file content, prepared
-before served, numbers assigned in the store routed, and the objects of calls in progress untouched."""
+"""The campaign registry on a real store (SQLite): seeding from a folder once per file content (its numbers
+leased to the demo tenant), prepared before served, numbers assigned in the store routed on the channels
+they are leased on while the lease lasts, and the objects of calls in progress untouched."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from ivr.engine.campaigns import DEMO_TENANT, CampaignRegistry
 from ivr.flow.model import Campaign
 from ivr.store import Store
+from ivr.store.money import local_day
 
 from ..conftest import ROOT
 
@@ -56,9 +59,18 @@ async def _scenario(tmp_path: Path, plans: Path) -> None:
         assert prepared == [["talent-vote"], ["talent-vote"]]
         assert "chloe" in str(first.nodes["choose"]) and "zoe" in str(second.nodes["choose"])   # old one intact
 
+        [lease] = await store.leases(demo.id, "3838")
+        assert (lease.channels, lease.ends_on) == ("both", None)
+
         assert registry.for_number("3939") is None
+        today = local_day(datetime.now(timezone.utc))
+        await store.add_number("3939", "regular", "both", 100000)
+        lease = await store.lease_number("3939", demo.id, today - timedelta(days=10), channels="voice")
         await store.assign_number(demo.id, "3939", "talent-vote")
         await registry.refresh()
-        assert registry.for_number("3939") is second and registry.for_sms_number("3939") is second
+        assert registry.for_number("3939") is second and registry.for_sms_number("3939") is None
+        await store.end_lease(lease.id, today - timedelta(days=1))
+        await registry.refresh()
+        assert registry.for_number("3939") is None and registry.for_number("3838") is second
     finally:
         await store.close()

@@ -1,6 +1,6 @@
 """Dialplan versions over the API with real calls: validation errors with exact paths and lines (YAML
-and JSON), numbers taken by another campaign, prompts made on upload before any call, hot activation
-(new calls get the new version at once, a call in progress finishes on its own), roll back, results,
+and JSON), numbers taken by another campaign or not leased, prompts made on upload before any call, hot
+activation (new calls get the new version at once, a call in progress finishes on its own), roll back, results,
 CSV exports, live updates (SSE), the call log's filters and a call's timeline; seeding from dialplans/
 across restarts and a second node following the store."""
 
@@ -65,6 +65,10 @@ def test_invalid_uploads_get_422_with_exact_paths_and_lines_and_taken_numbers_40
     for key in (business, make_key(engine, "rival", "business")):
         reply = api("POST", "/api/campaigns/copycat/versions?activate=1", key, text=copycat, content_type=YAML)
         assert reply.status == 409 and "3838" in reply.json()["error"]
+    unleased = copycat.replace('voice: ["3838"]', "voice: []")
+    reply = api("POST", "/api/campaigns/copycat/versions", business, text=unleased, content_type=YAML)
+    assert reply.status == 403 and reply.json()["error"] == (
+        "number 3939 is not one of the provider's numbers: ask your provider for a number")
     assert api("GET", "/api/campaigns/copycat/versions", business).status == 404      # nothing kept
     versions = api("GET", "/api/campaigns/talent-vote/versions", business).json()
     assert [(v["version"], v["active"]) for v in versions] == [(1, True)]

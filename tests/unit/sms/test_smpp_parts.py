@@ -37,7 +37,7 @@ def test_parts_in_any_order_make_one_message_once() -> None:
     assert r.add("l", "380501", "3838", Segment(5, 3, 3), "C", "p3", 0.1) is None
     assert r.add("l", "380999", "3838", Segment(5, 3, 1), "X", "q1", 0.1) is None    # another sender, same ref
     whole = r.add("l", "380501", "3838", Segment(5, 3, 1), "A", "p1", 0.2)
-    assert whole is not None and (whole.text, whole.parts, whole.first_id) == ("ABC", 3, "p2")
+    assert whole is not None and (whole.text, whole.parts, whole.first_id, whole.link) == ("ABC", 3, "p2", "l")
     assert len(r) == 1
     assert r.add("l", "380501", "3838", None, "single", "s", 0.3).text == "single"
 
@@ -48,7 +48,7 @@ def test_a_long_message_missing_a_part_is_handed_on_after_the_hold() -> None:
     r.add("l", "380501", "3838", Segment(1, 3, 3), "C", "p3", 1.0)
     assert r.expired(59.0) == []
     [late] = r.expired(60.0)
-    assert (late.text, late.parts, late.complete) == ("AC", 2, False) and len(r) == 0
+    assert (late.text, late.parts, late.complete, late.link) == ("AC", 2, False, "l") and len(r) == 0
 
 
 def test_receipts_from_tlvs_and_from_the_text_format() -> None:
@@ -68,6 +68,13 @@ def test_receipts_from_tlvs_and_from_the_text_format() -> None:
 ])
 def test_the_operator_prefix_table_in_national_and_international_form(number: str, link: str) -> None:
     assert Router(config(fallback="vf")).link_for(number) == link
+
+
+def test_each_link_names_the_operator_it_carries_alone() -> None:
+    assert config().link_operators() == {"vf": "vodafone", "ks": "kyivstar", "life": "lifecell"}
+    shared = parse({"links": LINKS, "operators": {**OPERATORS, "3mob": {"link": "ks", "prefixes": ["091"]}}},
+                   {"PW": "x"})
+    assert shared.link_operators() == {"vf": "vodafone", "life": "lifecell"}     # ks carries two: neither
 
 
 def test_no_route_without_a_fallback() -> None:
@@ -152,9 +159,12 @@ class Gateway:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, str, str, str]] = []
+        self.operators: list[str | None] = []
 
-    async def inbound(self, message_id: str, sender: str, number: str, text: str, route: str) -> None:
+    async def inbound(self, message_id: str, sender: str, number: str, text: str, route: str,
+                      operator: str | None = None) -> None:
         self.messages.append((sender, number, text, route))
+        self.operators.append(operator)
 
 
 def test_the_receiver_joins_parts_named_by_sar_tlvs_and_by_udh() -> None:
@@ -164,15 +174,19 @@ def test_the_receiver_joins_parts_named_by_sar_tlvs_and_by_udh() -> None:
 
     async def run() -> Gateway:
         gateway, metrics = Gateway(), SmsMetrics()
-        receiver = SmppReceiver(gateway, None, metrics)                 # type: ignore[arg-type]
+        receiver = SmppReceiver(gateway, None, metrics, link_operators={"l": "kyivstar"})  # type: ignore[arg-type]
         await receiver(Inbound("l", "380501", "3838", 0, 8, "ний".encode("utf-16-be"), sar(513, 2, 2)))
         await receiver(Inbound("l", "380501", "3838", 0, 8, "Голос за Олену, вона чудова, дуже довгий текст ".encode(
             "utf-16-be"), sar(513, 2, 1)))
         await receiver(Inbound("l", "380502", "3838", 0x40, 0, bytes([5, 0, 3, 4, 2, 2]) + b" there", {}))
         await receiver(Inbound("l", "380502", "3838", 0x40, 0, bytes([5, 0, 3, 4, 2, 1]) + b"Hello", {}))
         await receiver(Inbound("l", "380503", "3838", 0, 0, b"", {0x0424: b"payload only"}))
-        assert metrics.inbound["smpp"] == 3
+        await receiver(Inbound("other", "380504", "3838", 0, 0, b"elsewhere", {}))
+        assert metrics.inbound["smpp"] == 4
         return gateway
-    assert asyncio.run(run()).messages == [
+    gateway = asyncio.run(run())
+    assert gateway.messages == [
         ("380501", "3838", "Голос за Олену, вона чудова, дуже довгий текст ний", "smpp"),
-        ("380502", "3838", "Hello there", "smpp"), ("380503", "3838", "payload only", "smpp")]
+        ("380502", "3838", "Hello there", "smpp"), ("380503", "3838", "payload only", "smpp"),
+        ("380504", "3838", "elsewhere", "smpp")]
+    assert gateway.operators == ["kyivstar", "kyivstar", "kyivstar", None]     # the link's operator, for charges

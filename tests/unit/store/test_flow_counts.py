@@ -3,7 +3,7 @@ left; the audit log written with its change; failed webhooks and traffic per min
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,8 @@ async def test_audit_entries_name_who_changed_what(tmp_path: Path) -> None:
         key = await store.create_api_key(acme.id, "business", admin)
         owner = await store.verify_api_key(key)
         business = Actor(owner.role, owner.key_id, owner.tenant_id)
+        await store.add_number("4242", "regular", "both", 0)             # internal: no actor, no entry
+        await store.lease_number("4242", acme.id, date(2025, 1, 1))
         version = await store.save_dialplan_version(acme.id, "poll", "id: poll\n", "yaml", claim=("4242",),
                                                     actor=business)
         await store.activate_version(acme.id, "poll", version, business)

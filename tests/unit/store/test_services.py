@@ -1,12 +1,14 @@
-"""Tenants, API keys, immutable dialplan versions with one active, short numbers."""
+"""Tenants, API keys, immutable dialplan versions with one active, short numbers pointed at campaigns."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from ivr.store import Conflict, NotFound, StoreError
+from ivr.store import Conflict, Forbidden, NotFound, StoreError
+from ivr.store.money import local_day
 
 from .support import opened, rows, run
 
@@ -77,20 +79,34 @@ async def test_dialplan_versions_are_numbered_kept_and_one_is_active(tmp_path: P
 
 
 @run
-async def test_short_numbers_belong_to_one_tenant(tmp_path: Path) -> None:
+async def test_short_numbers_are_pointed_at_campaigns_only_by_the_tenant_leasing_them(tmp_path: Path) -> None:
     async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
         acme = await store.create_tenant("Acme")
         globex = await store.create_tenant("Globex")
         await store.save_dialplan_version(acme.id, "talent", VOTE_V1, "yaml")
         await store.save_dialplan_version(acme.id, "survey", VOTE_V1, "yaml")
+        with pytest.raises(Forbidden, match="not one of the provider's numbers"):
+            await store.assign_number(acme.id, "38", "talent")
+        await store.add_number("3838", "golden", "both", 250000)
+        with pytest.raises(Forbidden, match="not leased to you"):
+            await store.assign_number(acme.id, "3838", "talent")
+        today = local_day(datetime.now(timezone.utc))
+        lease = await store.lease_number("3838", acme.id, today - timedelta(days=10))
         assert (await store.assign_number(acme.id, "3838", "talent")).campaign_id == "talent"
         assert (await store.assign_number(acme.id, "3838", "survey")).campaign_id == "survey"
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict, match="leased to another tenant"):
             await store.assign_number(globex.id, "3838", None)
         with pytest.raises(NotFound):
-            await store.assign_number(globex.id, "5050", "talent")           # another tenant's campaign
+            await store.assign_number(globex.id, "3838", "talent")           # another tenant's campaign
         assert [(n.number, n.campaign_id) for n in await store.numbers(acme.id)] == [("3838", "survey")]
         with pytest.raises(NotFound):
             await store.release_number(globex.id, "3838")
         await store.release_number(acme.id, "3838")
+        assert await store.numbers(acme.id) == []
+        await store.assign_number(acme.id, "3838", "talent")
+        await store.end_lease(lease.id, today - timedelta(days=1))          # over: no longer pointed anywhere
+        assert await store.numbers(acme.id) == []
+        with pytest.raises(Forbidden):
+            await store.assign_number(acme.id, "3838", "talent")
+        await store.lease_number("3838", globex.id, today)
         assert (await store.assign_number(globex.id, "3838", None)).tenant_id == globex.id

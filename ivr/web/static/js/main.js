@@ -10,14 +10,18 @@ import { campaignsView } from "./views/campaigns.js";
 import { dashboardView } from "./views/dashboard.js";
 import { drawsView } from "./views/draws.js";
 import { keysView, tenantsView } from "./views/admin.js";
+import { campaignMoneyView, statementView } from "./views/money.js";
+import { inventoryView, myNumbersView } from "./views/numbers.js";
 import { poolView, poolsView } from "./views/pools.js";
 import { signInView } from "./views/signin.js";
+import { tariffsView } from "./views/tariffs.js";
 import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
 import { simulateView } from "./views/flow.js";
 import { nodeView } from "./views/node.js";
 
 const BUSINESS = ["business", "admin"];
+const BUSINESS_ONLY = ["business"];
 const OPERATOR = ["operator", "admin"];
 const ADMIN = ["admin"];
 const EVERYONE = ["business", "operator", "admin"];
@@ -38,6 +42,11 @@ const ROUTES = [
   [["node"], OPERATOR, nodeView, "This node"],
   [["tenants"], ADMIN, tenantsView, "Tenants and keys"],
   [["tenants", ":id"], ADMIN, keysView],
+  [["numbers"], BUSINESS_ONLY, myNumbersView, "Numbers"],
+  [["inventory"], ADMIN, inventoryView, "Numbers"],
+  [["tariffs"], BUSINESS, tariffsView, "Tariffs"],
+  [["statement"], BUSINESS, statementView, "Money"],
+  [["campaigns", ":id", "money"], BUSINESS, campaignMoneyView],
 ];
 
 const main = document.getElementById("main");

@@ -34,6 +34,8 @@ export async function campaignsView(root, params, { me, signal }) {
     link(`campaigns/${encodeURIComponent(c.id)}`, "Results", { "aria-label": `Results of ${c.name}` }),
     business && link(`campaigns/${encodeURIComponent(c.id)}/versions`, "Versions",
       { "aria-label": `Versions of ${c.name}` }),
+    business && link(`campaigns/${encodeURIComponent(c.id)}/money`, "Money",
+      { "aria-label": `Money of ${c.name}` }),
     link(`calls?campaign=${encodeURIComponent(c.id)}`, "Calls", { "aria-label": `Calls to ${c.name}` })) });
   const current = campaigns.filter((c) => c.state !== "archived");
   const archived = campaigns.filter((c) => c.state === "archived");

@@ -1,0 +1,1 @@
+"""Facts of the national numbering plan that every layer may need (imports nothing else of ivr)."""
