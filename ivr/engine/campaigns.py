@@ -75,7 +75,9 @@ class CampaignRegistry:
         self.directory = directory
         self.variables = variables or {}
         self.jobs = jobs or CampaignJobs()         # stored versions are parsed in capped worker processes
-        self._parsed: dict[str, Campaign] = {}     # by the SHA-256 of their text: an upload, then its activation
+        self._parsed: dict[tuple[str, Path | None], Campaign] = {}   # by text SHA-256 and folder: upload, activation
+        self._seed_tenant: str | None = None       # the node's own tenant, whose campaigns come from the folder
+        self._folder_ids: set[str] = set()         # the ids of the campaigns the folder's files define
         self._by_id: dict[str, Deployed] = {}
         self._by_voice: dict[str, Campaign] = {}
         self._by_sms: dict[str, Campaign] = {}
@@ -177,6 +179,7 @@ class CampaignRegistry:
             tenant = await store.tenant_by_name(DEMO_TENANT)
             if tenant is None:
                 raise StoreUnavailable(f"the tenant {DEMO_TENANT!r} could neither be created nor read")
+        self._seed_tenant = tenant.id
         for path in self.files():
             try:
                 text = path.read_text(encoding="utf-8")
@@ -184,6 +187,7 @@ class CampaignRegistry:
             except (OSError, DialplanError) as exc:
                 log.error("campaign file not seeded: %s", exc)
                 continue
+            self._folder_ids.add(campaign.id)
             try:
                 versions = await store.list_versions(tenant.id, campaign.id)
             except NotFound:
@@ -225,8 +229,8 @@ class CampaignRegistry:
                     fresh[row.campaign_id] = current
                     continue
                 try:
-                    deployed = Deployed(self._with_variables(await self.parse(row)), tenant_id, row.version,
-                                        row.sha256)
+                    deployed = Deployed(self._with_variables(await self.parse(row, tenant_id)), tenant_id,
+                                        row.version, row.sha256)
                 except (DialplanError, JobFailed) as exc:   # stored before a stricter validator: keep what runs
                     log.error("campaign %s version %d not loaded: %s", row.campaign_id, row.version, exc)
                     if current is not None:
@@ -243,19 +247,29 @@ class CampaignRegistry:
             if (changed or fresh.keys() != before) and self._installed is not None:
                 await self._installed()
 
-    async def parse(self, version: DialplanVersion) -> Campaign:
-        """A stored version as a Campaign (code pool files are read from the dialplans folder), parsed in a
-        worker process (`CampaignJobs`): DialplanError or JobFailed when it cannot be served."""
-        return await self.parse_text(version.source_text, f"{version.campaign_id}@v{version.version}")
+    def folder_for(self, campaign_id: str, tenant_id: str | None) -> Path | None:
+        """The folder a stored campaign may read files from (code pools, recordings): the dialplans folder for
+        the campaigns seeded from it (the node's own tenant's), none for what businesses upload, so no
+        tenant's file can read the node's files."""
+        if tenant_id is not None and tenant_id == self._seed_tenant and campaign_id in self._folder_ids:
+            return self.directory
+        return None
 
-    async def parse_text(self, text: str, filename: str) -> Campaign:
-        """A campaign file's text parsed in a worker process; the last few are kept by their SHA-256, so a
-        version parsed at upload is not parsed again when it is put in service."""
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        campaign = self._parsed.get(digest)
+    async def parse(self, version: DialplanVersion, tenant_id: str | None) -> Campaign:
+        """A stored version of the tenant's campaign as a Campaign, parsed in a worker process
+        (`CampaignJobs`): DialplanError or JobFailed when it cannot be served."""
+        return await self.parse_text(version.source_text, f"{version.campaign_id}@v{version.version}",
+                                     self.folder_for(version.campaign_id, tenant_id))
+
+    async def parse_text(self, text: str, filename: str, folder: Path | None = None) -> Campaign:
+        """A campaign file's text parsed in a worker process (files it names are read from `folder`, and
+        none without one); the last few are kept by their SHA-256, so a version parsed at upload is not
+        parsed again when it is put in service."""
+        key = (hashlib.sha256(text.encode()).hexdigest(), folder)
+        campaign = self._parsed.get(key)
         if campaign is None:
-            campaign = await self.jobs.load(text, filename, self.directory)
-            self._parsed[digest] = campaign
+            campaign = await self.jobs.load(text, filename, folder)
+            self._parsed[key] = campaign
             while len(self._parsed) > PARSED_KEPT:
                 self._parsed.pop(next(iter(self._parsed)))
         return campaign

@@ -432,7 +432,7 @@ class FlowSession:
         choices = node.get("choices")
         if not choices:
             value = re.sub(r"\s+", "", raw) if isinstance(event, Digits) or node.get("pattern") else raw
-            if isinstance(event, Text) and node.get("pattern") and re.fullmatch(node["pattern"], value) is None:
+            if isinstance(event, Text) and node.get("pattern") and not patterns.fullmatch(node["pattern"], value):
                 value = _extract(node["pattern"], raw) or value       # "Код 62992312": the code in a sentence
             fits = (len(value) >= int(node.get("min_length", 1)) and len(value) <= int(node.get("max_length", 10**6))
                     and (node.get("pattern") is None or patterns.fullmatch(node["pattern"], value)))
@@ -561,7 +561,7 @@ def _extract(pattern: str, text: str) -> str | None:
     inner = pattern.removeprefix("^")
     inner = inner[:-1] if inner.endswith("$") and not inner.endswith("\\$") else inner
     for candidate in (text, re.sub(r"(?<=\d)\s+(?=\d)", "", text)):
-        found = {m.group(0) for m in re.finditer(rf"(?<!\w)(?:{inner})(?!\w)", candidate)}
+        found = set(patterns.find_all(rf"(?<!\w)(?:{inner})(?!\w)", candidate))
         if len(found) == 1:
             return found.pop()
     return None

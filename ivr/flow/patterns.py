@@ -26,3 +26,14 @@ def fullmatch(pattern: str, text: str) -> bool:
         log.warning("pattern %r on %d characters took longer than %.0f ms: no match", pattern, len(text),
                     MATCH_TIMEOUT * 1000)
         return False
+
+
+def find_all(pattern: str, text: str) -> list[str]:
+    """Every stretch of `text` that `pattern` matches, left to right; none when it takes longer than
+    MATCH_TIMEOUT."""
+    try:
+        return [m.group(0) for m in regex.finditer(pattern, text, timeout=MATCH_TIMEOUT)]
+    except TimeoutError:
+        log.warning("pattern %r on %d characters took longer than %.0f ms: nothing found", pattern, len(text),
+                    MATCH_TIMEOUT * 1000)
+        return []

@@ -77,7 +77,8 @@ def node(tmp_path_factory):
     cache = tmp / "cache"
     engine = start_engine(tmp, "--prompts", str(cache), dialplans=dialplans)
     try:
-        lease(engine, "shop", "4300")                     # the number of the campaign "shop" uploads
+        for number in ("4300", "4400"):                   # the numbers of the campaigns "shop" uploads
+            lease(engine, "shop", number)
         yield SimpleNamespace(engine=engine, api=Api(engine), key=make_key(engine, "shop", "business"),
                               cache=PromptCache(cache), dialplans=dialplans, tmp=tmp)
     finally:
@@ -155,7 +156,7 @@ def test_bad_uploads_are_refused_and_lose_nothing(node) -> None:
     before = node.api("GET", "/api/campaigns/upload-errors/recordings", node.key).json()
 
     reply = node.api("PUT", put + "jingle", node.key, text=b"RIFF not really a wave file", content_type="audio/wav")
-    assert reply.status == 422 and "cannot decode audio" in reply.json()["error"]
+    assert reply.status == 422 and "cannot be decoded" in reply.json()["error"]
     silence = node.tmp / "silence.ogg"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "1", "-c:a", "libvorbis", str(silence))
     reply = node.api("PUT", put + "jingle", node.key, text=silence.read_bytes(), content_type="audio/ogg")
@@ -175,8 +176,12 @@ def test_bad_uploads_are_refused_and_lose_nothing(node) -> None:
     assert node.api("GET", "/api/campaigns/upload-errors/versions", node.key).status == 404   # nothing stored
     file_audio = missing.replace("audio: jingle2", "audio: chime.wav")
     reply = node.api("POST", "/api/dialplans/validate", node.key, text=file_audio, content_type="application/yaml")
-    assert reply.status == 422
+    assert reply.status == 422                      # a business's file never reads the node's files
     assert reply.json()["issues"][0]["path"] == "nodes.welcome.audio"
+    (node.dialplans / "codes.txt").write_text("104729\n")
+    file_pool = missing.replace("jingle2", "jingle") + "code_pools: {stolen: {file: codes.txt}}\n"
+    reply = node.api("POST", "/api/dialplans/validate", node.key, text=file_pool, content_type="application/yaml")
+    assert reply.status == 422 and reply.json()["issues"][0]["path"].startswith("code_pools.stolen"), reply.body
     assert node.api("POST", "/api/dialplans/validate", node.key, text=missing.replace("jingle2", "jingle"),
                     content_type="application/yaml").json() == {"ok": True, "campaign_id": "upload-errors"}
 

@@ -145,7 +145,7 @@ async def activate(request: web.Request) -> web.Response:
         raise ApiError(400, 'body must be {"version": N}')
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
-    campaign = await parsed_version(engine, await stored_version(request, campaign_id, version))
+    campaign = await parsed_version(engine, await stored_version(request, campaign_id, version), tenant_id)
     await _prepare(engine, campaign, tenant_id)
     await store_of(request).activate_version(tenant_id, campaign_id, version, principal_of(request).actor)
     await engine.refresh()
@@ -175,7 +175,8 @@ async def simulate(request: web.Request) -> web.Response:
     http = engine.services.http                  # the node's policy on private targets and its secret
     try:
         transcript = await engine.campaigns.jobs.simulate(
-            stored.source_text, f"{campaign_id}@v{version}", engine.campaigns.directory, channel, inputs,
+            stored.source_text, f"{campaign_id}@v{version}", engine.campaigns.folder_for(campaign_id, tenant_id),
+            channel, inputs,
             caller=str(body.get("caller", "+15550001")), allow_private=http.allow_private, secret=http.secret)
     except (JobFailed, DialplanError) as exc:
         raise ApiError(422, str(exc)) from None
@@ -463,10 +464,10 @@ async def _tenant_for(request: web.Request, campaign_id: str) -> str | None:
     return owner or acting
 
 
-async def parsed_version(engine: "EngineView", version: DialplanVersion) -> Campaign:
-    """A stored version parsed (in a worker process); 422 when it cannot be served."""
+async def parsed_version(engine: "EngineView", version: DialplanVersion, tenant_id: str) -> Campaign:
+    """A stored version of the tenant's campaign parsed (in a worker process); 422 when it cannot be served."""
     try:
-        return await engine.campaigns.parse(version)
+        return await engine.campaigns.parse(version, tenant_id)
     except DialplanError as exc:
         raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
     except JobFailed as exc:

@@ -134,7 +134,7 @@ async def campaign_model(request: web.Request, tenant_id: str, campaign_id: str)
     chosen = next((v for v in versions if v.active), versions[-1] if versions else None)
     if chosen is None:
         raise ApiError(404, MESSAGES["no_version"].format(id=campaign_id))
-    return await parsed_version(engine, chosen)
+    return await parsed_version(engine, chosen, tenant_id)
 
 
 def _csv_headers(filename: str) -> dict[str, str]:

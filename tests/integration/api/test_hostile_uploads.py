@@ -29,7 +29,7 @@ KEYS = "id: keys\n" + "".join(f"k{n:06d}: {n}\n" for n in range(70_000))        
 POOL = ("id: receipts\nname: Receipt raffle\nnumbers: {voice: ['7070']}\nstart: ask\n"
         "code_pools:\n  receipts: [" + ", ".join(str(100000 + n) for n in range(100_000)) + "]\n"
         "nodes:\n"
-        "  ask: {type: ask, prompt: Key in your code., pattern: '(1+)+$', next: redeem, retries: 0, nomatch: ask}\n"
+        "  ask: {type: ask, prompt: Key in your code., pattern: '(1|11)+$', next: redeem, retries: 0, nomatch: ask}\n"
         "  redeem: {type: code, pool: receipts, value: '{{input}}', next: won, used: used, invalid: used}\n"
         "  won: {type: end, text: You won.}\n"
         "  used: {type: end, text: Not this time.}\n")
@@ -109,7 +109,7 @@ async def _uploads_during_calls(engine, api: Api, key: str) -> list:
                                   content_type=YAML))
         replies.append(await send("GET", "/api/campaigns"))
         replies.append(await send("POST", "/api/campaigns/receipts/simulate",
-                                  json_body={"channel": "voice", "inputs": ["1" * 40 + "2"] * 2000}))
+                                  json_body={"channel": "voice", "inputs": ["1" * 40 + "2#"] * 2000}))
         return replies
     finally:
         for caller in callers:

@@ -61,7 +61,7 @@ def test_every_route_is_413_for_a_body_over_the_limit(node, route) -> None:
 
 
 def test_only_uploads_take_more_than_the_default_limit() -> None:
-    assert {route.name for route in ROUTES if route.max_body != MAX_BODY} == {"upload_recording"}
+    assert {route.name for route in ROUTES if route.max_body != MAX_BODY} == {"upload_recording", "import_codes"}
 
 
 def test_a_chunked_body_over_the_limit_is_413_too(node) -> None:
@@ -85,7 +85,8 @@ def test_an_internal_error_is_json_without_a_traceback(tmp_path: Path) -> None:
         try:
             tenant = await store.create_tenant("ops")
             key = await store.create_api_key(tenant.id, "admin")
-            app = create_app(SimpleNamespace(campaigns=None, services=None, identity=EngineConfig().identity), store)
+            app = create_app(SimpleNamespace(campaigns=None, services=None, identity=EngineConfig().identity,
+                                             imports_dir=tmp_path / "code-imports"), store)
             async with loopback_site(app) as port, aiohttp.ClientSession() as session:
                 async with session.get(f"http://127.0.0.1:{port}/api/calls/active",
                                        headers={"Authorization": f"Bearer {key}"}) as response:
