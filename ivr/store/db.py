@@ -48,6 +48,8 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from . import accounts, audit, code_pools, contacts, draws, flow_counts, operations, outbox, queries, traffic
 from .code_import import ImportWorkers
 from .code_pools import CodeImport, Issued, Pool
@@ -343,7 +345,7 @@ class Store:
 
     def _submit(self, request: Request) -> None:
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreError(t("the store is closed"))
         self._writer.submit(request)
 
     # -- tenants, keys, campaign versions, numbers ----------------------------------------------------
