@@ -9,7 +9,7 @@ literal brace is written twice (`'body must be {{"version": N}}'`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalogs import DEFAULT, gettext_of
@@ -43,6 +43,10 @@ class Message:
         if self.n is not None:
             values.setdefault(COUNT, _value(COUNT, self.n, language))
         return pattern.format(**values)
+
+    def with_params(self, **params: Any) -> "Message":
+        """The same message with (more) parameters: a table of messages filled in when shown."""
+        return replace(self, params={**self.params, **params})
 
     def __str__(self) -> str:
         return self.render(DEFAULT)
