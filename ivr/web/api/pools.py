@@ -22,7 +22,7 @@ from aiohttp import web
 
 from ivr.flow.model import Campaign, named_pools
 from ivr.flow.validate import Issue
-from ivr.i18n import t
+from ivr.i18n import t, tn
 from ivr.store.code_files import FORMATS
 from ivr.store.code_pools import POOL_NAME
 
@@ -44,7 +44,8 @@ MESSAGES = {
     "empty": t("the body is empty: send the file of codes"),
     "too_large": t("the file is larger than {limit} bytes", limit=MAX_IMPORT),
     "import_id": t("the import id is a number"),
-    "busy": t("{n} imports of your pools are running: wait for one to finish", n=MAX_RUNNING),
+    "busy": tn("{n} import of your pools is running: wait for it to finish",
+               "{n} imports of your pools are running: wait for one to finish", MAX_RUNNING),
     "no_pool": lambda pool: t('no code pool "{pool}" (import its codes first: POST /api/code-pools/{pool}/imports)',
                               pool=pool),
 }
