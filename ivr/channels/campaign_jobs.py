@@ -32,6 +32,7 @@ from ivr.flow.diagram import Diagram, diagram
 from ivr.flow.loader import load_campaign, read_document
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError, Issue
+from ivr.i18n import tn
 
 CPU_SECONDS = 10                 # of CPU a job may use
 MEMORY_MIB = 512                 # of address space a job may add to what it starts with
@@ -108,7 +109,7 @@ def _child(conn: Connection, limits: Limits, job: str, args: tuple) -> None:
     except DialplanError as exc:
         issues = exc.issues[:MAX_ISSUES]
         if len(exc.issues) > MAX_ISSUES:
-            issues.append(Issue("", f"and {len(exc.issues) - MAX_ISSUES} more problems"))
+            issues.append(Issue("", tn("and {n} more problem", "and {n} more problems", len(exc.issues) - MAX_ISSUES)))
         graph = _diagram(args[0], issues) if job == "load" else None
         conn.send(("invalid", issues, exc.filename, graph))
     except MemoryError:

@@ -9,7 +9,6 @@ literal brace is written twice (`'body must be {{"version": N}}'`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .catalogs import DEFAULT, gettext_of
@@ -19,37 +18,46 @@ COUNT = "n"                  # the parameter that is a count: written with the l
                              # other numbers (ids, versions, years) are written as they are
 
 
-@dataclass(frozen=True)
-class Message:
-    """English text with its parameters; `plural` and `n` for a count (`tn`); `translate` False for text
-    from elsewhere (a library's message) that has no catalogue entry."""
+class Message(str):
+    """English text with its parameters, translated when shown (`render(language)`). It *is* its English text
+    (a str): code, logs and tests that treat it as a string see English; JSON answers are `localize`d first.
+    `plural` and `n` for a count (`tn`); `translate` False for text from elsewhere (a library's message)."""
 
     text: str
-    params: dict[str, Any] = field(default_factory=dict)
-    plural: str | None = None
-    n: int | None = None
-    translate: bool = True
+    params: dict[str, Any]
+    plural: str | None
+    n: int | None
+    translate: bool
+
+    def __new__(cls, text: str, params: dict[str, Any] | None = None, plural: str | None = None,
+                n: int | None = None, translate: bool = True) -> "Message":
+        params = dict(params or {})
+        self = super().__new__(cls, _render(text, params, plural, n, translate, DEFAULT))
+        self.text, self.params, self.plural, self.n, self.translate = text, params, plural, n, translate
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:          # across processes (campaign jobs) with its parameters
+        return (Message, (self.text, self.params, self.plural, self.n, self.translate))
 
     def render(self, language: str = DEFAULT) -> str:
         """The message in `language` (English for one without a translation of it)."""
-        if not self.translate:
-            return self.text
-        catalog = gettext_of(language)
-        if self.plural is not None:
-            pattern = catalog.ngettext(self.text, self.plural, self.n or 0)
-        else:
-            pattern = catalog.gettext(self.text)
-        values = {name: _value(name, value, language) for name, value in self.params.items()}
-        if self.n is not None:
-            values.setdefault(COUNT, _value(COUNT, self.n, language))
-        return pattern.format(**values)
+        return _render(self.text, self.params, self.plural, self.n, self.translate, language)
 
     def with_params(self, **params: Any) -> "Message":
         """The same message with (more) parameters: a table of messages filled in when shown."""
-        return replace(self, params={**self.params, **params})
+        return Message(self.text, {**self.params, **params}, self.plural, self.n, self.translate)
 
-    def __str__(self) -> str:
-        return self.render(DEFAULT)
+
+def _render(text: str, params: dict[str, Any], plural: str | None, n: int | None, translate: bool,
+            language: str) -> str:
+    if not translate:
+        return text
+    catalog = gettext_of(language)
+    pattern = catalog.ngettext(text, plural, n or 0) if plural is not None else catalog.gettext(text)
+    values = {name: _value(name, value, language) for name, value in params.items()}
+    if n is not None:
+        values.setdefault(COUNT, _value(COUNT, n, language))
+    return pattern.format(**values)
 
 
 def t(text: str, **params: Any) -> Message:

@@ -72,7 +72,7 @@ class ApiError(Exception):
     """An answer other than success: status, message (`t(...)`, translated for the reader) and extra JSON
     fields (messages in them are translated too)."""
 
-    def __init__(self, status: int, message: Message, **extra: Any) -> None:
+    def __init__(self, status: int, message: Message | str, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -110,7 +110,7 @@ HTTP_MESSAGES = {404: t("no such endpoint"), 405: t("this endpoint does not take
                  413: t("the request body is too large")}
 
 
-def error(request: web.Request, status: int, message: Message, **extra: Any) -> web.Response:
+def error(request: web.Request, status: int, message: Message | str, **extra: Any) -> web.Response:
     """The JSON error answer in the request's language."""
     language = request_language(request)
     return web.json_response(localize({"error": message, **extra}, language), status=status,
