@@ -57,7 +57,15 @@ def _render(text: str, params: dict[str, Any], plural: str | None, n: int | None
     values = {name: _value(name, value, language) for name, value in params.items()}
     if n is not None:
         values.setdefault(COUNT, _value(COUNT, n, language))
-    return pattern.format(**values)
+    return pattern.format_map(_Values(values))
+
+
+class _Values(dict[str, Any]):
+    """Parameters for str.format_map: one not given yet (a table's message before `with_params`) stays
+    `{name}` in the text instead of failing."""
+
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
 
 
 def t(text: str, **params: Any) -> Message:

@@ -15,6 +15,19 @@ const ACTIONS = { "tenant.create": "node.actions.tenant.create", "key.create": "
   "version.activate": "node.actions.version.activate", "number.assign": "node.actions.number.assign",
   "number.release": "node.actions.number.release", "recording.upload": "node.actions.recording.upload" };
 
+// why calls and SIP messages were refused (the engine's reason keys)
+const REFUSALS = { over_capacity: "node.refusal.over_capacity", source_setup_limit: "node.refusal.source_setup_limit",
+  caller_busy: "node.refusal.caller_busy", unknown_number: "node.refusal.unknown_number",
+  bad_sdp: "node.refusal.bad_sdp", no_rtp_port: "node.refusal.no_rtp_port",
+  rtp_bind_failed: "node.refusal.rtp_bind_failed", no_common_codec: "node.refusal.no_common_codec" };
+const SIP_REASONS = { unparseable: "node.sip.unparseable", invalid: "node.sip.invalid", too_large: "node.sip.too_large",
+  stray_response: "node.sip.stray_response", not_allowed: "node.sip.not_allowed", rate_limited: "node.sip.rate_limited",
+  setup_refused: "node.sip.setup_refused", setup_evicted: "node.sip.setup_evicted" };
+
+function named(table, key) {
+  return table[key] ? t(table[key]) : key;
+}
+
 function actor(e, tenants) {
   if (ACTORS[e.actor_role]) {
     return e.actor_name ? t("node.actorNamed", { who: t(ACTORS[e.actor_role]), name: e.actor_name })
@@ -47,8 +60,8 @@ export async function nodeView(root, params, { me, signal }) {
     card("errors", t("node.errors"), errors),
     card("failures", t("node.failures"), failures),
     card("trunk", t("node.trunk"), trunk),
-    card("links", t("node.links"), links),
-    me.role === "admin" ? card("changes", t("node.changes"), changes) : null);
+    card("links", t("node.links"), links));
+  if (me.role === "admin") root.append(card("changes", t("node.changes"), changes));    // DOM append writes null
 
   const [campaigns, tenants] = await Promise.all([getJson("/api/campaigns", { signal }),
     me.role === "admin" ? getJson("/api/tenants", { signal }) : []]);
@@ -89,9 +102,9 @@ export async function nodeView(root, params, { me, signal }) {
       ["webhooks-failed", t("node.webhooksFailed"), node.webhooks.failed, node.webhooks.failed > 0],
       ["webhooks-refused", t("node.webhooksRefused"), node.webhooks.refused, node.webhooks.refused > 0],
       ["webhooks-ok", t("node.webhooksOk"), node.webhooks.ok, false],
-      ...Object.entries(node.refused_calls).map(([reason, n]) => [`refused-${reason}`, t("node.refused", { reason }), n, n > 0]),
+      ...Object.entries(node.refused_calls).map(([reason, n]) => [`refused-${reason}`, t("node.refused", { reason: named(REFUSALS, reason) }), n, n > 0]),
       ...Object.entries(node.sip || {}).filter(([reason]) => reason !== "received")
-        .map(([reason, n]) => [`sip-${reason}`, t("node.sipRefused", { reason }), n, n > 0]),
+        .map(([reason, n]) => [`sip-${reason}`, t("node.sipRefused", { reason: named(SIP_REASONS, reason) }), n, n > 0]),
       ["store-online", t("node.storeOnline"), node.store.online ? t("node.yes") : t("node.no"), !node.store.online],
       ["store-spool", t("node.spool"), node.store.spool, node.store.spool > 0],
       ["store-queue", t("node.queue"), node.store.queue, false],
