@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 from .catalogs import DEFAULT, LANGUAGES, LOCALE_DIR, po_path
@@ -21,8 +22,12 @@ from .extract import code_catalog
 UI_CATALOGS = LOCALE_DIR.parent / "web" / "static" / "i18n"
 PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
 UI_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-# the plural categories of CLDR a language's integers fall in (Intl.PluralRules picks one of them)
-PLURAL_FORMS = {"en": {"one", "other"}, "uk": {"one", "few", "many", "other"}, "ru": {"one", "few", "many", "other"}}
+
+
+def plural_forms(language: str) -> set[str]:
+    """The plural categories of CLDR for `language` (Intl.PluralRules picks one of them): one, other for
+    English; one, few, many, other for Ukrainian and Russian."""
+    return set(Locale.parse(language).plural_form.tags) | {"other"}
 
 
 def _names(text: str, pattern: re.Pattern[str] = PLACEHOLDER) -> set[str]:
@@ -88,8 +93,8 @@ def _entry_problems(where: str, key: str, source: Any, entry: Any, language: str
         return [f"{where}: {key!r} must be {'a plural entry' if isinstance(source, dict) else 'a string'}"]
     forms = entry if isinstance(entry, dict) else {"": entry}
     problems = []
-    if isinstance(entry, dict) and set(entry) != PLURAL_FORMS[language]:
-        problems.append(f"{where}: {key!r} needs the plural forms {sorted(PLURAL_FORMS[language])}, "
+    if isinstance(entry, dict) and set(entry) != plural_forms(language):
+        problems.append(f"{where}: {key!r} needs the plural forms {sorted(plural_forms(language))}, "
                         f"has {sorted(entry)}")
     for form, text in forms.items():
         if not isinstance(text, str) or not text.strip():
