@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..integration.api.conftest import make_key, wait_for
 from ..integration.test_sms import sms
-from .conftest import EXPECT_SECONDS, VIEWPORT, Site
+from .conftest import Site, browser_page
 
 pytestmark = pytest.mark.integration
 
@@ -56,14 +56,8 @@ def ukr(site: Site) -> dict[str, str]:
 @pytest.fixture
 def uk_page(browser: Browser) -> Page:
     """A browser set to Ukrainian (navigator.languages uk-UA) in Kyiv."""
-    context = browser.new_context(viewport=VIEWPORT, locale="uk-UA", timezone_id="Europe/Kyiv")
-    context.set_default_timeout(EXPECT_SECONDS * 1000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with browser_page(browser, "uk-UA", "Europe/Kyiv") as page:
+        yield page
 
 
 def latin_words(page: Page) -> list[str]:
