@@ -190,7 +190,8 @@ def render(report: Report) -> tuple[str, str, str]:
     def say(key: str, **params: object) -> str:
         return TEXT[key].with_params(**params).render(language)
     span = {"start": report.local(period.start), "end": report.local(period.end), "zone": report.zone.key}
-    subject = say("subject", name=campaign.name, start=span["start"], end=format_time(period.end, language, report.zone))
+    subject = say("subject", name=campaign.name, start=span["start"],
+        end=format_time(period.end, language, report.zone))
     activity = say("activity", voice=n(report.calls.get("voice", 0)), sms=n(report.calls.get("sms", 0)),
                    messages=n(report.messages))
     left = {node: count for node, count in report.drop_off.items() if count}

@@ -71,7 +71,8 @@ def entries_csv(entries: Iterable[Entry], start: int = 1) -> Iterator[str]:
         writer.writerow(COLUMNS)
     for n, entry in enumerate(entries, start=start):
         if entry.entry != n:
-            raise DrawError(t("entry {entry} is at place {n}: entries are numbered 1, 2, ... in order", entry=entry.entry, n=n))
+            raise DrawError(t("entry {entry} is at place {n}: entries are numbered 1, 2, ... in order",
+                              entry=entry.entry, n=n))
         writer.writerow(entry.row())
         if n % 1000 == 0:
             yield buffer.getvalue()

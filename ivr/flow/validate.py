@@ -164,7 +164,8 @@ def _header_issues(campaign: Campaign) -> list[Issue]:
     for channel, numbers in (("voice", campaign.voice_numbers), ("sms", campaign.sms_numbers)):
         for i, number in enumerate(numbers):
             if number in numbers[:i]:
-                issues.append(Issue(f"numbers.{channel}[{i}]", t('short number "{number}" listed twice', number=number)))
+                issues.append(Issue(f"numbers.{channel}[{i}]", t('short number "{number}" listed twice',
+                                                                 number=number)))
         for i, entry in enumerate(campaign.source.get("numbers", {}).get(channel, [])):
             language = entry.get("language") if isinstance(entry, dict) else None
             issues += [Issue(f"numbers.{channel}[{i}].language", m) for m in _language_issues(campaign, language)]

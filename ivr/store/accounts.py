@@ -199,7 +199,8 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     numbers in `share` (SMS numbers the campaign answers by keyword) must be the tenant's or free (then
     they become the tenant's)."""
     if fmt not in FORMATS:
-        raise StoreError(t("unknown dialplan format {fmt!r}; expected one of {formats}", fmt=fmt, formats=", ".join(FORMATS)))
+        raise StoreError(t("unknown dialplan format {fmt!r}; expected one of {formats}", fmt=fmt,
+                           formats=", ".join(FORMATS)))
     _tenant(session, tenant_id)
     insert_one(session, CampaignRow.__table__,                                     # type: ignore[arg-type]
                {"id": campaign_id, "tenant_id": tenant_id, "created_at": _now()})
@@ -276,7 +277,8 @@ def lifecycles(session: Session) -> dict[str, Lifecycle]:
 
 def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
     """New calls and messages get the campaign's closed text until it is resumed."""
-    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be paused", campaign=campaign_id))
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be paused",
+                                                      campaign=campaign_id))
     if row.paused_at is None:
         row.paused_at = _now()
         audit.record(session, actor, Action.CAMPAIGN_PAUSED, tenant_id, campaign_id)
@@ -284,7 +286,8 @@ def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | Non
 
 
 def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
-    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be resumed", campaign=campaign_id))
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be resumed",
+                                                      campaign=campaign_id))
     if row.paused_at is not None:
         row.paused_at = None
         audit.record(session, actor, Action.CAMPAIGN_RESUMED, tenant_id, campaign_id)
@@ -294,7 +297,8 @@ def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | No
 def end_at(session: Session, tenant_id: str, campaign_id: str, at: datetime | None,
            actor: Actor | None = None) -> Lifecycle:
     """The campaign closes at `at` (now or later; None: it has no end)."""
-    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be ended", campaign=campaign_id))
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be ended",
+                                                      campaign=campaign_id))
     audit.record(session, actor, Action.CAMPAIGN_END_SET, tenant_id, campaign_id, {
         "ends_at": at.isoformat() if at else None, "previous": row.ends_at.isoformat() if row.ends_at else None})
     row.ends_at = at
@@ -321,7 +325,8 @@ def delete_draft(session: Session, tenant_id: str, campaign_id: str, actor: Acto
     row = _campaign(session, tenant_id, campaign_id, lock=True)
     if row.live_at is not None or row.active_version is not None or session.scalar(
             select(CallRow.call_id).where(CallRow.campaign_id == campaign_id).limit(1)) is not None:
-        raise Conflict(t("campaign {campaign!r} has been in service: archive it instead (results are kept)", campaign=campaign_id))
+        raise Conflict(t("campaign {campaign!r} has been in service: archive it instead (results are kept)",
+                         campaign=campaign_id))
     session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id).values(campaign_id=None))
     audit.record(session, actor, Action.CAMPAIGN_DELETED, tenant_id, campaign_id)
     session.delete(row)

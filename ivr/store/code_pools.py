@@ -155,7 +155,8 @@ def begin_import(session: Session, tenant_id: str, name: str, filename: str, byt
     running = session.scalar(select(CodeImportRow.id).where(CodeImportRow.pool_id == pool_id,
                                                             CodeImportRow.state == RUNNING))
     if running is not None:
-        raise Conflict(t("an import into pool {name!r} is running (import {running}); wait for it to finish", name=name, running=running))
+        raise Conflict(t("an import into pool {name!r} is running (import {running}); wait for it to finish",
+                         name=name, running=running))
     now = _now()
     row = CodeImportRow(pool_id=pool_id, state=RUNNING, filename=filename[:255], bytes_total=bytes_total,
                         bytes_read=0, lines=0, added=0, duplicates=0, malformed=0, problems=[], started_at=now,

@@ -141,7 +141,8 @@ def window_key(window: str, at: datetime) -> str:
         return at.strftime("%Y-%m-%d")
     if window == "hour":
         return at.strftime("%Y-%m-%dT%H")
-    raise StoreError(t("unknown vote window {window!r}; expected one of {windows}", window=window, windows=", ".join(WINDOWS)))
+    raise StoreError(t("unknown vote window {window!r}; expected one of {windows}", window=window,
+                       windows=", ".join(WINDOWS)))
 
 
 def encode(record: Record) -> bytes:

@@ -102,7 +102,8 @@ async def upload_version(request: web.Request) -> web.Response:
     if campaign.id != campaign_id:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise await invalid_dialplan(campaign.source, [Issue(
-            "id", t("the file is campaign {found!r}, not {campaign!r}", found=campaign.id, campaign=campaign_id), line)])
+            "id", t("the file is campaign {found!r}, not {campaign!r}", found=campaign.id,
+                    campaign=campaign_id), line)])
     missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
     if missing:
         raise await invalid_dialplan(campaign.source, missing)
