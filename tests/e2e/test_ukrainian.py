@@ -7,13 +7,14 @@ The tenant "ukr" and its SMS campaign on 4646 are this module's own."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ..integration.api.conftest import make_key, wait_for
 from ..integration.test_sms import sms
-from .conftest import Site, browser_page
+from .conftest import Site, browser_page, screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +76,7 @@ def sign_in_uk(page: Page, site: Site, key: str) -> None:
     expect(page.get_by_role("navigation", name="Головне меню")).to_be_visible()
 
 
-def test_the_main_pages_in_ukrainian(uk_page: Page, site: Site, ukr: dict[str, str]) -> None:
+def test_the_main_pages_in_ukrainian(uk_page: Page, site: Site, ukr: dict[str, str], tmp_path: Path) -> None:
     page = uk_page
     page.goto(site.url)
     expect(page.get_by_role("heading", name="Вхід")).to_be_visible()
@@ -97,6 +98,7 @@ def test_the_main_pages_in_ukrainian(uk_page: Page, site: Site, ukr: dict[str, s
     for header in ("Кампанія", "Короткі номери", "У роботі", "Стан", "Дії"):
         expect(page.get_by_role("columnheader", name=header)).to_be_visible()
     assert latin_words(page) == []
+    screenshot(page, tmp_path, "campaigns-uk")                   # drawn as a page, Cyrillic and all
 
     # live results: SMS votes counted while the page is open, in the plural forms of Ukrainian
     page.get_by_role("link", name="Найкраща кава міста", exact=True).click()
@@ -138,6 +140,7 @@ def test_the_main_pages_in_ukrainian(uk_page: Page, site: Site, ukr: dict[str, s
     page.get_by_role("navigation", name="Головне меню").get_by_role("link", name="Журнал дзвінків").click()
     expect(page.get_by_role("heading", name="Журнал дзвінків")).to_be_visible()
     expect(page.get_by_text("Показано 1–5 з 5 дзвінків")).to_be_visible()
+    screenshot(page, tmp_path, "calls-uk")
     started = page.locator("tbody tr td:first-child").first.inner_text()
     assert UK_DATE.match(started), started
     assert page.locator("tbody tr").first.locator("td").nth(4).inner_text() == "SMS"
