@@ -8,10 +8,10 @@ read once per process by Babel. This package imports nothing else of ivr: every 
 See docs/i18n.md for how to add a string, translate it and add a language.
 """
 
-from .catalogs import DEFAULT, LANGUAGES, gettext_of
+from .catalogs import DEFAULT, LANGUAGES, gettext_of, load_all
 from .formats import format_datetime, format_number, format_time
 from .messages import Message, localize, message_of, t, tn, verbatim
 from .negotiate import language_of, negotiate
 
 __all__ = ["DEFAULT", "LANGUAGES", "Message", "format_datetime", "format_number", "format_time", "gettext_of",
-           "language_of", "localize", "message_of", "negotiate", "t", "tn", "verbatim"]
+           "language_of", "load_all", "localize", "message_of", "negotiate", "t", "tn", "verbatim"]

@@ -37,3 +37,9 @@ def gettext_of(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
+
+
+def load_all() -> None:
+    """Read every catalogue now (a server calls this at start, so no request waits for the first reading)."""
+    for language in LANGUAGES:
+        gettext_of(language)
