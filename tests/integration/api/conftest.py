@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from ..conftest import ROOT, EngineProcess, run_sipp
+from ..conftest import ROOT, EngineProcess, run_sipp, start_engine
 from ..sipp_keys import key_scenario
 
 
@@ -23,6 +25,16 @@ def make_key(engine: EngineProcess, tenant: str, role: str) -> str:
     out = subprocess.run([sys.executable, "-m", "ivr.cli", "keys", "create", "--tenant", tenant, "--role", role,
                           "--db", engine.db_url], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     return out.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def demo_node(tmp: Path) -> Iterator[tuple[EngineProcess, "Api", str, str]]:
+    """An engine with the demo campaigns, its API, and a business and an operator key of tenant "demo"."""
+    engine = start_engine(tmp)
+    try:
+        yield engine, Api(engine), make_key(engine, "demo", "business"), make_key(engine, "demo", "operator")
+    finally:
+        engine.stop()
 
 
 @dataclass

@@ -11,9 +11,8 @@ import pytest
 
 from ivr.web.api.columns import LABELS
 
-from ..conftest import start_engine
 from ..test_sms import sms
-from .conftest import Api, make_key
+from .conftest import demo_node, make_key
 
 pytestmark = pytest.mark.integration
 UK = {"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"}
@@ -21,11 +20,8 @@ UK = {"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"}
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    engine = start_engine(tmp_path_factory.mktemp("languages"))
-    try:
-        yield engine, Api(engine), make_key(engine, "demo", "business"), make_key(engine, "demo", "operator")
-    finally:
-        engine.stop()
+    with demo_node(tmp_path_factory.mktemp("languages")) as started:
+        yield started
 
 
 def test_errors_in_ukrainian_russian_or_english(node) -> None:
