@@ -65,6 +65,14 @@ export function when(iso) {
   return dateTime(iso);
 }
 
+/**
+ * "1 call", "5 calls": English only, for a page merged before its words are in the catalogue (pages from the
+ * billing and outbound branches use it; tests/unit/i18n fails until they use tn() with catalogue keys).
+ */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** A duration: "4.5 s", "2 min 5 s" in the person's language. */
 export function seconds(value) {
   if (value === null || value === undefined) return "—";
