@@ -32,6 +32,7 @@ from ivr.flow.diagram import Diagram, diagram
 from ivr.flow.loader import load_campaign, read_document
 from ivr.flow.model import Campaign
 from ivr.flow.validate import DialplanError, Issue
+from ivr.i18n import Message, t, tn
 
 CPU_SECONDS = 10                 # of CPU a job may use
 MEMORY_MIB = 512                 # of address space a job may add to what it starts with
@@ -89,7 +90,7 @@ def _diagram(text: str, issues: list[Issue] = ()) -> Diagram | None:
 
 
 JOBS = {"load": _load, "simulate": _simulate, "diagram": _diagram}
-WHAT = {"load": "reading the file", "simulate": "the simulation", "diagram": "drawing the file"}
+WHAT = {"load": t("reading the file"), "simulate": t("the simulation"), "diagram": t("drawing the file")}
 
 
 def _vm_bytes() -> int:
@@ -108,7 +109,7 @@ def _child(conn: Connection, limits: Limits, job: str, args: tuple) -> None:
     except DialplanError as exc:
         issues = exc.issues[:MAX_ISSUES]
         if len(exc.issues) > MAX_ISSUES:
-            issues.append(Issue("", f"and {len(exc.issues) - MAX_ISSUES} more problems"))
+            issues.append(Issue("", tn("and {n} more problem", "and {n} more problems", len(exc.issues) - MAX_ISSUES)))
         graph = _diagram(args[0], issues) if job == "load" else None
         conn.send(("invalid", issues, exc.filename, graph))
     except MemoryError:
@@ -178,19 +179,22 @@ class CampaignJobs:
             receiver.close()
         return self._answer(WHAT[job], message, process.exitcode, timed_out)
 
-    def _answer(self, what: str, message: tuple | None, exitcode: int | None, timed_out: bool) -> Any:
+    def _answer(self, what: Message, message: tuple | None, exitcode: int | None, timed_out: bool) -> Any:
         limits = self.limits
         if message is None:
             if timed_out:
-                raise JobFailed(f"{what} took longer than {limits.wall_seconds:g} s: it was stopped")
+                raise JobFailed(t("{what} took longer than {seconds} s: it was stopped", what=what,
+                                   seconds=format(limits.wall_seconds, "g")))
             if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
-                raise JobFailed(f"{what} took more than {limits.cpu_seconds} s of CPU: it was stopped")
-            raise JobFailed(f"{what} failed (worker exit {exitcode})")
+                raise JobFailed(t("{what} took more than {seconds} s of CPU: it was stopped", what=what,
+                                   seconds=limits.cpu_seconds))
+            raise JobFailed(t("{what} failed (worker exit {code})", what=what, code=exitcode))
         kind = message[0]
         if kind == "ok":
             return message[1]
         if kind == "invalid":
             raise InvalidCampaign(message[1], message[2], message[3])
         if kind == "memory":
-            raise JobFailed(f"{what} needs more than {limits.memory_mib} MiB of memory: it was stopped")
+            raise JobFailed(t("{what} needs more than {mib} MiB of memory: it was stopped", what=what,
+                               mib=limits.memory_mib))
         raise JobFailed(message[1])

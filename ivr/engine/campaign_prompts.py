@@ -22,6 +22,7 @@ from pathlib import Path
 from ivr.flow.events import Prompt
 from ivr.flow.model import RECORDING_NAME, Campaign, played_audio, spoken_texts, voice_of
 from ivr.flow.validate import Issue
+from ivr.i18n import message_of, t
 from ivr.media.prompt_cache import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
 from ivr.media.tts import TtsError, TtsRegistry
 
@@ -97,13 +98,16 @@ def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wa
             wanted.append(Wanted(spoken.path, PromptRequest(text=spoken.text, language=spoken.language,
                                                             **voice_of(campaign, spoken.node, spoken.language))))
         except PromptError as exc:
-            issues.append(Issue(spoken.path, str(exc)))
+            issues.append(Issue(spoken.path, message_of(exc)))
     for played in played_audio(campaign):
         path = recording_path(campaign, played.audio, uploads)
         if path is None:
-            issues.append(Issue(played.path, f'no recording "{played.audio}" for campaign {campaign.id!r}'
-                                + (" (upload it: PUT /api/campaigns/{id}/recordings/{name})"
-                                   if RECORDING_NAME.fullmatch(played.audio) else "")))
+            issues.append(Issue(played.path, t('no recording "{name}" for campaign {campaign!r} (upload it: '
+                                               'PUT /api/campaigns/{{id}}/recordings/{{name}})', name=played.audio,
+                                               campaign=campaign.id)
+                                if RECORDING_NAME.fullmatch(played.audio) else
+                                t('no recording "{name}" for campaign {campaign!r}', name=played.audio,
+                                  campaign=campaign.id)))
         else:
             wanted.append(Wanted(played.path, PromptRequest(audio_path=path)))
     return wanted, issues
@@ -187,7 +191,7 @@ class CachedPrompts:
         places = {part: w.path for w in wanted for part in fixed_parts(w.request)}
         report = await asyncio.to_thread(self._build, [w.request for w in wanted])
         for failure in report.failures:
-            issue = Issue(places.get(failure.request, ""), f"the prompt cannot be made: {failure.error}")
+            issue = Issue(places.get(failure.request, ""), t("the prompt cannot be made: {why}", why=failure.error))
             log.error("%s", issue)
             issues.append(issue)
         log.info("prompts ready: %d (%d made now)", len(report.keys), len(report.generated))

@@ -13,15 +13,16 @@ from datetime import datetime
 
 from ivr.flow.draw import DrawError, Entry, Winner, draw, entries_sha256
 from ivr.flow.model import Campaign
+from ivr.i18n import t
 from ivr.store import Actor, Conflict, Draw, Rule, Store
 
 MAX_WINNERS = 10_000
-# What a draw refuses, in words (one place, for a message catalogue to take over).
+# What a draw refuses, in words.
 MESSAGES = {
-    "no_rule": "the campaign file says nothing of draws: add draw: {entries: ...} (docs/dialplans.md)",
-    "winners": f"winners must be a number from 1 to {MAX_WINNERS}",
-    "seed": "seed must be text of 1 to 200 characters (or leave it out: the server picks one)",
-    "drawn": "draw {id} was drawn already: a draw is drawn once (freeze a new one)",
+    "no_rule": t("the campaign file says nothing of draws: add draw: {{entries: ...}} (docs/dialplans.md)"),
+    "winners": t("winners must be a number from 1 to {most}", most=MAX_WINNERS),
+    "seed": t("seed must be text of 1 to 200 characters (or leave it out: the server picks one)"),
+    "drawn": lambda draw: t("draw {draw} was drawn already: a draw is drawn once (freeze a new one)", draw=draw),
 }
 
 
@@ -58,7 +59,7 @@ async def run(store: Store, tenant_id: str | None, campaign_id: str, draw_id: st
         raise DrawError(MESSAGES["seed"])
     callers, frozen = await store.draw_callers(tenant_id, campaign_id, draw_id)
     if frozen.state != "frozen":
-        raise Conflict(MESSAGES["drawn"].format(id=draw_id))
+        raise Conflict(MESSAGES["drawn"](draw_id))
     per_caller = int(frozen.rule.get("per_caller", 1))
     chosen = await asyncio.to_thread(draw, callers, frozen.entries_sha256, seed, winners, per_caller)
     return await store.save_draw_winners(tenant_id, campaign_id, draw_id, seed, winners, chosen, actor)

@@ -3,7 +3,9 @@
 Pillow is the Python imaging library (drawing, fonts, PNG) that every packager ships; a chart of two
 series does not need a plotting library. `chart_png` is CPU work: the report sender runs it in a thread.
 Periods longer than two hours are drawn per several minutes (BINS: at most MAX_BARS bars), said in the
-chart's title. Times along the bottom are local to the campaign, on the 24-hour clock.
+chart's title. Times along the bottom are local to the campaign, on the 24-hour clock. Words are in the
+report's language, drawn with DejaVu Sans (Debian's fonts-dejavu-core: Cyrillic included; Pillow's own
+default font has Latin letters only).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ivr.i18n import DEFAULT, t, tn
+
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 44, 40
 INK, MUTED, LINE, PAPER = (28, 36, 48), (91, 102, 117), (213, 219, 227), (255, 255, 255)
@@ -22,14 +26,7 @@ CALLS, MESSAGES = (31, 95, 191), (29, 122, 58)           # the web UI's accent a
 BINS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 MAX_BARS = 120
 
-# The chart's words (one place, for a message catalogue to take over).
-TEXT = {
-    "title": "Calls and SMS messages per {bin}",
-    "minute": "minute",
-    "minutes": "{n} minutes",
-    "calls": "calls",
-    "messages": "SMS messages",
-}
+FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 
 
 @dataclass(frozen=True)
@@ -62,19 +59,28 @@ def series(start: datetime, end: datetime, calls: list[tuple[datetime, int]],
     return Series(binned(calls), binned(messages), start, size)
 
 
-def chart_png(data: Series, tz: ZoneInfo) -> bytes:
-    """The chart as PNG bytes."""
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for name in FONTS:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def chart_png(data: Series, tz: ZoneInfo, language: str = DEFAULT) -> bytes:
+    """The chart as PNG bytes, its words in `language`."""
     image = Image.new("RGB", (WIDTH, HEIGHT), PAPER)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=13)
-    title = ImageFont.load_default(size=15)
-    per = TEXT["minute"] if data.bin_minutes == 1 else TEXT["minutes"].format(n=data.bin_minutes)
-    draw.text((LEFT, 10), TEXT["title"].format(bin=per), fill=INK, font=title)
-    legend_x = WIDTH - RIGHT - 230
-    for colour, label in ((CALLS, TEXT["calls"]), (MESSAGES, TEXT["messages"])):
+    font = _font(12)
+    title = _font(14)
+    per = t("minute") if data.bin_minutes == 1 else tn("{n} minute", "{n} minutes", data.bin_minutes)
+    draw.text((LEFT, 10), t("Calls and SMS messages per {bin}", bin=per).render(language), fill=INK, font=title)
+    legend_x = WIDTH - RIGHT - 250
+    for colour, label in ((CALLS, t("calls")), (MESSAGES, t("SMS messages"))):
         draw.rectangle((legend_x, 14, legend_x + 12, 26), fill=colour)
-        draw.text((legend_x + 18, 12), label, fill=INK, font=font)
-        legend_x += 90
+        draw.text((legend_x + 18, 12), label.render(language), fill=INK, font=font)
+        legend_x += 18 + draw.textlength(label.render(language), font=font) + 16
     plot = (LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
     top = max(1, *data.calls, *data.messages)
     draw.line((plot[0], plot[3], plot[2], plot[3]), fill=LINE, width=1)

@@ -6,6 +6,7 @@ report:
   first_after: 10m        # the first report, this long after going live (default 10m)
   every: 30m              # then: a length (at least 10m: 10m, 30m, 2h) or hourly | daily | weekly (default daily)
   at: "08:00"             # daily and weekly (Mondays): local time of the report
+  language: uk            # uk, ru or en (default: the campaign's first language if one of them, else en)
 ```
 
 Periods (`due_period`, pure): the campaign goes live at `live` = the later of the time it was first put in
@@ -18,7 +19,9 @@ unknown (served from files while the store was unreachable) gets whole clock-ali
 
 The mail (`render`) has a plain text part and an HTML part with a chart of calls and SMS messages per
 minute (`report_chart`, a PNG made off the event loop, attached inline by Content-ID); times are local to
-the campaign (`schedule.timezone`, UTC without one), on the 24-hour clock. `ReportSender.run_due` sends
+the campaign (`schedule.timezone`, UTC without one), on the 24-hour clock, and the mail is in the report's
+`language` (its words from the gettext catalogue, dates and numbers as that language writes them, e.g.
+`4 трав. 2026 р., 13:03`, `12 345`). `ReportSender.run_due` sends
 each campaign's report for a period once across every node sharing the store (`claim_report`); a report
 no mailbox accepted is released and tried again at the next run. Periods that passed while no node ran
 are not sent afterwards: the latest one is. A campaign with charges (premium SMS or calls, business-paid
@@ -31,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Protocol
@@ -38,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.flow.model import Campaign, named_pools
 from ivr.flow.schedule import duration, moment, zone
+from ivr.i18n import DEFAULT, LANGUAGES, format_datetime, format_number, format_time, t
 from ivr.store.db import Store
 from ivr.store.money import CURRENCY, format_amount
 from ivr.store.queries import CallFilter, Tallies
@@ -55,26 +60,36 @@ PERIOD = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": ti
 EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)       # a Monday: lengths without a going-live time count from it
 CHART_CID = "chart@ivr"
 
-# Every word of the mail (one place, for a message catalogue to take over).
+# Every word of the mail
 TEXT = {
-    "subject": "[{name}] report {start} to {end}",
-    "heading": "{name}: results from {start} to {end} ({zone})",
-    "activity": "Calls: {voice}    SMS conversations: {sms}    SMS messages: {messages}",
-    "ended": "Calls completed: {completed}    abandoned (hung up before the end): {abandoned}",
-    "left": "Left before the end, by last step: ",
-    "before_first": "before the first step",
-    "totals": "Totals since the campaign began:",
-    "vote": "vote {name}: ",
-    "answers": "answers to {name}: ",
-    "codes": "codes {pool}: {redeemed} of {codes} redeemed",
-    "issued": "codes handed out from {pool}: {issued} of {codes}",
-    "nothing": "no results yet",
-    "chart": "Calls and SMS messages per minute",
-    "money": "Money since the campaign began ({events} charged messages and calls):",
-    "revenue": "premium revenue: {amount} {currency} paid by subscribers (VAT included)",
-    "share": "your share: {amount} {currency} (VAT excluded)",
-    "cost": "cost of the traffic: {amount} {currency} (VAT excluded)",
+    "subject": t("[{name}] report {start} to {end}"),
+    "heading": t("{name}: results from {start} to {end} ({zone})"),
+    "activity": t("Calls: {voice}    SMS conversations: {sms}    SMS messages: {messages}"),
+    "ended": t("Calls completed: {completed}    abandoned (hung up before the end): {abandoned}"),
+    "left": t("Left before the end, by last step: "),
+    "before_first": t("before the first step"),
+    "totals": t("Totals since the campaign began:"),
+    "vote": t("vote {name}: "),
+    "answers": t("answers to {name}: "),
+    "codes": t("codes {pool}: {redeemed} of {codes} redeemed"),
+    "issued": t("codes handed out from {pool}: {issued} of {codes}"),
+    "nothing": t("no results yet"),
+    "chart": t("Calls and SMS messages per minute"),
+    "money": t("Money since the campaign began ({events} charged messages and calls):"),
+    "revenue": t("premium revenue: {amount} {currency} paid by subscribers (VAT included)"),
+    "share": t("your share: {amount} {currency} (VAT excluded)"),
+    "cost": t("cost of the traffic: {amount} {currency} (VAT excluded)"),
 }
+
+
+def report_language(campaign: Campaign) -> str:
+    """The language of a campaign's report mail: `report.language`, else the campaign's first language when it
+    is one the interface speaks, else English."""
+    chosen = (campaign.report or {}).get("language")
+    if chosen in LANGUAGES:
+        return chosen
+    first = campaign.default_language.lower().split("-")[0]
+    return first if first in LANGUAGES else DEFAULT
 
 
 class Mail(Protocol):
@@ -164,76 +179,90 @@ class Report:
     def zone(self) -> ZoneInfo:
         return zone((self.campaign.schedule or {}).get("timezone", "UTC"))
 
+    @property
+    def language(self) -> str:
+        return report_language(self.campaign)
+
     def local(self, at: datetime) -> str:
-        return f"{at.astimezone(self.zone):%Y-%m-%d %H:%M}"
+        """A moment as the report's language writes it, in the campaign's time zone, 24-hour clock."""
+        return format_datetime(at, self.language, self.zone)
+
+    def number(self, n: int) -> str:
+        return format_number(n, self.language)
 
 
 def render(report: Report) -> tuple[str, str, str]:
-    """The e-mail's subject, plain text and HTML (which shows the chart image `cid:CHART_CID`)."""
-    campaign, period = report.campaign, report.period
+    """The e-mail's subject, plain text and HTML (which shows the chart image `cid:CHART_CID`), in the
+    report's language."""
+    campaign, period, language, n = report.campaign, report.period, report.language, report.number
+
+    def say(key: str, **params: object) -> str:
+        return TEXT[key].with_params(**params).render(language)
     span = {"start": report.local(period.start), "end": report.local(period.end), "zone": report.zone.key}
-    subject = TEXT["subject"].format(name=campaign.name, start=span["start"],
-                                     end=f"{period.end.astimezone(report.zone):%H:%M}")
-    activity = TEXT["activity"].format(voice=report.calls.get("voice", 0), sms=report.calls.get("sms", 0),
-                                       messages=report.messages)
-    left = {node: n for node, n in report.drop_off.items() if n}
-    left_text = ", ".join(f"{node or TEXT['before_first']} {n}"
-                          for node, n in sorted(left.items(), key=lambda item: -item[1]))
-    totals = _totals(report.tallies)
-    lines = [TEXT["heading"].format(name=campaign.name, **span), "", activity]
-    ended = (TEXT["ended"].format(completed=report.ended.get(COMPLETED, 0), abandoned=report.ended.get(ABANDONED, 0))
+    subject = say("subject", name=campaign.name, start=span["start"],
+        end=format_time(period.end, language, report.zone))
+    activity = say("activity", voice=n(report.calls.get("voice", 0)), sms=n(report.calls.get("sms", 0)),
+                   messages=n(report.messages))
+    left = {node: count for node, count in report.drop_off.items() if count}
+    left_text = ", ".join(f"{node or say('before_first')} {n(count)}"
+                          for node, count in sorted(left.items(), key=lambda item: -item[1]))
+    totals = _totals(report.tallies, say, n)
+    heading = say("heading", name=campaign.name, **span)
+    lines = [heading, "", activity]
+    ended = (say("ended", completed=n(report.ended.get(COMPLETED, 0)), abandoned=n(report.ended.get(ABANDONED, 0)))
              if report.calls.get("voice") and report.ended else None)
     if ended:
         lines.append(ended)
     if left:
-        lines.append(TEXT["left"] + left_text)
-    lines += ["", TEXT["totals"], *[f"  {line}" for line in totals]]
-    money = _money(report.money)
+        lines.append(say("left") + left_text)
+    lines += ["", say("totals"), *[f"  {line}" for line in totals]]
+    money = _money(report.money, say, n)
     if money:
         lines += ["", money[0], *[f"  {line}" for line in money[1:]]]
     e = html.escape
-    body = [f"<h1 style=\"font-size:18px\">{e(TEXT['heading'].format(name=campaign.name, **span))}</h1>",
+    body = [f"<h1 style=\"font-size:18px\">{e(heading)}</h1>",
             f"<p>{e(activity)}" + (f"<br>{e(ended)}" if ended else "") + "</p>"]
     if left:
-        body.append(f"<p>{e(TEXT['left'] + left_text)}</p>")
-    body.append(f'<p><img src="cid:{CHART_CID}" alt="{e(TEXT["chart"])}" width="720" height="280"></p>')
-    body.append(f"<h2 style=\"font-size:16px\">{e(TEXT['totals'])}</h2><ul>")
+        body.append(f"<p>{e(say('left') + left_text)}</p>")
+    body.append(f'<p><img src="cid:{CHART_CID}" alt="{e(say("chart"))}" width="720" height="280"></p>')
+    body.append(f"<h2 style=\"font-size:16px\">{e(say('totals'))}</h2><ul>")
     body += [f"<li>{e(line)}</li>" for line in totals]
     body.append("</ul>")
     if money:
         body.append(f"<h2 style=\"font-size:16px\">{e(money[0])}</h2><ul>")
         body += [f"<li>{e(line)}</li>" for line in money[1:]]
         body.append("</ul>")
-    page = ('<!doctype html><html><head><meta charset="utf-8"></head>'
+    page = (f'<!doctype html><html lang="{language}"><head><meta charset="utf-8"></head>'
             '<body style="font-family:sans-serif;color:#1c2430">' + "".join(body) + "</body></html>")
     return subject, "\n".join(lines) + "\n", page
 
 
-def _money(money: CampaignDay | None) -> list[str]:
+def _money(money: CampaignDay | None, say: Callable[..., str], n: Callable[[int], str]) -> list[str]:
     """The heading and lines of the campaign's money so far (none without charges)."""
     if money is None:
         return []
-    lines = [TEXT["money"].format(events=money.events)]
+    lines = [say("money", events=n(money.events))]
     if money.revenue:
-        lines += [TEXT["revenue"].format(amount=format_amount(money.revenue), currency=CURRENCY),
-                  TEXT["share"].format(amount=format_amount(money.share), currency=CURRENCY)]
+        lines += [say("revenue", amount=format_amount(money.revenue), currency=CURRENCY),
+                  say("share", amount=format_amount(money.share), currency=CURRENCY)]
     if money.cost:
-        lines.append(TEXT["cost"].format(amount=format_amount(money.cost), currency=CURRENCY))
+        lines.append(say("cost", amount=format_amount(money.cost), currency=CURRENCY))
     return lines
 
 
-def _totals(tallies: Tallies) -> list[str]:
+def _totals(tallies: Tallies, say: Callable[..., str], n: Callable[[int], str]) -> list[str]:
     lines = []
     for name, counts in sorted(tallies.votes.items()):
-        lines.append(TEXT["vote"].format(name=name) + ", ".join(
-            f"{choice} {n}" for choice, n in sorted(counts.items(), key=lambda item: -item[1])))
+        lines.append(say("vote", name=name) + ", ".join(
+            f"{choice} {n(count)}" for choice, count in sorted(counts.items(), key=lambda item: -item[1])))
     for name, counts in sorted(tallies.answers.items()):
-        lines.append(TEXT["answers"].format(name=name) + ", ".join(f"{value} {n}" for value, n in sorted(counts.items())))
+        lines.append(say("answers", name=name) + ", ".join(f"{value} {n(count)}"
+                                                          for value, count in sorted(counts.items())))
     for pool, tally in sorted(tallies.codes.items()):
-        lines.append(TEXT["codes"].format(pool=pool, redeemed=tally.redeemed, codes=tally.codes))
+        lines.append(say("codes", pool=pool, redeemed=n(tally.redeemed), codes=n(tally.codes)))
     for pool, given in sorted(tallies.issued.items()):
-        lines.append(TEXT["issued"].format(pool=pool, issued=given.issued, codes=given.codes))
-    return lines or [TEXT["nothing"]]
+        lines.append(say("issued", pool=pool, issued=n(given.issued), codes=n(given.codes)))
+    return lines or [say("nothing")]
 
 
 class ReportSender:
@@ -287,6 +316,6 @@ class ReportSender:
         report = await self.gather(campaign, period)
         subject, text, page = render(report)
         png = await asyncio.to_thread(chart_png, series(period.start, period.end, report.calls_per_minute,
-                                                        report.messages_per_minute), report.zone)
+                                                        report.messages_per_minute), report.zone, report.language)
         results = [await self.mail.send(to, subject, text, page, {CHART_CID: png}) for to in campaign.report["email"]]
         return any(results)

@@ -30,6 +30,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ivr.i18n import t
+
 COLUMNS = ("entry", "caller", "kind", "name", "value", "at", "outcome")
 LABEL = b"ivr-draw-v1"
 SPACE = 1 << 64
@@ -69,7 +71,8 @@ def entries_csv(entries: Iterable[Entry], start: int = 1) -> Iterator[str]:
         writer.writerow(COLUMNS)
     for n, entry in enumerate(entries, start=start):
         if entry.entry != n:
-            raise DrawError(f"entry {entry.entry} is at place {n}: entries are numbered 1, 2, ... in order")
+            raise DrawError(t("entry {entry} is at place {n}: entries are numbered 1, 2, ... in order",
+                              entry=entry.entry, n=n))
         writer.writerow(entry.row())
         if n % 1000 == 0:
             yield buffer.getvalue()
@@ -89,11 +92,11 @@ def read_entries(text: str) -> list[Entry]:
     """The entries of a canonical CSV file (DrawError when it is not one)."""
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or tuple(rows[0]) != COLUMNS:
-        raise DrawError(f"the first line must be {','.join(COLUMNS)}")
+        raise DrawError(t("the first line must be {columns}", columns=",".join(COLUMNS)))
     entries = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(COLUMNS) or not row[0].isdigit():
-            raise DrawError(f"line {line}: not an entry")
+            raise DrawError(t("line {line}: not an entry", line=line))
         entries.append(Entry(int(row[0]), *row[1:]))
     return entries
 
@@ -115,7 +118,7 @@ class Stream:
 
     def below(self, n: int) -> int:
         if not 0 < n <= SPACE:
-            raise DrawError(f"cannot draw a number below {n}")
+            raise DrawError(t("cannot draw a number below {n}", n=n))
         limit = SPACE - SPACE % n
         while True:
             x = self.u64()
@@ -126,7 +129,7 @@ class Stream:
 def draw(callers: list[str], sha256: str, seed: str, winners: int, per_caller: int = 1) -> list[Winner]:
     """The winners among entries 1..len(callers) (`callers[i]` made entry i+1) (step 4)."""
     if winners < 1 or per_caller < 1:
-        raise DrawError("ask for at least one winner and one prize per caller")
+        raise DrawError(t("ask for at least one winner and one prize per caller"))
     entries = Counter(callers)                       # entries per caller still able to win
     eligible = len(callers)
     prizes: Counter[str] = Counter()

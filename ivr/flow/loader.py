@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from ivr.i18n import Message, t
+
 from .model import RECORDING_NAME, Campaign
 from .validate import DialplanError, Issue, format_path, parse_path, schema_issues, semantic_issues
 
@@ -45,11 +47,11 @@ def _check_events(text: str) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent):
-            raise DialplanError([Issue("", "YAML anchors and aliases are not supported")])
+            raise DialplanError([Issue("", t("YAML anchors and aliases are not supported"))])
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise DialplanError([Issue("", f"nested more than {MAX_DEPTH} levels deep",
+                raise DialplanError([Issue("", t("nested more than {levels} levels deep", levels=MAX_DEPTH),
                                            event.start_mark.line + 1)])
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
@@ -74,7 +76,7 @@ def _compose(text: str) -> tuple[Any, Lines, list[Issue]]:
             for key, value in node.value:
                 child = path + (key.value,)
                 if key.value in seen:
-                    issues.append(Issue(format_path(child), "given twice", key.start_mark.line + 1))
+                    issues.append(Issue(format_path(child), t("given twice"), key.start_mark.line + 1))
                 seen.add(key.value)
                 lines[child] = key.start_mark.line + 1
                 walk(value, child)
@@ -88,13 +90,14 @@ def _compose(text: str) -> tuple[Any, Lines, list[Issue]]:
 
 def _parse(text: str) -> tuple[Any, Lines, list[Issue]]:
     if len(text) > MAX_SOURCE:
-        raise DialplanError([Issue("", f"file too large (more than {MAX_SOURCE} characters)")])
+        raise DialplanError([Issue("", t("file too large (more than {limit} characters)", limit=MAX_SOURCE))])
     try:
         return _compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DialplanError([Issue("", f"not valid YAML or JSON: {problem}", mark.line + 1 if mark else None)]) \
+        raise DialplanError([Issue("", t("not valid YAML or JSON: {problem}", problem=problem),
+                                           mark.line + 1 if mark else None)]) \
             from None
 
 
@@ -105,13 +108,13 @@ def _line_of(path: str, lines: Lines) -> int | None:
     return lines.get(parts)
 
 
-def _folder_file(base_dir: Path | None, name: str, what: str) -> Path | str:
+def _folder_file(base_dir: Path | None, name: str, what: Message) -> Path | Message:
     """The file `name` of the campaign's folder, or why it cannot be one."""
     relative = Path(name)
     if base_dir is None:
-        return f"{what} can only be read when the campaign is loaded from a folder"
+        return what
     if relative.is_absolute() or ".." in relative.parts:
-        return "must be a file in the campaign's folder"
+        return t("must be a file in the campaign's folder")
     return base_dir / relative
 
 
@@ -122,14 +125,15 @@ def _read_pools(data: dict[str, Any], base_dir: Path | None) -> list[Issue]:
         if not isinstance(pool, dict):
             continue
         path = f"code_pools.{name}.file"
-        file = _folder_file(base_dir, pool["file"], "code pool files")
-        if isinstance(file, str):
+        file = _folder_file(base_dir, pool["file"],
+                            t("code pool files can only be read when the campaign is loaded from a folder"))
+        if isinstance(file, Message):
             issues.append(Issue(path, file))
             continue
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            issues.append(Issue(path, f"cannot read: {exc.strerror}"))
+            issues.append(Issue(path, t("cannot read: {why}", why=exc.strerror)))
             continue
         data["code_pools"][name] = [line.strip() for line in text.splitlines() if line.strip()]
     return issues
@@ -142,11 +146,12 @@ def _audio_file_issues(data: dict[str, Any], base_dir: Path | None) -> list[Issu
         audio = node.get("audio")
         if not audio or RECORDING_NAME.fullmatch(audio):
             continue
-        file = _folder_file(base_dir, audio, "recording files")
-        if isinstance(file, str):
-            issues.append(Issue(f"nodes.{node_id}.audio", file + " (or upload the recording and give its name)"))
+        file = _folder_file(base_dir, audio, t("recording files can only be read when the campaign is loaded from a "
+                                               "folder (or upload the recording and give its name)"))
+        if isinstance(file, Message):
+            issues.append(Issue(f"nodes.{node_id}.audio", file))
         elif not file.is_file():
-            issues.append(Issue(f"nodes.{node_id}.audio", f"no file {audio!r} in the campaign's folder"))
+            issues.append(Issue(f"nodes.{node_id}.audio", t("no file {file!r} in the campaign's folder", file=audio)))
     return issues
 
 
@@ -167,7 +172,7 @@ def load_campaign(text: str, filename: str = "dialplan.yaml", base_dir: Path | N
     except DialplanError as exc:
         raise DialplanError(exc.issues, filename) from None
     if not isinstance(data, dict):
-        issues.append(Issue("", "a campaign file must be a mapping of fields (id, name, nodes, ...)", 1))
+        issues.append(Issue("", t("a campaign file must be a mapping of fields (id, name, nodes, ...)"), 1))
     else:
         issues += schema_issues(data) or _read_pools(data, base_dir) + _audio_file_issues(data, base_dir)
         if not issues:

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ivr.i18n import t
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
 _DURATION = re.compile(r"([1-9][0-9]{0,5})(m|h)")
@@ -26,7 +28,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f'unknown time zone "{name}"') from None
+        raise ScheduleError(t('unknown time zone "{zone}"', zone=name)) from None
 
 
 def moment(text: str, tz: ZoneInfo) -> datetime:
@@ -34,7 +36,7 @@ def moment(text: str, tz: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ScheduleError(f'not an ISO date-time: "{text}"') from None
+        raise ScheduleError(t('not an ISO date-time: "{text}"', text=text)) from None
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
@@ -42,7 +44,7 @@ def duration(text: str) -> timedelta:
     """`10m`, `90m`, `2h`: minutes or hours."""
     found = _DURATION.fullmatch(text)
     if found is None:
-        raise ScheduleError(f'not a length of time: "{text}" (minutes or hours, e.g. 10m, 2h)')
+        raise ScheduleError(t('not a length of time: "{text}" (minutes or hours, e.g. 10m, 2h)', text=text))
     amount = int(found.group(1))
     return timedelta(minutes=amount) if found.group(2) == "m" else timedelta(hours=amount)
 
@@ -50,7 +52,7 @@ def duration(text: str) -> timedelta:
 def _minutes(text: str) -> int:
     match = _TIME.match(text.strip())
     if not match or int(match.group(1)) * 60 + int(match.group(2)) > 24 * 60:
-        raise ScheduleError(f'not a time of day: "{text.strip()}"')
+        raise ScheduleError(t('not a time of day: "{text}"', text=text.strip()))
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
@@ -60,7 +62,7 @@ def spans(text: str) -> list[tuple[int, int]]:
     for span in text.split(","):
         start, sep, end = span.partition("-")
         if not sep:
-            raise ScheduleError(f'not a span "HH:MM-HH:MM": "{span.strip()}"')
+            raise ScheduleError(t('not a span "HH:MM-HH:MM": "{text}"', text=span.strip()))
         out.append((_minutes(start), _minutes(end)))
     return out
 

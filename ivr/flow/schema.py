@@ -264,7 +264,10 @@ SCHEMA: dict[str, Any] = {
                                  "description": "then one every period: hourly, daily, weekly or a length of at "
                                                 "least 10m (30m, 2h)"},
                        "at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
-                              "description": "local time (schedule.timezone) of daily and weekly reports"}},
+                              "description": "local time (schedule.timezone) of daily and weekly reports"},
+                       "language": {"enum": ["uk", "ru", "en"],
+                                    "description": "language of the mail (default: the campaign's first language "
+                                                   "when it is uk, ru or en, else en)"}},
                    "required": ["email"], "additionalProperties": False},
         "routing": {"type": "object", "properties": {
             "url": {"type": "string", "pattern": "^https?://"}, "timeout": SECONDS,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from ivr.i18n import t
+
 _TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
 
 
@@ -47,4 +49,4 @@ def check(text: str) -> None:
     """Raise TemplateError for unbalanced or malformed tags."""
     stripped = _TAG.sub("", text)
     if "{{" in stripped or "}}" in stripped:
-        raise TemplateError("malformed template tag")
+        raise TemplateError(t("malformed template tag"))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ivr.i18n import t
+
 SAMPLE_RATE = 8000
 TARGET_DBFS = -18.0            # speech level (gated RMS) of every prompt
 CEILING_DBFS = -1.0            # no sample louder than this
@@ -53,7 +55,7 @@ def to_telephony(source: Path | bytes) -> bytes:
 def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Decode, high-pass at 60 Hz, downmix and resample (SoX resampler) → float32 samples in [-1, 1]."""
     if shutil.which("ffmpeg") is None:
-        raise DecodeError("ffmpeg is not installed (run scripts/bootstrap)")
+        raise DecodeError(t("ffmpeg is not installed (run scripts/bootstrap)"))
     from_pipe = isinstance(source, (bytes, bytearray))
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0" if from_pipe else str(source),
            "-t", f"{MAX_SECONDS + 1:.0f}", "-vn", "-af", f"highpass=f=60,aresample={rate}:resampler=soxr:precision=28",
@@ -61,12 +63,12 @@ def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
     try:
         result = subprocess.run(cmd, input=bytes(source) if from_pipe else None, capture_output=True, timeout=120)
     except subprocess.TimeoutExpired as exc:
-        raise DecodeError("ffmpeg took longer than 120 s") from exc
+        raise DecodeError(t("ffmpeg took longer than 120 s")) from exc
     if result.returncode != 0:
-        raise DecodeError(f"cannot decode audio: {result.stderr.decode(errors='replace').strip()[:300]}")
+        raise DecodeError(t("cannot decode audio: {why}", why=result.stderr.decode(errors="replace").strip()[:300]))
     data = result.stdout[: len(result.stdout) - len(result.stdout) % 4]
     if len(data) > MAX_SECONDS * rate * 4:
-        raise TooLong(f"longer than {MAX_SECONDS / 60:.0f} minutes")
+        raise TooLong(t("longer than {minutes} minutes", minutes=round(MAX_SECONDS / 60)))
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 
@@ -83,11 +85,11 @@ def trim_silence(samples: np.ndarray, floor_dbfs: float = -55.0, below_peak_db: 
     """Cut leading and trailing silence: frames quieter than the floor or `below_peak_db` under the loudest."""
     levels = frame_levels(samples)
     if len(levels) == 0 or levels.max() <= 0:
-        raise SilentAudio("no sound in the audio")
+        raise SilentAudio(t("no sound in the audio"))
     threshold = max(_db_to_amp(floor_dbfs), levels.max() * _db_to_amp(-below_peak_db))
     loud = np.flatnonzero(levels >= threshold)
     if len(loud) == 0:
-        raise SilentAudio("no sound above the noise floor")
+        raise SilentAudio(t("no sound above the noise floor"))
     start = max(0, loud[0] * _FRAME - int(_LEAD_PAD * SAMPLE_RATE))
     end = min(len(samples), (loud[-1] + 1) * _FRAME + int(_TAIL_PAD * SAMPLE_RATE))
     out = samples[start:end].astype(np.float32)
@@ -113,7 +115,7 @@ def normalise(samples: np.ndarray, target_dbfs: float = TARGET_DBFS,
     """Bring the speech level to `target_dbfs`; a peak limiter keeps every sample under `ceiling_dbfs`."""
     level = speech_level_dbfs(samples)
     if level == float("-inf"):
-        raise SilentAudio("no sound to normalise")
+        raise SilentAudio(t("no sound to normalise"))
     gain = _db_to_amp(min(target_dbfs - level, MAX_GAIN_DB))
     return limit(samples * np.float32(gain), ceiling_dbfs)
 

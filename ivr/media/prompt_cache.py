@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ivr.i18n import t
+
 from . import audio, g711
 from .tts import MAX_RATE, MIN_RATE, TtsError, TtsRegistry
 from .verbalize import VERBALIZE_VERSION, verbalize
@@ -63,11 +65,11 @@ class PromptRequest:
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.audio_path is None):
-            raise PromptError("a prompt request needs exactly one of text and audio_path")
+            raise PromptError(t("a prompt request needs exactly one of text and audio_path"))
         if self.text is not None and not self.text.strip():
-            raise PromptError("a prompt text is empty")
+            raise PromptError(t("a prompt text is empty"))
         if not MIN_RATE <= self.rate <= MAX_RATE:
-            raise PromptError(f"rate {self.rate} is outside {MIN_RATE}..{MAX_RATE}")
+            raise PromptError(t("rate {rate} is outside {low}..{high}", rate=self.rate, low=MIN_RATE, high=MAX_RATE))
 
 
 @dataclass(frozen=True)

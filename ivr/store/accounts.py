@@ -32,6 +32,8 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from ivr.i18n import Message, t
+
 from . import audit
 from .audit import Action, Actor
 from .connect import insert_one
@@ -139,10 +141,10 @@ class ShortNumber:
 def create_tenant(session: Session, name: str, actor: Actor | None = None) -> Tenant:
     name = name.strip()
     if not name:
-        raise StoreError("a tenant needs a name")
+        raise StoreError(t("a tenant needs a name"))
     row = {"id": secrets.token_hex(16), "name": name, "created_at": _now()}
     if not insert_one(session, TenantRow.__table__, row):                         # type: ignore[arg-type]
-        raise Conflict(f"a tenant named {name!r} exists already")
+        raise Conflict(t("a tenant named {name!r} exists already", name=name))
     audit.record(session, actor, Action.TENANT_CREATED, row["id"], name)
     return Tenant(**row)
 
@@ -159,7 +161,7 @@ def tenants(session: Session) -> list[Tenant]:
 def create_api_key(session: Session, tenant_id: str, role: str, actor: Actor | None = None) -> str:
     """A new key for the tenant; the only time the plain key is seen."""
     if role not in ROLES:
-        raise StoreError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        raise StoreError(t("unknown role {role!r}; expected one of {roles}", role=role, roles=", ".join(ROLES)))
     _tenant(session, tenant_id)
     key_id = secrets.token_hex(6)
     key = f"ivr_{key_id}_{secrets.token_urlsafe(32)}"
@@ -188,7 +190,7 @@ def revoke_api_key(session: Session, tenant_id: str | None, key_id: str, actor: 
     """Revoke a key of the tenant (None: of any tenant)."""
     row = session.get(ApiKeyRow, key_id)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
-        raise NotFound(f"no API key {key_id!r}")
+        raise NotFound(t("no API key {key!r}", key=key_id))
     if row.revoked_at is None:
         row.revoked_at = _now()
         audit.record(session, actor, Action.KEY_REVOKED, row.tenant_id, key_id, {"role": row.role})
@@ -205,15 +207,16 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
     numbers in `share` (SMS numbers the campaign answers by keyword) become the tenant's. The first
     problem in the file's order is the one told."""
     if fmt not in FORMATS:
-        raise StoreError(f"unknown dialplan format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise StoreError(t("unknown dialplan format {fmt!r}; expected one of {formats}", fmt=fmt,
+                           formats=", ".join(FORMATS)))
     _tenant(session, tenant_id)
     insert_one(session, CampaignRow.__table__,                                     # type: ignore[arg-type]
                {"id": campaign_id, "tenant_id": tenant_id, "created_at": _now()})
     campaign = session.get(CampaignRow, campaign_id, with_for_update=True)      # one save at a time
     if campaign is None or campaign.tenant_id != tenant_id:
-        raise Conflict(f"campaign id {campaign_id!r} is taken by another tenant")
+        raise Conflict(t("campaign id {campaign!r} is taken by another tenant", campaign=campaign_id))
     if campaign.archived_at is not None:
-        raise Conflict(f"campaign {campaign_id!r} is archived")
+        raise Conflict(t("campaign {campaign!r} is archived", campaign=campaign_id))
     today = local_day(_now())
     for number in dict.fromkeys((*voice_numbers, *sms_numbers, *claim, *share)):   # the file's order
         channels = [c for c, listed in (("voice", voice_numbers), ("sms", sms_numbers)) if number in listed]
@@ -222,7 +225,7 @@ def save_dialplan_version(session: Session, tenant_id: str, campaign_id: str, so
         row = session.get(ShortNumberRow, number, with_for_update=True)
         if number in claim:
             if row is not None and row.tenant_id == tenant_id and row.campaign_id not in (None, campaign_id):
-                raise Conflict(f"number {number} is used by another campaign ({row.campaign_id})")
+                raise Conflict(t("number {number} is used by another campaign ({campaign})", number=number, campaign=row.campaign_id))
             assign_number(session, tenant_id, number, campaign_id)
         elif number in share and (row is None or row.tenant_id != tenant_id):   # free, or left by an ended lease
             assign_number(session, tenant_id, number, None)
@@ -254,9 +257,9 @@ def activate_version(session: Session, tenant_id: str, campaign_id: str, version
     row = session.scalar(select(DialplanVersionRow).where(DialplanVersionRow.campaign_id == campaign_id,
                                                           DialplanVersionRow.version == version))
     if row is None:
-        raise NotFound(f"campaign {campaign_id!r} has no version {version}")
+        raise NotFound(t("campaign {campaign!r} has no version {version}", campaign=campaign_id, version=version))
     if campaign.archived_at is not None:
-        raise Conflict(f"campaign {campaign_id!r} is archived")
+        raise Conflict(t("campaign {campaign!r} is archived", campaign=campaign_id))
     check_leases(session, tenant_id, row.voice_numbers or [], row.sms_numbers or [])
     audit.record(session, actor, Action.VERSION_ACTIVATED, tenant_id, campaign_id,
                  {"version": version, "previous": campaign.active_version})
@@ -296,7 +299,8 @@ def lifecycles(session: Session) -> dict[str, Lifecycle]:
 
 def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
     """New calls and messages get the campaign's closed text until it is resumed."""
-    row = _running(session, tenant_id, campaign_id, "paused")
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be paused",
+                                                      campaign=campaign_id))
     if row.paused_at is None:
         row.paused_at = _now()
         audit.record(session, actor, Action.CAMPAIGN_PAUSED, tenant_id, campaign_id)
@@ -304,7 +308,8 @@ def pause(session: Session, tenant_id: str, campaign_id: str, actor: Actor | Non
 
 
 def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | None = None) -> Lifecycle:
-    row = _running(session, tenant_id, campaign_id, "resumed")
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be resumed",
+                                                      campaign=campaign_id))
     if row.paused_at is not None:
         row.paused_at = None
         audit.record(session, actor, Action.CAMPAIGN_RESUMED, tenant_id, campaign_id)
@@ -314,7 +319,8 @@ def resume(session: Session, tenant_id: str, campaign_id: str, actor: Actor | No
 def end_at(session: Session, tenant_id: str, campaign_id: str, at: datetime | None,
            actor: Actor | None = None) -> Lifecycle:
     """The campaign closes at `at` (now or later; None: it has no end)."""
-    row = _running(session, tenant_id, campaign_id, "ended")
+    row = _running(session, tenant_id, campaign_id, t("campaign {campaign!r} is archived and cannot be ended",
+                                                      campaign=campaign_id))
     audit.record(session, actor, Action.CAMPAIGN_END_SET, tenant_id, campaign_id, {
         "ends_at": at.isoformat() if at else None, "previous": row.ends_at.isoformat() if row.ends_at else None})
     row.ends_at = at
@@ -327,7 +333,7 @@ def archive(session: Session, tenant_id: str, campaign_id: str, actor: Actor | N
     row = _campaign(session, tenant_id, campaign_id, lock=True)
     lifecycle = _lifecycle(row)
     if lifecycle.state(_now()) == "live":
-        raise Conflict(f"campaign {campaign_id!r} is live: pause or end it before archiving it")
+        raise Conflict(t("campaign {campaign!r} is live: pause or end it before archiving it", campaign=campaign_id))
     if row.archived_at is None:
         row.archived_at = _now()
         freed = session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id)
@@ -341,18 +347,20 @@ def delete_draft(session: Session, tenant_id: str, campaign_id: str, actor: Acto
     row = _campaign(session, tenant_id, campaign_id, lock=True)
     if row.live_at is not None or row.active_version is not None or session.scalar(
             select(CallRow.call_id).where(CallRow.campaign_id == campaign_id).limit(1)) is not None:
-        raise Conflict(f"campaign {campaign_id!r} has been in service: archive it instead (results are kept)")
+        raise Conflict(t("campaign {campaign!r} has been in service: archive it instead (results are kept)",
+                         campaign=campaign_id))
     session.execute(update(ShortNumberRow).where(ShortNumberRow.campaign_id == campaign_id).values(campaign_id=None))
     audit.record(session, actor, Action.CAMPAIGN_DELETED, tenant_id, campaign_id)
     session.delete(row)
 
 
-def _running(session: Session, tenant_id: str, campaign_id: str, what: str) -> CampaignRow:
+def _running(session: Session, tenant_id: str, campaign_id: str, archived: Message) -> CampaignRow:
+    """The campaign's row, locked; Conflict with `archived` when it is archived, or when it is a draft."""
     row = _campaign(session, tenant_id, campaign_id, lock=True)
     if row.archived_at is not None:
-        raise Conflict(f"campaign {campaign_id!r} is archived and cannot be {what}")
+        raise Conflict(archived)
     if row.live_at is None:
-        raise Conflict(f"campaign {campaign_id!r} is a draft: put a version in service first")
+        raise Conflict(t("campaign {campaign!r} is a draft: put a version in service first", campaign=campaign_id))
     return row
 
 
@@ -390,7 +398,7 @@ def assign_number(session: Session, tenant_id: str, number: str, campaign_id: st
     none); Forbidden when it does not lease it, Conflict when another tenant does."""
     _tenant(session, tenant_id)
     if campaign_id is not None and _campaign(session, tenant_id, campaign_id).archived_at is not None:
-        raise Conflict(f"campaign {campaign_id!r} is archived")
+        raise Conflict(t("campaign {campaign!r} is archived", campaign=campaign_id))
     check_claim(session, tenant_id, number, None, local_day(_now()))
     insert_one(session, ShortNumberRow.__table__,                                  # type: ignore[arg-type]
                {"number": number, "tenant_id": tenant_id, "campaign_id": campaign_id, "assigned_at": _now()})
@@ -408,7 +416,7 @@ def release_number(session: Session, tenant_id: str, number: str, actor: Actor |
     """Point the tenant's number at no campaign (its lease goes on: admins end leases)."""
     row = session.get(ShortNumberRow, number)
     if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"number {number} points at none of your campaigns")
+        raise NotFound(t("number {number} points at none of your campaigns", number=number))
     audit.record(session, actor, Action.NUMBER_RELEASED, tenant_id, number, {"campaign_id": row.campaign_id})
     session.delete(row)
 
@@ -438,14 +446,14 @@ def active_versions(session: Session) -> list[tuple[str, DialplanVersion]]:
 def _tenant(session: Session, tenant_id: str) -> TenantRow:
     row = session.get(TenantRow, tenant_id)
     if row is None:
-        raise NotFound(f"no tenant {tenant_id!r}")
+        raise NotFound(t("no tenant {tenant!r}", tenant=tenant_id))
     return row
 
 
 def _campaign(session: Session, tenant_id: str, campaign_id: str, lock: bool = False) -> CampaignRow:
     row = session.get(CampaignRow, campaign_id, with_for_update=lock)
     if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"no campaign {campaign_id!r}")
+        raise NotFound(t("no campaign {campaign!r}", campaign=campaign_id))
     return row
 
 

@@ -30,6 +30,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from . import audit
 from .audit import Action, Actor
 from .connect import insert_one
@@ -100,7 +102,7 @@ class Issued:
 
 def check_name(name: str) -> str:
     if not POOL_NAME.fullmatch(name):
-        raise StoreError("a pool name is 1 to 64 letters, digits, - and _, starting with a letter or digit")
+        raise StoreError(t("a pool name is 1 to 64 letters, digits, - and _, starting with a letter or digit"))
     return name
 
 
@@ -118,7 +120,7 @@ def create_pool(session: Session, tenant_id: str, name: str, actor: Actor | None
 def pool(session: Session, tenant_id: str, name: str) -> Pool:
     row = session.scalar(select(CodePoolRow).where(CodePoolRow.tenant_id == tenant_id, CodePoolRow.name == name))
     if row is None:
-        raise NotFound(f"no code pool {name!r}")
+        raise NotFound(t("no code pool {name!r}", name=name))
     return _pool(session, row)
 
 
@@ -153,7 +155,8 @@ def begin_import(session: Session, tenant_id: str, name: str, filename: str, byt
     running = session.scalar(select(CodeImportRow.id).where(CodeImportRow.pool_id == pool_id,
                                                             CodeImportRow.state == RUNNING))
     if running is not None:
-        raise Conflict(f"an import into pool {name!r} is running (import {running}); wait for it to finish")
+        raise Conflict(t("an import into pool {name!r} is running (import {running}); wait for it to finish",
+                         name=name, running=running))
     now = _now()
     row = CodeImportRow(pool_id=pool_id, state=RUNNING, filename=filename[:255], bytes_total=bytes_total,
                         bytes_read=0, lines=0, added=0, duplicates=0, malformed=0, problems=[], started_at=now,
@@ -242,7 +245,7 @@ def commit_import(session: Session, import_id: int) -> None:
     """Make every code of the import count, at once."""
     row = session.get(CodeImportRow, import_id, with_for_update=True)
     if row is None or row.state != RUNNING:
-        raise Conflict(f"import {import_id} is not running")
+        raise Conflict(t("import {import_id} is not running", import_id=import_id))
     row.state, row.finished_at = COMMITTED, _now()
     session.execute(update(CodePoolRow).where(CodePoolRow.id == row.pool_id)
                     .values(codes=CodePoolRow.codes + row.added))
@@ -265,7 +268,7 @@ def purge_import(session: Session, import_id: int) -> int:
     """Delete up to PURGE_SLICE codes of an import that is not committed; how many (0: none left)."""
     state = session.scalar(select(CodeImportRow.state).where(CodeImportRow.id == import_id))
     if state == COMMITTED:
-        raise StoreError(f"import {import_id} is committed: its codes stay")
+        raise StoreError(t("import {import_id} is committed: its codes stay", import_id=import_id))
     ids = select(PoolCodeRow.id).where(PoolCodeRow.import_id == import_id).limit(PURGE_SLICE).scalar_subquery()
     return session.execute(delete(PoolCodeRow).where(PoolCodeRow.id.in_(ids))).rowcount or 0
 
@@ -282,7 +285,7 @@ def code_import(session: Session, tenant_id: str | None, name: str, import_id: i
     row = session.execute(select(CodeImportRow, CodePoolRow).join(CodePoolRow, CodePoolRow.id == CodeImportRow.pool_id)
                           .where(CodeImportRow.id == import_id, CodePoolRow.name == name)).first()
     if row is None or tenant_id is not None and row[1].tenant_id != tenant_id:
-        raise NotFound(f"no import {import_id} into pool {name!r}")
+        raise NotFound(t("no import {import_id} into pool {name!r}", import_id=import_id, name=name))
     return _import(row[0], row[1].name)
 
 

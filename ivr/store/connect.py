@@ -24,6 +24,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from .errors import StoreError
 
 WRITE = {"ivr_write": True}      # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
@@ -40,7 +42,7 @@ def make_engine(url: str, sqlite_busy_timeout: float = 5.0) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         else:
-            raise StoreError("the SQLite store needs a file: sqlite:///path/to/ivr.db")
+            raise StoreError(t("the SQLite store needs a file: sqlite:///path/to/ivr.db"))
         engine = create_engine(parsed, connect_args={"timeout": sqlite_busy_timeout, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -48,8 +50,8 @@ def make_engine(url: str, sqlite_busy_timeout: float = 5.0) -> Engine:
     if backend == "postgresql":
         defaults = {k: v for k, v in PG_DEFAULTS.items() if k not in parsed.query}
         return create_engine(parsed, pool_pre_ping=True, connect_args=defaults)
-    raise StoreError(f"unsupported store URL {parsed.render_as_string(hide_password=True)!r}: "
-                     "use sqlite:///FILE or postgresql+psycopg://...")
+    raise StoreError(t("unsupported store URL {url!r}: use sqlite:///FILE or postgresql+psycopg://...",
+                       url=parsed.render_as_string(hide_password=True)))
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

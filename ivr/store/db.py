@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
 from . import accounts, audit, charges, code_pools, contacts, draws, flow_counts, inventory, operations, outbox
@@ -359,7 +360,7 @@ class Store:
 
     def _submit(self, request: Request) -> None:
         if self._closed:
-            raise StoreError("the store is closed")
+            raise StoreError(t("the store is closed"))
         self._writer.submit(request)
 
     # -- tenants, keys, campaign versions, numbers ----------------------------------------------------

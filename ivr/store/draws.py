@@ -18,6 +18,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.flow.draw import Entry, Winner, entries_sha256
+from ivr.i18n import t
 
 from . import audit
 from .audit import Action, Actor
@@ -115,7 +116,7 @@ def save_winners(session: Session, tenant_id: str | None, campaign_id: str, draw
     taken = session.execute(update(DrawRow).where(DrawRow.id == draw_id, DrawRow.state == FROZEN).values(
         state=DRAWN, seed=seed, winners_wanted=wanted, drawn_at=datetime.now(timezone.utc))).rowcount
     if taken != 1:
-        raise Conflict(f"draw {draw_id} was drawn already: a draw is drawn once (freeze a new one)")
+        raise Conflict(t("draw {draw} was drawn already: a draw is drawn once (freeze a new one)", draw=draw_id))
     if winners:
         session.execute(insert(DrawWinnerRow), [{"draw_id": draw_id, "place": w.place, "entry": w.entry,
                                                  "caller": w.caller} for w in winners])
@@ -128,7 +129,7 @@ def get(session: Session, tenant_id: str | None, campaign_id: str, draw_id: str)
     check_campaign(session, tenant_id, campaign_id)
     row = session.get(DrawRow, draw_id)
     if row is None or row.campaign_id != campaign_id:
-        raise NotFound(f"no draw {draw_id!r} of campaign {campaign_id!r}")
+        raise NotFound(t("no draw {draw!r} of campaign {campaign!r}", draw=draw_id, campaign=campaign_id))
     won = [Winner(w.place, w.entry, w.caller) for w in session.scalars(
         select(DrawWinnerRow).where(DrawWinnerRow.draw_id == draw_id).order_by(DrawWinnerRow.place))]
     return _draw(row, won)

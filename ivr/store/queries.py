@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from ivr.i18n import t
+
 from . import code_pools
 from .errors import NotFound
 from .models import CallEventRow, CallRow, CampaignRow, OutcomeRow, PromoCodeRow, SmsMessageRow, SmsOutboxRow, VoteRow
@@ -304,7 +306,7 @@ def check_campaign(session: Session, tenant_id: str | None, campaign_id: str) ->
     """NotFound unless the campaign is the tenant's (any campaign for None)."""
     if tenant_id is not None and session.scalar(select(CampaignRow.tenant_id).where(
             CampaignRow.id == campaign_id)) != tenant_id:
-        raise NotFound(f"no campaign {campaign_id!r}")
+        raise NotFound(t("no campaign {campaign!r}", campaign=campaign_id))
 
 
 def call_conditions(tenant_id: str | None, f: CallFilter) -> list[ColumnElement[bool]]:

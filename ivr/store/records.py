@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from ivr.i18n import t
+
 from .errors import StoreError
 
 WINDOWS = ("campaign", "day", "hour")
@@ -139,7 +141,8 @@ def window_key(window: str, at: datetime) -> str:
         return at.strftime("%Y-%m-%d")
     if window == "hour":
         return at.strftime("%Y-%m-%dT%H")
-    raise StoreError(f"unknown vote window {window!r}; expected one of {', '.join(WINDOWS)}")
+    raise StoreError(t("unknown vote window {window!r}; expected one of {windows}", window=window,
+                       windows=", ".join(WINDOWS)))
 
 
 def encode(record: Record) -> bytes:

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
 from .charges import ChargeBatch, Pricing
@@ -233,7 +234,7 @@ class Writer:
             self.stats.failures += 1
             log.error("store: cannot write %s: %s", _describe(item), exc)
             if isinstance(item, Request):
-                item.ticket.answer(StoreError(f"the store refused the request: {exc}"))
+                item.ticket.answer(StoreError(t("the store refused the request: {why}", why=str(exc))))
             return
         self._answer([item], answers)
 

@@ -12,6 +12,8 @@ import json
 import shutil
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,9 +89,11 @@ def browser() -> Browser:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Page:
-    context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
+@contextmanager
+def browser_page(browser: Browser, locale: str = "en-US", timezone_id: str = "UTC") -> Iterator[Page]:
+    """A page in a fresh context whose browser speaks `locale` (navigator.languages) in `timezone_id`; fails on
+    any uncaught error in the page's scripts."""
+    context = browser.new_context(viewport=VIEWPORT, locale=locale, timezone_id=timezone_id)
     context.set_default_timeout(EXPECT_SECONDS * 1000)
     page = context.new_page()
     errors: list[str] = []
@@ -97,6 +101,12 @@ def page(browser: Browser) -> Page:
     yield page
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    with browser_page(browser) as page:
+        yield page
 
 
 def sign_in(page: Page, site: Site, key: str) -> None:

@@ -58,7 +58,7 @@ def test_a_file_of_codes_is_imported_with_its_problems_by_line(page: Page, site:
     page.get_by_label("File of codes").set_input_files(tmp_path / "tickets.csv")
     page.get_by_role("button", name="Import the codes").click()
     expect(page.locator("main .notice")).to_have_text("Done: 10,000 codes added to tickets.")
-    expect(page.get_by_text("1 duplicates and 1 malformed lines were skipped.")).to_be_visible()
+    expect(page.get_by_text("1 duplicate and 1 malformed line were skipped.")).to_be_visible()
     problems = page.get_by_role("region", name="Problems by line").locator("tbody tr")
     expect(problems).to_have_count(2)
     expect(problems.nth(0)).to_contain_text("5")                   # the header is line 1

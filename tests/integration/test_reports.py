@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
@@ -69,6 +70,11 @@ def plans_with(tmp_path: Path, *extra: str) -> Path:
 
 def text_of(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
+
+
+def english(at: datetime) -> str:
+    """A moment as an English report writes it: month in words, 24-hour clock ("May 4, 2026, 13:03")."""
+    return f"{at:%b} {at.day}, {at.year}, {at:%H:%M}"
 
 
 async def live_registry(store: Store, plans: Path) -> CampaignRegistry:
@@ -153,9 +159,9 @@ def test_first_report_ten_minutes_after_going_live_with_chart(tmp_path: Path) ->
     mail = inbox.received[0]
     kyiv = first.start.astimezone(ZoneInfo("Europe/Kyiv"))
     end = first.end.astimezone(ZoneInfo("Europe/Kyiv"))
-    assert mail["Subject"] == f"[Satisfaction survey] report {kyiv:%Y-%m-%d %H:%M} to {end:%H:%M}"
+    assert mail["Subject"] == f"[Satisfaction survey] report {english(kyiv)} to {end:%H:%M}"
     text = text_of(mail)
-    assert f"results from {kyiv:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} (Europe/Kyiv)" in text
+    assert f"results from {english(kyiv)} to {english(end)} (Europe/Kyiv)" in text
     assert "Calls: 3    SMS conversations: 1    SMS messages: 5" in text      # two in, three replies
     assert "answers to satisfaction: 4 1" in text
     page = mail.get_body(("html",))
@@ -300,3 +306,75 @@ def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> 
             "  your share: 3.76 UAH (VAT excluded)\n") in text
     page = inbox.received[0].get_body(("html",)).get_content()
     assert "<li>your share: 3.76 UAH (VAT excluded)</li>" in page
+
+
+UK_MOMENT = re.compile(r"(\d{1,2}) (\S+) (\d{4})[\s\u202f]р\., (\d{2}:\d{2})")    # CLDR: a narrow space before р.
+UK_MONTHS = ("січ.", "лют.", "бер.", "квіт.", "трав.", "черв.", "лип.", "серп.", "вер.", "жовт.", "лист.", "груд.")
+
+
+def test_report_in_ukrainian(tmp_path: Path) -> None:
+    """`report.language: uk`: the subject, the text and the HTML in Ukrainian, dates as Ukrainians write them
+    (4 трав. 2026 р., 13:03), thousands grouped with a space, and the chart's words in Cyrillic letters."""
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            registry = await live_registry(store, plans_with(tmp_path, KYIV, "report: {email: [brand@brand.test], "
+                                                                               "every: 30m, language: uk}\n"))
+            campaign = registry.get("satisfaction-survey")
+            live = campaign.live_at
+            for n in range(3):
+                store.call_started(call_id=f"c{n}", caller=f"+38050000000{n}", number="5050",
+                                   campaign_id=campaign.id, channel="voice", at=live + timedelta(minutes=1))
+            sms = SmsGateway(registry, store, StoreServices(store))
+            for n, text in enumerate(["hi", "4"]):
+                await sms.inbound(f"m{n}", "+380671112233", "5050", text)
+            await store.flush()
+            sender = ReportSender(store, Mailer("127.0.0.1", inbox.port, "ivr@brand.test"))
+            assert await sender.run_due(registry.all(), live + timedelta(minutes=10)) == ["satisfaction-survey"]
+            await registry.stop()
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    mail = inbox.received[0]
+    subject = mail["Subject"]
+    assert subject.startswith("[Satisfaction survey] звіт з ") and " до " in subject, subject
+    start = subject.removeprefix("[Satisfaction survey] звіт з ").split(" до ")[0]
+    written = UK_MOMENT.fullmatch(start)                   # 7 груд. 2026 р., 05:36
+    assert written and written[2] in UK_MONTHS, start
+    text = text_of(mail)
+    assert f"Satisfaction survey: результати з {start} до " in text and "(Europe/Kyiv)" in text
+    assert "Дзвінки: 3    SMS-діалоги: 1    SMS-повідомлення: 5" in text
+    assert "Підсумки від початку кампанії:" in text and "відповіді на satisfaction: 4 1" in text
+    page = mail.get_body(("html",)).get_content()
+    assert '<html lang="uk">' in page and "Дзвінки: 3" in page
+    assert 'alt="Дзвінки та SMS-повідомлення за хвилину"' in page
+
+
+def test_report_language_follows_the_campaign() -> None:
+    """Without report.language the mail speaks the campaign's first language when it is uk, ru or en."""
+    from ivr.engine.reports import report_language
+    from ivr.flow.model import Campaign
+
+    def campaign(languages: list[str], report: dict) -> Campaign:
+        return Campaign.from_dict({"id": "c", "name": "C", "languages": languages, "report": report,
+                                   "nodes": {"a": {"type": "end"}}, "start": "a"})
+    assert report_language(campaign(["uk", "en"], {"email": ["a@b.c"]})) == "uk"
+    assert report_language(campaign(["ru"], {"email": ["a@b.c"]})) == "ru"
+    assert report_language(campaign(["pl", "uk"], {"email": ["a@b.c"]})) == "en"
+    assert report_language(campaign(["en"], {"email": ["a@b.c"], "language": "uk"})) == "uk"
+
+
+def test_report_numbers_grouped_as_the_language_writes_them() -> None:
+    from ivr.engine.reports import Report, render
+    from ivr.flow.model import Campaign
+    from ivr.store.queries import Tallies
+    campaign = Campaign.from_dict({"id": "c", "name": "Голосування", "languages": ["uk"],
+                                   "report": {"email": ["a@b.c"]}, "nodes": {"a": {"type": "end"}}, "start": "a"})
+    start = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+    report = Report(campaign, Period(start, start + timedelta(minutes=10)), {"voice": 12345, "sms": 2}, 7, {},
+                    Tallies(votes={"talent": {"chloe": 10500}}, answers={}, codes={}), [], [])
+    subject, text, _ = render(report)
+    assert subject == "[Голосування] звіт з 4 трав. 2026\u202fр., 10:00 до 10:10"
+    assert "Дзвінки: 12\u00a0345    SMS-діалоги: 2    SMS-повідомлення: 7" in text
+    assert "голосування talent: chloe 10\u00a0500" in text

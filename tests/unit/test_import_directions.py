@@ -1,6 +1,7 @@
 """The house's dependency directions, read from every module's imports (`import` and `from`, relative ones
 resolved, those under `if TYPE_CHECKING:` too): cli/web -> engine -> channels -> flow, media, speech, sip,
-store. A module importing against the direction fails this test with its file and line."""
+store; `i18n` (the interface's languages) is below them all. A module importing against the direction
+fails this test with its file and line."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ FORBIDDEN = {
     "store": {"engine", "web", "channels", "node"},
     "channels": {"engine", "web", "node"},
     "engine": {"web", "node"},
+    "i18n": {"engine", "web", "channels", "store", "flow", "sip", "media", "speech", "node"},   # used by every layer
 }
 
 

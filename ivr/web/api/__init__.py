@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ivr.i18n import load_all
+
 from . import admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools
 from .core import LIVE_CLOSING, Route, setup
 
@@ -318,6 +320,11 @@ ROUTES: list[Route] = [
 ]
 
 
+async def read_catalogues(app: web.Application) -> None:
+    """The message catalogues of every language, read once at start (in a thread: Babel parses each .po)."""
+    await asyncio.to_thread(load_all)
+
+
 def setup_api(app: web.Application, engine: "EngineView", store: "Store") -> None:
     """Mount the API on the node's app."""
     app[LIVE_CLOSING] = asyncio.Event()
@@ -326,4 +333,5 @@ def setup_api(app: web.Application, engine: "EngineView", store: "Store") -> Non
         app[LIVE_CLOSING].set()
     app.on_shutdown.append(close_live)
     app.on_startup.append(pools.remove_stale_uploads)
+    app.on_startup.append(read_catalogues)
     setup(app, engine, store, ROUTES)

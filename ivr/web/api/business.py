@@ -21,11 +21,13 @@ from ivr.flow.schema import SCHEMA
 from ivr.media import audio
 from ivr.media.prompt_cache import PromptFailed, PromptRequest
 from ivr.flow.validate import DialplanError, Issue
+from ivr.i18n import Message, message_of, t
 from ivr.store import Action, DialplanVersion, OutcomeView
 from ivr.store.contacts import Contact
 from ivr.store.inventory import Lease, LeasedNumber
 from ivr.store.money import format_amount
 
+from .columns import BOM, csv_language, header
 from .core import (ApiError, acting_tenant, engine_of, event_stream, owned_campaign, principal_of, read_body, read_json,
                    read_text, store_of)
 from .pools import pool_issues
@@ -38,6 +40,7 @@ NUMBER = re.compile(r"\+?[0-9]{2,15}")
 LIVE_POLL = 0.5             # how often the tallies are read for changes
 CAMPAIGN_ID = re.compile(SCHEMA["properties"]["id"]["pattern"])
 MAX_RECORDING = 8 * 1024 * 1024     # bytes of an uploaded recording
+INVALID = t("invalid dialplan")       # the 422 of a campaign file with problems (listed in `issues`)
 RECORDING_TYPES = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/vnd.wave": ".wav",
                    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/ogg": ".ogg", "application/ogg": ".ogg"}
 
@@ -96,12 +99,13 @@ async def upload_version(request: web.Request) -> web.Response:
     store, engine = store_of(request), engine_of(request)
     tenant_id = await _tenant_for(request, campaign_id)
     if tenant_id is None:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, t("no campaign {campaign!r}", campaign=campaign_id))
     campaign, text, fmt = await _dialplan_body(request)
     if campaign.id != campaign_id:
         line = next((i + 1 for i, s in enumerate(text.splitlines()) if re.match(r'\s*"?id"?\s*:', s)), None)
         raise await invalid_dialplan(campaign.source, [Issue(
-            "id", f"the file is campaign {campaign.id!r}, not {campaign_id!r}", line)])
+            "id", t("the file is campaign {found!r}, not {campaign!r}", found=campaign.id,
+                    campaign=campaign_id), line)])
     missing = await pool_issues(request, campaign, tenant_id)         # 422 for a code pool not imported
     if missing:
         raise await invalid_dialplan(campaign.source, missing)
@@ -142,7 +146,7 @@ async def activate(request: web.Request) -> web.Response:
     body = await read_json(request)
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ApiError(400, 'body must be {"version": N}')
+        raise ApiError(400, t('body must be {{"version": N}}'))
     tenant_id = await owned_campaign(request, campaign_id)
     engine = engine_of(request)
     campaign = await parsed_version(engine, await stored_version(request, campaign_id, version), tenant_id)
@@ -158,17 +162,17 @@ async def simulate(request: web.Request) -> web.Response:
     body = await read_json(request)
     channel, inputs = body.get("channel", "voice"), body.get("inputs", [])
     if channel not in ("voice", "sms"):
-        raise ApiError(400, 'channel must be "voice" or "sms"')
+        raise ApiError(400, t('channel must be "voice" or "sms"'))
     if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-        raise ApiError(400, "inputs must be a list of strings")
+        raise ApiError(400, t("inputs must be a list of strings"))
     version = body.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise ApiError(400, "version must be a number")
+        raise ApiError(400, t("version must be a number"))
     tenant_id = await owned_campaign(request, campaign_id)
     if version is None:
         active = await store_of(request).active_version(tenant_id, campaign_id)
         if active is None:
-            raise ApiError(404, f"campaign {campaign_id!r} has no active version")
+            raise ApiError(404, t("campaign {campaign!r} has no active version", campaign=campaign_id))
         version = active.version
     engine = engine_of(request)
     stored = await stored_version(request, campaign_id, version)
@@ -179,7 +183,7 @@ async def simulate(request: web.Request) -> web.Response:
             channel, inputs,
             caller=str(body.get("caller", "+15550001")), allow_private=http.allow_private, secret=http.secret)
     except (JobFailed, DialplanError) as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(422, message_of(exc)) from None
     return web.json_response({"version": version, **transcript})
 
 
@@ -191,17 +195,17 @@ async def upload_recording(request: web.Request) -> web.Response:
     folder, name, tenant_id = await _recording_folder(request)
     suffix = RECORDING_TYPES.get(request.content_type)
     if suffix is None:
-        raise ApiError(415, f"send the recording as one of {', '.join(RECORDING_TYPES)}")
+        raise ApiError(415, t("send the recording as one of {types}", types=", ".join(RECORDING_TYPES)))
     data = await read_body(request)
     if not data:
-        raise ApiError(400, "the body is empty: send the recording")
+        raise ApiError(400, t("the body is empty: send the recording"))
     recordings, cache = engine_of(request).prompts.recordings, engine_of(request).prompts.cache
     staged = recordings.stage(folder, data, suffix)
     try:
         key = await asyncio.to_thread(cache.ensure, PromptRequest(audio_path=staged))
     except PromptFailed as exc:
         staged.unlink(missing_ok=True)
-        raise ApiError(422, f"not a recording that can be played: {_unplayable(exc)}") from None
+        raise ApiError(422, t("not a recording that can be played: {why}", why=_unplayable(exc))) from None
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -213,15 +217,15 @@ async def upload_recording(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
-def _unplayable(exc: PromptFailed) -> str:
+def _unplayable(exc: PromptFailed) -> Message:
     """Why an upload cannot be played, in words that reveal nothing of the server (ffmpeg's own message
     names the file's path on the node)."""
     cause = exc.__cause__
     if isinstance(cause, (audio.SilentAudio, audio.TooLong)):
-        return str(cause)
+        return message_of(cause)
     if isinstance(cause, audio.DecodeError):
-        return "the audio cannot be decoded (send WAV, MP3 or OGG)"
-    return "the audio could not be converted"
+        return t("the audio cannot be decoded (send WAV, MP3 or OGG)")
+    return t("the audio could not be converted")
 
 
 async def list_recordings(request: web.Request) -> web.Response:
@@ -244,12 +248,12 @@ async def _recording_folder(request: web.Request, named: bool = True) -> tuple[P
     campaign_id = request.match_info["campaign_id"]
     name = request.match_info.get("name", "")
     if not CAMPAIGN_ID.fullmatch(campaign_id):
-        raise ApiError(400, "not a campaign id")
+        raise ApiError(400, t("not a campaign id"))
     if named and not RECORDING_NAME.fullmatch(name):
-        raise ApiError(400, "a recording name is 1 to 64 letters, digits, - and _, starting with a letter or digit")
+        raise ApiError(400, t("a recording name is 1 to 64 letters, digits, - and _, starting with a letter or digit"))
     tenant_id = await _tenant_for(request, campaign_id)
     if tenant_id is None:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, t("no campaign {campaign!r}", campaign=campaign_id))
     return engine_of(request).prompts.recordings.folder(tenant_id, campaign_id), name, tenant_id
 
 
@@ -276,7 +280,7 @@ async def assign_number(request: web.Request) -> web.Response:
     body = await read_json(request)
     campaign_id = body.get("campaign_id")
     if campaign_id is not None and not isinstance(campaign_id, str):
-        raise ApiError(400, 'body must be {"campaign_id": "..." or null}')
+        raise ApiError(400, t('body must be {{"campaign_id": "..." or null}}'))
     store, principal = store_of(request), principal_of(request)
     if campaign_id:
         tenant_id = await owned_campaign(request, campaign_id)
@@ -297,7 +301,7 @@ async def release_number(request: web.Request) -> web.Response:
     store, principal = store_of(request), principal_of(request)
     owners = [n.tenant_id for n in await store.numbers(principal.scope) if n.number == number]
     if not owners:
-        raise ApiError(404, f"number {number} points at none of your campaigns")
+        raise ApiError(404, t("number {number} points at none of your campaigns", number=number))
     await store.release_number(owners[0], number, principal.actor)
     await engine_of(request).refresh()
     return web.Response(status=204)
@@ -370,13 +374,18 @@ async def contacts_csv(request: web.Request) -> web.StreamResponse:
 
 async def stream_csv(request: web.Request, filename: str, columns: list[str],
                      rows: AsyncIterator[dict[str, Any]]) -> web.StreamResponse:
-    """Write rows as CSV while they are read (text cells neutralised against formula injection)."""
+    """Write rows as CSV while they are read (text cells neutralised against formula injection); the header
+    is the column keys, or their labels with ?lang= (see `columns`)."""
+    language = csv_language(request)
     response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
-                                           "Content-Disposition": f'attachment; filename="{filename}"'})
+                                           "Content-Disposition": f'attachment; filename="{filename}"',
+                                           **({"Content-Language": language} if language else {})})
     await response.prepare(request)
     buffer = io.StringIO()
+    if language:
+        buffer.write(BOM)
+    csv.writer(buffer).writerow(header(columns, language))
     writer = csv.DictWriter(buffer, columns)
-    writer.writeheader()
     count = 0
     async for row in rows:
         writer.writerow({name: csv_cell(value) for name, value in row.items()})
@@ -408,15 +417,15 @@ def csv_cell(value: Any) -> Any:
 async def _dialplan_body(request: web.Request) -> tuple[Campaign, str, str]:
     """(campaign, text, format) of a campaign file body; 415 for other types, 422 with every issue."""
     if request.content_type not in DIALPLAN_TYPES:
-        raise ApiError(415, f"send the campaign file as one of {', '.join(DIALPLAN_TYPES)}")
+        raise ApiError(415, t("send the campaign file as one of {types}", types=", ".join(DIALPLAN_TYPES)))
     text = await read_text(request)
     try:
         campaign = await engine_of(request).campaigns.parse_text(text, "dialplan")
     except InvalidCampaign as exc:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues],
+        raise ApiError(422, INVALID, issues=[_issue(i) for i in exc.issues],
                        diagram=exc.diagram.as_dict() if exc.diagram is not None else None) from None
     except JobFailed as exc:
-        raise ApiError(422, "invalid dialplan", issues=[{"path": "", "message": str(exc), "line": None}],
+        raise ApiError(422, INVALID, issues=[{"path": "", "message": message_of(exc), "line": None}],
                        diagram=None) from None
     fmt = "json" if request.content_type == "application/json" or text.lstrip().startswith("{") else "yaml"
     return campaign, text, fmt
@@ -430,7 +439,7 @@ async def invalid_dialplan(document: Any, issues: list[Issue]) -> ApiError:
     """The 422 for a campaign file with problems: every issue, and the diagram of what could be read with
     the nodes the issues are in marked (`diagram` is null when the file cannot be read at all)."""
     graph = diagram(document, [(i.path, i.message) for i in issues]) if isinstance(document, dict) else None
-    return ApiError(422, "invalid dialplan", issues=[_issue(i) for i in issues],
+    return ApiError(422, INVALID, issues=[_issue(i) for i in issues],
                     diagram=graph.as_dict() if graph is not None else None)
 
 
@@ -440,7 +449,7 @@ async def stored_version(request: web.Request, campaign_id: str, version: int) -
     for v in await store_of(request).list_versions(tenant_id, campaign_id):
         if v.version == version:
             return v
-    raise ApiError(404, f"campaign {campaign_id!r} has no version {version}")
+    raise ApiError(404, t("campaign {campaign!r} has no version {version}", campaign=campaign_id, version=version))
 
 
 async def _prepare(engine: "EngineView", campaign: Campaign, tenant_id: str) -> None:
@@ -448,7 +457,7 @@ async def _prepare(engine: "EngineView", campaign: Campaign, tenant_id: str) -> 
     try:
         issues = await engine.prepare([campaign], tenant_id)
     except Exception as exc:
-        raise ApiError(500, f"the campaign's prompts could not be prepared: {exc}") from exc
+        raise ApiError(500, t("the campaign's prompts could not be prepared: {why}", why=message_of(exc))) from exc
     if issues:
         raise await invalid_dialplan(campaign.source, issues)
 
@@ -469,19 +478,19 @@ async def parsed_version(engine: "EngineView", version: DialplanVersion, tenant_
     try:
         return await engine.campaigns.parse(version, tenant_id)
     except DialplanError as exc:
-        raise ApiError(422, "invalid dialplan", issues=[_issue(i) for i in exc.issues]) from None
+        raise ApiError(422, INVALID, issues=[_issue(i) for i in exc.issues]) from None
     except JobFailed as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(422, message_of(exc)) from None
 
 
 def _int(text: str, what: str) -> int:
     if not (text.isascii() and text.isdigit()):
-        raise ApiError(400, f"{what} must be a number")
+        raise ApiError(400, t("{what} must be a number", what=what))
     return int(text)
 
 
 def _number(request: web.Request) -> str:
     number = request.match_info["number"]
     if not NUMBER.fullmatch(number):
-        raise ApiError(400, "a short number is 2 to 15 digits, optionally after +")
+        raise ApiError(400, t("a short number is 2 to 15 digits, optionally after +"))
     return number

@@ -4,6 +4,9 @@ Every path under /api/ but the SMS gateway's webhook (which has its own token, s
 needs `Authorization: Bearer KEY` (401 without a valid, unrevoked key); each route names the roles it serves (403 for the others; admin may use every
 route and sees every tenant). Errors are always JSON `{"error": "..."}`; unexpected ones are logged
 and answered 500 without details. Request bodies are limited to MAX_BODY bytes (413).
+
+Error messages are `ivr.i18n` messages, written in the language of the request (`?lang=uk|ru|en`, else its
+`Accept-Language`, else English) with a `Content-Language` header; JSON keys never change.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ivr.i18n import Message, language_of, localize, message_of, t, verbatim
 from ivr.store import Actor, Conflict, Forbidden, KeyOwner, NotFound, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -30,6 +34,7 @@ log = logging.getLogger("ivr.api")
 MAX_BODY = 1024 * 1024
 PUBLIC = ("/api/sms/inbound", "/api/sms/receipts")   # the SMS gateway's webhooks (its own token, not a person's key)
 ROLES = ("business", "operator", "admin")
+ROLE_NAMES = {"business": t("business"), "operator": t("operator"), "admin": t("administrator")}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENGINE = web.AppKey("api_engine", object)
@@ -64,10 +69,12 @@ class Route:
 
 
 class ApiError(Exception):
-    """An answer other than success: status, message and extra JSON fields."""
+    """An answer other than success: status, message (`t(...)`, translated for the reader) and extra JSON
+    fields (messages in them are translated too)."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: Message | str, **extra: Any) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
         self.extra = extra
 
@@ -98,8 +105,21 @@ class Principal:
 PRINCIPAL = "ivr_principal"
 
 
-def error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+# aiohttp's own refusals (no such route, wrong method...) in words we translate
+HTTP_MESSAGES = {404: t("no such endpoint"), 405: t("this endpoint does not take that method"),
+                 413: t("the request body is too large")}
+
+
+def error(request: web.Request, status: int, message: Message | str, **extra: Any) -> web.Response:
+    """The JSON error answer in the request's language."""
+    language = request_language(request)
+    return web.json_response(localize({"error": message, **extra}, language), status=status,
+                             headers={"Content-Language": language})
+
+
+def request_language(request: web.Request) -> str:
+    """The language to answer in: `?lang=`, else Accept-Language, else English."""
+    return language_of(request.query, request.headers)
 
 
 @web.middleware
@@ -110,24 +130,24 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except ApiError as exc:
-        return error(exc.status, str(exc), **exc.extra)
+        return error(request, exc.status, exc.message, **exc.extra)
     except NotFound as exc:
-        return error(404, str(exc))
+        return error(request, 404, message_of(exc))
     except Forbidden as exc:
-        return error(403, str(exc))
+        return error(request, 403, message_of(exc))
     except Conflict as exc:
-        return error(409, str(exc))
+        return error(request, 409, message_of(exc))
     except StoreUnavailable:
-        return error(503, "the database is unreachable; try again shortly")
+        return error(request, 503, t("the database is unreachable; try again shortly"))
     except StoreError as exc:
-        return error(400, str(exc))
+        return error(request, 400, message_of(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error(exc.status, exc.reason)
+        return error(request, exc.status, HTTP_MESSAGES.get(exc.status, verbatim(exc.reason)))
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return error(500, "internal error")
+        return error(request, 500, t("internal error"))
 
 
 @web.middleware
@@ -138,7 +158,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     limit = body_limit(request)
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body larger than {limit} bytes")
+        raise ApiError(413, t("request body larger than {limit} bytes", limit=limit))
     if request.path in PUBLIC:
         return await handler(request)
     key = bearer(request)
@@ -146,12 +166,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if key:
         owner = await store_of(request).verify_api_key(key)
     if owner is None:
-        raise ApiError(401, "missing, unknown or revoked API key", hint="send Authorization: Bearer KEY")
+        raise ApiError(401, t("missing, unknown or revoked API key"), hint=t("send Authorization: Bearer KEY"))
     principal = Principal(owner.tenant_id, owner.role, owner.key_id)
     request[PRINCIPAL] = principal
     roles = request.app[ROUTE_ROLES].get(request.match_info.route.name)
     if roles is not None and not principal.admin and principal.role not in roles:
-        raise ApiError(403, f"the {principal.role} role may not use this endpoint")
+        raise ApiError(403, t("the {role} role may not use this endpoint", role=ROLE_NAMES[principal.role]))
     return await handler(request)
 
 
@@ -184,7 +204,7 @@ async def owned_campaign(request: web.Request, campaign_id: str) -> str:
     owner = await store_of(request).campaign_owner(campaign_id)
     principal = principal_of(request)
     if owner is None or not principal.admin and owner != principal.tenant_id:
-        raise ApiError(404, f"no campaign {campaign_id!r}")
+        raise ApiError(404, t("no campaign {campaign!r}", campaign=campaign_id))
     return owner
 
 
@@ -196,11 +216,11 @@ async def acting_tenant(request: web.Request) -> str:
     if not named or named == principal.tenant_id:
         return principal.tenant_id
     if not principal.admin:
-        raise ApiError(403, "only an administrator may act for another tenant (?tenant=)")
+        raise ApiError(403, t("only an administrator may act for another tenant (?tenant=)"))
     for tenant in await store_of(request).tenants():
         if named in (tenant.id, tenant.name):
             return tenant.id
-    raise ApiError(404, f"no tenant {named!r}")
+    raise ApiError(404, t("no tenant {tenant!r}", tenant=named))
 
 
 def body_limit(request: web.Request) -> int:
@@ -212,12 +232,12 @@ async def read_body(request: web.Request) -> bytes:
     """The body, at most the route's limit (413)."""
     limit = body_limit(request)
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body larger than {limit} bytes")
+        raise ApiError(413, t("request body larger than {limit} bytes", limit=limit))
     data = bytearray()
     async for chunk in request.content.iter_chunked(65536):
         data += chunk
         if len(data) > limit:
-            raise ApiError(413, f"request body larger than {limit} bytes")
+            raise ApiError(413, t("request body larger than {limit} bytes", limit=limit))
     return bytes(data)
 
 
@@ -227,7 +247,7 @@ async def read_text(request: web.Request) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(400, "request body is not UTF-8 text") from None
+        raise ApiError(400, t("request body is not UTF-8 text")) from None
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
@@ -236,9 +256,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(text) if text.strip() else {}
     except ValueError:
-        raise ApiError(400, "request body must be JSON") from None
+        raise ApiError(400, t("request body must be JSON")) from None
     if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object")
+        raise ApiError(400, t("request body must be a JSON object"))
     return body
 
 
@@ -250,7 +270,7 @@ def query_time(request: web.Request, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+        raise ApiError(400, t("{name} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z", name=name)) from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 

@@ -14,16 +14,20 @@ from ivr.engine import draws
 from ivr.flow.draw import DrawError, Entry, entries_csv
 from ivr.flow.model import Campaign
 
+from ivr.i18n import message_of, t
+
 from .business import parsed_version
+from .columns import BOM, csv_language, header
 from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, store_of
 
 PAGE = 5000                 # entries written at a time
 WINNER_COLUMNS = ("place", "entry", "caller", "kind", "name", "value", "at", "outcome")
-# What these endpoints refuse, in words (one place, for a message catalogue to take over).
+# What these endpoints refuse, in words.
 MESSAGES = {
-    "time": "{name} must be an ISO 8601 time with an offset, e.g. 2026-12-01T00:00:00+02:00",
-    "no_version": "campaign {id!r} has no version",
-    "body": 'body must be {"winners": N, "seed": "text given at draw time"} (seed optional)',
+    "time": lambda name: t("{name} must be an ISO 8601 time with an offset, e.g. 2026-12-01T00:00:00+02:00",
+                           name=name),
+    "no_version": lambda campaign: t("campaign {campaign!r} has no version", campaign=campaign),
+    "body": t('body must be {{"winners": N, "seed": "text given at draw time"}} (seed optional)'),
 }
 
 
@@ -38,7 +42,7 @@ async def freeze(request: web.Request) -> web.Response:
         draw = await draws.freeze(store_of(request), tenant_id, campaign, _time(body, "since"), _time(body, "until"),
                                   principal_of(request).actor)
     except DrawError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(422, message_of(exc)) from None
     return web.json_response(draw.as_dict(), status=201)
 
 
@@ -69,12 +73,13 @@ async def draw_winners(request: web.Request) -> web.Response:
         drawn = await draws.run(store_of(request), tenant_id, campaign_id, draw_id, winners, seed,
                                 principal_of(request).actor)
     except DrawError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise ApiError(422, message_of(exc)) from None
     return web.json_response(drawn.as_dict())
 
 
 async def entries_file(request: web.Request) -> web.StreamResponse:
-    """The draw's entries as the canonical CSV whose SHA-256 is the draw's `entries_sha256`."""
+    """The draw's entries as the canonical CSV whose SHA-256 is the draw's `entries_sha256` (never translated:
+    its bytes are what the hash is of)."""
     campaign_id, draw_id = request.match_info["campaign_id"], request.match_info["draw_id"]
     tenant_id = await owned_campaign(request, campaign_id)
     store = store_of(request)
@@ -104,13 +109,16 @@ async def winners_file(request: web.Request) -> web.StreamResponse:
     campaign_id, draw_id = request.match_info["campaign_id"], request.match_info["draw_id"]
     tenant_id = await owned_campaign(request, campaign_id)
     rows = await store_of(request).draw_winners(tenant_id, campaign_id, draw_id)
-    buffer = io.StringIO()
+    language = csv_language(request)
+    buffer = io.StringIO(BOM if language else "")
+    buffer.seek(0, io.SEEK_END)
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(WINNER_COLUMNS)
+    writer.writerow(header(WINNER_COLUMNS, language))
     for winner, entry in rows:
         writer.writerow([winner.place, *entry.row()])
     return web.Response(body=buffer.getvalue().encode("utf-8"),
-                        headers=_csv_headers(f"{campaign_id}-draw-{draw_id}-winners.csv"))
+                        headers={**_csv_headers(f"{campaign_id}-draw-{draw_id}-winners.csv"),
+                                 **({"Content-Language": language} if language else {})})
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -133,7 +141,7 @@ async def campaign_model(request: web.Request, tenant_id: str, campaign_id: str)
     versions = await store_of(request).list_versions(tenant_id, campaign_id)
     chosen = next((v for v in versions if v.active), versions[-1] if versions else None)
     if chosen is None:
-        raise ApiError(404, MESSAGES["no_version"].format(id=campaign_id))
+        raise ApiError(404, MESSAGES["no_version"](campaign_id))
     return await parsed_version(engine, chosen, tenant_id)
 
 
@@ -148,7 +156,7 @@ def _time(body: dict[str, Any], name: str) -> datetime | None:
     try:
         at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(400, MESSAGES["time"].format(name=name)) from None
+        raise ApiError(400, MESSAGES["time"](name)) from None
     if at.tzinfo is None:
-        raise ApiError(400, MESSAGES["time"].format(name=name))
+        raise ApiError(400, MESSAGES["time"](name))
     return at.astimezone(timezone.utc)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ivr.channels.campaign_jobs import JobFailed
 from ivr.flow.diagram import Diagram, busiest_path
+from ivr.i18n import message_of, t
 from ivr.store import DialplanVersion, FlowFilter
 
 from .business import stored_version
@@ -73,9 +74,10 @@ async def diagram_of(request: web.Request, version: DialplanVersion) -> Diagram:
         try:
             graph = await engine_of(request).campaigns.jobs.diagram(version.source_text)
         except JobFailed as exc:
-            raise ApiError(422, str(exc)) from None
+            raise ApiError(422, message_of(exc)) from None
         if graph is None:
-            raise ApiError(422, f"version {version.version} of {version.campaign_id!r} cannot be read")
+            raise ApiError(422, t("version {version} of {campaign!r} cannot be read", version=version.version,
+                                     campaign=version.campaign_id))
         _cache[version.sha256] = graph
         while len(_cache) > DIAGRAMS:
             _cache.popitem(last=False)
@@ -88,11 +90,11 @@ async def _shown_version(request: web.Request, campaign_id: str, versions: list[
     text = request.query.get("version", "")
     if text and text != "all":
         if not (text.isascii() and text.isdigit()):
-            raise ApiError(400, 'version must be a number or "all"')
+            raise ApiError(400, t('version must be a number or "all"'))
         return await stored_version(request, campaign_id, int(text))
     shown = next((v for v in versions if v.active), versions[-1] if versions else None)
     if shown is None:
-        raise ApiError(404, f"campaign {campaign_id!r} has no version")
+        raise ApiError(404, t("campaign {campaign!r} has no version", campaign=campaign_id))
     return shown
 
 
@@ -101,10 +103,10 @@ async def _filters(request: web.Request, tenant_id: str, campaign_id: str) -> tu
     service, both channels, all time) and the diagram the busiest path is found on."""
     channel = request.query.get("channel") or None
     if channel is not None and channel not in CHANNELS:
-        raise ApiError(400, 'channel must be "voice" or "sms" (or absent for both)')
+        raise ApiError(400, t('channel must be "voice" or "sms" (or absent for both)'))
     since, until = query_time(request, "since"), query_time(request, "until")
     if since is not None and until is not None and until <= since:
-        raise ApiError(400, "until must be later than since")
+        raise ApiError(400, t("until must be later than since"))
     versions = await store_of(request).list_versions(tenant_id, campaign_id)
     shown = await _shown_version(request, campaign_id, versions)
     every = request.query.get("version") == "all"

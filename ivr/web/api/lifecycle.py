@@ -11,13 +11,15 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from ivr.i18n import t
 from ivr.store import Lifecycle
 
 from .core import ApiError, engine_of, owned_campaign, principal_of, read_json, store_of
 
-# What these endpoints refuse, in words (one place, for a message catalogue to take over).
+# What these endpoints refuse, in words.
 MESSAGES = {
-    "at": 'body must be {"at": "2026-12-24T21:00:00+02:00"} (ISO 8601 with an offset), or {"at": null} for no end',
+    "at": t('body must be {{"at": "2026-12-24T21:00:00+02:00"}} (ISO 8601 with an offset), or {{"at": null}} '
+            'for no end'),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from aiohttp import web
 
 from ivr.engine.metrics import status_dict
+from ivr.i18n import t
 
 from .core import ApiError, engine_of, principal_of, store_of
 
@@ -62,5 +63,5 @@ def _number(request: web.Request, name: str, default: int | None) -> int | None:
     if not text:
         return default
     if not (text.isascii() and text.isdigit()):
-        raise ApiError(400, f"{name} must be a number")
+        raise ApiError(400, t("{name} must be a number", name=name))
     return int(text)

@@ -10,7 +10,8 @@ from .core import MAX_BODY, Route
 PATH_PARAM = re.compile(r"\{([^}/:]+)")
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 ISSUES = {"type": "object", "properties": {
-    "error": {"const": "invalid dialplan"},
+    "error": {"type": "string",
+              "description": "\"invalid dialplan\" in the request's language (?lang=, Accept-Language)"},
     "issues": {"type": "array", "items": {"type": "object", "properties": {
         "path": {"type": "string"}, "message": {"type": "string"}, "line": {"type": ["integer", "null"]}}}}}}
 DIALPLAN_BODY = {"description": "a campaign file (see GET /api/schema), YAML or JSON text", "required": True,
@@ -49,7 +50,9 @@ def document(routes: list[Route]) -> dict[str, Any]:
                  "description": "Roles: business (campaigns, versions, lifecycle, numbers, code pools, draws, "
                                 "results, simulate, its call log), operator (call log, call detail, active calls, "
                                 "exports), admin (everything, every tenant, tenants and keys; ?tenant= acts for a "
-                                "tenant). Errors are JSON {\"error\": \"...\"}; request bodies are limited to "
+                                "tenant). Errors are JSON {\"error\": \"...\"}, the message in the request's "
+                                "language (?lang=uk|ru|en, else Accept-Language, else English); request bodies are "
+                                "limited to "
                                 f"{MAX_BODY} bytes unless an endpoint says otherwise."},
         "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
                        "schemas": {"Error": ERROR, "DialplanIssues": ISSUES}},

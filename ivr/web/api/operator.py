@@ -11,6 +11,8 @@ from ivr.channels.caller_id import normalize
 from ivr.store import CallFilter, CallSummary
 
 from .business import stream_csv
+from ivr.i18n import t
+
 from .core import ApiError, engine_of, principal_of, query_time, store_of
 
 RECORDING = re.compile(r"[A-Za-z0-9_-]+\.wav")
@@ -22,7 +24,7 @@ async def calls(request: web.Request) -> web.Response:
     filters = call_filter(request)
     limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
     if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be 1 to {MAX_LIMIT}")
+        raise ApiError(400, t("limit must be 1 to {most}", most=MAX_LIMIT))
     store, scope = store_of(request), principal_of(request).scope
     rows = await store.call_log(scope, filters, limit, offset)
     return web.json_response({"total": await store.count_calls(scope, filters), "calls": [c.row() for c in rows]})
@@ -49,7 +51,7 @@ async def call_detail(request: web.Request) -> web.Response:
     ("messages", with their delivery state and part count)."""
     detail = await store_of(request).call_detail(principal_of(request).scope, request.match_info["call_id"])
     if detail is None:
-        raise ApiError(404, "no such call")
+        raise ApiError(404, t("no such call"))
     recordings = [{"id": e.data["recording_id"], "duration": e.data.get("duration"),
                    "url": f"/api/recordings/{e.data['recording_id']}"}
                   for e in detail.events if e.kind == "record_result" and e.data.get("recording_id")]
@@ -64,12 +66,12 @@ async def recording(request: web.Request) -> web.FileResponse:
     """A voice message as 8 kHz WAV."""
     recording_id = request.match_info["recording_id"]
     if not RECORDING.fullmatch(recording_id):
-        raise ApiError(404, "no such recording")
+        raise ApiError(404, t("no such recording"))
     if await store_of(request).recording_call(principal_of(request).scope, recording_id) is None:
-        raise ApiError(404, "no such recording")
+        raise ApiError(404, t("no such recording"))
     path = engine_of(request).recording(recording_id)
     if not path.is_file():
-        raise ApiError(404, "the recording is not on this node")
+        raise ApiError(404, t("the recording is not on this node"))
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 
 
@@ -89,5 +91,5 @@ def _int(request: web.Request, name: str, default: int) -> int:
     if not text:
         return default
     if not (text.isascii() and text.isdigit()):
-        raise ApiError(400, f"{name} must be a non-negative number")
+        raise ApiError(400, t("{name} must be a non-negative number", name=name))
     return int(text)

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from ivr.flow.model import Campaign, named_pools
 from ivr.flow.validate import Issue
+from ivr.i18n import t, tn
 from ivr.store.code_files import FORMATS
 from ivr.store.code_pools import POOL_NAME
 
@@ -35,16 +36,18 @@ STALE_UPLOAD = 24 * 3600                 # s after which a left-behind upload fi
 WRITE_BUFFER = 1024 * 1024               # bytes gathered before a write to disk (in a thread)
 PROGRESS_POLL = 0.5                      # s between looks at a running import's row
 FILENAME = re.compile(r"[^A-Za-z0-9._ -]+")
-# What these endpoints refuse, in words (one place, for a message catalogue to take over).
+# What these endpoints refuse, in words.
 MESSAGES = {
-    "name": "a pool name is 1 to 64 letters, digits, - and _, starting with a letter or digit",
-    "type": "send the codes as one of " + ", ".join(IMPORT_TYPES),
-    "format": "format must be one of " + ", ".join(FORMATS),
-    "empty": "the body is empty: send the file of codes",
-    "too_large": f"the file is larger than {MAX_IMPORT} bytes",
-    "import_id": "the import id is a number",
-    "busy": f"{MAX_RUNNING} imports of your pools are running: wait for one to finish",
-    "no_pool": 'no code pool "{pool}" (import its codes first: POST /api/code-pools/{pool}/imports)',
+    "name": t("a pool name is 1 to 64 letters, digits, - and _, starting with a letter or digit"),
+    "type": t("send the codes as one of {types}", types=", ".join(IMPORT_TYPES)),
+    "format": t("format must be one of {formats}", formats=", ".join(FORMATS)),
+    "empty": t("the body is empty: send the file of codes"),
+    "too_large": t("the file is larger than {limit} bytes", limit=MAX_IMPORT),
+    "import_id": t("the import id is a number"),
+    "busy": tn("{n} import of your pools is running: wait for it to finish",
+               "{n} imports of your pools are running: wait for one to finish", MAX_RUNNING),
+    "no_pool": lambda pool: t('no code pool "{pool}" (import its codes first: POST /api/code-pools/{pool}/imports)',
+                              pool=pool),
 }
 
 
@@ -195,7 +198,7 @@ async def pool_issues(request: web.Request, campaign: Campaign, tenant_id: str) 
     if not wanted:
         return []
     have = {pool.name for pool in await store_of(request).code_pools(tenant_id, sorted(wanted))}
-    return [Issue(f"nodes.{node_id}.pool", MESSAGES["no_pool"].format(pool=node["pool"]))
+    return [Issue(f"nodes.{node_id}.pool", MESSAGES["no_pool"](node["pool"]))
             for node_id, node in campaign.nodes.items()
             if node.get("type") in ("code", "issue") and node["pool"] in wanted - have]
 

@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from ..conftest import ROOT, EngineProcess, run_sipp
+from ..conftest import ROOT, EngineProcess, run_sipp, start_engine
 from ..sipp_keys import key_scenario
 
 
@@ -32,6 +34,16 @@ def lease(engine: EngineProcess, tenant: str, number: str) -> None:
                  ["numbers", "lease", number, "--tenant", tenant, "--from", "2025-01-01"]):
         subprocess.run([sys.executable, "-m", "ivr.cli", *argv, "--db", engine.db_url], cwd=ROOT,
                        capture_output=True, text=True, timeout=60, check=True)
+
+
+@contextmanager
+def demo_node(tmp: Path) -> Iterator[tuple[EngineProcess, "Api", str, str]]:
+    """An engine with the demo campaigns, its API, and a business and an operator key of tenant "demo"."""
+    engine = start_engine(tmp)
+    try:
+        yield engine, Api(engine), make_key(engine, "demo", "business"), make_key(engine, "demo", "operator")
+    finally:
+        engine.stop()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from ivr.engine.campaigns import POLL_SECONDS
 from ivr.media.prompt_cache import PromptCache, PromptRequest
 
 from ..conftest import PROMPT_CACHE, ROOT, start_engine
-from .conftest import Api, Background, make_key, vote_call, wait_for
+from .conftest import Api, Background, demo_node, make_key, vote_call, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,8 @@ YAML = "application/yaml"
 
 @pytest.fixture
 def node(tmp_path: Path):
-    engine = start_engine(tmp_path)
-    try:
-        yield engine, Api(engine), make_key(engine, "demo", "business"), make_key(engine, "demo", "operator")
-    finally:
-        engine.stop()
+    with demo_node(tmp_path) as started:
+        yield started
 
 
 def test_invalid_uploads_get_422_with_exact_paths_and_lines_and_taken_numbers_409(node) -> None:

@@ -1,4 +1,7 @@
-// The public HTTP API with the key the person typed (kept in sessionStorage until sign out).
+// The public HTTP API with the key the person typed (kept in sessionStorage until sign out). Every request says
+// the page's language (Accept-Language), so the server's error messages come in it.
+
+import { language, t } from "./i18n.js";
 
 const KEY = "ivr.key";
 const ME = "ivr.me";
@@ -13,13 +16,13 @@ export class ApiFailure extends Error {
   }
 }
 
-const PLAIN = {
-  401: "Your key was not accepted. It may be mistyped or revoked.",
-  403: "Your key's role may not do this.",
-  404: "Not found.",
-  413: "The file is too large (at most 1 MiB).",
-  503: "The database cannot be reached at the moment. Try again shortly.",
-};
+const PLAIN = { 401: "api.401", 403: "api.403", 404: "api.404", 413: "api.413", 503: "api.503" };
+
+/** The message of a failed answer: the server's own (in our language), else plain words for its status. */
+function plainMessage(status, body) {
+  if (body.error && status !== 500) return body.error;
+  return PLAIN[status] ? t(PLAIN[status]) : t("api.failed", { status });
+}
 
 async function failure(response) {
   let body = {};
@@ -28,9 +31,8 @@ async function failure(response) {
   } catch {
     // not JSON: a proxy's error page, for instance
   }
-  const message = body.error && response.status !== 500 ? body.error : PLAIN[response.status]
-    || `The server answered with an error (${response.status}). Try again.`;
-  return new ApiFailure(response.status, message, Array.isArray(body.issues) ? body.issues : [], body);
+  return new ApiFailure(response.status, plainMessage(response.status, body),
+    Array.isArray(body.issues) ? body.issues : [], body);
 }
 
 export const session = {
@@ -48,7 +50,7 @@ export const session = {
 
 /** fetch() with the key; the response when it is 2xx, else an ApiFailure. */
 async function request(method, path, { json, text, type, key = session.key, signal } = {}) {
-  const headers = { Authorization: `Bearer ${key}` };
+  const headers = { Authorization: `Bearer ${key}`, "Accept-Language": language };
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -62,7 +64,7 @@ async function request(method, path, { json, text, type, key = session.key, sign
     response = await fetch(path, { method, headers, body, signal, cache: "no-store" });
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    throw new ApiFailure(0, "The server cannot be reached. Check your connection and try again.");
+    throw new ApiFailure(0, t("api.unreachable"));
   }
   if (!response.ok) throw await failure(response);
   return response;
@@ -81,6 +83,12 @@ export async function send(method, path, options) {
 export async function blobUrl(path, options) {
   const response = await request("GET", path, options);
   return URL.createObjectURL(await response.blob());
+}
+
+/** A CSV export for people: its column headers in the page's language (without ?lang= they are the column
+ * keys programs read). */
+export function csvPath(path) {
+  return `${path}${path.includes("?") ? "&" : "?"}lang=${language}`;
 }
 
 /**
@@ -120,6 +128,7 @@ export function upload(method, path, file, { type, onProgress, signal } = {}) {
     const xhr = new XMLHttpRequest();
     xhr.open(method, path);
     xhr.setRequestHeader("Authorization", `Bearer ${session.key}`);
+    xhr.setRequestHeader("Accept-Language", language);
     xhr.setRequestHeader("Content-Type", type || file.type || "application/octet-stream");
     xhr.responseType = "text";
     if (onProgress) xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded, event.total));
@@ -131,11 +140,9 @@ export function upload(method, path, file, { type, onProgress, signal } = {}) {
         // not JSON: a proxy's error page, for instance
       }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body);
-      else reject(new ApiFailure(xhr.status, body.error && xhr.status !== 500 ? body.error : PLAIN[xhr.status]
-        || `The server answered with an error (${xhr.status}). Try again.`, []));
+      else reject(new ApiFailure(xhr.status, plainMessage(xhr.status, body), []));
     });
-    xhr.addEventListener("error", () => reject(new ApiFailure(0,
-      "The server cannot be reached. Check your connection and try again.")));
+    xhr.addEventListener("error", () => reject(new ApiFailure(0, t("api.unreachable"))));
     xhr.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
     if (signal) signal.addEventListener("abort", () => xhr.abort());
     xhr.send(file);

@@ -1,7 +1,20 @@
 // Our own small SVG charts: horizontal bars for tallies, columns for calls per minute. Every number a
 // chart shows is also written as text next to it, so the page reads the same without the picture.
 
-import { h, fill, plural } from "./dom.js";
+import { h, fill } from "./dom.js";
+import { number, t, time, tn } from "./i18n.js";
+
+// What a chart counts: the catalogue's plural entry for "N things" and its sentence for "none in the last hour"
+const UNITS = {
+  vote: ["unit.vote", "charts.noVotes"],
+  answer: ["unit.answer", "charts.noAnswers"],
+  call: ["unit.call", "charts.noCalls"],
+  message: ["unit.message", "charts.noMessages"],
+};
+
+function counted(unit, n) {
+  return tn(UNITS[unit][0], n);
+}
 
 /** Bars of [label, count], biggest first; `update(entries)` redraws in place (the bars glide). */
 export class BarChart {
@@ -31,8 +44,8 @@ export class BarChart {
         this.rows.set(label, row);
       }
       row.bar.setAttribute("width", `${(count / max) * 100}%`);
-      row.count.textContent = String(count);
-      row.element.setAttribute("aria-label", `${label}: ${plural(count, this.unit)}`);
+      row.count.textContent = number(count);
+      row.element.setAttribute("aria-label", `${label}: ${counted(this.unit, count)}`);
       this.list.append(row.element);        // moves existing rows into the new order
     }
     for (const [label, row] of this.rows) {
@@ -41,7 +54,7 @@ export class BarChart {
         this.rows.delete(label);
       }
     }
-    this.total.textContent = `Total: ${plural(total, this.unit)}`;
+    this.total.textContent = t("charts.total", { count: counted(this.unit, total) });
   }
 }
 
@@ -58,8 +71,8 @@ export class MinuteChart {
     this.summary = h("p", { class: "summary" });
     this.element = h("figure", { class: "chart minute-chart" },
       h("div", { class: "plot" }, this.top, this.svg),
-      h("div", { class: "axis", "aria-hidden": "true" }, h("span", {}, "60 min ago"), h("span", {}, "30 min ago"),
-        h("span", {}, "now")),
+      h("div", { class: "axis", "aria-hidden": "true" }, h("span", {}, t("charts.minutesAgo", { n: 60 })),
+        h("span", {}, t("charts.minutesAgo", { n: 30 })), h("span", {}, t("charts.now"))),
       this.summary);
   }
 
@@ -72,16 +85,15 @@ export class MinuteChart {
     fill(this.svg, h("svg:line", { x1: "0", x2: String(MINUTES), y1: "100", y2: "100", class: "baseline" }),
       values.map((n, i) => {
         const height = (n / max) * 96;
-        const time = new Date(minutes[i] * MINUTE).toLocaleTimeString(undefined, { timeStyle: "short" });
         return h("svg:rect", { x: String(i + 0.1), width: "0.8", y: String(100 - height), height: String(height) },
-          h("svg:title", {}, `${time}: ${plural(n, this.unit)}`));
+          h("svg:title", {}, `${time(minutes[i] * MINUTE)}: ${counted(this.unit, n)}`));
       }));
-    this.top.textContent = String(max);
+    this.top.textContent = number(max);
     const total = values.reduce((a, b) => a + b, 0);
     const busiest = values.indexOf(Math.max(...values));
-    const at = new Date(minutes[busiest] * MINUTE).toLocaleTimeString(undefined, { timeStyle: "short" });
     this.summary.textContent = total
-      ? `${plural(total, this.unit)} in the last hour; busiest minute ${at} with ${plural(values[busiest], this.unit)}.`
-      : `No ${this.unit}s in the last hour.`;
+      ? t("charts.summary", { total: counted(this.unit, total), at: time(minutes[busiest] * MINUTE),
+        busiest: counted(this.unit, values[busiest]) })
+      : t(UNITS[this.unit][1]);
   }
 }

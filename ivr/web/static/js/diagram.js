@@ -4,31 +4,31 @@
 // colour, nodes with problems are marked, and a path can be lit step by step (the simulator).
 
 import dagre from "../vendor/dagre.esm.js";
-import { h, plural } from "./dom.js";
+import { h } from "./dom.js";
+import { t, tn } from "./i18n.js";
 
-// Every word this drawing shows (one place, for translation).
-const T = {
-  label: (campaign) => `Flow of ${campaign}`,
-  types: { say: "Say", ask: "Ask", record_result: "Store answer", vote: "Vote", code: "Promo code",
-    webhook: "Webhook", notify: "Notify", branch: "Branch", record: "Record message", transfer: "Transfer",
-    end: "End", missing: "Missing node", unknown: "Unknown type" },
-  // what an exit is called, by its kind; "next" depends on the node it leaves
-  exits: { noinput: "no input", nomatch: "no match", max_retries: "max retries", repeat: "voted before",
-    used: "used", invalid: "invalid", unavailable: "unavailable", failure: "failure", default: "default" },
-  next: { ask: "answer", vote: "counted", code: "redeemed", webhook: "ok", notify: "sent", record: "recorded",
-    transfer: "connected" },
-  operators: { equals: "=", not_equals: "≠", in: "in", gt: ">", lt: "<", matches: "~", exists: "exists" },
-  sessions: (n) => plural(n, "session"),
-  left: (n) => `${n} left here`,
-  problems: (n) => plural(n, "problem"),
-  start: "start",
-  tableCaption: "Sessions per step and per arrow",
-  tableStep: "Step",
-  tableSessions: "Sessions",
-  tableLeft: "Left here",
-  arrow: (from, to, label) => `${from} → ${to}${label ? ` (${label})` : ""}`,
-  showTable: "Show the counts as a table",
-};
+// Catalogue keys of what the drawing shows: node types, what an exit is called by its kind, and the "next"
+// exit's name, which depends on the node it leaves
+const TYPES = { say: "diagram.type.say", ask: "diagram.type.ask", record_result: "diagram.type.record_result",
+  vote: "diagram.type.vote", code: "diagram.type.code", webhook: "diagram.type.webhook", notify: "diagram.type.notify",
+  branch: "diagram.type.branch", record: "diagram.type.record", transfer: "diagram.type.transfer",
+  end: "diagram.type.end", missing: "diagram.type.missing", unknown: "diagram.type.unknown", issue: "diagram.type.issue" };
+const EXITS = { noinput: "diagram.exit.noinput", nomatch: "diagram.exit.nomatch", max_retries: "diagram.exit.max_retries",
+  repeat: "diagram.exit.repeat", used: "diagram.exit.used", invalid: "diagram.exit.invalid",
+  unavailable: "diagram.exit.unavailable", failure: "diagram.exit.failure", default: "diagram.exit.default",
+  exhausted: "diagram.exit.exhausted" };
+const NEXT = { ask: "diagram.next.ask", vote: "diagram.next.vote", code: "diagram.next.code", webhook: "diagram.next.webhook",
+  notify: "diagram.next.notify", record: "diagram.next.record", transfer: "diagram.next.transfer",
+  issue: "diagram.next.issue" };
+const OPERATORS = { equals: "=", not_equals: "≠", in: "∈", gt: ">", lt: "<", matches: "~", exists: "∃" };
+
+function typeName(type) {
+  return TYPES[type] ? t(TYPES[type]) : type;
+}
+
+function arrow(from, to, label) {
+  return `${from} → ${to}${label ? ` (${label})` : ""}`;
+}
 
 const BOX_WIDTH = 210;
 const LINE = 15;                   // px per line of text in a box
@@ -63,11 +63,11 @@ export function edgeLabel(edge, sourceType) {
     if (exit.kind === "choice") keys.push(exit.key ?? exit.words[0] ?? "?");
     else if (exit.kind === "case") {
       const c = exit.condition || {};
-      const op = Object.keys(T.operators).find((name) => name in c);
-      others.push(op ? `${c.var} ${T.operators[op]} ${Array.isArray(c[op]) ? c[op].join("|") : c[op]}` : "?");
+      const op = Object.keys(OPERATORS).find((name) => name in c);
+      others.push(op ? `${c.var} ${OPERATORS[op]} ${Array.isArray(c[op]) ? c[op].join("|") : c[op]}` : "?");
     } else if (exit.kind === "next") {
-      if (T.next[sourceType]) others.push(T.next[sourceType]);
-    } else others.push(T.exits[exit.kind] || exit.kind);
+      if (NEXT[sourceType]) others.push(t(NEXT[sourceType]));
+    } else others.push(EXITS[exit.kind] ? t(EXITS[exit.kind]) : exit.kind);
   }
   const words = [];
   if (keys.length) words.push(keys.join(" "));
@@ -81,14 +81,15 @@ export class FlowDiagram {
     this.types = new Map(graph.nodes.map((n) => [n.id, n.type]));
     this.nodes = new Map();
     this.edges = new Map();
-    this.svg = h("svg:svg", { class: "flow", role: "img", "aria-label": T.label(name) });
+    this.svg = h("svg:svg", { class: "flow", role: "img", "aria-label": t("diagram.label", { campaign: name }) });
     this.rows = h("tbody");
     this.element = h("figure", { class: "diagram" },
       h("div", { class: "diagram-scroll", tabindex: "0" }, this.svg),
-      h("details", { class: "diagram-table" }, h("summary", {}, T.showTable),
-        h("table", {}, h("caption", { class: "visually-hidden" }, T.tableCaption),
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, T.tableStep), h("th", { scope: "col" }, T.tableSessions),
-            h("th", { scope: "col" }, T.tableLeft))), this.rows)));
+      h("details", { class: "diagram-table" }, h("summary", {}, t("diagram.showTable")),
+        h("table", {}, h("caption", { class: "visually-hidden" }, t("diagram.tableCaption")),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("diagram.tableStep")),
+            h("th", { scope: "col" }, t("diagram.tableSessions")), h("th", { scope: "col" }, t("diagram.tableLeft")))),
+          this.rows)));
     this.draw();
   }
 
@@ -124,7 +125,7 @@ export class FlowDiagram {
       const line = h("svg:path", { d: curve(info.points), class: "edge-line", "marker-end": "url(#arrow-plain)" });
       const count = h("svg:tspan", { class: "edge-count", dx: info.label ? "5" : "0" });
       const group = h("svg:g", { class: "edge", "data-edge": edge.id },
-        h("svg:title", {}, T.arrow(edge.source, edge.target, info.label)), line,
+        h("svg:title", {}, arrow(edge.source, edge.target, info.label)), line,
         h("svg:text", { class: "edge-label", x: String(info.x - info.width / 2 + 4), y: String(info.y + 4) },
           info.label || "", count));
       edgeLayer.append(group);
@@ -138,14 +139,15 @@ export class FlowDiagram {
       const count = h("svg:text", { class: "node-count", x: String(left + box.width - 8), y: String(top + 16),
         "text-anchor": "end" });
       const left_ = h("svg:text", { class: "node-left", x: String(left + 8), y: String(top + box.height - 7) });
-      const problems = node.issues.length ? ` — ${T.problems(node.issues.length)}: ${node.issues.join("; ")}` : "";
+      const problems = node.issues.length ? ` — ${tn("diagram.problems", node.issues.length)}: ${node.issues.join("; ")}`
+        : "";
       const group = h("svg:g", { class: `node type-${node.type}${node.issues.length ? " bad" : ""}`
         + `${node.id === this.graph.start ? " start" : ""}`, "data-node": node.id },
-      h("svg:title", {}, `${node.id} (${T.types[node.type] || node.type}): ${node.text || node.detail}${problems}`),
+      h("svg:title", {}, `${node.id} (${typeName(node.type)}): ${node.text || node.detail}${problems}`),
       h("svg:rect", { x: String(left), y: String(top), width: String(box.width), height: String(box.height),
         rx: node.type === "end" ? "18" : "6" }),
       h("svg:text", { class: "node-type", x: String(left + 8), y: String(top + 16) },
-        `${T.types[node.type] || node.type} · ${node.id}`),
+        `${typeName(node.type)} · ${node.id}`),
       lines.map((text, i) => h("svg:text", { class: "node-text", x: String(left + 8),
         y: String(top + 34 + i * LINE) }, text)),
       count, left_);
@@ -163,7 +165,7 @@ export class FlowDiagram {
       const n = flow.nodes[id] || 0;
       node.count.textContent = n ? String(n) : "";
       const left = flow.left[id] || 0;
-      node.left.textContent = left ? T.left(left) : "";
+      node.left.textContent = left ? tn("diagram.left", left) : "";
       node.group.classList.toggle("busy", busyNodes.has(id));
       node.group.classList.toggle("reached", n > 0);
     }
@@ -177,7 +179,7 @@ export class FlowDiagram {
       h("th", { scope: "row" }, node.id), h("td", {}, String(flow.nodes[node.id] || 0)),
       h("td", {}, String(flow.left[node.id] || 0)))),
     ...this.graph.edges.map((edge) => h("tr", { "data-edge": edge.id },
-      h("th", { scope: "row" }, T.arrow(edge.source, edge.target, edgeLabel(edge, this.types.get(edge.source)))),
+      h("th", { scope: "row" }, arrow(edge.source, edge.target, edgeLabel(edge, this.types.get(edge.source)))),
       h("td", {}, String(flow.edges[edge.id] || 0)), h("td", {}, ""))));
   }
 

@@ -2,7 +2,8 @@
 
 import { session } from "./api.js";
 import { fill, h, notice, parseHash } from "./dom.js";
-import { ROLE_NAMES, showFailure, signOut } from "./page.js";
+import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { roleName, showFailure, signOut } from "./page.js";
 import { activeView } from "./views/active.js";
 import { callView } from "./views/call.js";
 import { callsView } from "./views/calls.js";
@@ -26,21 +27,21 @@ const OPERATOR = ["operator", "admin"];
 const ADMIN = ["admin"];
 const EVERYONE = ["business", "operator", "admin"];
 
-// [#address pattern, roles, view, menu label (only for menu entries)]
+// [#address pattern, roles, view, menu label's catalogue key (only for menu entries)]
 const ROUTES = [
-  [["campaigns"], EVERYONE, campaignsView, "Campaigns"],
+  [["campaigns"], EVERYONE, campaignsView, "frame.menu.campaigns"],
   [["campaigns", ":id"], EVERYONE, dashboardView],
   [["campaigns", ":id", "versions"], BUSINESS, versionsView],
   [["campaigns", ":id", "draws"], EVERYONE, drawsView],
   [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
-  [["upload"], BUSINESS, uploadView, "Upload a campaign"],
-  [["pools"], BUSINESS, poolsView, "Code pools"],
+  [["upload"], BUSINESS, uploadView, "frame.menu.upload"],
+  [["pools"], BUSINESS, poolsView, "frame.menu.pools"],
   [["pools", ":name"], BUSINESS, poolView],
-  [["calls"], EVERYONE, callsView, "Call log"],
+  [["calls"], EVERYONE, callsView, "frame.menu.calls"],
   [["calls", ":id"], EVERYONE, callView],
-  [["active"], OPERATOR, activeView, "Calls now"],
-  [["node"], OPERATOR, nodeView, "This node"],
-  [["tenants"], ADMIN, tenantsView, "Tenants and keys"],
+  [["active"], OPERATOR, activeView, "frame.menu.active"],
+  [["node"], OPERATOR, nodeView, "frame.menu.node"],
+  [["tenants"], ADMIN, tenantsView, "frame.menu.tenants"],
   [["tenants", ":id"], ADMIN, keysView],
   [["numbers"], BUSINESS_ONLY, myNumbersView, "Numbers"],
   [["inventory"], ADMIN, inventoryView, "Numbers"],
@@ -68,11 +69,11 @@ function drawFrame(me) {
   const who = document.getElementById("who");
   nav.hidden = who.hidden = !me;
   if (!me) return;
-  document.getElementById("who-text").textContent = `${me.tenant || "—"} · ${ROLE_NAMES[me.role] || me.role}`;
+  document.getElementById("who-text").textContent = `${me.tenant || "—"} · ${roleName(me.role)}`;
   const current = parseHash(location.hash).parts[0];
   fill(nav, h("ul", {}, ROUTES.filter(([pattern, roles, , label]) => label && roles.includes(me.role))
     .map(([pattern, , , label]) => h("li", {}, h("a", { href: `#/${pattern[0]}`,
-      "aria-current": pattern[0] === current ? "page" : false }, label)))));
+      "aria-current": pattern[0] === current ? "page" : false }, t(label))))));
 }
 
 async function route() {
@@ -104,13 +105,13 @@ async function route() {
   fill(main);
   const found = match(parts);
   if (!found) {
-    main.append(h("h1", {}, "Page not found"), h("p", {}, "There is no such page. ",
-      h("a", { href: "#/campaigns" }, "Go to your campaigns"), "."));
+    main.append(h("h1", {}, t("frame.notFound")), h("p", {}, t("frame.noSuchPage",
+      { link: h("a", { href: "#/campaigns" }, t("frame.toCampaigns")) })));
     return;
   }
   if (!found.roles.includes(me.role)) {
-    main.append(h("h1", {}, "Not available"), notice("error",
-      `This page is not available with your key (role: ${ROLE_NAMES[me.role] || me.role}).`));
+    main.append(h("h1", {}, t("frame.notAvailable")), notice("error",
+      t("frame.notForRole", { role: roleName(me.role) })));
     return;
   }
   const controller = new AbortController();
@@ -123,6 +124,18 @@ async function route() {
   if (!controller.signal.aborted && document.activeElement === document.body) main.focus({ preventScroll: true });
 }
 
-document.getElementById("sign-out").addEventListener("click", () => signOut("You have signed out."));
+/** The page's own words (index.html marks them with data-i18n) and the language menu. */
+function drawLanguage() {
+  for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
+  document.title = t("frame.brand");
+  document.getElementById("nav").setAttribute("aria-label", t("frame.menu"));
+  const menu = document.getElementById("language");
+  menu.setAttribute("aria-label", t("frame.language"));
+  fill(menu, LANGUAGES.map(([code, name]) => h("option", { value: code, lang: code, selected: code === language }, name)));
+  menu.addEventListener("change", () => setLanguage(menu.value));
+}
+
+drawLanguage();
+document.getElementById("sign-out").addEventListener("click", () => signOut(t("frame.signedOut")));
 window.addEventListener("hashchange", route);
 route();

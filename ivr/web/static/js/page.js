@@ -2,8 +2,15 @@
 
 import { ApiFailure, session } from "./api.js";
 import { notice } from "./dom.js";
+import { t } from "./i18n.js";
 
-export const ROLE_NAMES = { business: "business", operator: "operator", admin: "administrator" };
+export const ROLES = ["business", "operator", "admin"];
+const ROLE_KEYS = { business: "role.business", operator: "role.operator", admin: "role.admin" };
+
+/** A role's name in the person's language. */
+export function roleName(role) {
+  return ROLE_KEYS[role] ? t(ROLE_KEYS[role]) : role;
+}
 
 /** Sign out and show the sign-in page with `message`. */
 export function signOut(message) {
@@ -17,10 +24,10 @@ export function signOut(message) {
 export function showFailure(error, where = document.getElementById("main")) {
   if (error.name === "AbortError") return;
   if (error instanceof ApiFailure && error.status === 401 && session.key) {
-    signOut("Your key is no longer accepted (it may have been revoked). Sign in again.");
+    signOut(t("frame.keyRevoked"));
     return;
   }
   if (!(error instanceof ApiFailure)) console.error(error);
   where.append(notice("error", error instanceof ApiFailure ? error.message
-    : "Something went wrong on this page. Reload it to try again."));
+    : t("frame.pageFailed")));
 }

@@ -1,6 +1,7 @@
 // A campaign file shown with line numbers; problems found in it are written right under their line.
 
-import { h, plural } from "./dom.js";
+import { h } from "./dom.js";
+import { t, tn } from "./i18n.js";
 
 /** One issue of the API's list ({path, message, line}) as a sentence. */
 function issueText(issue) {
@@ -10,17 +11,17 @@ function issueText(issue) {
 /** The list of problems, each linking to its line in the source view below it. */
 export function issueList(issues, idPrefix) {
   return h("div", {},
-    h("h2", {}, `The file has ${plural(issues.length, "problem")}`),
+    h("h2", {}, tn("source.problems", issues.length)),
     h("ul", { class: "issues" }, issues.map((issue) => h("li", {},
       issue.line ? h("a", { href: `#${idPrefix}-${issue.line}`, onclick: (event) => {
         event.preventDefault();                    // the #address routes pages: scroll instead
         document.getElementById(`${idPrefix}-${issue.line}`)?.scrollIntoView({ block: "center" });
-      } }, `Line ${issue.line}`) : "Whole file",
-      " — ", h("span", { class: "issue-path" }, issue.path || "file"), ": ", issue.message))));
+      } }, t("source.line", { n: issue.line })) : t("source.wholeFile"),
+      " — ", h("span", { class: "issue-path" }, issue.path || t("source.file")), ": ", issue.message))));
 }
 
 /** The text with numbered lines; each issue with a line is shown under that line. */
-export function sourceView(text, issues = [], idPrefix = "line", label = "Campaign file") {
+export function sourceView(text, issues = [], idPrefix = "line", label = t("source.label")) {
   const byLine = new Map();
   for (const issue of issues) {
     if (issue.line) byLine.set(issue.line, [...(byLine.get(issue.line) || []), issue]);
@@ -34,7 +35,7 @@ export function sourceView(text, issues = [], idPrefix = "line", label = "Campai
       h("td", {}, h("code", {}, line || " "))));
     for (const issue of problems) {
       rows.push(h("tr", { class: "line-issue", "data-line": String(number) },
-        h("th", { scope: "row" }, h("span", { class: "visually-hidden" }, `Problem on line ${number}`)),
+        h("th", { scope: "row" }, h("span", { class: "visually-hidden" }, t("source.problemOnLine", { n: number }))),
         h("td", { role: "note" }, `⚠ ${issueText(issue)}`)));
     }
   });

@@ -3,21 +3,18 @@
 
 import { getJson } from "./api.js";
 import { h } from "./dom.js";
-
-// Every word of this part of the page (one place, for a message catalogue to take over).
-const TEXT = { label: "For tenant", own: "My own tenant", help: "An administrator builds it for a business: "
-  + "it becomes that business’s own." };
+import { t } from "./i18n.js";
 
 /** {element, query(prefix)}: a tenant picker for administrators (element null for others); query gives
  * "" or "?tenant=ID" ("&tenant=ID" with prefix "&"). */
 export async function tenantPicker(me, signal) {
   if (me.role !== "admin") return { element: null, query: () => "" };
   const tenants = await getJson("/api/tenants", { signal });
-  const select = h("select", { id: "tenant", "aria-describedby": "tenant-help" }, h("option", { value: "" }, TEXT.own),
+  const select = h("select", { id: "tenant", "aria-describedby": "tenant-help" }, h("option", { value: "" }, t("tenant.own")),
     tenants.map((t) => h("option", { value: t.id }, t.name)));
   return {
-    element: h("div", {}, h("label", { for: "tenant" }, TEXT.label), select,
-      h("p", { id: "tenant-help", class: "help" }, TEXT.help)),
+    element: h("div", {}, h("label", { for: "tenant" }, t("tenant.label")), select,
+      h("p", { id: "tenant-help", class: "help" }, t("tenant.help"))),
     query: (prefix = "?") => (select.value ? `${prefix}tenant=${encodeURIComponent(select.value)}` : ""),
   };
 }

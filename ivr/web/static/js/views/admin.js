@@ -2,7 +2,8 @@
 
 import { getJson, send } from "../api.js";
 import { announce, fill, h, link, notice, table, when } from "../dom.js";
-import { ROLE_NAMES, showFailure } from "../page.js";
+import { t } from "../i18n.js";
+import { ROLES, roleName, showFailure } from "../page.js";
 
 /** A small form with one field and a button; `submit(value)` does the work, then the view redraws. */
 function oneFieldForm(id, label, field, buttonText, submit, feedback) {
@@ -27,15 +28,16 @@ export async function tenantsView(root, params, { signal }) {
   const feedback = h("div", { class: "feedback" });
   const list = h("div");
   const name = h("input", { id: "tenant-name", required: true, autocomplete: "off" });
-  root.append(h("h1", {}, "Tenants and keys"),
-    h("p", { class: "help" }, "A tenant is one business. Its keys let its people sign in here and use the API."),
-    oneFieldForm("tenant-name", "New tenant’s name", name, "Create tenant", async (value) => {
+  root.append(h("h1", {}, t("admin.title")),
+    h("p", { class: "help" }, t("admin.help")),
+    oneFieldForm("tenant-name", t("admin.newName"), name, t("admin.create"), async (value) => {
       if (!value.trim()) {
-        fill(feedback, notice("error", "Type the new tenant’s name."));
+        fill(feedback, notice("error", t("admin.nameEmpty")));
         return;
       }
       const tenant = await send("POST", "/api/tenants", { json: { name: value.trim() }, signal });
-      fill(feedback, notice("ok", `Tenant ${tenant.name} created. `, link(`tenants/${tenant.id}`, "Make its keys")));
+      fill(feedback, notice("ok", `${t("admin.created", { name: tenant.name })} `,
+        link(`tenants/${tenant.id}`, t("admin.makeKeys"))));
       name.value = "";
       await draw();
     }, feedback),
@@ -43,11 +45,11 @@ export async function tenantsView(root, params, { signal }) {
 
   async function draw() {
     const tenants = await getJson("/api/tenants", { signal });
-    fill(list, table("Tenants", [
-      { label: "Tenant", cell: (t) => link(`tenants/${encodeURIComponent(t.id)}`, t.name,
-        { "aria-label": `Keys of ${t.name}` }) },
-      { label: "Created", cell: (t) => when(t.created_at) },
-    ], tenants, "No tenants yet."));
+    fill(list, table(t("admin.tenants"), [
+      { label: t("admin.tenant"), cell: (tenant) => link(`tenants/${encodeURIComponent(tenant.id)}`, tenant.name,
+        { "aria-label": t("admin.keysOf", { name: tenant.name }) }) },
+      { label: t("admin.createdAt"), cell: (tenant) => when(tenant.created_at) },
+    ], tenants, t("admin.noTenants")));
   }
   await draw();
 }
@@ -56,22 +58,20 @@ export async function keysView(root, { id }, { signal }) {
   const tenants = await getJson("/api/tenants", { signal });
   const tenant = tenants.find((t) => t.id === id);
   if (!tenant) {
-    root.append(h("h1", {}, "Tenant not found"), h("p", {}, link("tenants", "Back to the tenants")));
+    root.append(h("h1", {}, t("admin.notFound")), h("p", {}, link("tenants", t("admin.backToTenants"))));
     return;
   }
   const feedback = h("div", { class: "feedback" });
   const list = h("div");
-  const role = h("select", { id: "key-role" }, Object.entries(ROLE_NAMES).map(([value, text]) =>
-    h("option", { value }, text)));
-  root.append(h("p", {}, link("tenants", "← Tenants")), h("h1", {}, `Keys of ${tenant.name}`),
-    h("p", { class: "help" }, "Business keys manage campaigns and see results; operator keys see calls, "
-      + "recordings and results; administrator keys can do everything for every tenant."),
-    oneFieldForm("key-role", "Role of the new key", role, "Create key", async (value) => {
+  const role = h("select", { id: "key-role" }, ROLES.map((value) => h("option", { value }, roleName(value))));
+  root.append(h("p", {}, link("tenants", t("admin.back"))), h("h1", {}, t("admin.keysOf", { name: tenant.name })),
+    h("p", { class: "help" }, t("admin.keysHelp")),
+    oneFieldForm("key-role", t("admin.role"), role, t("admin.createKey"), async (value) => {
       const made = await send("POST", `/api/tenants/${encodeURIComponent(id)}/keys`, { json: { role: value }, signal });
-      fill(feedback, notice("ok", h("p", {}, `New ${ROLE_NAMES[made.role]} key. Copy it now: it is not shown again.`),
-        h("input", { class: "secret", readonly: true, value: made.key, "aria-label": "The new key", onfocus:
+      fill(feedback, notice("ok", h("p", {}, t("admin.newKey", { role: roleName(made.role) })),
+        h("input", { class: "secret", readonly: true, value: made.key, "aria-label": t("admin.theKey"), onfocus:
           (event) => event.target.select() })));
-      announce("Key created. Copy it now: it is not shown again.");
+      announce(t("admin.keyCreated"));
       await draw();
     }, feedback),
     feedback, list);
@@ -81,7 +81,7 @@ export async function keysView(root, { id }, { signal }) {
     fill(feedback);
     try {
       await send("DELETE", `/api/keys/${encodeURIComponent(key.id)}`, { signal });
-      fill(feedback, notice("ok", `Key ${key.id} is revoked; it stopped working at once.`));
+      fill(feedback, notice("ok", t("admin.revoked", { id: key.id })));
       await draw();
     } catch (error) {
       button.disabled = false;
@@ -91,13 +91,14 @@ export async function keysView(root, { id }, { signal }) {
 
   async function draw() {
     const keys = await getJson(`/api/tenants/${encodeURIComponent(id)}/keys`, { signal });
-    fill(list, table("Keys", [
-      { label: "Key id", cell: (k) => h("code", {}, k.id) },
-      { label: "Role", cell: (k) => ROLE_NAMES[k.role] || k.role },
-      { label: "Created", cell: (k) => when(k.created_at) },
-      { label: "Status", cell: (k) => (k.revoked_at ? `Revoked ${when(k.revoked_at)}` : h("button", { type: "button",
-        onclick: (event) => revoke(k, event.target), "aria-label": `Revoke key ${k.id}` }, "Revoke")) },
-    ], keys, "This tenant has no keys yet."));
+    fill(list, table(t("admin.keys"), [
+      { label: t("admin.keyId"), cell: (k) => h("code", {}, k.id) },
+      { label: t("admin.keyRole"), cell: (k) => roleName(k.role) },
+      { label: t("admin.createdAt"), cell: (k) => when(k.created_at) },
+      { label: t("admin.status"), cell: (k) => (k.revoked_at ? t("admin.revokedAt", { at: when(k.revoked_at) })
+        : h("button", { type: "button", onclick: (event) => revoke(k, event.target),
+          "aria-label": t("admin.revokeKey", { id: k.id }) }, t("admin.revoke"))) },
+    ], keys, t("admin.noKeys")));
   }
   await draw();
 }

@@ -2,14 +2,16 @@
 
 import { getJson } from "../api.js";
 import { h, link, table } from "../dom.js";
+import { t } from "../i18n.js";
 
-const STATES = { draft: "Draft", live: "Live", paused: "Paused", ended: "Ended", archived: "Archived" };
+const STATES = { draft: "campaigns.state.draft", live: "campaigns.state.live", paused: "campaigns.state.paused",
+  ended: "campaigns.state.ended", archived: "campaigns.state.archived" };
 
 export async function campaignsView(root, params, { me, signal }) {
   const business = me.role !== "operator";
-  root.append(h("h1", {}, "Campaigns"));
+  root.append(h("h1", {}, t("campaigns.title")));
   if (business) {
-    root.append(h("p", {}, h("a", { href: "#/upload", class: "button" }, "Upload a campaign file")));
+    root.append(h("p", {}, h("a", { href: "#/upload", class: "button" }, t("campaigns.upload"))));
   }
   const [campaigns, tenants] = await Promise.all([
     getJson("/api/campaigns", { signal }),
@@ -18,28 +20,34 @@ export async function campaignsView(root, params, { me, signal }) {
   const tenantName = new Map(tenants.map((t) => [t.id, t.name]));
   const numbers = (c) => {
     const both = c.voice_numbers.filter((n) => c.sms_numbers.includes(n));
-    const only = (list, what) => list.filter((n) => !both.includes(n)).map((n) => `${n} (${what})`);
-    return [...both, ...only(c.voice_numbers, "calls"), ...only(c.sms_numbers, "SMS")].join(", ") || "—";
+    const only = (list, key) => list.filter((n) => !both.includes(n)).map((n) => t(key, { number: n }));
+    return [...both, ...only(c.voice_numbers, "campaigns.callsOnly"), ...only(c.sms_numbers, "campaigns.smsOnly")]
+      .join(", ") || "—";
   };
   const columns = [
-    { label: "Campaign", cell: (c) => [link(`campaigns/${encodeURIComponent(c.id)}`, c.name), h("br"),
+    { label: t("campaigns.campaign"), cell: (c) => [link(`campaigns/${encodeURIComponent(c.id)}`, c.name), h("br"),
       h("small", { class: "muted" }, c.id)] },
-    { label: "Short numbers", cell: numbers },
-    { label: "In service", cell: (c) => (c.active_version ? `version ${c.active_version} of ${c.versions}`
-      : "nothing in service") },
-    { label: "State", cell: (c) => h("span", { class: `state state-${c.state}` }, STATES[c.state] || c.state) },
+    { label: t("campaigns.numbers"), cell: numbers },
+    { label: t("campaigns.inService"), cell: (c) => (c.active_version
+      ? t("campaigns.versionOf", { version: c.active_version, versions: c.versions }) : t("campaigns.nothingInService")) },
+    { label: t("campaigns.state"), cell: (c) => h("span", { class: `state state-${c.state}` },
+      STATES[c.state] ? t(STATES[c.state]) : c.state) },
   ];
-  if (me.role === "admin") columns.splice(1, 0, { label: "Tenant", cell: (c) => tenantName.get(c.tenant_id) || "—" });
-  columns.push({ label: "Actions", cell: (c) => h("span", { class: "actions" },
-    link(`campaigns/${encodeURIComponent(c.id)}`, "Results", { "aria-label": `Results of ${c.name}` }),
-    business && link(`campaigns/${encodeURIComponent(c.id)}/versions`, "Versions",
-      { "aria-label": `Versions of ${c.name}` }),
-    business && link(`campaigns/${encodeURIComponent(c.id)}/money`, "Money",
-      { "aria-label": `Money of ${c.name}` }),
-    link(`calls?campaign=${encodeURIComponent(c.id)}`, "Calls", { "aria-label": `Calls to ${c.name}` })) });
+  if (me.role === "admin") columns.splice(1, 0, { label: t("campaigns.tenant"), cell: (c) => tenantName.get(c.tenant_id) || "—" });
+  columns.push({ label: t("campaigns.actions"), cell: (c) => h("span", { class: "actions" },
+    link(`campaigns/${encodeURIComponent(c.id)}`, t("campaigns.results"),
+      { "aria-label": t("campaigns.resultsOf", { name: c.name }) }),
+    business && link(`campaigns/${encodeURIComponent(c.id)}/versions`, t("campaigns.versions"),
+      { "aria-label": t("campaigns.versionsOf", { name: c.name }) }),
+    business && link(`campaigns/${encodeURIComponent(c.id)}/money`, t("campaigns.money"),
+      { "aria-label": t("campaigns.moneyOf", { name: c.name }) }),
+    link(`calls?campaign=${encodeURIComponent(c.id)}`, t("campaigns.calls"),
+      { "aria-label": t("campaigns.callsTo", { name: c.name }) })) });
   const current = campaigns.filter((c) => c.state !== "archived");
   const archived = campaigns.filter((c) => c.state === "archived");
-  root.append(table("Campaigns", columns, current,
-    business ? "No campaigns yet. Upload a campaign file to create one." : "No campaigns yet."));
-  if (archived.length) root.append(h("h2", {}, "Archived"), table("Archived campaigns", columns, archived, ""));
+  root.append(table(t("campaigns.title"), columns, current,
+    business ? t("campaigns.noneUpload") : t("campaigns.none")));
+  if (archived.length) {
+    root.append(h("h2", {}, t("campaigns.archived")), table(t("campaigns.archivedCaption"), columns, archived, ""));
+  }
 }

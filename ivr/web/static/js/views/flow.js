@@ -4,46 +4,20 @@
 
 import { getJson, send, stream } from "../api.js";
 import { FlowDiagram } from "../diagram.js";
-import { fill, h, link, notice, plural } from "../dom.js";
+import { fill, h, link, notice } from "../dom.js";
+import { t, tn } from "../i18n.js";
 import { showFailure } from "../page.js";
 
-// Every word these views show (one place, for translation).
-const T = {
-  heading: "Flow",
-  help: "Each box is a step of the campaign, each arrow a way out of it, labelled with the keys, words or "
-    + "event that take it. Numbers are sessions (calls or SMS conversations) that reached a step or took an arrow; "
-    + "“left here” counts sessions that ended at a step before the end of the campaign.",
-  version: "Version",
-  versionOption: (v, active) => `version ${v}${active ? " (in service)" : ""}`,
-  allVersions: "all versions",
-  channel: "Channel",
-  channels: { "": "calls and SMS", voice: "calls only", sms: "SMS only" },
-  period: "Period",
-  periods: { all: "all time", hour: "last hour", day: "last 24 hours", week: "last 7 days" },
-  summary: (sessions, ongoing) => `${plural(sessions, "session")}${ongoing ? `, ${ongoing} in progress` : ""}.`,
-  noSessions: "No sessions yet for this choice.",
-  legend: "busiest path: from the start, the way most sessions went",
-  routed: "This campaign is routed by the business's own server: its steps are not known in advance, so there is "
-    + "no diagram.",
-  connecting: "Connecting…",
-  live: "Live",
-  lost: "Connection lost; trying again…",
-  simulate: "Try it in the simulator",
-  simHeading: (name) => `Simulate ${name}`,
-  simHelp: "Type what a caller would press or say, one answer a line (“#” ends keyed input; an empty line is "
-    + "silence). Nothing is stored and no call is made; webhooks are called.",
-  inputs: "Caller's answers, one a line",
-  simChannel: "Channel",
-  simChannels: { voice: "call", sms: "SMS" },
-  run: "Run",
-  running: "Running…",
-  path: (steps) => `Path: ${steps.join(" → ")}`,
-  ended: (reason) => `Ended: ${reason || "waiting for the caller"}`,
-  transcript: "Transcript",
-  who: { ivr: "Campaign", caller: "Caller", system: "System" },
-  outcomes: "Outcomes",
-  back: "Back to the campaign",
-};
+const CHANNELS = [["", "flow.channels.both"], ["voice", "flow.channels.voice"], ["sms", "flow.channels.sms"]];
+const PERIOD_NAMES = [["all", "flow.periods.all"], ["hour", "flow.periods.hour"], ["day", "flow.periods.day"],
+  ["week", "flow.periods.week"]];
+const SIM_CHANNELS = [["voice", "flow.simChannels.voice"], ["sms", "flow.simChannels.sms"]];
+const WHO = { ivr: "flow.who.ivr", caller: "flow.who.caller", system: "flow.who.system" };
+
+function versionOption(v, active) {
+  return t(active ? "flow.versionActive" : "flow.versionOption", { version: v });
+}
+
 const PERIODS = { all: null, hour: 3600e3, day: 86400e3, week: 7 * 86400e3 };
 const RETRY_SECONDS = 3;
 
@@ -51,30 +25,30 @@ const RETRY_SECONDS = 3;
 export async function flowSection(campaign, signal) {
   const path = `/api/campaigns/${encodeURIComponent(campaign.id)}`;
   const section = h("section", { class: "card", "aria-labelledby": "flow-heading" },
-    h("h2", { id: "flow-heading" }, T.heading));
+    h("h2", { id: "flow-heading" }, t("flow.heading")));
   let graph = await getJson(`${path}/diagram`, { signal });
   if (graph.routed) {
-    section.append(h("p", { class: "help" }, T.routed));
+    section.append(h("p", { class: "help" }, t("flow.routed")));
     return section;
   }
   const active = graph.version;
   const version = h("select", { id: "flow-version" },
     [...graph.versions].reverse().map((v) => h("option", { value: String(v), selected: v === active },
-      T.versionOption(v, v === active))), h("option", { value: "all" }, T.allVersions));
+      versionOption(v, v === active))), h("option", { value: "all" }, t("flow.allVersions")));
   const channel = h("select", { id: "flow-channel" },
-    Object.entries(T.channels).map(([value, text]) => h("option", { value }, text)));
+    CHANNELS.map(([value, key]) => h("option", { value }, t(key))));
   const period = h("select", { id: "flow-period" },
-    Object.entries(T.periods).map(([value, text]) => h("option", { value }, text)));
-  const state = h("span", { class: "live connecting" }, T.connecting);
+    PERIOD_NAMES.map(([value, key]) => h("option", { value }, t(key))));
+  const state = h("span", { class: "live connecting" }, t("flow.connecting"));
   const summary = h("p", { class: "flow-summary", role: "status" });
   const holder = h("div");
-  section.append(h("p", { class: "help" }, T.help),
+  section.append(h("p", { class: "help" }, t("flow.help")),
     h("div", { class: "flow-filters" },
-      h("div", {}, h("label", { for: "flow-version" }, T.version), version),
-      h("div", {}, h("label", { for: "flow-channel" }, T.channel), channel),
-      h("div", {}, h("label", { for: "flow-period" }, T.period), period),
+      h("div", {}, h("label", { for: "flow-version" }, t("flow.version")), version),
+      h("div", {}, h("label", { for: "flow-channel" }, t("flow.channel")), channel),
+      h("div", {}, h("label", { for: "flow-period" }, t("flow.period")), period),
       h("p", { class: "live-line" }, state)),
-    h("p", { class: "legend" }, h("span", { class: "swatch busy" }), T.legend), summary, holder);
+    h("p", { class: "legend" }, h("span", { class: "swatch busy" }), t("flow.legend")), summary, holder);
   let drawing = new FlowDiagram(graph, campaign.name);
   fill(holder, drawing.element);
 
@@ -94,8 +68,10 @@ export async function flowSection(campaign, signal) {
           if (event !== "flow") return;
           const flow = JSON.parse(data);
           drawing.update(flow);
-          summary.textContent = flow.sessions ? T.summary(flow.sessions, flow.ongoing) : T.noSessions;
-          state.textContent = T.live;
+          summary.textContent = !flow.sessions ? t("flow.noSessions") : flow.ongoing
+            ? t("flow.summaryOngoing", { sessions: tn("flow.sessions", flow.sessions), ongoing: flow.ongoing })
+            : t("flow.summary", { sessions: tn("flow.sessions", flow.sessions) });
+          state.textContent = t("flow.live");
           state.className = "live on";
         }, mine.signal);
       } catch (error) {
@@ -105,7 +81,7 @@ export async function flowSection(campaign, signal) {
           return;
         }
       }
-      state.textContent = T.lost;
+      state.textContent = t("flow.lost");
       state.className = "live off";
       await new Promise((resolve) => setTimeout(resolve, RETRY_SECONDS * 1000));
     }
@@ -136,22 +112,23 @@ export async function simulateView(root, { id }, { signal }) {
   const name = campaigns.find((c) => c.id === id)?.name || id;
   const inputs = h("textarea", { id: "sim-inputs", rows: "5", spellcheck: "false", autocomplete: "off" });
   const channel = h("select", { id: "sim-channel" },
-    Object.entries(T.simChannels).map(([value, text]) => h("option", { value }, text)));
+    SIM_CHANNELS.map(([value, key]) => h("option", { value }, t(key))));
   const version = h("select", { id: "sim-version" }, [...graph.versions].reverse().map((v) =>
-    h("option", { value: String(v), selected: v === graph.version }, T.versionOption(v, v === graph.version))));
-  const button = h("button", { type: "submit" }, T.run);
+    h("option", { value: String(v), selected: v === graph.version }, versionOption(v, v === graph.version))));
+  const button = h("button", { type: "submit" }, t("flow.run"));
   const result = h("div", { class: "sim-result" });
   const holder = h("div");
   let drawing = new FlowDiagram(graph, name);
   fill(holder, drawing.element);
   const form = h("form", { class: "card" },
-    h("p", { class: "help" }, T.simHelp),
-    h("label", { for: "sim-inputs" }, T.inputs), inputs,
+    h("p", { class: "help" }, t("flow.simHelp")),
+    h("label", { for: "sim-inputs" }, t("flow.inputs")), inputs,
     h("div", { class: "flow-filters" },
-      h("div", {}, h("label", { for: "sim-channel" }, T.simChannel), channel),
-      h("div", {}, h("label", { for: "sim-version" }, T.version), version)),
+      h("div", {}, h("label", { for: "sim-channel" }, t("flow.channel")), channel),
+      h("div", {}, h("label", { for: "sim-version" }, t("flow.version")), version)),
     h("div", { class: "buttons" }, button));
-  root.append(h("h1", {}, T.simHeading(name)), h("p", {}, link(`campaigns/${encodeURIComponent(id)}`, T.back)),
+  root.append(h("h1", {}, t("flow.simHeading", { name })),
+    h("p", {}, link(`campaigns/${encodeURIComponent(id)}`, t("flow.back"))),
     form, result, h("section", { class: "card" }, holder));
 
   version.addEventListener("change", async () => {
@@ -165,18 +142,19 @@ export async function simulateView(root, { id }, { signal }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
-    fill(result, notice("info", T.running));
+    fill(result, notice("info", t("flow.running")));
     try {
       const answers = inputs.value.split("\n").map((line) => line.trim());
       while (answers.length && !answers[answers.length - 1]) answers.pop();
       const run = await send("POST", `${path}/simulate`, { json: { channel: channel.value, inputs: answers,
         version: Number(version.value) }, signal });
       fill(result, h("section", { class: "card" },
-        h("p", { class: "sim-path" }, T.path(run.path)), h("p", {}, T.ended(run.end_reason)),
-        h("h2", {}, T.transcript),
+        h("p", { class: "sim-path" }, t("flow.path", { steps: run.path.join(" → ") })),
+        h("p", {}, run.end_reason ? t("flow.ended", { reason: run.end_reason }) : t("flow.waiting")),
+        h("h2", {}, t("flow.transcript")),
         h("ol", { class: "transcript" }, run.transcript.map((line) => h("li", {},
-          h("span", { class: "who" }, T.who[line.who] || line.who), " ", line.text))),
-        run.outcomes.length ? [h("h2", {}, T.outcomes), h("ul", {}, run.outcomes.map((o) =>
+          h("span", { class: "who" }, WHO[line.who] ? t(WHO[line.who]) : line.who), " ", line.text))),
+        run.outcomes.length ? [h("h2", {}, t("flow.outcomes")), h("ul", {}, run.outcomes.map((o) =>
           h("li", {}, `${o.kind} ${o.name}: ${o.value}`)))] : null));
       await drawing.light(run.path, 350, signal);
     } catch (error) {
@@ -188,4 +166,3 @@ export async function simulateView(root, { id }, { signal }) {
   });
 }
 
-export const SIMULATE_LABEL = T.simulate;

@@ -3,39 +3,25 @@
 
 import { send } from "../api.js";
 import { announce, fill, h, notice, when } from "../dom.js";
+import { t } from "../i18n.js";
 import { showFailure } from "../page.js";
 
-// Every word of this part of the page (one place, for a message catalogue to take over).
-const TEXT = {
-  title: "State",
-  states: {
-    draft: () => "Draft: never put in service.",
-    live: (c) => `Live since ${when(c.live_at)}${c.ends_at ? `; ends ${when(c.ends_at)}` : ""}.`,
-    paused: (c) => `Paused since ${when(c.paused_at)}: its numbers answer with the closed text.`,
-    ended: (c) => `Ended ${when(c.ends_at)}: its numbers answer with the closed text.`,
-    archived: (c) => `Archived ${when(c.archived_at)}: out of service for good. Its results are kept.`,
-  },
-  pause: "Pause",
-  resume: "Resume",
-  endAt: "End at",
-  setEnd: "Set the end",
-  endNow: "End now",
-  noEnd: "Remove the end",
-  archive: "Archive",
-  deleteDraft: "Delete this draft",
-  confirmArchive: "Archive this campaign? It stops answering for good and its short numbers are freed. "
-    + "Its results are kept.",
-  confirmDelete: "Delete this draft and its versions? This cannot be undone.",
-  deleted: "The draft is deleted.",
-  done: { pause: "The campaign is paused.", resume: "The campaign is live again.", end: "The end is set.",
-    archive: "The campaign is archived." },
-  pickTime: "Choose the date and time it ends.",
-};
+// What the card says of each state (catalogue keys)
+const STATES = { draft: "lifecycle.draft", live: "lifecycle.live", paused: "lifecycle.paused", ended: "lifecycle.ended",
+  archived: "lifecycle.archived" };
+const DONE = { pause: "lifecycle.done.pause", resume: "lifecycle.done.resume", end: "lifecycle.done.end",
+  archive: "lifecycle.done.archive" };
+
+function stateText(state, c) {
+  if (state === "live" && c.ends_at) return t("lifecycle.liveUntil", { since: when(c.live_at), ends: when(c.ends_at) });
+  return t(STATES[state], { since: when(c.live_at || null), paused: when(c.paused_at || null),
+    ends: when(c.ends_at || null), archived: when(c.archived_at || null) });
+}
 
 /** The card: `campaign` as listed by GET /api/campaigns; `changed(campaign or null)` after a change. */
 export function lifecycleCard(campaign, { me, signal, changed }) {
   const path = `/api/campaigns/${encodeURIComponent(campaign.id)}`;
-  const card = h("section", { class: "card lifecycle", "aria-label": TEXT.title });
+  const card = h("section", { class: "card lifecycle", "aria-label": t("lifecycle.title") });
   const feedback = h("div", { "aria-live": "polite" });
 
   async function act(what, options = {}) {
@@ -43,12 +29,12 @@ export function lifecycleCard(campaign, { me, signal, changed }) {
     try {
       if (what === "delete") {
         await send("DELETE", path, { signal });
-        announce(TEXT.deleted);
+        announce(t("lifecycle.deleted"));
         changed(null);
         return;
       }
       const next = await send("POST", `${path}/${what}`, { json: options.body, signal });
-      announce(TEXT.done[what]);
+      announce(t(DONE[what]));
       changed({ ...campaign, ...next });
     } catch (error) {
       showFailure(error, feedback);
@@ -58,28 +44,28 @@ export function lifecycleCard(campaign, { me, signal, changed }) {
   const state = campaign.state || "draft";
   const buttons = [];
   if (me.role !== "operator") {
-    if (state === "live") buttons.push(h("button", { type: "button", onclick: () => act("pause") }, TEXT.pause));
-    if (state === "paused") buttons.push(h("button", { type: "button", onclick: () => act("resume") }, TEXT.resume));
+    if (state === "live") buttons.push(h("button", { type: "button", onclick: () => act("pause") }, t("lifecycle.pause")));
+    if (state === "paused") buttons.push(h("button", { type: "button", onclick: () => act("resume") }, t("lifecycle.resume")));
     if (state === "live" || state === "paused") {
       const at = h("input", { id: "end-at", type: "datetime-local", step: "60" });
-      buttons.push(h("span", { class: "end-at" }, h("label", { for: "end-at", class: "inline-label" }, TEXT.endAt), at,
+      buttons.push(h("span", { class: "end-at" }, h("label", { for: "end-at", class: "inline-label" }, t("lifecycle.endAt")), at,
         h("button", { type: "button", class: "secondary", onclick: () => (at.value
           ? act("end", { body: { at: new Date(at.value).toISOString() } })
-          : fill(feedback, notice("error", TEXT.pickTime))) }, TEXT.setEnd),
-        h("button", { type: "button", class: "secondary", onclick: () => act("end", { body: {} }) }, TEXT.endNow)));
+          : fill(feedback, notice("error", t("lifecycle.pickTime")))) }, t("lifecycle.setEnd")),
+        h("button", { type: "button", class: "secondary", onclick: () => act("end", { body: {} }) }, t("lifecycle.endNow"))));
     }
     if (state === "ended") buttons.push(h("button", { type: "button", class: "secondary",
-      onclick: () => act("end", { body: { at: null } }) }, TEXT.noEnd));
+      onclick: () => act("end", { body: { at: null } }) }, t("lifecycle.noEnd")));
     if (state === "paused" || state === "ended") {
       buttons.push(h("button", { type: "button", class: "secondary",
-        onclick: () => window.confirm(TEXT.confirmArchive) && act("archive") }, TEXT.archive));
+        onclick: () => window.confirm(t("lifecycle.confirmArchive")) && act("archive") }, t("lifecycle.archive")));
     }
     if (state === "draft") {
       buttons.push(h("button", { type: "button", class: "secondary",
-        onclick: () => window.confirm(TEXT.confirmDelete) && act("delete") }, TEXT.deleteDraft));
+        onclick: () => window.confirm(t("lifecycle.confirmDelete")) && act("delete") }, t("lifecycle.deleteDraft")));
     }
   }
-  card.append(h("h2", {}, TEXT.title), h("p", { class: `state state-${state}` }, TEXT.states[state](campaign)),
+  card.append(h("h2", {}, t("lifecycle.title")), h("p", { class: `state state-${state}` }, stateText(state, campaign)),
     buttons.length ? h("div", { class: "buttons" }, buttons) : null, feedback);
   return card;
 }

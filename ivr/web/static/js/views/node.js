@@ -5,84 +5,46 @@
 import { getJson } from "../api.js";
 import { MinuteChart } from "../charts.js";
 import { fill, h, link, table, when } from "../dom.js";
-import { showFailure } from "../page.js";
+import { number, t, tn } from "../i18n.js";
+import { roleName, showFailure } from "../page.js";
 
-// Every word this page shows (one place, for translation).
-const T = {
-  heading: "This node",
-  help: (s) => `Health of this server and traffic of the last hour, refreshed every ${s} seconds. Traffic per minute `
-    + "and failed webhooks count every server sharing the database.",
-  ready: "Answering calls",
-  draining: "Draining: finishing calls, taking no new ones",
-  starting: "Starting",
-  callsNow: "Calls now",
-  callsNowTotal: (n) => `${n} in progress`,
-  noCalls: "No calls in progress.",
-  campaign: "Campaign",
-  calls: "Calls",
-  perMinute: "Calls per minute",
-  perMinuteChart: "Calls per minute over the last hour, all campaigns",
-  lastHour: "Last hour",
-  lastMinute: "Last minute",
-  sms: "SMS per minute",
-  smsChart: "SMS received and sent per minute over the last hour",
-  smsUnit: "message",
-  smsSummary: (received, sent) => `${received} received and ${sent} sent in the last hour.`,
-  errors: "Errors",
-  what: "What",
-  count: "Count",
-  webhooksFailed: "Webhooks failed (after retries)",
-  webhooksRefused: "Webhooks refused (private or bad address)",
-  webhooksOk: "Webhooks answered",
-  refused: (reason) => `Calls refused: ${reason}`,
-  sipRefused: (reason) => `SIP messages refused: ${reason}`,
-  spool: "Store: records waiting in the spool",
-  queue: "Store: records queued for writing",
-  storeOnline: "Store: database reachable",
-  yes: "yes",
-  no: "no",
-  late: "Media clock: late ticks",
-  dropped: "Media clock: dropped ticks",
-  failures: "Latest failed webhooks",
-  noFailures: "No webhook failed in the last 24 hours.",
-  time: "Time",
-  call: "Call",
-  step: "Step",
-  status: "Answer",
-  error: "Error",
-  trunk: "Trunk registration",
-  noTrunk: "No trunk registration configured on this node.",
-  registrar: "Registrar",
-  state: "State",
-  reason: "Reason",
-  links: "SMS operator links",
-  noLinks: "No SMS operator links (SMSC binds) on this node.",
-  link: "Link",
-  bound: "Bound",
-  notBound: "Not bound",
-  detail: "Detail",
-  changes: "Recent changes",
-  noChanges: "No changes recorded yet.",
-  who: "Who",
-  action: "Change",
-  target: "Of",
-  details: "Details",
-  actors: { cli: "command line", node: "the node itself" },
-  actor: (e, tenants) => (T.actors[e.actor_role] ? `${T.actors[e.actor_role]}${e.actor_name ? ` (${e.actor_name})` : ""}`
-    : `${e.actor_role} key ${e.actor_key_id} of ${tenants.get(e.actor_tenant_id) || e.actor_tenant_id || "—"}`),
-  actions: { "tenant.create": "tenant created", "key.create": "key created", "key.revoke": "key revoked",
-    "version.upload": "version uploaded", "version.activate": "version put in service",
-    "number.assign": "number assigned", "number.release": "number given up", "recording.upload": "recording uploaded" },
-};
+// Catalogue keys of who made a change and what the change was (the audit log's actors and actions)
+const ACTORS = { cli: "node.actors.cli", node: "node.actors.node" };
+const ACTIONS = { "tenant.create": "node.actions.tenant.create", "key.create": "node.actions.key.create",
+  "key.revoke": "node.actions.key.revoke", "version.upload": "node.actions.version.upload",
+  "version.activate": "node.actions.version.activate", "number.assign": "node.actions.number.assign",
+  "number.release": "node.actions.number.release", "recording.upload": "node.actions.recording.upload" };
+
+// why calls and SIP messages were refused (the engine's reason keys)
+const REFUSALS = { over_capacity: "node.refusal.over_capacity", source_setup_limit: "node.refusal.source_setup_limit",
+  caller_busy: "node.refusal.caller_busy", unknown_number: "node.refusal.unknown_number",
+  bad_sdp: "node.refusal.bad_sdp", no_rtp_port: "node.refusal.no_rtp_port",
+  rtp_bind_failed: "node.refusal.rtp_bind_failed", no_common_codec: "node.refusal.no_common_codec" };
+const SIP_REASONS = { unparseable: "node.sip.unparseable", invalid: "node.sip.invalid", too_large: "node.sip.too_large",
+  stray_response: "node.sip.stray_response", not_allowed: "node.sip.not_allowed", rate_limited: "node.sip.rate_limited",
+  setup_refused: "node.sip.setup_refused", setup_evicted: "node.sip.setup_evicted" };
+
+function named(table, key) {
+  return table[key] ? t(table[key]) : key;
+}
+
+function actor(e, tenants) {
+  if (ACTORS[e.actor_role]) {
+    return e.actor_name ? t("node.actorNamed", { who: t(ACTORS[e.actor_role]), name: e.actor_name })
+      : t(ACTORS[e.actor_role]);
+  }
+  return t("node.actorKey", { role: roleName(e.actor_role), key: e.actor_key_id,
+    tenant: tenants.get(e.actor_tenant_id) || e.actor_tenant_id || "—" });
+}
 const REFRESH_SECONDS = 3;
 
 export async function nodeView(root, params, { me, signal }) {
   const state = h("p", { class: "node-state", role: "status" });
   const feedback = h("div");
   const callsNow = h("div");
-  const minutes = new MinuteChart(T.perMinuteChart);
+  const minutes = new MinuteChart(t("node.perMinuteChart"));
   const byCampaign = h("div");
-  const sms = new MinuteChart(T.smsChart, T.smsUnit);
+  const sms = new MinuteChart(t("node.smsChart"), "message");
   const smsSummary = h("p", { class: "summary" });
   const errors = h("div");
   const failures = h("div");
@@ -91,15 +53,15 @@ export async function nodeView(root, params, { me, signal }) {
   const changes = h("div");
   const card = (id, title, ...content) => h("section", { class: "card", id, "aria-labelledby": `${id}-h` },
     h("h2", { id: `${id}-h` }, title), ...content);
-  root.append(h("h1", {}, T.heading), h("p", { class: "help" }, T.help(REFRESH_SECONDS)), state, feedback,
-    card("calls-now", T.callsNow, callsNow),
-    card("per-minute", T.perMinute, minutes.element, byCampaign),
-    card("sms-per-minute", T.sms, sms.element, smsSummary),
-    card("errors", T.errors, errors),
-    card("failures", T.failures, failures),
-    card("trunk", T.trunk, trunk),
-    card("links", T.links, links),
-    me.role === "admin" ? card("changes", T.changes, changes) : null);
+  root.append(h("h1", {}, t("node.heading")), h("p", { class: "help" }, tn("node.help", REFRESH_SECONDS)), state, feedback,
+    card("calls-now", t("node.callsNow"), callsNow),
+    card("per-minute", t("node.perMinute"), minutes.element, byCampaign),
+    card("sms-per-minute", t("node.sms"), sms.element, smsSummary),
+    card("errors", t("node.errors"), errors),
+    card("failures", t("node.failures"), failures),
+    card("trunk", t("node.trunk"), trunk),
+    card("links", t("node.links"), links));
+  if (me.role === "admin") root.append(card("changes", t("node.changes"), changes));    // DOM append writes null
 
   const [campaigns, tenants] = await Promise.all([getJson("/api/campaigns", { signal }),
     me.role === "admin" ? getJson("/api/tenants", { signal }) : []]);
@@ -110,14 +72,14 @@ export async function nodeView(root, params, { me, signal }) {
   async function draw() {
     const [node, audit] = await Promise.all([getJson("/api/node", { signal }),
       me.role === "admin" ? getJson("/api/audit?limit=20", { signal }) : null]);
-    state.textContent = node.draining ? T.draining : node.ready ? T.ready : T.starting;
+    state.textContent = node.draining ? t("node.draining") : node.ready ? t("node.ready") : t("node.starting");
     state.className = `node-state ${node.ready && !node.draining ? "status-ok" : "status-bad"}`;
 
     const now = Object.entries(node.calls_by_campaign).sort((a, b) => b[1] - a[1]);
     const total = now.reduce((sum, [, n]) => sum + n, 0);
-    fill(callsNow, total ? h("p", { class: "calls-now-total" }, T.callsNowTotal(total)) : null,
-      table(T.callsNow, [{ label: T.campaign, cell: ([id]) => campaignLink(id) },
-        { label: T.calls, cell: ([, n]) => String(n) }], now, T.noCalls));
+    fill(callsNow, total ? h("p", { class: "calls-now-total" }, tn("node.callsNowTotal", total)) : null,
+      table(t("node.callsNow"), [{ label: t("node.campaign"), cell: ([id]) => campaignLink(id) },
+        { label: t("node.calls"), cell: ([, n]) => number(n) }], now, t("node.noCalls")));
 
     const everyMinute = new Map();
     for (const series of Object.values(node.calls_per_minute)) {
@@ -125,66 +87,66 @@ export async function nodeView(root, params, { me, signal }) {
     }
     minutes.update([...everyMinute.entries()]);
     const thisMinute = new Date(Math.floor(Date.now() / 60000) * 60000).toISOString().slice(0, 16);
-    fill(byCampaign, table(T.perMinute, [
-      { label: T.campaign, cell: ([id]) => campaignLink(id) },
-      { label: T.lastHour, cell: ([, series]) => String(series.reduce((sum, [, n]) => sum + n, 0)) },
-      { label: T.lastMinute, cell: ([, series]) => String(series.filter(([m]) => m.slice(0, 16) === thisMinute)
+    fill(byCampaign, table(t("node.perMinute"), [
+      { label: t("node.campaign"), cell: ([id]) => campaignLink(id) },
+      { label: t("node.lastHour"), cell: ([, series]) => number(series.reduce((sum, [, n]) => sum + n, 0)) },
+      { label: t("node.lastMinute"), cell: ([, series]) => number(series.filter(([m]) => m.slice(0, 16) === thisMinute)
         .reduce((sum, [, n]) => sum + n, 0)) },
     ], Object.entries(node.calls_per_minute), ""));
 
     sms.update(node.sms_per_minute.map(([minute, received, sent]) => [minute, received + sent]));
-    smsSummary.textContent = T.smsSummary(node.sms_per_minute.reduce((sum, [, r]) => sum + r, 0),
-      node.sms_per_minute.reduce((sum, [, , s]) => sum + s, 0));
+    smsSummary.textContent = t("node.smsSummary", { received: node.sms_per_minute.reduce((sum, [, r]) => sum + r, 0),
+      sent: node.sms_per_minute.reduce((sum, [, , s]) => sum + s, 0) });
 
     const rows = [
-      ["webhooks-failed", T.webhooksFailed, node.webhooks.failed, node.webhooks.failed > 0],
-      ["webhooks-refused", T.webhooksRefused, node.webhooks.refused, node.webhooks.refused > 0],
-      ["webhooks-ok", T.webhooksOk, node.webhooks.ok, false],
-      ...Object.entries(node.refused_calls).map(([reason, n]) => [`refused-${reason}`, T.refused(reason), n, n > 0]),
+      ["webhooks-failed", t("node.webhooksFailed"), node.webhooks.failed, node.webhooks.failed > 0],
+      ["webhooks-refused", t("node.webhooksRefused"), node.webhooks.refused, node.webhooks.refused > 0],
+      ["webhooks-ok", t("node.webhooksOk"), node.webhooks.ok, false],
+      ...Object.entries(node.refused_calls).map(([reason, n]) => [`refused-${reason}`, t("node.refused", { reason: named(REFUSALS, reason) }), n, n > 0]),
       ...Object.entries(node.sip || {}).filter(([reason]) => reason !== "received")
-        .map(([reason, n]) => [`sip-${reason}`, T.sipRefused(reason), n, n > 0]),
-      ["store-online", T.storeOnline, node.store.online ? T.yes : T.no, !node.store.online],
-      ["store-spool", T.spool, node.store.spool, node.store.spool > 0],
-      ["store-queue", T.queue, node.store.queue, false],
-      ["clock-late", T.late, node.clock.late_ticks, false],
-      ["clock-dropped", T.dropped, node.clock.dropped_ticks, node.clock.dropped_ticks > 0],
+        .map(([reason, n]) => [`sip-${reason}`, t("node.sipRefused", { reason: named(SIP_REASONS, reason) }), n, n > 0]),
+      ["store-online", t("node.storeOnline"), node.store.online ? t("node.yes") : t("node.no"), !node.store.online],
+      ["store-spool", t("node.spool"), node.store.spool, node.store.spool > 0],
+      ["store-queue", t("node.queue"), node.store.queue, false],
+      ["clock-late", t("node.late"), node.clock.late_ticks, false],
+      ["clock-dropped", t("node.dropped"), node.clock.dropped_ticks, node.clock.dropped_ticks > 0],
     ];
-    fill(errors, table(T.errors, [
-      { label: T.what, cell: ([, what]) => what },
-      { label: T.count, cell: ([key, , value, bad]) => h("span", { class: bad ? "status-bad" : false,
-        "data-key": key }, String(value)) },
+    fill(errors, table(t("node.errors"), [
+      { label: t("node.what"), cell: ([, what]) => what },
+      { label: t("node.count"), cell: ([key, , value, bad]) => h("span", { class: bad ? "status-bad" : false,
+        "data-key": key }, typeof value === "number" ? number(value) : value) },
     ], rows, ""));
 
-    fill(failures, table(T.failures, [
-      { label: T.time, cell: (f) => when(f.at) },
-      { label: T.campaign, cell: (f) => campaignLink(f.campaign_id) },
-      { label: T.call, cell: (f) => link(`calls/${encodeURIComponent(f.call_id)}`, `${f.channel} ${f.call_id.slice(0, 12)}`) },
-      { label: T.step, cell: (f) => f.node || "—" },
-      { label: T.status, cell: (f) => (f.status === null ? "—" : String(f.status)) },
-      { label: T.error, cell: (f) => f.error || "—" },
-    ], node.webhook_failures, T.noFailures));
+    fill(failures, table(t("node.failures"), [
+      { label: t("node.time"), cell: (f) => when(f.at) },
+      { label: t("node.campaign"), cell: (f) => campaignLink(f.campaign_id) },
+      { label: t("node.call"), cell: (f) => link(`calls/${encodeURIComponent(f.call_id)}`, `${f.channel} ${f.call_id.slice(0, 12)}`) },
+      { label: t("node.step"), cell: (f) => f.node || "—" },
+      { label: t("node.status"), cell: (f) => (f.status === null ? "—" : String(f.status)) },
+      { label: t("node.error"), cell: (f) => f.error || "—" },
+    ], node.webhook_failures, t("node.noFailures")));
 
-    fill(trunk, node.trunk ? table(T.trunk, [
-      { label: T.registrar, cell: (t) => t.registrar },
-      { label: T.state, cell: (t) => h("span", { class: t.registered ? "status-ok" : "status-bad" }, t.state) },
-      { label: T.reason, cell: (t) => t.reason || "—" },
-    ], [node.trunk], "") : h("p", { class: "empty" }, T.noTrunk));
+    fill(trunk, node.trunk ? table(t("node.trunk"), [
+      { label: t("node.registrar"), cell: (t) => t.registrar },
+      { label: t("node.state"), cell: (t) => h("span", { class: t.registered ? "status-ok" : "status-bad" }, t.state) },
+      { label: t("node.reason"), cell: (t) => t.reason || "—" },
+    ], [node.trunk], "") : h("p", { class: "empty" }, t("node.noTrunk")));
 
-    fill(links, table(T.links, [
-      { label: T.link, cell: (l) => l.name },
-      { label: T.state, cell: (l) => h("span", { class: l.up ? "status-ok" : "status-bad" }, l.up ? T.bound : T.notBound) },
-      { label: T.detail, cell: (l) => l.detail || "—" },
-    ], node.links, T.noLinks));
+    fill(links, table(t("node.links"), [
+      { label: t("node.link"), cell: (l) => l.name },
+      { label: t("node.state"), cell: (l) => h("span", { class: l.up ? "status-ok" : "status-bad" }, l.up ? t("node.bound") : t("node.notBound")) },
+      { label: t("node.detail"), cell: (l) => l.detail || "—" },
+    ], node.links, t("node.noLinks")));
 
     if (audit) {
-      fill(changes, table(T.changes, [
-        { label: T.time, cell: (e) => when(e.at) },
-        { label: T.who, cell: (e) => T.actor(e, tenantNames) },
-        { label: T.action, cell: (e) => T.actions[e.action] || e.action },
-        { label: T.target, cell: (e) => e.target },
-        { label: T.details, cell: (e) => Object.entries(e.details).filter(([, v]) => v !== null && v !== "")
+      fill(changes, table(t("node.changes"), [
+        { label: t("node.time"), cell: (e) => when(e.at) },
+        { label: t("node.who"), cell: (e) => actor(e, tenantNames) },
+        { label: t("node.action"), cell: (e) => ACTIONS[e.action] ? t(ACTIONS[e.action]) : e.action },
+        { label: t("node.target"), cell: (e) => e.target },
+        { label: t("node.details"), cell: (e) => Object.entries(e.details).filter(([, v]) => v !== null && v !== "")
           .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`).join("; ") || "—" },
-      ], audit, T.noChanges));
+      ], audit, t("node.noChanges")));
     }
   }
 

@@ -3,38 +3,13 @@
 
 import { getJson, stream, upload } from "../api.js";
 import { announce, fill, h, link, notice, table, when } from "../dom.js";
+import { number, t, tn } from "../i18n.js";
 import { showFailure } from "../page.js";
 import { tenantPicker } from "../tenant.js";
 
-// Every word of these pages (one place, for a message catalogue to take over).
-const TEXT = {
-  title: "Code pools",
-  intro: "A code pool holds the promo codes your campaigns redeem (a code node) or hand out (an issue node), "
-    + "by the pool’s name. Import them from a file: one code a line, or CSV with a column named code; "
-    + "a .gz file is fine too. Import more into the same pool at any time: codes already in it are skipped.",
-  pool: "Pool name",
-  poolHelp: "Letters, digits, - and _. A new name makes a new pool.",
-  file: "File of codes",
-  start: "Import the codes",
-  noFile: "Choose a file of codes first.",
-  badName: "A pool name is 1 to 64 letters, digits, - and _, starting with a letter or digit.",
-  uploading: (percent) => `Sending the file… ${percent} %`,
-  importing: (lines, added) => `Importing… ${lines.toLocaleString()} lines read, ${added.toLocaleString()} codes added`,
-  committed: (added, pool) => `Done: ${added.toLocaleString()} codes added to ${pool}.`,
-  failed: (error) => `The import failed and nothing of it was kept: ${error}`,
-  problems: (dup, bad) => `${dup.toLocaleString()} duplicates and ${bad.toLocaleString()} malformed lines were skipped.`,
-  listed: (n, all) => (n < all ? `The first ${n.toLocaleString()} are listed.` : ""),
-  none: "No code pools yet. Import a file of codes to make one.",
-  columns: { name: "Pool", codes: "Codes", redeemed: "Redeemed", issued: "Handed out", created: "Created" },
-  imports: "Imports",
-  importColumns: { file: "File", state: "State", added: "Added", duplicates: "Duplicates", malformed: "Malformed",
-    started: "Started" },
-  states: { running: "Running", committed: "Done", failed: "Failed" },
-  problemColumns: { line: "Line", kind: "Problem", text: "Text" },
-  kinds: { duplicate: "Duplicate", malformed: "Not a code" },
-  back: "← Code pools",
-  noImports: "No imports yet.",
-};
+const STATES = { running: "pools.states.running", committed: "pools.states.committed", failed: "pools.states.failed" };
+const KINDS = { duplicate: "pools.kinds.duplicate", malformed: "pools.kinds.malformed" };
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 function typeOf(file) {
@@ -44,28 +19,32 @@ function typeOf(file) {
 }
 
 function poolsTable(pools, me) {
-  const c = TEXT.columns;
   const where = (p) => (me?.role === "admin" ? `?tenant=${encodeURIComponent(p.tenant_id)}` : "");
-  return table(TEXT.title, [
-    { label: c.name, cell: (p) => link(`pools/${encodeURIComponent(p.name)}${where(p)}`, p.name) },
-    { label: c.codes, cell: (p) => p.codes.toLocaleString() },
-    { label: c.redeemed, cell: (p) => p.redeemed.toLocaleString() },
-    { label: c.issued, cell: (p) => p.issued.toLocaleString() },
-    { label: c.created, cell: (p) => when(p.created_at) },
-  ], pools, TEXT.none);
+  return table(t("pools.title"), [
+    { label: t("pools.columns.name"), cell: (p) => link(`pools/${encodeURIComponent(p.name)}${where(p)}`, p.name) },
+    { label: t("pools.columns.codes"), cell: (p) => number(p.codes) },
+    { label: t("pools.columns.redeemed"), cell: (p) => number(p.redeemed) },
+    { label: t("pools.columns.issued"), cell: (p) => number(p.issued) },
+    { label: t("pools.columns.created"), cell: (p) => when(p.created_at) },
+  ], pools, t("pools.none"));
+}
+
+function committed(added, pool) {
+  return t("pools.committed", { codes: tn("pools.codes", added), pool });
 }
 
 /** What an import found wrong, by line (the first ones), under a summary line. */
 export function problemsOf(found) {
   if (!found.duplicates && !found.malformed) return null;
-  const c = TEXT.problemColumns;
+  const listed = found.problems.length < found.duplicates + found.malformed
+    ? ` ${tn("pools.listed", found.problems.length)}` : "";
   return h("div", { class: "problems" },
-    h("p", {}, TEXT.problems(found.duplicates, found.malformed), " ",
-      TEXT.listed(found.problems.length, found.duplicates + found.malformed)),
-    table("Problems by line", [
-      { label: c.line, cell: (p) => String(p.line) },
-      { label: c.kind, cell: (p) => `${TEXT.kinds[p.kind] || p.kind}: ${p.message}` },
-      { label: c.text, cell: (p) => h("code", {}, p.text) },
+    h("p", {}, t("pools.problems", { duplicates: tn("pools.duplicates", found.duplicates),
+      malformed: tn("pools.malformed", found.malformed) }) + listed),
+    table(t("pools.problemsCaption"), [
+      { label: t("pools.problemColumns.line"), cell: (p) => String(p.line) },
+      { label: t("pools.problemColumns.kind"), cell: (p) => `${KINDS[p.kind] ? t(KINDS[p.kind]) : p.kind}: ${p.message}` },
+      { label: t("pools.problemColumns.text"), cell: (p) => h("code", {}, p.text) },
     ], found.problems, ""));
 }
 
@@ -73,14 +52,14 @@ export async function poolsView(root, params, { me, signal }) {
   const tenant = await tenantPicker(me, signal);
   const name = h("input", { id: "pool-name", required: true, autocomplete: "off", "aria-describedby": "pool-help" });
   const file = h("input", { id: "pool-file", type: "file", accept: ".txt,.csv,.gz,text/plain,text/csv,application/gzip" });
-  const button = h("button", { type: "submit" }, TEXT.start);
-  const bar = h("progress", { max: "1", value: "0", hidden: true, "aria-label": "Import progress" });
+  const button = h("button", { type: "submit" }, t("pools.start"));
+  const bar = h("progress", { max: "1", value: "0", hidden: true, "aria-label": t("pools.progress") });
   const feedback = h("div", { class: "feedback", "aria-live": "polite" });
   const list = h("div");
   const form = h("form", { class: "card", novalidate: true }, tenant.element,
-    h("label", { for: "pool-name" }, TEXT.pool), name, h("p", { id: "pool-help", class: "help" }, TEXT.poolHelp),
-    h("label", { for: "pool-file" }, TEXT.file), file, h("div", { class: "buttons" }, button), bar);
-  root.append(h("h1", {}, TEXT.title), h("p", { class: "help" }, TEXT.intro), form, feedback, list);
+    h("label", { for: "pool-name" }, t("pools.pool")), name, h("p", { id: "pool-help", class: "help" }, t("pools.poolHelp")),
+    h("label", { for: "pool-file" }, t("pools.file")), file, h("div", { class: "buttons" }, button), bar);
+  root.append(h("h1", {}, t("pools.title")), h("p", { class: "help" }, t("pools.intro")), form, feedback, list);
 
   async function draw() {
     fill(list, poolsTable(await getJson("/api/code-pools", { signal }), me));
@@ -91,11 +70,11 @@ export async function poolsView(root, params, { me, signal }) {
     fill(feedback);
     const pool = name.value.trim();
     if (!NAME.test(pool)) {
-      fill(feedback, notice("error", TEXT.badName));
+      fill(feedback, notice("error", t("pools.badName")));
       return;
     }
     if (!file.files[0]) {
-      fill(feedback, notice("error", TEXT.noFile));
+      fill(feedback, notice("error", t("pools.noFile")));
       return;
     }
     button.disabled = true;
@@ -106,12 +85,12 @@ export async function poolsView(root, params, { me, signal }) {
         + encodeURIComponent(chosen.name) + tenant.query("&"), chosen, { type: typeOf(chosen), signal, onProgress: (sent, total) => {
         bar.max = total || 1;
         bar.value = sent;
-        fill(feedback, notice("info", TEXT.uploading(Math.round((100 * sent) / (total || 1)))));
+        fill(feedback, notice("info", t("pools.uploading", { percent: Math.round((100 * sent) / (total || 1)) })));
       } });
       const done = await follow(pool, started, bar, feedback, signal, tenant.query());
-      fill(feedback, done.state === "committed"
-        ? notice("ok", TEXT.committed(done.added, pool)) : notice("error", TEXT.failed(done.error)), problemsOf(done));
-      announce(done.state === "committed" ? TEXT.committed(done.added, pool) : TEXT.failed(done.error));
+      const said = done.state === "committed" ? committed(done.added, pool) : t("pools.failed", { error: done.error });
+      fill(feedback, notice(done.state === "committed" ? "ok" : "error", said), problemsOf(done));
+      announce(said);
       await draw();
     } catch (error) {
       fill(feedback);
@@ -131,7 +110,8 @@ async function follow(pool, found, bar, feedback, signal, query) {
     last = data;
     bar.max = Math.max(1, data.bytes_total);
     bar.value = data.bytes_read;
-    fill(feedback, notice("info", TEXT.importing(data.lines, data.added)));
+    fill(feedback, notice("info", t("pools.importing", { lines: tn("pools.lines", data.lines),
+      added: tn("pools.codes", data.added) })));
   };
   show(found);
   await stream(`/api/code-pools/${encodeURIComponent(pool)}/imports/${found.id}/progress${query}`, (event, data) => {
@@ -143,25 +123,24 @@ async function follow(pool, found, bar, feedback, signal, query) {
 export async function poolView(root, { name, query }, { signal }) {
   const tenant = query.get("tenant") ? `?tenant=${encodeURIComponent(query.get("tenant"))}` : "";
   const pool = await getJson(`/api/code-pools/${encodeURIComponent(name)}${tenant}`, { signal });
-  const c = TEXT.importColumns;
   const detail = h("div");
-  root.append(h("p", {}, link("pools", TEXT.back)), h("h1", {}, pool.name), poolsTable([pool]),
-    h("h2", {}, TEXT.imports),
-    table(TEXT.imports, [
-      { label: c.file, cell: (i) => h("button", { type: "button", class: "link", onclick: async () => {
+  root.append(h("p", {}, link("pools", t("pools.back"))), h("h1", {}, pool.name), poolsTable([pool]),
+    h("h2", {}, t("pools.imports")),
+    table(t("pools.imports"), [
+      { label: t("pools.importColumns.file"), cell: (i) => h("button", { type: "button", class: "link", onclick: async () => {
         try {
           const found = await getJson(`/api/code-pools/${encodeURIComponent(name)}/imports/${i.id}${tenant}`,
             { signal });
-          fill(detail, h("h2", {}, i.filename), found.error ? notice("error", TEXT.failed(found.error)) : null,
-            problemsOf(found) || h("p", {}, TEXT.committed(found.added, name)));
+          fill(detail, h("h2", {}, i.filename), found.error ? notice("error", t("pools.failed", { error: found.error }))
+            : null, problemsOf(found) || h("p", {}, committed(found.added, name)));
         } catch (error) {
           showFailure(error, detail);
         }
       } }, i.filename) },
-      { label: c.state, cell: (i) => TEXT.states[i.state] || i.state },
-      { label: c.added, cell: (i) => i.added.toLocaleString() },
-      { label: c.duplicates, cell: (i) => i.duplicates.toLocaleString() },
-      { label: c.malformed, cell: (i) => i.malformed.toLocaleString() },
-      { label: c.started, cell: (i) => when(i.started_at) },
-    ], pool.imports, TEXT.noImports), detail);
+      { label: t("pools.importColumns.state"), cell: (i) => (STATES[i.state] ? t(STATES[i.state]) : i.state) },
+      { label: t("pools.importColumns.added"), cell: (i) => number(i.added) },
+      { label: t("pools.importColumns.duplicates"), cell: (i) => number(i.duplicates) },
+      { label: t("pools.importColumns.malformed"), cell: (i) => number(i.malformed) },
+      { label: t("pools.importColumns.started"), cell: (i) => when(i.started_at) },
+    ], pool.imports, t("pools.noImports")), detail);
 }

@@ -2,35 +2,35 @@
 
 import { ApiFailure, getJson, session } from "../api.js";
 import { fill, h, notice } from "../dom.js";
+import { t } from "../i18n.js";
 
 export function signInView(root, message, done) {
   const input = h("input", { id: "key", name: "key", type: "password", autocomplete: "off", spellcheck: "false",
     required: true, "aria-describedby": "key-help" });
-  const button = h("button", { type: "submit" }, "Sign in");
+  const button = h("button", { type: "submit" }, t("signin.button"));
   const feedback = h("div", { class: "feedback" }, message ? notice("info", message) : null);
   const form = h("form", { class: "card narrow", novalidate: true }, feedback,
-    h("label", { for: "key" }, "API key"), input,
-    h("p", { id: "key-help", class: "help" }, "The key starts with ", h("code", {}, "ivr_"),
-      ". Your administrator makes one with ", h("code", {}, "ivr keys create"),
-      ". It is kept only in this browser tab until you sign out."),
+    h("label", { for: "key" }, t("signin.key")), input,
+    h("p", { id: "key-help", class: "help" }, t("signin.help", { prefix: h("code", {}, "ivr_"),
+      command: h("code", {}, "ivr keys create") })),
     button);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const key = input.value.trim();
     if (!key) {
-      fill(feedback, notice("error", "Type or paste your API key."));
+      fill(feedback, notice("error", t("signin.empty")));
       input.focus();
       return;
     }
     button.disabled = true;
-    fill(feedback, notice("info", "Checking your key…"));
+    fill(feedback, notice("info", t("signin.checking")));
     try {
       const me = await getJson("/api/me", { key });
       session.save(key, me);
       done();
     } catch (error) {
       fill(feedback, notice("error", error instanceof ApiFailure && error.status === 401
-        ? "That key was not accepted. Check that you copied all of it and that it has not been revoked."
+        ? t("signin.refused")
         : error.message));
       input.select();
       input.focus();
@@ -38,6 +38,6 @@ export function signInView(root, message, done) {
       button.disabled = false;
     }
   });
-  root.append(h("h1", {}, "Sign in"), form);
+  root.append(h("h1", {}, t("signin.title")), form);
   input.focus();
 }

@@ -2,26 +2,27 @@
 
 import { getJson, send } from "../api.js";
 import { announce, fill, h, link, notice, table, when } from "../dom.js";
+import { t } from "../i18n.js";
 import { showFailure } from "../page.js";
 import { sourceView } from "../source.js";
 
 export async function versionsView(root, { id }, { signal }) {
   const path = `/api/campaigns/${encodeURIComponent(id)}`;
-  root.append(h("h1", {}, `Versions of ${id}`),
-    h("p", { class: "actions" }, link(`campaigns/${encodeURIComponent(id)}`, "Results"),
-      link(`upload?campaign=${encodeURIComponent(id)}`, "Upload a new version")),
-    h("p", { class: "help" }, "Every uploaded file is kept as a version. New calls get the version in service; "
-      + "calls already in progress finish on the version they started with."));
+  root.append(h("h1", {}, t("versions.title", { id })),
+    h("p", { class: "actions" }, link(`campaigns/${encodeURIComponent(id)}`, t("versions.results")),
+      link(`upload?campaign=${encodeURIComponent(id)}`, t("versions.upload"))),
+    h("p", { class: "help" }, t("versions.help")));
   const feedback = h("div", { class: "feedback" });
   const list = h("div");
   const viewer = h("div");
   root.append(feedback, list, viewer);
 
   async function show(version) {
-    fill(viewer, h("p", {}, "Loading…"));
+    fill(viewer, h("p", {}, t("versions.loading")));
     try {
       const { source } = await getJson(`${path}/versions/${version}`, { signal });
-      fill(viewer, h("h2", {}, `File of version ${version}`), sourceView(source, [], "v", `File of version ${version}`));
+      const title = t("versions.file", { version });
+      fill(viewer, h("h2", {}, title), sourceView(source, [], "v", title));
       viewer.scrollIntoView();
     } catch (error) {
       fill(viewer);
@@ -31,11 +32,11 @@ export async function versionsView(root, { id }, { signal }) {
 
   async function activate(version, button) {
     button.disabled = true;
-    fill(feedback, notice("info", `Putting version ${version} in service…`));
+    fill(feedback, notice("info", t("versions.activating", { version })));
     try {
       await send("POST", `${path}/activate`, { json: { version }, signal });
-      fill(feedback, notice("ok", `Version ${version} is now in service. New calls get this version.`));
-      announce(`Version ${version} is now in service.`);
+      fill(feedback, notice("ok", t("versions.activated", { version })));
+      announce(t("versions.activatedShort", { version }));
       await draw();
     } catch (error) {
       fill(feedback);
@@ -47,17 +48,18 @@ export async function versionsView(root, { id }, { signal }) {
   async function draw() {
     const versions = await getJson(`${path}/versions`, { signal });
     const active = versions.find((v) => v.active)?.version ?? 0;
-    fill(list, table("Versions", [
-      { label: "Version", cell: (v) => `Version ${v.version}` },
-      { label: "Uploaded", cell: (v) => when(v.created_at) },
-      { label: "Status", cell: (v) => (v.active ? h("strong", { class: "badge ok" }, "In service") : "Not in service") },
-      { label: "Actions", cell: (v) => h("span", { class: "actions" },
+    fill(list, table(t("versions.caption"), [
+      { label: t("versions.version"), cell: (v) => t("versions.versionN", { version: v.version }) },
+      { label: t("versions.uploaded"), cell: (v) => when(v.created_at) },
+      { label: t("versions.status"), cell: (v) => (v.active ? h("strong", { class: "badge ok" }, t("versions.inService"))
+        : t("versions.notInService")) },
+      { label: t("versions.actions"), cell: (v) => h("span", { class: "actions" },
         h("button", { type: "button", class: "link", onclick: () => show(v.version),
-          "aria-label": `View the file of version ${v.version}` }, "View file"),
+          "aria-label": t("versions.viewOf", { version: v.version }) }, t("versions.view")),
         !v.active && h("button", { type: "button", onclick: (event) => activate(v.version, event.target),
-          "aria-label": `${v.version < active ? "Roll back to" : "Put in service:"} version ${v.version}` },
-        v.version < active ? "Roll back to this version" : "Put in service")) },
-    ], [...versions].reverse(), "This campaign has no versions."));
+          "aria-label": t(v.version < active ? "versions.rollBackTo" : "versions.putVersion", { version: v.version }) },
+        t(v.version < active ? "versions.rollBack" : "versions.put"))) },
+    ], [...versions].reverse(), t("versions.none")));
   }
   await draw();
 }
