@@ -24,6 +24,7 @@ from ivr.sip.access import AccessError, parse_networks
 from ivr.sip.ratelimit import CLASSES, DEFAULT_RATES, Rate, RateError
 from ivr.speech.service import CHOOSABLE, SpeechConfig
 
+SWITCH_INTERVAL = 0.001     # seconds a thread may keep the GIL when another wants it (see serve)
 log = logging.getLogger("ivr")
 
 
@@ -293,6 +294,10 @@ async def serve(config: EngineConfig) -> None:
     node = Node(config)
     await node.start()
     gc.freeze()     # what start-up made (libraries, campaigns) leaves the collector: full collections stay short
+    # The loop gives up the GIL at every socket call and must get it back at once: with the default 5 ms
+    # switch interval a busy thread (the store writer loading a code pool, a report) keeps it up to 5 ms
+    # each time, and a tick of many sends waits many times that. 1 ms bounds each wait.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

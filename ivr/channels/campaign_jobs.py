@@ -3,8 +3,9 @@
 A campaign file comes from a business and may be hostile: a YAML document can cost seconds of CPU (a
 megabyte of keys, a 100,000-code pool) or gigabytes of memory, and the event loop that paces every
 call's media must never wait on it. So each job runs in a fresh child process (forked from a small
-`forkserver` that has this module imported: a few milliseconds per job) which lowers its own priority
-(nice 10) and caps itself with `resource.setrlimit`: CPU time (`RLIMIT_CPU`, the kernel stops it
+`forkserver` that has this module imported: a few milliseconds per job) which puts itself in the idle scheduling
+class (`SCHED_IDLE`: it runs only on CPU time nothing else wants, so a busy node's media clock always
+comes first; nice 10 where that class is refused) and caps itself with `resource.setrlimit`: CPU time (`RLIMIT_CPU`, the kernel stops it
 with SIGXCPU) and address space (`RLIMIT_AS`, past which allocations fail). The parent also stops a
 child that runs longer than `wall_seconds` (a webhook of a simulation that never answers). A job
 past a limit ends in `JobFailed`, whose message says which limit: the API answers 422 with it. The
@@ -98,10 +99,17 @@ def _vm_bytes() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
+def _lowest_priority() -> None:
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(NICE)
+
+
 def _child(conn: Connection, limits: Limits, job: str, args: tuple) -> None:
     """The worker: cap itself, run the job, send ("ok", result) or why not."""
     try:
-        os.nice(NICE)
+        _lowest_priority()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         memory = _vm_bytes() + limits.memory_mib * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
