@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ..integration.api.conftest import make_key, wait_for
+from ..integration.api.conftest import lease, make_key, wait_for
 from ..integration.test_sms import sms
 from .conftest import Site, browser_page, screenshot
 
@@ -48,8 +48,10 @@ ALLOWED = {"SMS", "SMSC", "SIP", "CSV", "API", "YAML", "JSON", "SHA", "IVR", "iv
 
 @pytest.fixture(scope="module")
 def ukr(site: Site) -> dict[str, str]:
-    """The tenant's keys, its campaign uploaded and in service, and five SMS votes from five callers."""
+    """The tenant's keys, its number leased, its campaign uploaded and in service, and five SMS votes from
+    five callers."""
     keys = {role: make_key(site.engine, "ukr", role) for role in ("business", "operator")}
+    lease(site.engine, "ukr", "4646")
     site.api("/api/campaigns/kava-vote/versions?activate=1", keys["business"], CAMPAIGN)
     return keys
 
