@@ -20,6 +20,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from . import audit
 from .audit import Action, Actor
 from .connect import insert_one
@@ -32,7 +34,7 @@ NUMBER_CHANNELS = ("sms", "voice", "both")
 INVENTORY_NUMBER = re.compile(r"[0-9]{3,4}")
 FILE_NUMBER = re.compile(r"[0-9]{3,15}")       # what a campaign file may name (a trunk's longer number too)
 MAX_FEE = 10_000_000                      # 100,000 UAH a month: a sanity bound
-CHANNEL_WORDS = {"sms": "SMS", "voice": "voice calls"}
+CHANNEL_WORDS = {"sms": t("SMS"), "voice": t("voice calls")}
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,12 @@ def add_number(session: Session, number: str, number_class: str, channels: str, 
                currency: str = CURRENCY, actor: Actor | None = None) -> InventoryNumber:
     """Put a number in the inventory (Conflict when it is there already)."""
     if not INVENTORY_NUMBER.fullmatch(number):
-        raise StoreError(f"{number!r} is not a short number of 3 or 4 digits")
+        raise StoreError(t("{number!r} is not a short number of 3 or 4 digits", number=number))
     _check_fields(number_class, channels, monthly_fee)
     row = {"number": number, "class": number_class, "channels": channels, "monthly_fee": monthly_fee,
            "currency": check_currency(currency), "added_at": _now()}
     if not insert_one(session, NumberRow.__table__, row):                          # type: ignore[arg-type]
-        raise Conflict(f"number {number} is in the inventory already")
+        raise Conflict(t("number {number} is in the inventory already", number=number))
     audit.record(session, actor, Action.INVENTORY_ADDED, None, number,
                  {"class": number_class, "channels": channels, "monthly_fee": monthly_fee})
     return InventoryNumber(number, number_class, channels, monthly_fee, currency, row["added_at"], None)
@@ -107,8 +109,8 @@ def update_number(session: Session, number: str, *, number_class: str | None = N
     _check_fields(number_class, channels, monthly_fee)
     for lease in _leases(session, number=number, from_day=today):
         if not set(channels_of(lease.channels)) <= set(channels_of(channels)):
-            raise Conflict(f"number {number} is leased on {lease.channels} until "
-                           f"{lease.ends_on or 'further notice'}: it must keep those channels")
+            raise Conflict(t("number {number} is leased on {channels} until {until}: it must keep those channels",
+                             number=number, channels=lease.channels, until=lease.ends_on or t("further notice")))
     audit.record(session, actor, Action.INVENTORY_CHANGED, None, number, {
         "class": number_class, "channels": channels, "monthly_fee": monthly_fee,
         "previous": {"class": row.number_class, "channels": row.channels, "monthly_fee": row.monthly_fee}})
@@ -120,7 +122,7 @@ def remove_number(session: Session, number: str, actor: Actor | None = None) -> 
     """Take a number that was never leased out of the inventory (a mistake corrected)."""
     _number(session, number, lock=True)
     if _leases(session, number=number):
-        raise Conflict(f"number {number} has leases: end them instead (its history stays)")
+        raise Conflict(t("number {number} has leases: end them instead (its history stays)", number=number))
     audit.record(session, actor, Action.INVENTORY_REMOVED, None, number)
     session.execute(delete(NumberRow).where(NumberRow.number == number))
 
@@ -128,7 +130,7 @@ def remove_number(session: Session, number: str, actor: Actor | None = None) -> 
 def inventory(session: Session, state: str, day: date) -> list[InventoryNumber]:
     """Numbers of the inventory ("all", "free" or "leased" on `day`), each with its lease of that day."""
     if state not in ("all", "free", "leased"):
-        raise StoreError('state must be "all", "free" or "leased"')
+        raise StoreError(t('state must be "all", "free" or "leased"'))
     by_number: dict[str, list[Lease]] = {}
     for lease in _leases(session, from_day=day):
         by_number.setdefault(lease.number, []).append(lease)
@@ -146,14 +148,14 @@ def lease_number(session: Session, number: str, tenant_id: str, starts_on: date,
     """Lease a number to a tenant from `starts_on` (Conflict when another lease overlaps)."""
     row = _number(session, number, lock=True)
     if session.get(TenantRow, tenant_id) is None:
-        raise NotFound(f"no tenant {tenant_id!r}")
+        raise NotFound(t("no tenant {tenant!r}", tenant=tenant_id))
     channels = channels or row.channels
     if channels not in NUMBER_CHANNELS:
-        raise StoreError(f"channels must be one of {', '.join(NUMBER_CHANNELS)}")
+        raise StoreError(t("channels must be one of {channels}", channels=", ".join(NUMBER_CHANNELS)))
     if not set(channels_of(channels)) <= set(channels_of(row.channels)):
-        raise StoreError(f"number {number} carries {row.channels} only")
+        raise StoreError(t("number {number} carries {channels} only", number=number, channels=row.channels))
     if ends_on is not None and ends_on < starts_on:
-        raise StoreError("a lease cannot end before it starts")
+        raise StoreError(t("a lease cannot end before it starts"))
     _check_overlap(session, number, starts_on, ends_on, None)
     lease = NumberLeaseRow(number=number, tenant_id=tenant_id, channels=channels, starts_on=starts_on,
                            ends_on=ends_on, created_at=_now())
@@ -169,11 +171,11 @@ def end_lease(session: Session, lease_id: int, ends_on: date, today: date, actor
     """End a lease on `ends_on` (its last day); a lease ended in the past no longer points at a campaign."""
     row = session.get(NumberLeaseRow, lease_id)
     if row is None:
-        raise NotFound(f"no lease {lease_id}")
+        raise NotFound(t("no lease {lease}", lease=lease_id))
     _number(session, row.number, lock=True)
     session.refresh(row)
     if ends_on < row.starts_on:
-        raise StoreError(f"the lease starts on {row.starts_on}: it cannot end before")
+        raise StoreError(t("the lease starts on {day}: it cannot end before", day=row.starts_on))
     _check_overlap(session, row.number, row.starts_on, ends_on, row.id)
     audit.record(session, actor, Action.LEASE_ENDED, row.tenant_id, row.number, {
         "lease": row.id, "ends_on": ends_on.isoformat(),
@@ -211,17 +213,18 @@ def check_claim(session: Session, tenant_id: str, number: str, channel: str | No
     """The tenant's lease that lets it use the number on `channel` (None: on any) on `day` or later;
     Forbidden (not its number, or not on that channel) or Conflict (another tenant's) otherwise."""
     if session.get(NumberRow, number) is None:
-        raise Forbidden(f"number {number} is not one of the provider's numbers: ask your provider for a number")
+        raise Forbidden(t("number {number} is not one of the provider's numbers: ask your provider for a number",
+                           number=number))
     mine = [lease for lease in _leases(session, number=number, from_day=day) if lease.tenant_id == tenant_id]
     lease = _lease_of_day(mine, day)
     if lease is None:
         holder = current_lease(session, number, day)
         if holder is not None and holder.active_on(day):
-            raise Conflict(f"number {number} is leased to another tenant")
-        raise Forbidden(f"number {number} is not leased to you: ask your provider to lease it")
+            raise Conflict(t("number {number} is leased to another tenant", number=number))
+        raise Forbidden(t("number {number} is not leased to you: ask your provider to lease it", number=number))
     if channel is not None and not lease.carries(channel):
-        raise Forbidden(f"number {number} is leased to you for {CHANNEL_WORDS[lease.channels]} only, "
-                        f"not for {CHANNEL_WORDS[channel]}")
+        raise Forbidden(t("number {number} is leased to you for {leased} only, not for {asked}", number=number,
+                          leased=CHANNEL_WORDS[lease.channels], asked=CHANNEL_WORDS[channel]))
     return lease
 
 
@@ -231,7 +234,7 @@ def ensure_leased(session: Session, tenant_id: str, number: str, channels: str, 
     to the tenant from `day` unless it has a lease on that day or later (Conflict: another tenant's).
     The node's own files may name any number a campaign file may (3 to 15 digits)."""
     if not FILE_NUMBER.fullmatch(number):
-        raise StoreError(f"{number!r} is not a number a campaign file may name")
+        raise StoreError(t("{number!r} is not a number a campaign file may name", number=number))
     insert_one(session, NumberRow.__table__, {"number": number, "class": "regular",  # type: ignore[arg-type]
                                                "channels": channels, "monthly_fee": 0, "currency": CURRENCY,
                                                "added_at": _now()})
@@ -240,7 +243,7 @@ def ensure_leased(session: Session, tenant_id: str, number: str, channels: str, 
     if lease is None:
         lease_number(session, number, tenant_id, day, channels, actor=actor)
     elif lease.tenant_id != tenant_id:
-        raise Conflict(f"number {number} is leased to another tenant")
+        raise Conflict(t("number {number} is leased to another tenant", number=number))
 
 
 def routable(session: Session, day: date) -> dict[str, Lease]:
@@ -252,17 +255,17 @@ def routable(session: Session, day: date) -> dict[str, Lease]:
 
 def _check_fields(number_class: str, channels: str, monthly_fee: int) -> None:
     if number_class not in CLASSES:
-        raise StoreError(f"class must be one of {', '.join(CLASSES)}")
+        raise StoreError(t("class must be one of {classes}", classes=", ".join(CLASSES)))
     if channels not in NUMBER_CHANNELS:
-        raise StoreError(f"channels must be one of {', '.join(NUMBER_CHANNELS)}")
+        raise StoreError(t("channels must be one of {channels}", channels=", ".join(NUMBER_CHANNELS)))
     if not 0 <= monthly_fee <= MAX_FEE:
-        raise StoreError(f"the monthly fee must be 0 to {MAX_FEE // 100} {CURRENCY}")
+        raise StoreError(t("the monthly fee must be 0 to {most} {currency}", most=MAX_FEE // 100, currency=CURRENCY))
 
 
 def _number(session: Session, number: str, lock: bool = False) -> NumberRow:
     row = session.get(NumberRow, number, with_for_update=lock)
     if row is None:
-        raise NotFound(f"number {number} is not in the inventory")
+        raise NotFound(t("number {number} is not in the inventory", number=number))
     return row
 
 
@@ -271,8 +274,10 @@ def _check_overlap(session: Session, number: str, starts_on: date, ends_on: date
         if lease.id == own:
             continue
         if (ends_on is None or lease.starts_on <= ends_on) and (lease.ends_on is None or starts_on <= lease.ends_on):
-            until = f"to {lease.ends_on}" if lease.ends_on else "with no end"
-            raise Conflict(f"number {number} is leased from {lease.starts_on} {until} (lease {lease.id})")
+            raise Conflict(t("number {number} is leased from {first} to {last} (lease {lease})", number=number,
+                             first=lease.starts_on, last=lease.ends_on, lease=lease.id) if lease.ends_on else
+                           t("number {number} is leased from {first} with no end (lease {lease})", number=number,
+                             first=lease.starts_on, lease=lease.id))
 
 
 def _leases(session: Session, *, tenant_id: str | None = None, number: str | None = None,

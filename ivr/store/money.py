@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ivr.i18n import t
+
 from .errors import StoreError
 
 CURRENCY = "UAH"
@@ -37,7 +39,7 @@ def parse_amount(text: object, what: str = "amount") -> int:
     """A decimal string such as "12.50" as minor units (1250); MoneyError for anything else (floats too)."""
     match = AMOUNT.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise MoneyError(f'{what} must be a string such as "12.50" (at most 2 decimals, no floats)')
+        raise MoneyError(t('{what} must be a string such as "12.50" (at most 2 decimals, no floats)', what=what))
     whole, fraction = match.group(1), (match.group(2) or "").ljust(MINOR_DIGITS, "0")
     return int(whole) * 10 ** MINOR_DIGITS + int(fraction)
 
@@ -58,10 +60,10 @@ def parse_percent(text: object, what: str = "share") -> int:
     """A percentage string from "0" to "100" with at most 2 decimals, as basis points ("45.5" → 4550)."""
     match = PERCENT.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise MoneyError(f'{what} must be a percentage string such as "45" or "45.5"')
+        raise MoneyError(t('{what} must be a percentage string such as "45" or "45.5"', what=what))
     bp = int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
     if bp > BASIS:
-        raise MoneyError(f"{what} cannot be more than 100 %")
+        raise MoneyError(t("{what} cannot be more than 100 %", what=what))
     return bp
 
 
@@ -73,7 +75,8 @@ def format_percent(bp: int) -> str:
 
 def check_currency(currency: str) -> str:
     if currency not in CURRENCIES:
-        raise MoneyError(f"unknown currency {currency!r}; expected one of {', '.join(CURRENCIES)}")
+        raise MoneyError(t("unknown currency {currency!r}; expected one of {currencies}", currency=currency,
+                             currencies=", ".join(CURRENCIES)))
     return currency
 
 
@@ -103,17 +106,17 @@ def parse_month(text: object) -> date:
     """"2025-03" → the first day of that month."""
     match = MONTH.fullmatch(text) if isinstance(text, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 12:
-        raise MoneyError('a month is written YYYY-MM, e.g. "2025-03"')
+        raise MoneyError(t('a month is written YYYY-MM, e.g. "2025-03"'))
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def parse_day(text: object, what: str = "date") -> date:
     if not isinstance(text, str):
-        raise MoneyError(f'{what} must be a date written YYYY-MM-DD, e.g. "2025-03-01"')
+        raise MoneyError(t('{what} must be a date written YYYY-MM-DD, e.g. "2025-03-01"', what=what))
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise MoneyError(f'{what} must be a date written YYYY-MM-DD, e.g. "2025-03-01"') from None
+        raise MoneyError(t('{what} must be a date written YYYY-MM-DD, e.g. "2025-03-01"', what=what)) from None
 
 
 def next_month(first: date) -> date:

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ivr.i18n import t
+
 from .errors import StoreError
 from .money import BASIS, CURRENCIES, div_round, share_of
 
@@ -32,6 +34,12 @@ INCREMENT = (1, 60)
 ANY_OPERATOR = "*"
 ITEMS = ("monthly_fee", "sms_premium", "sms_business_paid", "sms_outbound", "call_premium", "call_business_paid")
 MICROSECONDS = 1_000_000
+# the premium price's bounds, said per unit (filled with low, high and currency)
+PREMIUM_RANGE = {
+    "message": t("a premium price is {low} to {high} {currency} per message, VAT included"),
+    "call": t("a premium price is {low} to {high} {currency} per call, VAT included"),
+    "minute": t("a premium price is {low} to {high} {currency} per minute, VAT included"),
+}
 
 
 class TariffError(StoreError):
@@ -77,38 +85,42 @@ class Priced:
     share: int = 0
 
 
-def check_tariff(t: Tariff) -> Tariff:
+def check_tariff(tariff: Tariff) -> Tariff:
     """The tariff if every field fits its channel and kind; TariffError naming the first that does not."""
-    if (t.number is None) == (t.campaign_id is None):
-        raise TariffError("a tariff is for one number or for one campaign")
-    if t.channel not in CHANNELS:
-        raise TariffError(f"channel must be one of {', '.join(CHANNELS)}")
-    if t.kind not in KINDS:
-        raise TariffError(f"kind must be one of {', '.join(KINDS)}")
-    if t.unit not in UNITS[t.channel]:
-        raise TariffError(f"unit of a {t.channel} tariff must be one of {', '.join(UNITS[t.channel])}")
-    if t.currency not in CURRENCIES:
-        raise TariffError(f"unknown currency {t.currency!r}; expected one of {', '.join(CURRENCIES)}")
+    if (tariff.number is None) == (tariff.campaign_id is None):
+        raise TariffError(t("a tariff is for one number or for one campaign"))
+    if tariff.channel not in CHANNELS:
+        raise TariffError(t("channel must be one of {channels}", channels=", ".join(CHANNELS)))
+    if tariff.kind not in KINDS:
+        raise TariffError(t("kind must be one of {kinds}", kinds=", ".join(KINDS)))
+    if tariff.unit not in UNITS[tariff.channel]:
+        raise TariffError(t("unit of a {channel} tariff must be one of {units}", channel=tariff.channel,
+                            units=", ".join(UNITS[tariff.channel])))
+    if tariff.currency not in CURRENCIES:
+        raise TariffError(t("unknown currency {currency!r}; expected one of {currencies}", currency=tariff.currency,
+                            currencies=", ".join(CURRENCIES)))
     low, high = PREMIUM_PRICE
-    if t.kind == "premium" and not low <= t.price <= high:
-        raise TariffError(f"a premium price is {low // 100} to {high // 100} {t.currency} per {t.unit}, VAT included")
-    if t.kind != "premium" and t.price:
-        raise TariffError("only a premium tariff has a price (the subscriber's); business_pays has a cost")
+    if tariff.kind == "premium" and not low <= tariff.price <= high:
+        raise TariffError(PREMIUM_RANGE[tariff.unit].with_params(low=low // 100, high=high // 100,
+                                                                 currency=tariff.currency))
+    if tariff.kind != "premium" and tariff.price:
+        raise TariffError(t("only a premium tariff has a price (the subscriber's); business_pays has a cost"))
     for name in ("cost", "outbound_cost"):
-        if not 0 <= getattr(t, name) <= MAX_COST:
-            raise TariffError(f"{name} must be 0 to {MAX_COST // 100} {t.currency}")
-    if t.kind != "business_pays" and t.cost:
-        raise TariffError("only a business_pays tariff has a cost per unit")
-    if t.channel != "sms" and t.outbound_cost:
-        raise TariffError("outbound_cost is the price of an outbound SMS part: SMS tariffs only")
-    if not INCREMENT[0] <= t.increment <= INCREMENT[1]:
-        raise TariffError(f"increment must be {INCREMENT[0]} to {INCREMENT[1]} seconds")
-    shares = t.shares or {}
-    if shares and t.kind != "premium":
-        raise TariffError("revenue shares belong to premium tariffs")
+        if not 0 <= getattr(tariff, name) <= MAX_COST:
+            raise TariffError(t("{name} must be 0 to {most} {currency}", name=name, most=MAX_COST // 100,
+                                currency=tariff.currency))
+    if tariff.kind != "business_pays" and tariff.cost:
+        raise TariffError(t("only a business_pays tariff has a cost per unit"))
+    if tariff.channel != "sms" and tariff.outbound_cost:
+        raise TariffError(t("outbound_cost is the price of an outbound SMS part: SMS tariffs only"))
+    if not INCREMENT[0] <= tariff.increment <= INCREMENT[1]:
+        raise TariffError(t("increment must be {least} to {most} seconds", least=INCREMENT[0], most=INCREMENT[1]))
+    shares = tariff.shares or {}
+    if shares and tariff.kind != "premium":
+        raise TariffError(t("revenue shares belong to premium tariffs"))
     if not all(isinstance(v, int) and 0 <= v <= BASIS for v in shares.values()):
-        raise TariffError("a share is 0 to 100 %")
-    return t
+        raise TariffError(t("a share is 0 to 100 %"))
+    return tariff
 
 
 def price_sms_in(t: Tariff, operator: str) -> Priced | None:

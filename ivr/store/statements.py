@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from .models import CampaignRow, ChargeRow
 from .errors import NotFound
 from .money import CURRENCY, day_start, days, local_day, next_month, vat_on
@@ -115,7 +117,7 @@ def campaign_days(session: Session, tenant_id: str | None, campaign_id: str, fir
     """The campaign's events, revenue, cost and share on each day from `first` up to `until`."""
     owner = session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == campaign_id))
     if owner is None or tenant_id is not None and owner != tenant_id:
-        raise NotFound(f"no campaign {campaign_id!r}")
+        raise NotFound(t("no campaign {campaign!r}", campaign=campaign_id))
     out = []
     for day in days(first, until):
         n, amount, revenue, share = session.execute(select(

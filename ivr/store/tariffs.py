@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from ivr.i18n import t
+
 from . import audit
 from .audit import Action, Actor
 from .errors import NotFound
@@ -42,12 +44,12 @@ def set_tariff(session: Session, tariff: Tariff, now: datetime | None = None, ac
     `now`: the clock once the tenant's row is locked, unless given (tests)."""
     check_tariff(tariff)
     if session.get(TenantRow, tariff.tenant_id, with_for_update=True) is None:     # one change at a time
-        raise NotFound(f"no tenant {tariff.tenant_id!r}")
+        raise NotFound(t("no tenant {tenant!r}", tenant=tariff.tenant_id))
     starts = _start(tariff.valid_from, now or _now())
     if tariff.campaign_id is not None:
         owner = session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == tariff.campaign_id))
         if owner != tariff.tenant_id:
-            raise NotFound(f"the tenant has no campaign {tariff.campaign_id!r}")
+            raise NotFound(t("the tenant has no campaign {campaign!r}", campaign=tariff.campaign_id))
     else:
         check_claim(session, tariff.tenant_id, tariff.number or "", tariff.channel, local_day(starts))
     for old in session.scalars(select(TariffRow).where(_same_scope(tariff), or_(
@@ -70,7 +72,7 @@ def end_tariff(session: Session, tariff_id: int, tenant_id: str | None, now: dat
     """Take a tariff out of force LEAD from now (its traffic is then not charged)."""
     row = session.get(TariffRow, tariff_id, with_for_update=True)
     if row is None or tenant_id is not None and row.tenant_id != tenant_id:
-        raise NotFound(f"no tariff {tariff_id}")
+        raise NotFound(t("no tariff {tariff}", tariff=tariff_id))
     ends = max((now or _now()) + LEAD, row.valid_from)
     if row.valid_until is None or row.valid_until > ends:
         row.valid_until = ends
@@ -143,7 +145,8 @@ def _start(requested: datetime | None, now: datetime) -> datetime:
     if requested is None:
         return now + LEAD
     if requested < now + LEAD:
-        raise TariffError(f"a tariff takes effect at the earliest {int(LEAD.total_seconds())} s after it is set")
+        raise TariffError(t("a tariff takes effect at the earliest {seconds} s after it is set",
+                            seconds=int(LEAD.total_seconds())))
     return requested
 
 

@@ -48,9 +48,10 @@ ALLOWED = {"SMS", "SMSC", "SIP", "CSV", "API", "YAML", "JSON", "SHA", "IVR", "iv
 
 @pytest.fixture(scope="module")
 def ukr(site: Site) -> dict[str, str]:
-    """The tenant's keys, its campaign uploaded and in service, and five SMS votes from five callers."""
+    """The tenant's keys, its number leased, its campaign uploaded and in service, and five SMS votes from
+    five callers."""
     keys = {role: make_key(site.engine, "ukr", role) for role in ("business", "operator")}
-    lease(site.engine, "ukr", "4646")                       # the provider leases the tenant its number first
+    lease(site.engine, "ukr", "4646")
     site.api("/api/campaigns/kava-vote/versions?activate=1", keys["business"], CAMPAIGN)
     return keys
 

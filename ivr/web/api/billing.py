@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.i18n import t
+
 from ivr.store.money import (CURRENCY, VAT_BP, decimal_amount, format_amount, format_percent, local_day,
                              next_month, parse_amount, parse_day, parse_month, parse_percent)
 from ivr.store.rating import CHANNELS, UNITS, Tariff
@@ -45,16 +47,16 @@ async def set_tariff(request: web.Request) -> web.Response:
     body = await read_json(request)
     channel = body.get("channel")
     if channel not in CHANNELS:
-        raise ApiError(400, f"channel must be one of {', '.join(CHANNELS)}")
+        raise ApiError(400, t("channel must be one of {channels}", channels=", ".join(CHANNELS)))
     shares = body.get("shares", {})
     if not isinstance(shares, dict):
-        raise ApiError(400, 'shares must be an object such as {"kyivstar": "45", "*": "40"}')
+        raise ApiError(400, t('shares must be an object such as {{"kyivstar": "45", "*": "40"}}'))
     for name in ("tenant_id", "number", "campaign_id", "kind", "unit"):
         if body.get(name) is not None and not isinstance(body[name], str):
-            raise ApiError(400, f"{name} must be a string")
+            raise ApiError(400, t("{name} must be a string", name=name))
     increment = body.get("increment_seconds", 60)
     if not isinstance(increment, int) or isinstance(increment, bool):
-        raise ApiError(400, "increment_seconds must be a whole number of seconds (60: per started minute)")
+        raise ApiError(400, t("increment_seconds must be a whole number of seconds (60: per started minute)"))
     tariff = Tariff(
         tenant_id=body.get("tenant_id") or "", channel=channel, kind=body.get("kind") or "",
         unit=body.get("unit") or UNITS[channel][-1], number=body.get("number"), campaign_id=body.get("campaign_id"),
@@ -72,7 +74,7 @@ async def end_tariff(request: web.Request) -> web.Response:
     """Take a tariff out of force 10 s from now (its traffic is then not charged)."""
     tariff_id = request.match_info["tariff_id"]
     if not (tariff_id.isascii() and tariff_id.isdigit()):
-        raise ApiError(404, f"no tariff {tariff_id}")
+        raise ApiError(404, t("no tariff {tariff}", tariff=tariff_id))
     ended = await store_of(request).end_tariff(int(tariff_id), actor=principal_of(request).actor)
     return web.json_response(tariff_json(ended))
 
@@ -182,7 +184,7 @@ async def _campaign_days(request: web.Request) -> tuple[str, date, date, list[Ca
     first = parse_day(request.query["since"], "since") if request.query.get("since") else this_month
     until = parse_day(request.query["until"], "until") if request.query.get("until") else next_month(first)
     if not 0 < (until - first).days <= MAX_DAYS:
-        raise ApiError(400, f"until must be after since, at most {MAX_DAYS} days later")
+        raise ApiError(400, t("until must be after since, at most {days} days later", days=MAX_DAYS))
     return campaign_id, first, until, await store_of(request).campaign_days(tenant_id, campaign_id, first, until)
 
 
@@ -200,7 +202,7 @@ def _tenant(request: web.Request, required: bool = True) -> str | None:
         return principal.tenant_id
     tenant_id = request.query.get("tenant") or None
     if tenant_id is None and required:
-        raise ApiError(400, "name the tenant: ?tenant=ID")
+        raise ApiError(400, t("name the tenant: ?tenant=ID"))
     return tenant_id
 
 
@@ -218,7 +220,7 @@ def _time(value: Any, name: str) -> datetime | None:
     except ValueError:
         at = None
     if at is None:
-        raise ApiError(400, f"{name} must be an ISO 8601 time, e.g. 2026-04-01T00:00:00+03:00")
+        raise ApiError(400, t("{name} must be an ISO 8601 time, e.g. 2026-04-01T00:00:00+03:00", name=name))
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 

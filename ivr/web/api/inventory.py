@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ivr.i18n import t
+
 from ivr.store.inventory import InventoryNumber
 from ivr.store.money import format_amount, parse_amount, parse_day
 
@@ -21,7 +23,7 @@ async def list_inventory(request: web.Request) -> web.Response:
     of that day (else the next one)."""
     state = request.query.get("state", "all")
     if state not in STATES:
-        raise ApiError(400, f"state must be one of {', '.join(STATES)}")
+        raise ApiError(400, t("state must be one of {states}", states=", ".join(STATES)))
     day = parse_day(request.query["day"], "day") if request.query.get("day") else None
     return web.json_response([inventory_json(n) for n in await store_of(request).inventory(state, day)])
 
@@ -31,7 +33,7 @@ async def add_number(request: web.Request) -> web.Response:
     body = await read_json(request)
     number = body.get("number")
     if not isinstance(number, str):
-        raise ApiError(400, 'number must be a string such as "3838"')
+        raise ApiError(400, t('number must be a string such as "3838"'))
     added = await store_of(request).add_number(number, _text(body, "class", "regular"),
                                                _text(body, "channels", "both"),
                                                parse_amount(body.get("monthly_fee_without_vat", "0"),
@@ -62,7 +64,7 @@ async def lease_number(request: web.Request) -> web.Response:
     body = await read_json(request)
     tenant_id = body.get("tenant_id")
     if not isinstance(tenant_id, str):
-        raise ApiError(400, "tenant_id must be the id of a tenant")
+        raise ApiError(400, t("tenant_id must be the id of a tenant"))
     ends_on = body.get("ends_on")
     lease = await store_of(request).lease_number(
         request.match_info["number"], tenant_id, parse_day(body.get("starts_on"), "starts_on"),
@@ -77,7 +79,7 @@ async def end_lease(request: web.Request) -> web.Response:
     body = await read_json(request)
     lease_id = request.match_info["lease_id"]
     if not (lease_id.isascii() and lease_id.isdigit()):
-        raise ApiError(404, f"no lease {lease_id}")
+        raise ApiError(404, t("no lease {lease}", lease=lease_id))
     lease = await store_of(request).end_lease(int(lease_id), parse_day(body.get("ends_on"), "ends_on"),
                                               principal_of(request).actor)
     await _refresh(request)
@@ -101,7 +103,7 @@ def inventory_json(n: InventoryNumber) -> dict[str, Any]:
 def _text(body: dict[str, Any], name: str, default: str | None) -> Any:
     value = body.get(name, default)
     if value is not None and not isinstance(value, str):
-        raise ApiError(400, f"{name} must be a string")
+        raise ApiError(400, t("{name} must be a string", name=name))
     return value
 
 

@@ -43,10 +43,10 @@ const ROUTES = [
   [["node"], OPERATOR, nodeView, "frame.menu.node"],
   [["tenants"], ADMIN, tenantsView, "frame.menu.tenants"],
   [["tenants", ":id"], ADMIN, keysView],
-  [["numbers"], BUSINESS_ONLY, myNumbersView, "Numbers"],
-  [["inventory"], ADMIN, inventoryView, "Numbers"],
-  [["tariffs"], BUSINESS, tariffsView, "Tariffs"],
-  [["statement"], BUSINESS, statementView, "Money"],
+  [["numbers"], BUSINESS_ONLY, myNumbersView, "frame.menu.numbers"],
+  [["inventory"], ADMIN, inventoryView, "frame.menu.numbers"],
+  [["tariffs"], BUSINESS, tariffsView, "frame.menu.tariffs"],
+  [["statement"], BUSINESS, statementView, "frame.menu.money"],
   [["campaigns", ":id", "money"], BUSINESS, campaignMoneyView],
 ];
 

@@ -3,45 +3,20 @@
 
 import { getJson, send } from "../api.js";
 import { announce, fill, h, notice, table, when } from "../dom.js";
+import { t } from "../i18n.js";
 import { showFailure } from "../page.js";
 
-// Every word this page shows, in one place (to be translated).
-const TEXT = {
-  title: "Tariffs",
-  help: "Premium prices are what subscribers pay, VAT included (1 to 50 UAH); the business gets its share of "
-    + "the price without VAT, by the subscriber’s operator. Costs the business pays are without VAT. A new "
-    + "tariff takes effect 10 seconds after it is set, on every server at once.",
-  setTitle: "Set a tariff",
-  tenant: "Tenant",
-  scope: "For",
-  scopes: { number: "A number", campaign: "A campaign" },
-  number: "Number",
-  campaign: "Campaign",
-  channel: "Channel",
-  channels: { sms: "SMS", voice: "Calls" },
-  kind: "Who pays",
-  kinds: { subscriber_pays: "The subscriber (normal price)", business_pays: "The business (free to the subscriber)",
-    premium: "Premium: the subscriber pays our price" },
-  unit: "Priced per",
-  units: { message: "message", call: "call", minute: "minute" },
-  price: "Premium price, UAH with VAT",
-  cost: "Cost to the business per message, call or minute, UAH without VAT",
-  outbound: "Cost per outbound SMS part, UAH without VAT",
-  increment: "Calls per minute: billed in steps of (seconds; 60 = per started minute)",
-  shares: "Business’s share by operator, % of the price without VAT (one per line: operator percent; * for the rest)",
-  set: "Put in force",
-  done: (t) => `Tariff ${t.id} takes effect at ${when(t.valid_from)}.`,
-  columns: { tenant: "Tenant", for: "For", channel: "Channel", kind: "Who pays", price: "Price / cost",
-    shares: "Shares", since: "In force", actions: "Actions" },
-  period: (t) => (t.valid_until ? `${when(t.valid_from)} – ${when(t.valid_until)}` : `from ${when(t.valid_from)}`),
-  priceWithVat: (p, unit) => `${p} UAH per ${unit} with VAT`,
-  costWithoutVat: (c, unit) => `${c} UAH per ${unit} without VAT`,
-  outboundWithoutVat: (c) => `outbound SMS: ${c} UAH per part without VAT`,
-  step: (s) => `billed per ${s} s`,
-  none: "No tariffs in force.",
-  end: "Take out of force",
-  ended: (t) => `Tariff ${t.id} goes out of force at ${when(t.valid_until)}.`,
-};
+// Texts picked by a field of a tariff or a choice (catalogue keys, docs/i18n.md). A unit is written as it
+// reads after "per" (per message, за хвилину), in the form's choice and in the price of a tariff alike.
+const SCOPES = { number: "tariffs.scopes.number", campaign: "tariffs.scopes.campaign" };
+const CHANNELS = { sms: "tariffs.channels.sms", voice: "tariffs.channels.voice" };
+const KINDS = { subscriber_pays: "tariffs.kinds.subscriber_pays", business_pays: "tariffs.kinds.business_pays",
+  premium: "tariffs.kinds.premium" };
+const UNITS = { message: "tariffs.units.message", call: "tariffs.units.call", minute: "tariffs.units.minute" };
+
+function choices(keys) {
+  return Object.entries(keys).map(([value, key]) => [value, t(key)]);
+}
 
 function options(entries, selected) {
   return entries.map(([value, text]) => h("option", { value, selected: value === selected }, text));
@@ -61,57 +36,66 @@ function parseShares(text) {
   return shares;
 }
 
-function describe(t) {
-  const unit = TEXT.units[t.unit];
+function describe(tariff) {
+  const unit = UNITS[tariff.unit] ? t(UNITS[tariff.unit]) : tariff.unit;
   const parts = [];
-  if (t.kind === "premium") parts.push(TEXT.priceWithVat(t.price_with_vat, unit));
-  if (t.kind === "business_pays") parts.push(TEXT.costWithoutVat(t.cost_without_vat, unit));
-  if (t.outbound_cost_without_vat !== "0.00") parts.push(TEXT.outboundWithoutVat(t.outbound_cost_without_vat));
-  if (t.unit === "minute" && t.kind !== "subscriber_pays") parts.push(TEXT.step(t.increment_seconds));
+  if (tariff.kind === "premium") parts.push(t("tariffs.priceWithVat", { price: tariff.price_with_vat, unit }));
+  if (tariff.kind === "business_pays") parts.push(t("tariffs.costWithoutVat", { cost: tariff.cost_without_vat, unit }));
+  if (tariff.outbound_cost_without_vat !== "0.00") {
+    parts.push(t("tariffs.outboundWithoutVat", { cost: tariff.outbound_cost_without_vat }));
+  }
+  if (tariff.unit === "minute" && tariff.kind !== "subscriber_pays") {
+    parts.push(t("tariffs.step", { s: tariff.increment_seconds }));
+  }
   return parts.join("; ") || "—";
+}
+
+function period(tariff) {
+  return tariff.valid_until ? t("tariffs.period", { from: when(tariff.valid_from), until: when(tariff.valid_until) })
+    : t("tariffs.periodFrom", { from: when(tariff.valid_from) });
 }
 
 export async function tariffsView(root, params, { me, signal }) {
   const admin = me.role === "admin";
   const feedback = h("div", { class: "feedback" });
   const list = h("div");
-  root.append(h("h1", {}, TEXT.title), h("p", { class: "help" }, TEXT.help));
+  root.append(h("h1", {}, t("tariffs.title")), h("p", { class: "help" }, t("tariffs.help")));
   const [tenants, campaigns] = await Promise.all([admin ? getJson("/api/tenants", { signal }) : [],
     getJson("/api/campaigns", { signal })]);
-  const tenantName = new Map(tenants.map((t) => [t.id, t.name]));
+  const tenantName = new Map(tenants.map((x) => [x.id, x.name]));
   const campaignName = new Map(campaigns.map((c) => [c.id, c.name]));
   if (admin) root.append(setForm());
   root.append(feedback, list);
 
   function setForm() {
-    const scope = h("select", { id: "t-scope" }, options(Object.entries(TEXT.scopes), "campaign"));
-    const tenant = h("select", { id: "t-tenant", name: "tenant_id" }, options(tenants.map((t) => [t.id, t.name])));
+    const scope = h("select", { id: "t-scope" }, options(choices(SCOPES), "campaign"));
+    const tenant = h("select", { id: "t-tenant", name: "tenant_id" }, options(tenants.map((x) => [x.id, x.name])));
     const campaign = h("select", { id: "t-campaign", name: "campaign_id" });
     const number = h("input", { id: "t-number", name: "number", inputmode: "numeric", autocomplete: "off" });
-    const channel = h("select", { id: "t-channel", name: "channel" }, options(Object.entries(TEXT.channels), "sms"));
+    const channel = h("select", { id: "t-channel", name: "channel" }, options(choices(CHANNELS), "sms"));
     const unit = h("select", { id: "t-unit", name: "unit" });
     const shares = h("textarea", { id: "t-shares", name: "shares", rows: 3, placeholder: "kyivstar 45\nvodafone 40\n* 35" });
     const sync = () => {
       fill(campaign, options(campaigns.filter((c) => c.tenant_id === tenant.value).map((c) => [c.id, c.name])));
-      fill(unit, options((channel.value === "sms" ? ["message"] : ["minute", "call"]).map((u) => [u, TEXT.units[u]])));
+      fill(unit, options((channel.value === "sms" ? ["message"] : ["minute", "call"]).map((u) => [u, t(UNITS[u])])));
       campaign.parentElement.hidden = scope.value !== "campaign";
       number.parentElement.hidden = scope.value !== "number";
     };
-    const form = h("form", { class: "card", "aria-label": TEXT.setTitle }, h("h2", {}, TEXT.setTitle),
+    const form = h("form", { class: "card", "aria-label": t("tariffs.setTitle") }, h("h2", {}, t("tariffs.setTitle")),
       h("div", { class: "filters" }, h("div", { class: "fields" },
-        field("t-tenant", TEXT.tenant, tenant), field("t-scope", TEXT.scope, scope),
-        field("t-campaign", TEXT.campaign, campaign), field("t-number", TEXT.number, number),
-        field("t-channel", TEXT.channel, channel), field("t-kind", TEXT.kind,
-          h("select", { id: "t-kind", name: "kind" }, options(Object.entries(TEXT.kinds), "premium"))),
-        field("t-unit", TEXT.unit, unit),
-        field("t-price", TEXT.price, h("input", { id: "t-price", name: "price_with_vat", inputmode: "decimal" })),
-        field("t-cost", TEXT.cost, h("input", { id: "t-cost", name: "cost_without_vat", inputmode: "decimal" })),
-        field("t-outbound", TEXT.outbound, h("input", { id: "t-outbound", name: "outbound_cost_without_vat",
+        field("t-tenant", t("tariffs.tenant"), tenant), field("t-scope", t("tariffs.scope"), scope),
+        field("t-campaign", t("tariffs.campaign"), campaign), field("t-number", t("tariffs.number"), number),
+        field("t-channel", t("tariffs.channel"), channel), field("t-kind", t("tariffs.kind"),
+          h("select", { id: "t-kind", name: "kind" }, options(choices(KINDS), "premium"))),
+        field("t-unit", t("tariffs.unit"), unit),
+        field("t-price", t("tariffs.price"), h("input", { id: "t-price", name: "price_with_vat", inputmode: "decimal" })),
+        field("t-cost", t("tariffs.cost"), h("input", { id: "t-cost", name: "cost_without_vat", inputmode: "decimal" })),
+        field("t-outbound", t("tariffs.outbound"), h("input", { id: "t-outbound", name: "outbound_cost_without_vat",
           inputmode: "decimal" })),
-        field("t-increment", TEXT.increment, h("input", { id: "t-increment", name: "increment_seconds", type: "number",
-          min: 1, max: 60, value: "60" })))),
-      field("t-shares", TEXT.shares, shares),
-      h("div", { class: "buttons" }, h("button", { type: "submit" }, TEXT.set)));
+        field("t-increment", t("tariffs.increment"), h("input", { id: "t-increment", name: "increment_seconds",
+          type: "number", min: 1, max: 60, value: "60" })))),
+      field("t-shares", t("tariffs.shares"), shares),
+      h("div", { class: "buttons" }, h("button", { type: "submit" }, t("tariffs.set"))));
     for (const control of [scope, tenant, channel]) control.addEventListener("change", sync);
     sync();
     form.addEventListener("submit", async (event) => {
@@ -130,8 +114,9 @@ export async function tariffsView(root, params, { me, signal }) {
       }
       try {
         const made = await send("POST", "/api/tariffs", { json: body, signal });
-        fill(feedback, notice("ok", TEXT.done(made)));
-        announce(TEXT.done(made));
+        const said = t("tariffs.done", { id: String(made.id), time: when(made.valid_from) });
+        fill(feedback, notice("ok", said));
+        announce(said);
         await draw();
       } catch (error) {
         showFailure(error, feedback);
@@ -147,7 +132,7 @@ export async function tariffsView(root, params, { me, signal }) {
     fill(feedback);
     try {
       const ended = await send("DELETE", `/api/tariffs/${tariff.id}`, { signal });
-      fill(feedback, notice("ok", TEXT.ended(ended)));
+      fill(feedback, notice("ok", t("tariffs.ended", { id: String(ended.id), time: when(ended.valid_until) })));
       await draw();
     } catch (error) {
       button.disabled = false;
@@ -158,22 +143,22 @@ export async function tariffsView(root, params, { me, signal }) {
   async function draw() {
     const tariffs = await getJson("/api/tariffs", { signal });
     const columns = [
-      { label: TEXT.columns.for, cell: (t) => (t.campaign_id ? `${TEXT.campaign} ${campaignName.get(t.campaign_id)
-        || t.campaign_id}` : `${TEXT.number} ${t.number}`) },
-      { label: TEXT.columns.channel, cell: (t) => TEXT.channels[t.channel] },
-      { label: TEXT.columns.kind, cell: (t) => TEXT.kinds[t.kind] },
-      { label: TEXT.columns.price, cell: describe },
-      { label: TEXT.columns.shares, cell: (t) => Object.entries(t.shares).map(([op, p]) => `${op} ${p} %`).join(", ")
-        || "—" },
-      { label: TEXT.columns.since, cell: TEXT.period },
+      { label: t("tariffs.columns.for"), cell: (x) => (x.campaign_id ? t("tariffs.forCampaign", {
+        campaign: campaignName.get(x.campaign_id) || x.campaign_id }) : t("tariffs.forNumber", { number: x.number })) },
+      { label: t("tariffs.columns.channel"), cell: (x) => t(CHANNELS[x.channel]) },
+      { label: t("tariffs.columns.kind"), cell: (x) => t(KINDS[x.kind]) },
+      { label: t("tariffs.columns.price"), cell: describe },
+      { label: t("tariffs.columns.shares"), cell: (x) => Object.entries(x.shares).map(([op, p]) => `${op} ${p} %`)
+        .join(", ") || "—" },
+      { label: t("tariffs.columns.since"), cell: period },
     ];
     if (admin) {
-      columns.unshift({ label: TEXT.columns.tenant, cell: (t) => tenantName.get(t.tenant_id) || t.tenant_id });
-      columns.push({ label: TEXT.columns.actions, cell: (t) => !t.valid_until && h("button", { type: "button",
-        class: "secondary", onclick: (event) => end(t, event.target), "aria-label": `${TEXT.end}: ${t.id}` },
-      TEXT.end) });
+      columns.unshift({ label: t("tariffs.columns.tenant"), cell: (x) => tenantName.get(x.tenant_id) || x.tenant_id });
+      columns.push({ label: t("tariffs.columns.actions"), cell: (x) => !x.valid_until && h("button", { type: "button",
+        class: "secondary", onclick: (event) => end(x, event.target), "aria-label": t("tariffs.endOf",
+          { id: String(x.id) }) }, t("tariffs.end")) });
     }
-    fill(list, table(TEXT.title, columns, tariffs, TEXT.none));
+    fill(list, table(t("tariffs.title"), columns, tariffs, t("tariffs.none")));
   }
   await draw();
 }
