@@ -44,6 +44,7 @@ class Action(StrEnum):
     CODES_IMPORTED = "codes.import"
     DRAW_FROZEN = "draw.freeze"
     DRAW_DRAWN = "draw.draw"
+    DRAW_NOTIFIED = "draw.notify"
     INVENTORY_ADDED = "inventory.add"
     INVENTORY_CHANGED = "inventory.change"
     INVENTORY_REMOVED = "inventory.remove"

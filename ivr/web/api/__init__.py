@@ -47,6 +47,7 @@ IMPORT = _obj(id=INT, pool=STR, state={"enum": ["running", "committed", "failed"
               bytes_read=INT, lines=INT, added=INT, duplicates=INT, malformed=INT, problems=_list(PROBLEM),
               problems_listed=INT, error=TIME_OR_NULL, started_at=STR, finished_at=TIME_OR_NULL)
 WINNER = _obj(place=INT, entry=INT, caller=STR)
+NOTICE = _obj(place=INT, caller=STR, message_id=STR, state=STR)
 DRAW = _obj(id=STR, campaign_id=STR, state={"enum": ["frozen", "drawn"]}, rule={"type": "object"}, entries=INT,
             callers=INT, entries_sha256=STR, frozen_at=STR, winners_wanted={"type": ["integer", "null"]},
             seed=TIME_OR_NULL, drawn_at=TIME_OR_NULL, winners=_list(WINNER))
@@ -197,7 +198,12 @@ ROUTES: list[Route] = [
           response=DRAW),
     Route("POST", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners", draws.draw_winners, BUSINESS,
           "Draw the winners of a frozen draw with a seed given now (none: a random one, recorded); once (409 after)",
-          body=_obj(winners=INT, seed=STR), response=DRAW),
+          body=_obj(winners=INT, seed=STR, notify=STR), response=DRAW),
+    Route("POST", "/api/campaigns/{campaign_id}/draws/{draw_id}/notify", draws.notify_winners, BUSINESS,
+          "Send each winner the message text ({{place}}, {{value}}, ...) by SMS from the campaign's number; once per "
+          "winner however often asked; winners who opted out are not messaged (state blocked)",
+          body=_obj(text=STR), response=_obj(draw=STR, notices=_list(NOTICE)),
+          errors=((409, "the draw is not drawn yet"), (422, "no SMS number, no SMS route, or a bad text"))),
     Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/entries.csv", draws.entries_file, ANY,
           "The frozen entries as the canonical CSV whose SHA-256 is entries_sha256", media="text/csv", response=STR),
     Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners.csv", draws.winners_file, ANY,
