@@ -3,43 +3,20 @@ outbox (here an SMS gateway stub on loopback), once each however often the busin
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 
 from ..conftest import start_engine
 from ..test_sms import sms
-from .conftest import Api, lease, make_key
+from .conftest import Api, Gateway, lease, make_key
 from .test_lifecycle_and_draws import RAFFLE
 
 pytestmark = pytest.mark.integration
 NOTICE = "You won place {{place}} in {{campaign}} with ticket {{value}}! Call 0800 to claim."
-
-
-class Gateway(ThreadingHTTPServer):
-    """The operator's SMS gateway: keeps every message POSTed to it."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:                                    # noqa: N802 (http.server's name)
-                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
 
 
 @pytest.fixture(scope="module")
