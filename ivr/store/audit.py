@@ -35,6 +35,8 @@ class Action(StrEnum):
     NUMBER_ASSIGNED = "number.assign"
     NUMBER_RELEASED = "number.release"
     RECORDING_UPLOADED = "recording.upload"
+    VOICE_PACK_CHANGED = "voice_pack.change"
+    VOICE_PACK_DELETED = "voice_pack.delete"
     CAMPAIGN_PAUSED = "campaign.pause"
     CAMPAIGN_RESUMED = "campaign.resume"
     CAMPAIGN_END_SET = "campaign.end"
