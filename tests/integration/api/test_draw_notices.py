@@ -4,13 +4,15 @@ outbox (here an SMS gateway stub on loopback), once each however often the busin
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from ..conftest import start_engine
+from ..conftest import ROOT, start_engine
 from ..test_sms import sms
 from .conftest import Api, Gateway, lease, make_key
 from .test_lifecycle_and_draws import RAFFLE
@@ -87,5 +89,13 @@ def test_winners_are_told_once_and_opted_out_ones_not_at_all(world) -> None:
     with sqlite3.connect(path_db) as db:
         kinds = db.execute("SELECT state, COUNT(*) FROM sms_outbox WHERE kind = 'notify' GROUP BY state").fetchall()
     assert dict(kinds).get("blocked") == 1 and sum(n for _, n in kinds) == 4     # one row a winner, kept
+    # the command line does the same, and sends nothing twice either
+    out = subprocess.run([sys.executable, "-m", "ivr.cli", "draw", "notify", "weekend-raffle", draw["id"], "--tenant",
+                          "brand", "--text", NOTICE, "--route", "http", "--db", world.engine.db_url], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"{callers[1]}  blocked  (opted out: not messaged)" in out.stdout and "1 winners opted out" in out.stdout
+    time.sleep(1.0)
+    assert len(notices_sent(world, 3)) == 3
     # another business cannot tell the brand's winners anything
     assert api("POST", f"{path}/notify", world.keys["rival"], json_body={"text": NOTICE}).status in (403, 404)
