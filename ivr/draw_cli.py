@@ -1,18 +1,30 @@
 """`ivr draw verify`: re-run a winner draw from its entries file, with no database (docs/dialplans.md).
+`ivr draw notify`: send a drawn draw's winners a message by SMS, in the store's database.
 
-It checks the file against the published SHA-256 and prints the winners the seed gives, by the algorithm
-of `ivr.flow.draw`; with the published winners file it says whether they are the same.
+`verify` checks the file against the published SHA-256 and prints the winners the seed gives, by the
+algorithm of `ivr.flow.draw`; with the published winners file it says whether they are the same. `notify`
+queues each winner's message in the SMS outbox (sent by the node's dispatcher of that route), once per
+winner however often it is run, as the API's `POST .../notify` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import hashlib
 import sys
+import tempfile
 from pathlib import Path
 
+from ivr.engine import draws as engine_draws
 from ivr.flow.draw import DrawError, draw, read_entries
+from ivr.flow.loader import load_campaign
+from ivr.flow.validate import DialplanError
+from ivr.store import Actor, Notice, Store, StoreError
+
+DEFAULT_DB = "sqlite:///var/ivr.db"          # as `ivr serve`
+ROUTES = ("smpp", "http")                    # the node's outbound SMS: --smsc, --sms-outbound
 
 
 def add_arguments(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +40,16 @@ def add_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sha256", help="the published SHA-256 of the entries (checked when given)")
     p.add_argument("--expect", type=Path, metavar="WINNERS.csv", help="the published winners (checked when given)")
     p.set_defaults(handler=verify_draw)
+    p = sub.add_parser("notify", help="send the winners of a drawn draw a message by SMS, once each")
+    p.add_argument("campaign", metavar="CAMPAIGN")
+    p.add_argument("draw", metavar="DRAW", help="the draw's id")
+    p.add_argument("--tenant", required=True, help="the campaign's tenant (its name)")
+    p.add_argument("--text", required=True, help="the message: {{place}}, {{value}}, {{caller}}, {{campaign}}, "
+                                                 "{{draw}} are filled in for each winner")
+    p.add_argument("--route", choices=ROUTES, required=True, help="how the node sends SMS: smpp (--smsc) or "
+                                                                  "http (--sms-outbound)")
+    p.add_argument("--db", default=DEFAULT_DB, help="store URL (as ivr serve)")
+    p.set_defaults(handler=notify_winners)
 
 
 def verify_draw(args: argparse.Namespace) -> int:
@@ -60,3 +82,35 @@ def verify_draw(args: argparse.Namespace) -> int:
 def _expected(path: Path) -> list[tuple[int, int, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return [(int(row["place"]), int(row["entry"]), row["caller"]) for row in csv.DictReader(f)]
+
+
+def notify_winners(args: argparse.Namespace) -> int:
+    """0 when every winner's message is queued (or was before); winners who opted out are listed as blocked."""
+    try:
+        notices = asyncio.run(_notify(args))
+    except (DrawError, DialplanError, StoreError, OSError) as exc:
+        print(f"draw: {exc}", file=sys.stderr)
+        return 1
+    for n in notices:
+        print(f"{n.place}. {n.caller}  {n.state}" + ("  (opted out: not messaged)" if n.state == "blocked" else ""))
+    print(f"{sum(n.state != 'blocked' for n in notices)} messages queued or sent, "
+          f"{sum(n.state == 'blocked' for n in notices)} winners opted out")
+    return 0
+
+
+async def _notify(args: argparse.Namespace) -> list[Notice]:
+    with tempfile.TemporaryDirectory(prefix="ivr-draw-") as spool:
+        store = await Store.open(args.db, spool)
+        try:
+            tenant = await store.tenant_by_name(args.tenant)
+            if tenant is None:
+                raise StoreError(f"no tenant named {args.tenant!r}")
+            versions = await store.list_versions(tenant.id, args.campaign)
+            chosen = next((v for v in versions if v.active), versions[-1] if versions else None)
+            if chosen is None:
+                raise StoreError(f"campaign {args.campaign!r} has no version")
+            campaign = load_campaign(chosen.source_text)
+            return await engine_draws.notify(store, tenant.id, campaign, args.draw, args.text, args.route,
+                                             Actor.command_line())
+        finally:
+            await store.close()

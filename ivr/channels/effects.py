@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from ivr.flow.events import (
-    CallWebhook, CastVote, CodeResult, IssueCode, IssueResult, Notify, NotifyResult, RecordResult, RedeemCode,
-    RouteRequest, RoutingResult, StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
+    CallWebhook, CastVote, CodeResult, IssueCode, IssuedSms, IssueResult, Notify, NotifyResult, RecordResult,
+    RedeemCode, RouteRequest, RoutingResult, StartRecording, StoreOutcome, Transfer, TransferResult, VoteResult,
 )
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.records import window_key
@@ -52,9 +52,10 @@ class CampaignServices(Protocol):
         """Single use: redeemed, used (before, by anyone), invalid, or unavailable (store down). `named`: a
         pool of the campaign's tenant, else one the campaign file lists."""
 
-    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+    async def issue_code(self, ctx: EffectContext, pool: str, sms: IssuedSms | None = None) -> IssueResult:
         """A code of the tenant's pool for the caller: issued, again (the same as before), exhausted, or
-        unavailable (store down)."""
+        unavailable (store down). With `sms`, the code also goes to the caller by SMS, once per caller
+        (asked again, nothing more is sent; not to a caller who opted out)."""
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         """Returns once the outcome is durable."""
@@ -83,7 +84,7 @@ async def run_effect(action: object, services: CampaignServices, ctx: EffectCont
     if isinstance(action, RedeemCode):
         return await services.redeem_code(ctx, action.pool, action.code, action.named)
     if isinstance(action, IssueCode):
-        return await services.issue_code(ctx, action.pool)
+        return await services.issue_code(ctx, action.pool, action.sms)
     if isinstance(action, CallWebhook):
         return await services.http(action, ctx)
     if isinstance(action, Notify):
@@ -155,9 +156,9 @@ class InMemoryServices:
         self.outcomes.append({"kind": "code", "name": pool, "value": code})
         return CodeResult("redeemed")
 
-    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+    async def issue_code(self, ctx: EffectContext, pool: str, sms: IssuedSms | None = None) -> IssueResult:
         """A code of `pools[(campaign, pool)]` not handed out yet; without such codes (a simulation of a
-        campaign whose pool is in the store) a made-up SAMPLE code."""
+        campaign whose pool is in the store) a made-up SAMPLE code. Its SMS goes to `sms` once."""
         given = self.issued[(ctx.campaign_id, pool)]
         if ctx.caller in given:
             return IssueResult("again", given[ctx.caller])
@@ -171,6 +172,8 @@ class InMemoryServices:
             code = f"SAMPLE{len(given) + 1:04d}"
         given[ctx.caller] = code
         self.outcomes.append({"kind": "issued", "name": pool, "value": code})
+        if sms is not None:
+            self.sms.append({"from": sms.sender, "to": ctx.caller, "text": sms.text(code)})
         return IssueResult("issued", code)
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:

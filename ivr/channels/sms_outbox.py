@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -42,13 +43,21 @@ LEASE = 120.0
 
 
 def outbound(*, number: str, recipient: str, text: str, kind: str, route: str, campaign_id: str | None = None,
-             session_id: str | None = None) -> OutboundSms:
-    """A message to queue: encoded once to know its part count (what it costs) and its encoding."""
+             session_id: str | None = None, key: str | None = None) -> OutboundSms:
+    """A message to queue: encoded once to know its part count (what it costs) and its encoding. `key`: what
+    the message announces (e.g. a draw's place), so its id is the same however often it is queued and it goes
+    out once (`outbox.enqueue` is idempotent by id)."""
     reference = secrets.randbelow(256)
     encoded = encode(text, reference)
     return OutboundSms(number=number, recipient=recipient, text=text, kind=kind, route=route,
                        encoding="ucs2" if encoded.data_coding == DC_UCS2 else "gsm7", parts=encoded.count,
-                       reference=reference, campaign_id=campaign_id, session_id=session_id)
+                       reference=reference, campaign_id=campaign_id, session_id=session_id,
+                       **({"id": keyed_id(key)} if key is not None else {}))
+
+
+def keyed_id(key: str) -> str:
+    """The outbox id of the message announcing `key` (32 hex digits, as every outbox id)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def backoff(attempt: int, rand: Callable[[], float] = random.random) -> float:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
-from ivr.flow.interpreter import CodeResult, IssueResult, VoteResult
+from ivr.flow.interpreter import CodeResult, IssuedSms, IssueResult, VoteResult
 from ivr.flow.model import Campaign, caller_facts, vote_names
 from ivr.store.db import Store
 from ivr.store.errors import StoreUnavailable
@@ -18,6 +19,7 @@ from .sms_outbox import outbound
 from .webhooks import HttpCall, WebhookClient
 
 log = logging.getLogger(__name__)
+CALLER_NUMBER = re.compile(r"\+?[0-9]{3,15}")          # a caller an SMS can reach (not withheld, not a SIP name)
 
 
 class StoreServices:
@@ -102,14 +104,33 @@ class StoreServices:
             return CodeResult("unavailable")
         return CodeResult(status)
 
-    async def issue_code(self, ctx: EffectContext, pool: str) -> IssueResult:
+    async def issue_code(self, ctx: EffectContext, pool: str, sms: IssuedSms | None = None) -> IssueResult:
         try:
             issued = await self.store.issue_code(campaign_id=ctx.campaign_id, pool=pool, caller=ctx.caller,
                                                  channel=ctx.channel, call_id=ctx.call_id)
         except Exception:
             log.exception("code not issued")
             return IssueResult("unavailable")
+        if sms is not None and issued.code and issued.status in ("issued", "again"):
+            await self._send_issued(ctx, pool, sms, issued.code)
         return IssueResult(issued.status, issued.code)
+
+    async def _send_issued(self, ctx: EffectContext, pool: str, sms: IssuedSms, code: str) -> None:
+        """Queue the SMS with the caller's code, keyed by campaign, pool and caller: it is queued once however
+        often the caller is given the code (asked again, the one queued before stands), so a caller whose first
+        message could not be queued gets it at their next call."""
+        if self.sms_route is None or not sms.sender or not CALLER_NUMBER.fullmatch(ctx.caller):
+            log.warning("issued code of %s not sent by SMS (no SMS route, number or caller number)", ctx.caller)
+            return
+        message = outbound(number=sms.sender, recipient=ctx.caller, text=sms.text(code), kind="notify",
+                           route=self.sms_route, campaign_id=ctx.campaign_id, session_id=ctx.call_id,
+                           key=f"issued:{ctx.campaign_id}:{pool}:{ctx.caller}")
+        try:
+            await self.store.sms_enqueue([message])
+        except Exception:
+            log.exception("SMS with the issued code of %s not queued", ctx.caller)
+            return
+        self.sms_wake()
 
     async def store_outcome(self, ctx: EffectContext, kind: str, name: str, value: str) -> None:
         await self.store.record_outcome(call_id=ctx.call_id, campaign_id=ctx.campaign_id, caller=ctx.caller,

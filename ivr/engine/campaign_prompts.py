@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ivr.flow.events import Prompt
 from ivr.flow.model import RECORDING_NAME, Campaign, played_audio, spoken_texts, voice_of
@@ -25,6 +26,7 @@ from ivr.flow.validate import Issue
 from ivr.i18n import message_of, t
 from ivr.media.prompt_cache import BuildReport, PromptCache, PromptError, PromptRequest, fixed_parts, is_template
 from ivr.media.tts import TtsError, TtsRegistry
+from ivr.media.voice_pack import VoicePackEngine, qualified
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +90,25 @@ def recording_path(campaign: Campaign, audio: str, uploads: Path | None) -> Path
     return next((path for path in candidates if path.is_file()), None)
 
 
-def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wanted], list[Issue]]:
+def own_voice(settings: dict[str, Any], tenant_id: str | None) -> dict[str, Any]:
+    """Voice settings as the engine is asked for them: a tenant's campaign naming a voice pack gets its
+    tenant's own pack of that name (else the node's), never another tenant's (`voice_pack.qualified`)."""
+    if tenant_id is not None and settings.get("engine") == VoicePackEngine.name and settings.get("voice"):
+        return {**settings, "voice": qualified(tenant_id, settings["voice"])}
+    return settings
+
+
+def campaign_requests(campaign: Campaign, uploads: Path | None,
+                      tenant_id: str | None = None) -> tuple[list[Wanted], list[Issue]]:
     """Everything the campaign plays, and an issue for each prompt that cannot be asked for (a recording
-    not uploaded, a text of nothing but spaces). `uploads`: the folder of its uploaded recordings."""
+    not uploaded, a text of nothing but spaces). `uploads`: the folder of its uploaded recordings;
+    `tenant_id`: its owner (whose voice packs it speaks with)."""
     wanted: list[Wanted] = []
     issues: list[Issue] = []
     for spoken in spoken_texts(campaign):
         try:
-            wanted.append(Wanted(spoken.path, PromptRequest(text=spoken.text, language=spoken.language,
-                                                            **voice_of(campaign, spoken.node, spoken.language))))
+            voice = own_voice(voice_of(campaign, spoken.node, spoken.language), tenant_id)
+            wanted.append(Wanted(spoken.path, PromptRequest(text=spoken.text, language=spoken.language, **voice)))
         except PromptError as exc:
             issues.append(Issue(spoken.path, message_of(exc)))
     for played in played_audio(campaign):
@@ -116,8 +128,9 @@ def campaign_requests(campaign: Campaign, uploads: Path | None) -> tuple[list[Wa
 class CampaignPrompts:
     """The prompts of one campaign, as a call looks them up (`ivr.channels.voice.PromptSource`)."""
 
-    def __init__(self, cache: PromptCache, campaign: Campaign, uploads: Path | None) -> None:
-        self.cache, self.campaign, self.uploads = cache, campaign, uploads
+    def __init__(self, cache: PromptCache, campaign: Campaign, uploads: Path | None,
+                 tenant_id: str | None = None) -> None:
+        self.cache, self.campaign, self.uploads, self.tenant_id = cache, campaign, uploads, tenant_id
 
     def request(self, prompt: Prompt) -> PromptRequest | None:
         """What a prompt plays: its recording, else its text; None when there is nothing to play."""
@@ -129,8 +142,8 @@ class CampaignPrompts:
             return PromptRequest(audio_path=path)
         if prompt.text is None or not prompt.text.strip():
             return None
-        return PromptRequest(text=prompt.text, language=prompt.language, voice=prompt.voice, engine=prompt.engine,
-                             rate=prompt.rate)
+        voice = own_voice({"voice": prompt.voice, "engine": prompt.engine, "rate": prompt.rate}, self.tenant_id)
+        return PromptRequest(text=prompt.text, language=prompt.language, **voice)
 
     def lookup(self, prompt: Prompt) -> bytes | None:
         request = self.request(prompt)
@@ -160,6 +173,11 @@ class CachedPrompts:
 
     async def uploads(self, campaign: Campaign, tenant_id: str | None = None) -> Path | None:
         """The folder of the campaign's uploaded recordings (its owner's, or `tenant_id`'s when given)."""
+        tenant_id = await self.owner(campaign, tenant_id)
+        return self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
+
+    async def owner(self, campaign: Campaign, tenant_id: str | None = None) -> str | None:
+        """The tenant owning the campaign (`tenant_id` when given; None when it cannot be known)."""
         if not campaign.id:
             return None
         if tenant_id is None:
@@ -171,11 +189,12 @@ class CachedPrompts:
                 log.warning("campaign %s: owner unknown (%s); its uploaded recordings cannot play", campaign.id, exc)
             if tenant_id is not None:
                 self._owners[campaign.id] = tenant_id
-        return self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
+        return tenant_id
 
     async def check(self, campaign: Campaign, tenant_id: str | None = None) -> list[Issue]:
         """The prompts of a campaign that cannot be asked for (recordings not uploaded), without making any."""
-        return campaign_requests(campaign, await self.uploads(campaign, tenant_id))[1]
+        owner = await self.owner(campaign, tenant_id)
+        return campaign_requests(campaign, await self.uploads(campaign, owner), owner)[1]
 
     async def prepare(self, campaigns: list[Campaign], tenant_id: str | None = None) -> list[Issue]:
         """Make every prompt and recording of the campaigns (templates: their fixed parts; values are made
@@ -183,7 +202,8 @@ class CachedPrompts:
         wanted: list[Wanted] = []
         issues: list[Issue] = []
         for campaign in campaigns:
-            found, missing = campaign_requests(campaign, await self.uploads(campaign, tenant_id))
+            owner = await self.owner(campaign, tenant_id)
+            found, missing = campaign_requests(campaign, await self.uploads(campaign, owner), owner)
             wanted += found
             issues += missing
             for issue in missing:
@@ -207,24 +227,24 @@ class CachedPrompts:
         """The prompt source of a call to `campaign` (prepared before)."""
         tenant_id = self._owners.get(campaign.id)
         uploads = self.recordings.folder(tenant_id, campaign.id) if tenant_id is not None else None
-        return CampaignPrompts(self.cache, campaign, uploads)
+        return CampaignPrompts(self.cache, campaign, uploads, tenant_id)
 
     async def clean(self, campaigns: list[Campaign]) -> list[str]:
         """Delete cache entries none of `campaigns` (those in service and those of calls in progress)
         plays: kept are their prompts and recordings, their templated values made less than `values_for`
         ago, and anything made or needed less than `stale_after` ago (other nodes may share the folder)."""
         async with self._cleaning:
-            sources = [(c, await self.uploads(c)) for c in campaigns]
+            sources = [(c, await self.uploads(c), await self.owner(c)) for c in campaigns]
             removed = await asyncio.to_thread(self._clean, sources)
         if removed:
             log.info("prompt cache: %d stale entries deleted", len(removed))
         return removed
 
-    def _clean(self, sources: list[tuple[Campaign, Path | None]]) -> list[str]:
+    def _clean(self, sources: list[tuple[Campaign, Path | None, str | None]]) -> list[str]:
         keep: set[str] = set()
         templates: list[PromptRequest] = []
-        for campaign, uploads in sources:
-            for w in campaign_requests(campaign, uploads)[0]:
+        for campaign, uploads, owner in sources:
+            for w in campaign_requests(campaign, uploads, owner)[0]:
                 if w.request.text is not None and is_template(w.request.text):
                     templates.append(w.request)
                 for part in fixed_parts(w.request):

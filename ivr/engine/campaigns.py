@@ -123,6 +123,10 @@ class CampaignRegistry:
     def all(self) -> list[Campaign]:
         return [d.campaign for d in self._by_id.values()]
 
+    def of_tenant(self, tenant_id: str) -> list[Campaign]:
+        """The tenant's campaigns in service on this node."""
+        return [d.campaign for d in self._by_id.values() if d.tenant_id == tenant_id]
+
     def numbers(self) -> list[str]:
         return list(self._by_voice)
 

@@ -11,19 +11,63 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from ivr.channels.sms_outbox import outbound
+from ivr.flow import templates
 from ivr.flow.draw import DrawError, Entry, Winner, draw, entries_sha256
 from ivr.flow.model import Campaign
 from ivr.i18n import t
-from ivr.store import Actor, Conflict, Draw, Rule, Store
+from ivr.store import Actor, Conflict, Draw, Notice, Rule, Store
 
 MAX_WINNERS = 10_000
+MAX_NOTICE = 480                 # characters of a winner's message template (three SMS parts of GSM text)
+NOTICE_TAGS = ("place", "caller", "value", "campaign", "draw")     # what a winner's message may name: {{place}}
 # What a draw refuses, in words.
 MESSAGES = {
     "no_rule": t("the campaign file says nothing of draws: add draw: {{entries: ...}} (docs/dialplans.md)"),
     "winners": t("winners must be a number from 1 to {most}", most=MAX_WINNERS),
     "seed": t("seed must be text of 1 to 200 characters (or leave it out: the server picks one)"),
     "drawn": lambda draw: t("draw {draw} was drawn already: a draw is drawn once (freeze a new one)", draw=draw),
+    "text": t("the winners' message must be text of 1 to {most} characters", most=MAX_NOTICE),
+    "tags": lambda tags: t("the winners' message may name only {tags}", tags=", ".join(f"{{{{{n}}}}}" for n in tags)),
+    "no_number": lambda campaign: t("campaign {campaign!r} has no SMS number to send the winners' message from "
+                                    "(numbers: {{sms: [...]}})", campaign=campaign),
+    "no_route": t("this node cannot send SMS (it runs without --smsc or --sms-outbound)"),
 }
+
+
+def check_notice(text: object) -> str:
+    """The winners' message template, checked (DrawError says what is wrong)."""
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_NOTICE:
+        raise DrawError(MESSAGES["text"])
+    if any(name not in NOTICE_TAGS for name in templates.names(text)):
+        raise DrawError(MESSAGES["tags"](NOTICE_TAGS))
+    return text.strip()
+
+
+def check_sender(campaign: Campaign, text: object, route: str | None) -> str:
+    """The checked message template, once the campaign has a number to send it from and the node a route."""
+    checked = check_notice(text)
+    if not campaign.sms_numbers:
+        raise DrawError(MESSAGES["no_number"](campaign.id))
+    if route is None:
+        raise DrawError(MESSAGES["no_route"])
+    return checked
+
+
+async def notify(store: Store, tenant_id: str | None, campaign: Campaign, draw_id: str, text: str,
+                 route: str | None, actor: Actor | None = None) -> list[Notice]:
+    """Send each winner of a drawn draw `text` by SMS (from the campaign's first SMS number), through the
+    outbox: once per winner however often asked; winners who opted out are not messaged ("blocked")."""
+    text = check_sender(campaign, text, route)
+    sender = campaign.sms_numbers[0]
+    won = await store.draw_winners(tenant_id, campaign.id, draw_id)
+    messages = [(winner, outbound(
+        number=sender, recipient=winner.caller, kind="notify", route=route, campaign_id=campaign.id,
+        key=f"draw:{draw_id}:{winner.place}",
+        text=templates.render(text, {"place": winner.place, "caller": winner.caller, "value": entry.value or "",
+                                     "campaign": campaign.name, "draw": draw_id})))
+        for winner, entry in won]
+    return await store.notify_draw_winners(tenant_id, campaign.id, draw_id, messages, actor)
 
 
 def rule_of(campaign: Campaign) -> Rule:

@@ -22,6 +22,7 @@ from ivr.media.clock import MediaClock
 from ivr.media.ports import NoPortAvailable, PortAllocator
 from ivr.media.session import MediaSession
 from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
+from ivr.media.voice_pack import TenantPacks
 from ivr.sip import sdp
 from ivr.sip.message import parse_uri
 from ivr.sip.transport import SipTransport
@@ -57,6 +58,7 @@ class Engine:
         self.services = services
         self.campaigns = CampaignRegistry(config.dialplans_dir, config.variables)
         voice_packs = config.voice_packs_dir or config.data_dir / "voice-packs"
+        self.voice_packs = TenantPacks(voice_packs)
         self.prompts = CachedPrompts(
             config.prompts_dir, Recordings(config.recordings_dir or config.data_dir / "prompt-recordings"),
             owner=store.campaign_owner, registry=TtsRegistry(defaults={**DEFAULT_ENGINES, **config.tts},

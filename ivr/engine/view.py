@@ -15,6 +15,7 @@ from ivr.channels.caller_id import IdentitySettings
 from ivr.channels.effects import CampaignServices
 from ivr.flow.model import Campaign
 from ivr.flow.validate import Issue
+from ivr.media.voice_pack import TenantPacks
 
 from .campaign_prompts import CachedPrompts
 from .campaigns import CampaignRegistry
@@ -64,6 +65,18 @@ class EngineView:
     @property
     def services(self) -> CampaignServices:
         return self._engine.services
+
+    @property
+    def voice_packs(self) -> TenantPacks:
+        """The voice packs businesses upload (`voice_pack.TenantPacks`)."""
+        return self._engine.voice_packs
+
+    async def remake_prompts(self, tenant_id: str) -> None:
+        """Make again what the tenant's campaigns in service play (after a change of one of its voice packs:
+        prompts of the pack's old version are not played again)."""
+        campaigns = self._engine.campaigns.of_tenant(tenant_id)
+        if campaigns:
+            await self._engine.prompts.prepare(campaigns, tenant_id)
 
     def active_calls(self) -> int:
         return len(self._engine.calls)

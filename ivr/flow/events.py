@@ -169,11 +169,25 @@ class RedeemCode:
     named: bool = False                  # a pool of the tenant (imported), not one of the campaign file's
 
 
+@dataclass(frozen=True)
+class IssuedSms:
+    """The SMS taking an issued code to a caller on a call: from short number `sender`, its text rendered around
+    where the code goes (known only once issued)."""
+
+    sender: str
+    pieces: tuple[str, ...]
+
+    def text(self, code: str) -> str:
+        return code.join(self.pieces)
+
+
 @dataclass
 class IssueCode:
-    """Hand the caller a code of the tenant's pool, the same one every time they ask."""
+    """Hand the caller a code of the tenant's pool, the same one every time they ask (on calls, with `sms`: and
+    send it to the caller by SMS, once)."""
 
     pool: str
+    sms: IssuedSms | None = None
 
 
 @dataclass

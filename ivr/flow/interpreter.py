@@ -39,8 +39,8 @@ import jsonschema
 from . import patterns, templates
 from .conditions import holds
 from .events import (
-    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, IssueCode, IssueResult,
-    Listen, ListenSpec, NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult,
+    EFFECTS, Action, CallWebhook, CastVote, CodeResult, Digits, End, Hangup, InputEvent, IssueCode, IssuedSms,
+    IssueResult, Listen, ListenSpec, NoInput, Notify, NotifyResult, Prompt, RecordResult, RedeemCode, RouteRequest, RoutingResult,
     Say, Speech, StartRecording, StoreOutcome, Text, TimelineEvent, Transfer, TransferResult, VoteResult,
     WebhookResult,
 )
@@ -50,7 +50,7 @@ from .schema import NODE_SCHEMA
 
 __all__ = [
     "EFFECTS", "Action", "CallWebhook", "CastVote", "CodeResult", "Digits", "End", "FlowError", "FlowSession",
-    "Hangup", "InputEvent", "IssueCode", "IssueResult", "Listen", "ListenSpec", "NoInput", "Notify", "NotifyResult",
+    "Hangup", "InputEvent", "IssueCode", "IssuedSms", "IssueResult", "Listen", "ListenSpec", "NoInput", "Notify", "NotifyResult",
     "Prompt", "RecordResult", "RedeemCode", "RouteRequest", "RoutingResult", "Say", "Speech", "StartRecording", "StoreOutcome", "Text",
     "TimelineEvent", "Transfer", "TransferResult", "VoteResult", "WebhookResult", "json_safe",
 ]
@@ -263,7 +263,7 @@ class FlowSession:
             return RedeemCode(node["pool"], templates.render(node["value"], v).strip(),
                               self.campaign.named_pool(node["pool"]))
         if kind == "issue":
-            return IssueCode(node["pool"])
+            return IssueCode(node["pool"], self._issued_sms(node))
         if kind == "webhook":
             return CallWebhook(templates.render(node["url"], v), node.get("method", "POST"),
                                _render_value(node.get("body", {}), v), _render_value(node.get("headers", {}), v),
@@ -489,6 +489,16 @@ class FlowSession:
             return []
         self._emit("prompt", {"text": text})
         return [Say([Prompt(text, audio, self.language, **self._voice(node))], node.get("barge_in", True))]
+
+    def _issued_sms(self, node: dict[str, Any]) -> IssuedSms | None:
+        """On calls, the issue node's `sms` to send the code in, from the campaign's SMS number (else the number
+        called); none on SMS, where the code is in the reply."""
+        template = localized(node.get("sms"), self.language, self.campaign.default_language)
+        if self.channel != "voice" or not template:
+            return None
+        sender = (self.campaign.sms_numbers or [str(self.variables.get("short_number") or "")])[0]
+        name = node.get("name") or node["pool"]
+        return IssuedSms(sender, templates.render_around(template, self.variables, f"issued.{name}"))
 
     def _say_issued(self, node: dict[str, Any], name: str, code: str) -> list[Action]:
         """An issue node's text with its code; on calls the code is read out a character at a time."""

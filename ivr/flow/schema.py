@@ -168,6 +168,9 @@ NODES = [
     _node("issue", "hand the caller a code of an imported pool, the same one if they come again; {{issued.NAME}}", {
         "pool": POOL, "name": {**NAME, "description": "the code is {{issued.NAME}} (default: the pool's name)"},
         "text": {**TEXT, "description": "said (calls: the code read out a character at a time) or sent after it"},
+        "sms": {**TEXT, "description": ("on calls, also sent to the caller by SMS from the campaign's SMS number, "
+                                        "once per caller, e.g. \"Your code: {{issued.NAME}}\" (not to callers "
+                                        "who opted out)")},
         "audio": AUDIO, "voice": VOICE, "next": NODE_ID, "exhausted": NODE_ID, "unavailable": NODE_ID},
         ("pool", "next", "exhausted")),
     _node("webhook", "call the business's API; its JSON answer becomes {{result.*}}", {

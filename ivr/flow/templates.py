@@ -40,6 +40,17 @@ def render(text: str, variables: Mapping[str, Any]) -> str:
     return _TAG.sub(replace, text)
 
 
+def render_around(text: str, variables: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """The template rendered in pieces around each tag of `name`, for a value known only later (`value.join`)."""
+    pieces, start = [], 0
+    for match in _TAG.finditer(text):
+        if match.group(1) == name:
+            pieces.append(render(text[start:match.start()], variables))
+            start = match.end()
+    pieces.append(render(text[start:], variables))
+    return tuple(pieces)
+
+
 def names(text: str) -> list[str]:
     """The variable names a template uses."""
     return [m.group(1) for m in _TAG.finditer(text)]

@@ -46,19 +46,23 @@ class TooLong(AudioError):
     """The input lasts longer than MAX_SECONDS."""
 
 
-def to_telephony(source: Path | bytes) -> bytes:
-    """A file (path) or its content (bytes) → trimmed, normalised 16-bit 8 kHz mono PCM."""
-    samples = decode(source)
+def to_telephony(source: Path | bytes, max_seconds: float = MAX_SECONDS, fmt: str | None = None) -> bytes:
+    """A file (path) or its content (bytes) → trimmed, normalised 16-bit 8 kHz mono PCM. `fmt`: the only
+    container ffmpeg may read it as (wav, mp3, ogg), for content nobody vouches for."""
+    samples = decode(source, max_seconds=max_seconds, fmt=fmt)
     return to_pcm16(normalise(trim_silence(samples)))
 
 
-def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode, high-pass at 60 Hz, downmix and resample (SoX resampler) → float32 samples in [-1, 1]."""
+def decode(source: Path | bytes, rate: int = SAMPLE_RATE, max_seconds: float = MAX_SECONDS,
+           fmt: str | None = None) -> np.ndarray:
+    """Decode, high-pass at 60 Hz, downmix and resample (SoX resampler) → float32 samples in [-1, 1]; TooLong
+    past `max_seconds`."""
     if shutil.which("ffmpeg") is None:
         raise DecodeError(t("ffmpeg is not installed (run scripts/bootstrap)"))
     from_pipe = isinstance(source, (bytes, bytearray))
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0" if from_pipe else str(source),
-           "-t", f"{MAX_SECONDS + 1:.0f}", "-vn", "-af", f"highpass=f=60,aresample={rate}:resampler=soxr:precision=28",
+    forced = ["-f", fmt] if fmt else []
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *forced,
+           "-i", "pipe:0" if from_pipe else str(source), "-t", f"{max_seconds + 1:.0f}", "-vn", "-af", f"highpass=f=60,aresample={rate}:resampler=soxr:precision=28",
            "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1"]
     try:
         result = subprocess.run(cmd, input=bytes(source) if from_pipe else None, capture_output=True, timeout=120)
@@ -67,8 +71,8 @@ def decode(source: Path | bytes, rate: int = SAMPLE_RATE) -> np.ndarray:
     if result.returncode != 0:
         raise DecodeError(t("cannot decode audio: {why}", why=result.stderr.decode(errors="replace").strip()[:300]))
     data = result.stdout[: len(result.stdout) - len(result.stdout) % 4]
-    if len(data) > MAX_SECONDS * rate * 4:
-        raise TooLong(t("longer than {minutes} minutes", minutes=round(MAX_SECONDS / 60)))
+    if len(data) > max_seconds * rate * 4:
+        raise TooLong(t("longer than {minutes} minutes", minutes=round(max_seconds / 60)))
     return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 

@@ -159,9 +159,11 @@ class PromptCache:
             material = {"audio": self._digest_of(Path(request.audio_path))}
         else:
             engine = self.registry.choose(request.language, request.engine)
+            voice = request.voice or engine.default_voice(request.language)
+            versions = getattr(engine, "voice_version", None)          # engines whose voices change (voice packs)
             material = {"text": request.text, "language": request.language, "engine": engine.name,
-                        "engine_version": engine.version(),
-                        "voice": request.voice or engine.default_voice(request.language), "rate": request.rate}
+                        "engine_version": versions(voice) if versions is not None else engine.version(),
+                        "voice": voice, "rate": request.rate}
         material["processing"] = audio.PROCESSING_VERSION
         if request.text is not None:
             material["verbalize"] = VERBALIZE_VERSION

@@ -11,11 +11,11 @@ from .records import CodeStatus, Durability, OutcomeRecord, VoteOutcome
 from .accounts import ApiKey, Campaign, CampaignListing, DialplanVersion, KeyOwner, Lifecycle, ShortNumber, Tenant
 from .audit import Action, Actor, AuditEntry
 from .code_pools import CodeImport, Issued, Pool
-from .draws import Draw, Rule
+from .draws import Draw, Notice, Rule
 from .flow_counts import FlowCounts, FlowFilter
 
 __all__ = ["Action", "Actor", "ApiKey", "AuditEntry", "CallDetail", "CallFilter", "CallSummary", "Campaign",
            "CampaignListing", "CodeImport", "CodeStatus", "Conflict", "DialplanVersion", "Draw", "Durability",
            "EventView", "FlowCounts", "FlowFilter", "Forbidden", "Issued", "KeyOwner", "Lifecycle", "NotFound",
-           "OutcomeRecord", "OutcomeView", "Pool", "PoolTally", "Rule", "ShortNumber", "SpoolError", "Store",
+           "Notice", "OutcomeRecord", "OutcomeView", "Pool", "PoolTally", "Rule", "ShortNumber", "SpoolError", "Store",
            "StoreError", "StoreOptions", "StoreUnavailable", "Tallies", "Tenant", "VoteOutcome"]

@@ -55,7 +55,7 @@ from . import accounts, audit, charges, code_pools, contacts, draws, flow_counts
 from . import queries, statements, tariffs, traffic
 from .code_import import ImportWorkers
 from .code_pools import CodeImport, Issued, Pool
-from .draws import Draw, Rule
+from .draws import Draw, Notice, Rule
 from .connect import is_transient, make_engine, writing
 from .errors import StoreError, StoreUnavailable
 from .migrate import upgrade
@@ -592,6 +592,12 @@ class Store:
                                 winners: list[Any], actor: Actor | None = None) -> Draw:
         return await self._run(draws.save_winners, tenant_id, campaign_id, draw_id, seed, wanted, winners, actor,
                                write=True)
+
+    async def notify_draw_winners(self, tenant_id: str | None, campaign_id: str, draw_id: str,
+                                  messages: list[tuple[Any, OutboundSms]], actor: Actor | None = None) -> list[Notice]:
+        """Queue the winners' messages, once each (see `draws.notify`), charged as every outbound SMS."""
+        return await self._run(draws.notify, tenant_id, campaign_id, draw_id, list(messages), _now(),
+                               self._writer.pricing, actor, write=True)
 
     async def draw(self, tenant_id: str | None, campaign_id: str, draw_id: str) -> Draw:
         return await self._run(draws.get, tenant_id, campaign_id, draw_id)

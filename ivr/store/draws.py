@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from ivr.flow.draw import Entry, Winner, entries_sha256
 from ivr.i18n import t
 
-from . import audit
+from . import audit, outbox
 from .audit import Action, Actor
+from .charges import ASK_EVERY_TIME, Pricing
 from .errors import Conflict, NotFound
 from .models import CampaignRow, DrawEntryRow, DrawRow, DrawWinnerRow, OutcomeRow
+from .outbox import OutboundSms
 from .queries import check_campaign
 
 FROZEN, DRAWN = "frozen", "drawn"
@@ -65,6 +67,20 @@ class Draw:
                 "frozen_at": self.frozen_at.isoformat(), "winners_wanted": self.winners_wanted, "seed": self.seed,
                 "drawn_at": self.drawn_at.isoformat() if self.drawn_at else None,
                 "winners": [{"place": w.place, "entry": w.entry, "caller": w.caller} for w in self.winners]}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A winner's message: its outbox id and state ("queued"; "blocked": opted out, not sent; later states
+    when asked again)."""
+
+    place: int
+    caller: str
+    message_id: str
+    state: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"place": self.place, "caller": self.caller, "message_id": self.message_id, "state": self.state}
 
 
 def freeze(session: Session, tenant_id: str | None, campaign_id: str, rule: Rule, since: datetime | None,
@@ -123,6 +139,22 @@ def save_winners(session: Session, tenant_id: str | None, campaign_id: str, draw
     audit.record(session, actor, Action.DRAW_DRAWN, _owner(session, campaign_id), campaign_id, {
         "draw": draw_id, "seed": seed, "winners": [w.entry for w in winners]})
     return get(session, tenant_id, campaign_id, draw_id)
+
+
+def notify(session: Session, tenant_id: str | None, campaign_id: str, draw_id: str,
+           messages: list[tuple[Winner, OutboundSms]], at: datetime, pricing: Pricing = ASK_EVERY_TIME,
+           actor: Actor | None = None) -> list[Notice]:
+    """Queue each winner's message in the outbox, in one transaction; once per winner however often this is
+    asked (each message's id is keyed by the draw and place: see `outbox.enqueue`). A winner who opted out of
+    the number stays a winner; their message is kept "blocked" and never sent."""
+    found = get(session, tenant_id, campaign_id, draw_id)
+    if found.state != DRAWN:
+        raise Conflict(t("draw {draw} is not drawn yet: draw its winners first", draw=draw_id))
+    states = outbox.enqueue(session, [m for _, m in messages], at, pricing)
+    notices = [Notice(w.place, w.caller, m.id, state) for (w, m), state in zip(messages, states)]
+    audit.record(session, actor, Action.DRAW_NOTIFIED, _owner(session, campaign_id), campaign_id, {
+        "draw": draw_id, "messages": {n.place: n.state for n in notices}})
+    return notices
 
 
 def get(session: Session, tenant_id: str | None, campaign_id: str, draw_id: str) -> Draw:

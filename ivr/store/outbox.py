@@ -69,17 +69,21 @@ def enqueue(session: Session, messages: Sequence[OutboundSms], at: datetime,
             pricing: Pricing = ASK_EVERY_TIME) -> list[str]:
     """Queue the messages; each one's state ("queued", or "blocked" when its recipient opted out). Each
     message that goes out (queued, or returned to the HTTP gateway to send) is charged per part in the
-    same transaction, keyed by its id (`charges.charge_sms_out`)."""
+    same transaction, keyed by its id (`charges.charge_sms_out`). Queueing is idempotent by id: a message
+    whose id is in the outbox already is not queued (nor charged) again, and its state now is returned
+    (notices keyed by what they announce go out once however often they are asked for)."""
     states = []
     for m in messages:
         blocked = m.kind not in UNBLOCKED_KINDS and is_blocked(session, m.number, m.recipient)
         state = "blocked" if blocked else "returned" if m.route == RESPONSE_ROUTE else "queued"
-        session.add(SmsOutboxRow(
-            id=m.id, number=m.number, recipient=m.recipient, text=m.text, campaign_id=m.campaign_id,
-            session_id=m.session_id, kind=m.kind, route=m.route, link=None, encoding=m.encoding, parts=m.parts,
-            reference=m.reference, state=state, attempts=0, error="opted out" if blocked else None,
-            next_attempt_at=at if state == "queued" else None, claimed_by=None, claimed_until=None, created_at=at,
-            updated_at=at))
+        row = {"id": m.id, "number": m.number, "recipient": m.recipient, "text": m.text, "campaign_id": m.campaign_id,
+               "session_id": m.session_id, "kind": m.kind, "route": m.route, "link": None, "encoding": m.encoding,
+               "parts": m.parts, "reference": m.reference, "state": state, "attempts": 0,
+               "error": "opted out" if blocked else None, "next_attempt_at": at if state == "queued" else None,
+               "claimed_by": None, "claimed_until": None, "created_at": at, "updated_at": at}
+        if not insert_one(session, SmsOutboxRow.__table__, row):                # type: ignore[arg-type]
+            states.append(session.scalar(select(SmsOutboxRow.state).where(SmsOutboxRow.id == m.id)))
+            continue
         if state != "blocked":
             charge_sms_out(session, message_id=m.id, campaign_id=m.campaign_id, number=m.number, recipient=m.recipient,
                            parts=m.parts, at=at, pricing=pricing)

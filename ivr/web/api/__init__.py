@@ -12,7 +12,9 @@ from aiohttp import web
 
 from ivr.i18n import load_all
 
-from . import admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools
+from . import (
+    admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools, voice_packs,
+)
 from .core import LIVE_CLOSING, Route, setup
 
 if TYPE_CHECKING:
@@ -47,6 +49,8 @@ IMPORT = _obj(id=INT, pool=STR, state={"enum": ["running", "committed", "failed"
               bytes_read=INT, lines=INT, added=INT, duplicates=INT, malformed=INT, problems=_list(PROBLEM),
               problems_listed=INT, error=TIME_OR_NULL, started_at=STR, finished_at=TIME_OR_NULL)
 WINNER = _obj(place=INT, entry=INT, caller=STR)
+VOICE_PACK = _obj(tenant_id=STR, name=STR, words=_list(STR), count=INT, version=STR)
+NOTICE = _obj(place=INT, caller=STR, message_id=STR, state=STR)
 DRAW = _obj(id=STR, campaign_id=STR, state={"enum": ["frozen", "drawn"]}, rule={"type": "object"}, entries=INT,
             callers=INT, entries_sha256=STR, frozen_at=STR, winners_wanted={"type": ["integer", "null"]},
             seed=TIME_OR_NULL, drawn_at=TIME_OR_NULL, winners=_list(WINNER))
@@ -174,6 +178,29 @@ ROUTES: list[Route] = [
           errors=((422, "not audio that can be decoded, or no sound in it"),)),
     Route("GET", "/api/campaigns/{campaign_id}/recordings", business.list_recordings, BUSINESS,
           "The recordings uploaded for the campaign", response=_list(RECORDING)),
+    Route("GET", "/api/voice-packs", voice_packs.list_packs, BUSINESS,
+          "The tenant's voice packs (recorded words), with their words and versions", response=_list(VOICE_PACK),
+          query=("tenant",)),
+    Route("GET", "/api/voice-packs/{pack}", voice_packs.get_pack, BUSINESS,
+          "A voice pack with, per language (?language=uk|ru|en, else each), the words it lacks to say every value "
+          "and the words of the texts given (?text=, repeated)",
+          response={"type": "object", "properties": {**VOICE_PACK["properties"], "missing": {
+              "type": "object", "additionalProperties": _list(STR)}}}, query=("language", "text", "tenant")),
+    Route("PUT", "/api/voice-packs/{pack}", voice_packs.upload_pack, BUSINESS,
+          "Add a zip or tar (gzip, bzip2, xz) of WORD.wav|mp3|ogg recordings to the pack (made if new), replacing "
+          "the words it has; all or nothing (422 lists each file's problem)",
+          response={"type": "object", "properties": {**VOICE_PACK["properties"], "replaced": _list(STR)}},
+          upload=voice_packs.ARCHIVE_TYPES, max_body=voice_packs.MAX_ARCHIVE, query=("tenant",),
+          errors=((422, "a file that is not a word's recording, a link or path outside, past a limit"),)),
+    Route("PUT", "/api/voice-packs/{pack}/words/{word}", voice_packs.put_word, BUSINESS,
+          "Add or replace one word's recording (WAV, MP3 or OGG, at most 5 s); the pack's version moves on",
+          response={"type": "object", "properties": {**VOICE_PACK["properties"], "replaced": _list(STR)}},
+          upload=voice_packs.WORD_TYPES, max_body=voice_packs.MAX_WORD_BYTES, query=("tenant",),
+          errors=((422, "not audio, silent, or longer than 5 s"),)),
+    Route("DELETE", "/api/voice-packs/{pack}/words/{word}", voice_packs.delete_word, BUSINESS,
+          "Remove one word of the pack", status=204, query=("tenant",)),
+    Route("DELETE", "/api/voice-packs/{pack}", voice_packs.delete_pack, BUSINESS,
+          "Delete the pack with all its recordings", status=204, query=("tenant",)),
     Route("POST", "/api/campaigns/{campaign_id}/pause", lifecycle.pause, BUSINESS,
           "Pause: new calls and messages get the closed text (409 for a draft or an archived campaign)",
           response=LIFECYCLE),
@@ -197,7 +224,12 @@ ROUTES: list[Route] = [
           response=DRAW),
     Route("POST", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners", draws.draw_winners, BUSINESS,
           "Draw the winners of a frozen draw with a seed given now (none: a random one, recorded); once (409 after)",
-          body=_obj(winners=INT, seed=STR), response=DRAW),
+          body=_obj(winners=INT, seed=STR, notify=STR), response=DRAW),
+    Route("POST", "/api/campaigns/{campaign_id}/draws/{draw_id}/notify", draws.notify_winners, BUSINESS,
+          "Send each winner the message text ({{place}}, {{value}}, ...) by SMS from the campaign's number; once per "
+          "winner however often asked; winners who opted out are not messaged (state blocked)",
+          body=_obj(text=STR), response=_obj(draw=STR, notices=_list(NOTICE)),
+          errors=((409, "the draw is not drawn yet"), (422, "no SMS number, no SMS route, or a bad text"))),
     Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/entries.csv", draws.entries_file, ANY,
           "The frozen entries as the canonical CSV whose SHA-256 is entries_sha256", media="text/csv", response=STR),
     Route("GET", "/api/campaigns/{campaign_id}/draws/{draw_id}/winners.csv", draws.winners_file, ANY,

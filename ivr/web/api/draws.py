@@ -62,19 +62,57 @@ async def get_draw(request: web.Request) -> web.Response:
 
 
 async def draw_winners(request: web.Request) -> web.Response:
-    """Draw the winners of a frozen draw with the seed given now (or a random one, recorded); once."""
+    """Draw the winners of a frozen draw with the seed given now (or a random one, recorded); once. With
+    `notify` (a message template) each winner is sent it by SMS, as `notify_winners` does."""
     campaign_id, draw_id = request.match_info["campaign_id"], request.match_info["draw_id"]
     tenant_id = await owned_campaign(request, campaign_id)
     body = await read_json(request)
-    winners, seed = body.get("winners"), body.get("seed")
+    winners, seed, notice = body.get("winners"), body.get("seed"), body.get("notify")
     if not isinstance(winners, int) or isinstance(winners, bool) or (seed is not None and not isinstance(seed, str)):
         raise ApiError(400, MESSAGES["body"])
+    campaign = await campaign_model(request, tenant_id, campaign_id) if notice is not None else None
     try:
+        if campaign is not None:                       # a message that cannot be sent is refused before drawing
+            draws.check_sender(campaign, notice, _route(request))
         drawn = await draws.run(store_of(request), tenant_id, campaign_id, draw_id, winners, seed,
                                 principal_of(request).actor)
+        answer = drawn.as_dict()
+        if campaign is not None:
+            answer["notices"] = [n.as_dict() for n in await draws.notify(
+                store_of(request), tenant_id, campaign, draw_id, notice, _route(request), principal_of(request).actor)]
     except DrawError as exc:
         raise ApiError(422, message_of(exc)) from None
-    return web.json_response(drawn.as_dict())
+    _wake(request)
+    return web.json_response(answer)
+
+
+async def notify_winners(request: web.Request) -> web.Response:
+    """Send each winner of a drawn draw the message `text` by SMS from the campaign's number, through the
+    outbox: once per winner however often this is asked (the answer then tells each message's state);
+    winners who opted out of the number are not messaged ("blocked")."""
+    campaign_id, draw_id = request.match_info["campaign_id"], request.match_info["draw_id"]
+    tenant_id = await owned_campaign(request, campaign_id)
+    body = await read_json(request)
+    campaign = await campaign_model(request, tenant_id, campaign_id)
+    try:
+        notices = await draws.notify(store_of(request), tenant_id, campaign, draw_id, body.get("text"),
+                                     _route(request), principal_of(request).actor)
+    except DrawError as exc:
+        raise ApiError(422, message_of(exc)) from None
+    _wake(request)
+    return web.json_response({"draw": draw_id, "notices": [n.as_dict() for n in notices]})
+
+
+def _route(request: web.Request) -> str | None:
+    """How this node sends SMS (None: it cannot)."""
+    return getattr(engine_of(request).services, "sms_route", None)
+
+
+def _wake(request: web.Request) -> None:
+    """Tell the outbox dispatcher that messages are queued."""
+    wake = getattr(engine_of(request).services, "sms_wake", None)
+    if wake is not None:
+        wake()
 
 
 async def entries_file(request: web.Request) -> web.StreamResponse:

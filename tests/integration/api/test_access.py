@@ -69,6 +69,9 @@ def world(tmp_path_factory):
         imported = api("POST", "/api/code-pools/demo-codes/imports", keys["demo", "business"], text="A1\nB2\n",
                        content_type="text/plain")
         assert imported.status == 202, imported.body
+        packed = api("PUT", "/api/voice-packs/demo-voice/words/ваш", keys["demo", "business"],
+                     text=tone_wav(tmp / "word.wav", 330), content_type="audio/wav")
+        assert packed.status == 200, packed.body
         yield SimpleNamespace(engine=engine, api=api, keys=keys, demo_call=demo_call["call_id"],
                               other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp,
                               jingle=reply.json(), demo_import=imported.json()["id"])
@@ -196,6 +199,10 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("get_import", "other", "business", f"GET /api/code-pools/demo-codes/imports/{w.demo_import}", None),
         ("import_progress", "other", "business", f"GET /api/code-pools/demo-codes/imports/{w.demo_import}/progress",
          None),
+        ("notify_winners", "other", "business", "POST /api/campaigns/talent-vote/draws/x/notify", {"text": "Hi"}),
+        ("get_pack", "other", "business", "GET /api/voice-packs/demo-voice", None),
+        ("delete_word", "other", "business", "DELETE /api/voice-packs/demo-voice/words/ваш", None),
+        ("delete_pack", "other", "business", "DELETE /api/voice-packs/demo-voice", None),
     ]
 
 
@@ -216,6 +223,7 @@ def test_another_tenant_gets_404_for_every_endpoint_naming_a_resource(world) -> 
     assert world.api("GET", f"/api/recordings/{world.recording}", world.keys["other", "operator"]).status == 200
     assert world.api("GET", "/api/campaigns/talent-vote/recordings", world.keys["demo", "business"]).json() == [
         world.jingle]
+    assert world.api("GET", "/api/voice-packs/demo-voice", world.keys["demo", "business"]).json()["words"] == ["ваш"]
 
 
 def test_a_number_of_another_tenant_is_409_and_stays_theirs(world) -> None:
@@ -260,8 +268,9 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
     lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
-             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv"}
-    tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes"}
+             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv", "list_packs"}
+    tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes",
+                   "upload_pack", "put_word"}                 # a pack of one's own name is one's own
     admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number",
              "list_inventory", "add_number", "update_number", "remove_number", "lease_number", "end_lease",
              "set_tariff", "end_tariff", "month_overview"}

@@ -11,7 +11,9 @@ import pytest
 
 from ivr.channels.dry_run import dry_run
 from ivr.channels.effects import InMemoryServices
-from ivr.flow.interpreter import CodeResult, End, FlowSession, IssueCode, IssueResult, RedeemCode, Say, Text
+from ivr.flow.interpreter import (
+    CodeResult, End, FlowSession, IssueCode, IssuedSms, IssueResult, RedeemCode, Say, Text,
+)
 from ivr.flow.loader import load_campaign
 from ivr.flow.validate import DialplanError
 
@@ -139,3 +141,21 @@ def test_draw_and_report_headers_are_read() -> None:
     assert campaign.report == {"email": ["a@b.test"], "first_after": "10m", "every": "30m"}
     with pytest.raises(DialplanError):
         load_campaign(DISCOUNT + "draw: {entries: {vote: talent, answer: q}}\n")
+
+
+def test_on_calls_the_issue_node_sends_the_code_by_sms_in_the_callers_language() -> None:
+    """`sms:` on an issue node: on a call the code also goes by SMS from the campaign's number, rendered around
+    the code (known only once issued); on SMS the reply already carries it, so no second message."""
+    campaign = load_campaign(DISCOUNT.replace("    next: bye\n", "    sms: {en: \"Code {{issued.discount}} for "
+                                              "{{caller.number}}\", uk: \"Код {{issued.discount}}\"}\n"
+                                              "    next: bye\n", 1))
+    voice = FlowSession(campaign, "voice", "+380501", "7200", language="uk", now=NOW)
+    issue = voice.start()[-1]
+    assert isinstance(issue, IssueCode) and issue.sms == IssuedSms("7200", ("Код ", ""))
+    assert issue.sms.text("A7K2") == "Код A7K2"
+    english = FlowSession(campaign, "voice", "+380501", "7200", now=NOW).start()[-1]
+    assert english.sms.text("B1") == "Code B1 for +380501"
+    assert FlowSession(campaign, "sms", "+380501", "7200", now=NOW).start()[-1] == IssueCode("discounts")
+    services = InMemoryServices()
+    asyncio.run(dry_run(campaign, "voice", [], caller="+380509", services=services))
+    assert services.sms == [{"from": "7200", "to": "+380509", "text": "Code SAMPLE0001 for +380509"}]

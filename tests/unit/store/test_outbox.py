@@ -93,3 +93,23 @@ async def test_the_block_list_stops_every_later_message_but_the_confirmation(tmp
         assert states == ["queued", "blocked", "blocked", "queued"]
         assert await store.sms_opt_in(number="3838", caller="+380501234567")
         assert await store.sms_enqueue([message()]) == ["queued"]
+
+
+@run
+async def test_a_keyed_message_is_queued_and_charged_once_however_often_asked(tmp_path: Path) -> None:
+    """A notice keyed by what it announces (a draw's place) has the same id each time: queueing it again adds
+    no row (and no charge: it is keyed by the id), and tells the state it has now; an opted-out recipient's is kept "blocked"."""
+    def notice(recipient: str) -> OutboundSms:
+        return outbound(number="3838", recipient=recipient, text="You won!", kind="notify", route="smpp",
+                        campaign_id="vote", key=f"draw:d1:{recipient}")
+
+    async with opened(url(tmp_path), tmp_path / "spool") as store:
+        assert notice("+380501").id == notice("+380501").id != notice("+380502").id
+        await store.sms_opt_out(number="3838", caller="+380502", word="STOP")
+        assert await store.sms_enqueue([notice("+380501"), notice("+380502")]) == ["queued", "blocked"]
+        claimed = await store.sms_claim_outbox(node="a", routes=("smpp",), lease=60, limit=5)
+        await store.sms_finish(message_id=claimed[0].id, parts=[SentPart(1, "kyivstar", "K1")], state="accepted",
+                               link="kyivstar")
+        assert await store.sms_enqueue([notice("+380501"), notice("+380502")]) == ["accepted", "blocked"]
+        stored = rows(store, "SELECT recipient, state FROM sms_outbox ORDER BY recipient")
+    assert stored == [("+380501", "accepted"), ("+380502", "blocked")]

@@ -18,6 +18,7 @@ import { signInView } from "./views/signin.js";
 import { tariffsView } from "./views/tariffs.js";
 import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
+import { voicePacksView } from "./views/voicepacks.js";
 import { simulateView } from "./views/flow.js";
 import { nodeView } from "./views/node.js";
 
@@ -37,6 +38,7 @@ const ROUTES = [
   [["upload"], BUSINESS, uploadView, "frame.menu.upload"],
   [["pools"], BUSINESS, poolsView, "frame.menu.pools"],
   [["pools", ":name"], BUSINESS, poolView],
+  [["voice-packs"], BUSINESS, voicePacksView, "frame.menu.voicePacks"],
   [["calls"], EVERYONE, callsView, "frame.menu.calls"],
   [["calls", ":id"], EVERYONE, callView],
   [["active"], OPERATOR, activeView, "frame.menu.active"],

@@ -1,5 +1,6 @@
 // Winner draws of a campaign: freeze its entries (their SHA-256 is shown to publish before the draw), draw
-// the winners once with a seed given at that moment, download entries and winners, check a draw again.
+// the winners once with a seed given at that moment (and tell them by SMS), download entries and winners, check a
+// draw again.
 
 import { blobUrl, csvPath, getJson, send } from "../api.js";
 import { announce, download, fill, h, link, notice, table, when } from "../dom.js";
@@ -7,6 +8,24 @@ import { number, t, tn } from "../i18n.js";
 import { showFailure } from "../page.js";
 
 const STATES = { frozen: "draws.states.frozen", drawn: "draws.states.drawn" };
+// What became of a winner's SMS (the outbox's states); "blocked": the winner opted out and is not messaged.
+const NOTICE_STATES = {
+  queued: "draws.noticeStates.queued", blocked: "draws.noticeStates.blocked", accepted: "draws.noticeStates.accepted",
+  delivered: "draws.noticeStates.delivered", undeliverable: "draws.noticeStates.failed",
+  expired: "draws.noticeStates.failed", rejected: "draws.noticeStates.failed", failed: "draws.noticeStates.failed",
+};
+
+function noticeTable(notices) {
+  return table(t("draws.noticesCaption"), [
+    { label: t("draws.winnerColumns.place"), cell: (n) => String(n.place) },
+    { label: t("draws.winnerColumns.caller"), cell: (n) => n.caller },
+    { label: t("draws.noticeColumns.state"), cell: (n) => (NOTICE_STATES[n.state] ? t(NOTICE_STATES[n.state]) : n.state) },
+  ], notices, "");
+}
+
+function messageField(id) {
+  return h("textarea", { id, rows: "3", maxlength: "480", placeholder: t("draws.messagePlaceholder") });
+}
 
 function frozenText(one) {
   return t("draws.frozen", { entries: tn("draws.entries", one.entries), callers: tn("draws.callers", one.callers) });
@@ -93,24 +112,55 @@ export async function drawsView(root, { id }, { me, signal }) {
           { label: t("draws.winnerColumns.entry"), cell: (w) => String(w.entry) },
           { label: t("draws.winnerColumns.caller"), cell: (w) => w.caller },
         ], one.winners, ""));
+      if (business && one.winners.length) {
+        const text = messageField("draw-notice");
+        const button = h("button", { type: "submit" }, t("draws.notifyButton"));
+        const result = h("div");
+        const form = h("form", { class: "card", novalidate: true },
+          h("label", { for: "draw-notice" }, t("draws.message")), text,
+          h("p", { class: "help" }, t("draws.messageHelp")), h("div", { class: "buttons" }, button), result);
+        form.addEventListener("submit", async (event) => {
+          event.preventDefault();
+          button.disabled = true;
+          fill(result);
+          try {
+            const answer = await send("POST", `${here}/notify`, { json: { text: text.value }, signal });
+            const skipped = answer.notices.filter((n) => n.state === "blocked").length;
+            const told = t("draws.notified", { sent: tn("draws.messages", answer.notices.length - skipped),
+              skipped: tn("draws.optedOut", skipped) });
+            fill(result, notice("ok", told), noticeTable(answer.notices));
+            announce(told);
+          } catch (error) {
+            showFailure(error, result);
+          } finally {
+            button.disabled = false;
+          }
+        });
+        parts.push(form);
+      }
     } else if (business) {
       const winners = h("input", { id: "draw-winners", type: "number", min: "1", max: "10000", value: "1" });
       const seed = h("input", { id: "draw-seed", autocomplete: "off" });
+      const text = messageField("draw-message");
       const button = h("button", { type: "submit" }, t("draws.drawButton"));
       const form = h("form", { class: "card", novalidate: true },
         h("label", { for: "draw-winners" }, t("draws.winners")), winners,
-        h("label", { for: "draw-seed" }, t("draws.seedHelp")), seed, h("div", { class: "buttons" }, button));
+        h("label", { for: "draw-seed" }, t("draws.seedHelp")), seed,
+        h("label", { for: "draw-message" }, t("draws.messageOptional")), text,
+        h("p", { class: "help" }, t("draws.messageHelp")), h("div", { class: "buttons" }, button));
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         button.disabled = true;
         try {
           const body = { winners: Number(winners.value) };
           if (seed.value.trim()) body.seed = seed.value.trim();
+          if (text.value.trim()) body.notify = text.value;
           const drawn = await send("POST", `${here}/winners`, { json: body, signal });
           fill(feedback);
           announce(tn("draws.drawn", drawn.winners.length));
           await draw();
           await show(drawId);
+          if (drawn.notices) detail.append(noticeTable(drawn.notices));
         } catch (error) {
           button.disabled = false;
           showFailure(error, form);
