@@ -93,7 +93,8 @@ class CallRecorder(Protocol):
     """Where a call's life is written (the store's per-call records)."""
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None: ...
+                     at: datetime, version: int | None = None, caller_raw: str | None = None,
+                     direction: str = "inbound") -> None: ...
 
     def call_answered(self, call_id: str, at: datetime) -> None: ...
 
