@@ -31,7 +31,7 @@ from ivr.i18n import t
 
 from .connect import insert_ignore
 from .contacts import NO, YES
-from .errors import StoreError
+from .errors import Conflict, NotFound
 from .models import CampaignRow, OutboundContactRow, OutboundRow, OutcomeRow
 from .outbox import is_blocked
 
@@ -43,8 +43,12 @@ INTERRUPTED = "interrupted"
 MAX_AUDIENCE = 100_000
 
 
-class OutboundError(StoreError):
-    """An outbound campaign that does not exist for this tenant, or a move its state does not allow."""
+class OutboundNotFound(NotFound):
+    """No such outbound campaign (or flow campaign) for this tenant."""
+
+
+class OutboundConflict(Conflict):
+    """A change the outbound campaign's state does not allow (over, not started, audience too large)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def _owned(session: Session, tenant_id: str | None, outbound_id: str, lock: bool
         query = query.where(OutboundRow.tenant_id == tenant_id)
     row = session.scalars(query.with_for_update() if lock else query).first()
     if row is None:
-        raise OutboundError(t("no outbound campaign {id}", id=outbound_id))
+        raise OutboundNotFound(t("no outbound campaign {id}", id=outbound_id))
     return row
 
 
@@ -150,7 +154,7 @@ def create(session: Session, tenant_id: str, settings: Settings, at: datetime) -
     """A new outbound campaign (draft) of the tenant; its flow campaign must be the tenant's."""
     owner = session.scalar(select(CampaignRow.tenant_id).where(CampaignRow.id == settings.campaign_id))
     if owner != tenant_id:
-        raise OutboundError(t("no campaign {id}", id=settings.campaign_id))
+        raise OutboundNotFound(t("no campaign {id}", id=settings.campaign_id))
     row = OutboundRow(id=secrets.token_hex(8), tenant_id=tenant_id, campaign_id=settings.campaign_id,
                       name=settings.name, channel=settings.channel, number=settings.number, text=settings.text,
                       state="draft", rate=settings.rate, concurrent=settings.concurrent, time_zone=settings.time_zone,
@@ -179,10 +183,10 @@ def add_audience(session: Session, tenant_id: str, outbound_id: str,
     as it was. Returns how many were added."""
     row = _owned(session, tenant_id, outbound_id, lock=True)
     if row.state in ("done", "cancelled"):
-        raise OutboundError(t("the outbound campaign is over"))
+        raise OutboundConflict(t("the outbound campaign is over"))
     before = _count(session, outbound_id)
     if before + len(contacts) > MAX_AUDIENCE:
-        raise OutboundError(t("an audience holds at most {n} numbers", n=MAX_AUDIENCE))
+        raise OutboundConflict(t("an audience holds at most {n} numbers", n=MAX_AUDIENCE))
     insert_ignore(session, OutboundContactRow.__table__,                             # type: ignore[arg-type]
                   [{"outbound_id": outbound_id, "recipient": number, "variables": variables, "state": "queued",
                     "result": None, "outcome": None, "attempts": 0, "next_attempt_at": at, "claimed_by": None,
@@ -205,9 +209,9 @@ def control(session: Session, tenant_id: str | None, outbound_id: str, action: s
     row = _owned(session, tenant_id, outbound_id, lock=True)
     allowed, target = MOVES[action]
     if row.state not in allowed:
-        raise OutboundError(t("cannot {action} an outbound campaign that is {state}", action=action, state=row.state))
+        raise OutboundConflict(t("cannot {action} an outbound campaign that is {state}", action=action, state=row.state))
     if action == "start" and _count(session, outbound_id) == 0:
-        raise OutboundError(t("the audience is empty"))
+        raise OutboundConflict(t("the audience is empty"))
     row.state, row.updated_at = target, at
     if action == "start":
         row.started_at = at
@@ -293,6 +297,16 @@ def release(session: Session, *, node: str, now: datetime) -> int:
         OutboundContactRow.claimed_by == node, OutboundContactRow.state == "calling").values(
         state="done", result="failed", outcome=INTERRUPTED, claimed_by=None, claimed_until=None,
         updated_at=now)).rowcount
+
+
+def give_back(session: Session, *, contact_id: int, node: str, at: datetime) -> bool:
+    """A claimed number this node did not call after all (the campaign stopped, the node drains): queued
+    again as it was."""
+    return session.execute(update(OutboundContactRow).where(
+        OutboundContactRow.id == contact_id, OutboundContactRow.state == "calling",
+        OutboundContactRow.claimed_by == node).values(
+        state="queued", attempts=OutboundContactRow.attempts - 1, claimed_by=None, claimed_until=None,
+        updated_at=at)).rowcount == 1
 
 
 def finish(session: Session, *, contact_id: int, node: str, result: str, outcome: str | None,

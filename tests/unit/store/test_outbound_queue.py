@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.store.outbound import OutboundError, Settings, in_hours
+from ivr.store.errors import StoreError
+from ivr.store.outbound import Settings, in_hours
 
 from .support import at, opened, rows, run
 
@@ -92,9 +93,9 @@ async def test_pause_cancel_and_tenants(tmp_path: Path) -> None:
     async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
         tenant_id, oid = await world(store)
         other = await store.create_tenant("rival")
-        with pytest.raises(OutboundError):
+        with pytest.raises(StoreError):
             await store.outbound_control(other.id, oid, "start")
-        with pytest.raises(OutboundError):
+        with pytest.raises(StoreError):
             await store.outbound_add_audience(other.id, oid, [("+380500000000", {})])
         await store.outbound_control(tenant_id, oid, "start")
         await store.outbound_control(tenant_id, oid, "pause")
@@ -104,7 +105,7 @@ async def test_pause_cancel_and_tenants(tmp_path: Path) -> None:
         await store.outbound_control(tenant_id, oid, "cancel")
         progress = await store.outbound_progress(tenant_id, oid)
         assert (progress.cancelled, progress.calling) == (3, 1)
-        with pytest.raises(OutboundError):
+        with pytest.raises(StoreError):
             await store.outbound_control(tenant_id, oid, "resume")
 
 

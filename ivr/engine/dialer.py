@@ -1,0 +1,212 @@
+"""The dialer of outbound voice campaigns: claims numbers from the store's queue and places their calls at
+the campaign's and the trunk's pace.
+
+Everything runs from the engine's media clock (`on_tick`, every 20 ms): no timer or task per number. Once a
+second the running campaigns are read again (so a pause, a cancel, another node's start are seen). Each
+tick, every campaign whose pace allows starts the calls it holds: a call starts when the campaign's next
+start time and the trunk's have come (one call per 1/rate seconds, never a burst after a lull) and both
+have a free slot of concurrent calls. A campaign that holds fewer numbers than it can start soon claims
+more, one claim at a time, never more than it can start within a second: a claim held here is a number
+no other node will call, so few are held. Results go back to the store as each call ends (retries and
+back-off are the store's); numbers held when the campaign stops running are given back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from ivr.store.outbound import Claimed, Outbound
+
+from .outgoing import Dialled
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("ivr.outbound")
+
+REFRESH_TICKS = 50          # media clock ticks between reads of the running campaigns (one second)
+LEASE_MARGIN = 60.0         # seconds a claim outlives the longest possible call
+
+
+@dataclass
+class Pace:
+    """One running campaign on this node: the numbers it holds, its calls in progress, its next start."""
+
+    outbound: Outbound
+    waiting: deque[Claimed] = field(default_factory=deque)
+    active: int = 0
+    next_at: float = 0.0
+    claiming: bool = False
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.outbound.rate
+
+
+class Dialer:
+    """The outbound voice campaigns of one engine node (see the module docstring)."""
+
+    def __init__(self, engine: "Engine", node: str | None = None) -> None:
+        self.engine = engine
+        self.store = engine.store
+        config = engine.config
+        self.node = node or config.node_name or f"{socket.gethostname()}:{config.sip_port}"
+        self.rate = config.outbound_rate
+        self.concurrent = config.outbound_concurrent
+        self.lease = config.outbound_ring_seconds + config.max_call_seconds + LEASE_MARGIN
+        self.paces: dict[str, Pace] = {}
+        self.next_at = 0.0                       # the trunk's next start
+        self.stopped = False
+        self._refreshing = False
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        """Attempts this node's previous life left claimed are done (never called twice), then ticks begin."""
+        try:
+            released = await self.store.outbound_release(self.node)
+        except Exception as exc:                   # the database is down: the claims run out instead
+            log.warning("outbound: cannot release this node's previous claims: %s", exc)
+            released = 0
+        if released:
+            log.warning("outbound: %d calls of this node's previous run were interrupted; not called again",
+                        released)
+        self.engine.tick_listeners.append(self.on_tick)
+
+    def pause(self) -> None:
+        """Place no more calls (the node drains); numbers held are given back."""
+        self.stopped = True
+        for pace in self.paces.values():
+            self._give_back(pace)
+
+    async def stop(self) -> None:
+        """After the engine hung up its calls: their results and the numbers given back are written."""
+        self.pause()
+        if self.on_tick in self.engine.tick_listeners:
+            self.engine.tick_listeners.remove(self.on_tick)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def active(self) -> int:
+        return sum(pace.active for pace in self.paces.values())
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    def on_tick(self, tick: int, now: float) -> None:
+        if self.stopped:
+            return
+        if tick % REFRESH_TICKS == 0 and not self._refreshing:
+            self._refreshing = True
+            self._spawn(self._refresh())
+        for pace in self.paces.values():
+            self._start_due(pace, now)
+            if pace.outbound.state == "running" and not pace.claiming:
+                want = self._wanted(pace)
+                if want > 0:
+                    pace.claiming = True
+                    self._spawn(self._claim(pace, want))
+
+    def _start_due(self, pace: Pace, now: float) -> None:
+        while pace.waiting and pace.outbound.state == "running":
+            if pace.active >= pace.outbound.concurrent or self.active >= self.concurrent:
+                return
+            if now < pace.next_at or now < self.next_at:
+                return
+            pace.next_at = max(pace.next_at, now - 0.02) + pace.interval
+            self.next_at = max(self.next_at, now - 0.02) + 1.0 / self.rate
+            self._place(pace, pace.waiting.popleft())
+
+    def _wanted(self, pace: Pace) -> int:
+        """How many more numbers the campaign should hold: what it could start within a second."""
+        if self.engine.campaigns.running(pace.outbound.campaign_id) is None:
+            return 0
+        free = min(pace.outbound.concurrent - pace.active, self.concurrent - self.active)
+        soon = max(1, math.ceil(min(pace.outbound.rate, self.rate)))
+        return max(0, min(free, soon) - len(pace.waiting))
+
+    def _place(self, pace: Pace, claimed: Claimed) -> None:
+        outbound = pace.outbound
+        campaign = self.engine.campaigns.running(outbound.campaign_id)
+        if campaign is None:
+            self._finish(claimed, None)
+            return
+        pace.active += 1
+
+        def done(result: Dialled) -> None:
+            pace.active -= 1
+            self._finish(claimed, result)
+        try:
+            self.engine.place_call(number=outbound.number, campaign=campaign, callee=claimed.recipient,
+                                   variables={"contact": {"number": claimed.recipient, **claimed.variables}},
+                                   on_done=done)
+        except Exception as exc:
+            pace.active -= 1
+            log.warning("outbound %s: cannot call %s: %s", outbound.id, claimed.recipient, exc)
+            self._finish(claimed, Dialled("", "failed", None))
+
+    # -- the store --------------------------------------------------------------------------------
+
+    async def _refresh(self) -> None:
+        try:
+            running = {o.id: o for o in await self.store.outbound_running("voice")}
+        except Exception as exc:
+            log.warning("outbound: cannot read the running campaigns: %s", exc)
+            return
+        finally:
+            self._refreshing = False
+        for oid, pace in list(self.paces.items()):
+            if oid in running:
+                pace.outbound = running[oid]
+            else:
+                pace.outbound = _stopped(pace.outbound)
+                self._give_back(pace)
+                if not pace.active and not pace.claiming:
+                    del self.paces[oid]
+        for oid, outbound in running.items():
+            self.paces.setdefault(oid, Pace(outbound))
+
+    async def _claim(self, pace: Pace, limit: int) -> None:
+        try:
+            claimed = await self.store.outbound_claim(outbound_id=pace.outbound.id, node=self.node, limit=limit,
+                                                      lease=self.lease)
+        except Exception as exc:
+            log.warning("outbound %s: claim failed: %s", pace.outbound.id, exc)
+            claimed = []
+        finally:
+            pace.claiming = False
+        pace.waiting.extend(claimed)
+        if self.stopped or pace.outbound.state != "running":
+            self._give_back(pace)
+
+    def _give_back(self, pace: Pace) -> None:
+        while pace.waiting:
+            self._finish(pace.waiting.popleft(), None)
+
+    def _finish(self, claimed: Claimed, result: Dialled | None) -> None:
+        """Write an attempt's result (None: not made, the number goes back to the queue as it was)."""
+        if result is None:
+            self._spawn(self.store.outbound_give_back(contact_id=claimed.contact_id, node=self.node))
+            return
+        self._spawn(self.store.outbound_finish(contact_id=claimed.contact_id, node=self.node, result=result.result,
+                                               outcome=result.outcome, call_id=result.call_id or None))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("outbound: writing to the store failed: %s", task.exception())
+
+
+def _stopped(outbound: Outbound) -> Outbound:
+    """The campaign as this node now treats it: no longer running (paused, cancelled, done elsewhere)."""
+    return replace(outbound, state="stopped")

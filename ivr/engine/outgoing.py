@@ -1,0 +1,66 @@
+"""Calls we place: the dialog handle of a call whose INVITE we sent, and what a call out's end means.
+
+`UacDialog` is the `CallDialog` of a call we placed: hanging up before the answer CANCELs it (the user
+agent sends the CANCEL once the far end has answered provisionally), after it sends a BYE. The INVITE, its
+digest challenge and the ACK of the 2xx are the user agent's (`sip.ua.UserAgent.invite`); the engine
+turns the answer into the `VoiceCall`'s `answered` and `confirmed`, like an inbound call's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ivr.sip.message import Response
+from ivr.sip.ua import Call, UserAgent
+
+from .call import COMPLETED, ReferResult, VoiceCall
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """What a call out came to, for its campaign's results: `result` answered, completed, busy, no_answer
+    or failed; `outcome` the flow's last step when it reached an end."""
+
+    call_id: str
+    result: str
+    outcome: str | None
+
+
+def dialled(call: VoiceCall) -> Dialled:
+    """The result of a call out that has ended."""
+    if call.answered_at is None:
+        cause = call.cause or "failed"
+        return Dialled(call.call_id, cause if cause in ("busy", "no_answer") else "failed", None)
+    session = call.conversation.session if call.conversation is not None else None
+    path = list(session.path) if session is not None else []
+    if session is not None and session.finished and session.end_reason != "hangup":
+        return Dialled(call.call_id, COMPLETED, path[-1] if path else None)
+    return Dialled(call.call_id, "answered", path[-1] if path else None)
+
+
+class UacDialog:
+    """The dialog of a call we placed, acted on through `ua`; `wake()` asks for what it queued to be written."""
+
+    def __init__(self, ua: UserAgent, call: Call, wake: Callable[[], None]) -> None:
+        self.ua = ua
+        self.call = call
+        self._wake = wake
+
+    def hangup(self, now: float) -> None:
+        self.ua.hangup(self.call, now)
+        self._wake()
+
+    def refer(self, target: str, now: float, on_result: ReferResult) -> None:
+        def result(response: Response | None, at: float) -> None:
+            on_result(response.status if response is not None else None, at)
+        self.ua.refer(self.call, target, now, result)
+        self._wake()
+
+    def accept_modify(self, key: tuple, sdp: bytes | None, now: float) -> None:
+        self.ua.accept_modify(self.call, key, sdp, now)
+        self._wake()
+
+    def reject_modify(self, key: tuple, status: int, now: float) -> None:
+        self.ua.reject_modify(self.call, key, status, now)
+        self._wake()
