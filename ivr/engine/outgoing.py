@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ivr.sip.message import Response
 from ivr.sip.ua import Call, UserAgent
 
+from ivr.store.outbound import INTERRUPTED
+
 from .call import COMPLETED, ReferResult, VoiceCall
 
 
@@ -29,6 +31,8 @@ class Dialled:
 
 def dialled(call: VoiceCall) -> Dialled:
     """The result of a call out that has ended."""
+    if call.cause == "shutdown":                  # the node stopped mid-call: the phone may have rung, no retry
+        return Dialled(call.call_id, "answered" if call.answered_at is not None else "failed", INTERRUPTED)
     if call.answered_at is None:
         cause = call.cause or "failed"
         return Dialled(call.call_id, cause if cause in ("busy", "no_answer") else "failed", None)

@@ -322,7 +322,8 @@ def finish(session: Session, *, contact_id: int, node: str, result: str, outcome
     contact.result, contact.outcome, contact.call_id = result, (outcome or None) and outcome[:128], call_id
     contact.claimed_by = contact.claimed_until = None
     contact.updated_at = at
-    if result in RETRIED and contact.attempts < row.max_attempts and row.state in ("running", "paused"):
+    retry = result in RETRIED and outcome != INTERRUPTED and contact.attempts < row.max_attempts
+    if retry and row.state in ("running", "paused"):
         contact.state = "queued"
         contact.next_attempt_at = at + timedelta(seconds=row.retry_seconds * 2 ** (contact.attempts - 1))
     else:
