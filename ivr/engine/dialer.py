@@ -2,12 +2,13 @@
 the campaign's and the trunk's pace.
 
 Everything runs from the engine's media clock (`on_tick`, every 20 ms): no timer or task per number. Once a
-second the running campaigns are read again (so a pause, a cancel, another node's start are seen). Each
-tick, every campaign whose pace allows starts the calls it holds: a call starts when the campaign's next
-start time and the trunk's have come (one call per 1/rate seconds, never a burst after a lull) and both
-have a free slot of concurrent calls. A campaign that holds fewer numbers than it can start soon claims
-more, one claim at a time, never more than it can start within a second: a claim held here is a number
-no other node will call, so few are held. Results go back to the store as each call ends (retries and
+second the running campaigns are read again (so a pause, a cancel, another node's start are seen). The
+campaign's pace is the store's: each claimed number comes with its start time (1/rate after the previous
+one, whichever node claimed it) and the claim never exceeds the campaign's free concurrent calls on all
+nodes. Each tick, the numbers whose start time has come are called, as the trunk's own pace allows (this
+node's `--outbound-rate` and `--outbound-concurrent`: one call per 1/rate seconds, never a burst after a
+lull). A campaign that holds fewer numbers than it can start within a second claims more, one claim at a
+time: a claim held here is a number no other node will call, so few are held. Results go back to the store as each call ends (retries and
 back-off are the store's); numbers held when the campaign stops running are given back.
 """
 
@@ -19,6 +20,7 @@ import math
 import socket
 from collections import deque
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ivr.store.outbound import Claimed, Outbound
@@ -39,14 +41,9 @@ class Pace:
     """One running campaign on this node: the numbers it holds, its calls in progress, its next start."""
 
     outbound: Outbound
-    waiting: deque[Claimed] = field(default_factory=deque)
+    waiting: deque[tuple[float, Claimed]] = field(default_factory=deque)   # (when to call, on the loop's clock)
     active: int = 0
-    next_at: float = 0.0
     claiming: bool = False
-
-    @property
-    def interval(self) -> float:
-        return 1.0 / self.outbound.rate
 
 
 class Dialer:
@@ -116,11 +113,10 @@ class Dialer:
         while pace.waiting and pace.outbound.state == "running":
             if pace.active >= pace.outbound.concurrent or self.active >= self.concurrent:
                 return
-            if now < pace.next_at or now < self.next_at:
+            if now < pace.waiting[0][0] or now < self.next_at:
                 return
-            pace.next_at = max(pace.next_at, now - 0.02) + pace.interval
             self.next_at = max(self.next_at, now - 0.02) + 1.0 / self.rate
-            self._place(pace, pace.waiting.popleft())
+            self._place(pace, pace.waiting.popleft()[1])
 
     def _wanted(self, pace: Pace) -> int:
         """How many more numbers the campaign should hold: what it could start within a second."""
@@ -180,13 +176,14 @@ class Dialer:
             claimed = []
         finally:
             pace.claiming = False
-        pace.waiting.extend(claimed)
+        offset = self.engine.now() - datetime.now(timezone.utc).timestamp()     # wall clock -> loop clock
+        pace.waiting.extend((c.start_at.timestamp() + offset, c) for c in claimed)
         if self.stopped or pace.outbound.state != "running":
             self._give_back(pace)
 
     def _give_back(self, pace: Pace) -> None:
         while pace.waiting:
-            self._finish(pace.waiting.popleft(), None)
+            self._finish(pace.waiting.popleft()[1], None)
 
     def _finish(self, claimed: Claimed, result: Dialled | None) -> None:
         """Write an attempt's result (None: not made, the number goes back to the queue as it was)."""

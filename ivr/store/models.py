@@ -512,6 +512,7 @@ class OutboundRow(Base):
     hours_end: Mapped[int] = mapped_column(Integer)
     max_attempts: Mapped[int] = mapped_column(Integer)
     retry_seconds: Mapped[int] = mapped_column(Integer)
+    next_slot_at: Mapped[datetime | None] = mapped_column(UtcDateTime)   # the next call's start, every node's
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -11,6 +11,10 @@ A claim is never handed out again: a number whose attempt was claimed by a node 
 out, or the node restarted under the same name) is done as `failed` with the outcome "interrupted" rather
 than called a second time, since the call may have been answered.
 
+Pacing per campaign holds across nodes: a claim runs with the campaign's row locked, takes no more numbers
+than the campaign's free concurrent calls (its rows being called, on every node), and gives each number its
+start time, 1/rate after the previous one (`next_slot_at`, kept on the row): the nodes start them then.
+
 Retries: busy, no_answer and failed are queued again after `retry_seconds`, doubling per attempt, until
 `max_attempts`. Claims are only taken in the allowed hours of the audience's time zone.
 """
@@ -111,6 +115,7 @@ class Claimed:
     recipient: str
     variables: dict[str, Any]
     attempt: int
+    start_at: datetime                       # when to place it: the campaign's pace, shared by every node
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,8 @@ def create(session: Session, tenant_id: str, settings: Settings, at: datetime) -
                       name=settings.name, channel=settings.channel, number=settings.number, text=settings.text,
                       state="draft", rate=settings.rate, concurrent=settings.concurrent, time_zone=settings.time_zone,
                       hours_start=settings.hours_start, hours_end=settings.hours_end,
-                      max_attempts=settings.max_attempts, retry_seconds=settings.retry_seconds, created_at=at,
+                      max_attempts=settings.max_attempts, retry_seconds=settings.retry_seconds, next_slot_at=None,
+                      created_at=at,
                       started_at=None, finished_at=None, updated_at=at)
     session.add(row)
     session.flush()
@@ -243,10 +249,15 @@ def claim(session: Session, *, outbound_id: str, node: str, now: datetime, limit
     """Up to `limit` due numbers of a running campaign in its allowed hours, each handed to this node only
     (see the module docstring); numbers on the block list or whose consent was withdrawn are done as
     opted_out instead."""
-    row = session.get(OutboundRow, outbound_id)
+    row = session.scalars(select(OutboundRow).where(OutboundRow.id == outbound_id).with_for_update()).first()
     if row is None or row.state != "running" or limit <= 0 or not in_hours(row, now):
         return []
     _expire(session, outbound_id, now)
+    calling = session.scalar(select(func.count()).select_from(OutboundContactRow).where(
+        OutboundContactRow.outbound_id == outbound_id, OutboundContactRow.state == "calling")) or 0
+    limit = min(limit, row.concurrent - calling)
+    if limit <= 0:
+        return []
     rows = list(session.scalars(select(OutboundContactRow).where(
         OutboundContactRow.outbound_id == outbound_id, OutboundContactRow.state == "queued",
         OutboundContactRow.next_attempt_at <= now).order_by(OutboundContactRow.next_attempt_at, OutboundContactRow.id)
@@ -254,6 +265,8 @@ def claim(session: Session, *, outbound_id: str, node: str, now: datetime, limit
     withdrawn = _withdrawn(session, row.tenant_id, [r.recipient for r in rows])
     claimed: list[Claimed] = []
     until = now + timedelta(seconds=lease)
+    interval = timedelta(seconds=1.0 / row.rate)
+    slot = max(row.next_slot_at or now, now)
     for contact in rows:
         contact.updated_at = now
         if contact.recipient in withdrawn or is_blocked(session, row.number, contact.recipient):
@@ -261,8 +274,12 @@ def claim(session: Session, *, outbound_id: str, node: str, now: datetime, limit
             continue
         contact.state, contact.claimed_by, contact.claimed_until = "calling", node, until
         contact.attempts += 1
-        claimed.append(Claimed(contact.id, outbound_id, contact.recipient, dict(contact.variables), contact.attempts))
-    if not claimed:
+        claimed.append(Claimed(contact.id, outbound_id, contact.recipient, dict(contact.variables), contact.attempts,
+                               slot))
+        slot += interval
+    if claimed:
+        row.next_slot_at = slot
+    else:
         _maybe_done(session, row, now)
     return claimed
 

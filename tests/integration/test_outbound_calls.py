@@ -48,14 +48,6 @@ nodes:
 YAML = "application/yaml"
 
 
-@pytest.fixture(scope="session")
-def phones(tmp_path_factory):
-    """Kamailio and the SIPp phones, started once for every outbound test."""
-    started = Phones(tmp_path_factory.mktemp("phones")).start()
-    yield started
-    started.stop()
-
-
 def node(tmp: Path, phones: Phones, *extra: str, db_url: str | None = None):
     """An engine sending calls out through the phones' trunk, the campaign uploaded, and a business key."""
     engine = start_engine(tmp, *phones.engine_args("--outbound-ring", "3", *extra), db_url=db_url)

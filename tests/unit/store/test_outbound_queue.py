@@ -63,6 +63,8 @@ async def test_busy_is_retried_with_back_off_up_to_the_maximum(tmp_path: Path) -
         await store.outbound_control(tenant_id, oid, "start")
         first = await store.outbound_claim(outbound_id=oid, node="a", limit=10, lease=60)
         assert len(first) == 4
+        starts = [c.start_at for c in first]                 # the campaign's pace (1 a second), for every node
+        assert [(b - a).total_seconds() for a, b in zip(starts, starts[1:])] == [1.0, 1.0, 1.0]
         for c in first:
             assert await store.outbound_finish(contact_id=c.contact_id, node="a", result="busy", outcome=None,
                                                call_id=None) == "queued"

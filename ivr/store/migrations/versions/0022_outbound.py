@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("hours_end", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("retry_seconds", sa.Integer(), nullable=False),
+        sa.Column("next_slot_at", utc(), nullable=True),
         sa.Column("created_at", utc(), nullable=False),
         sa.Column("started_at", utc(), nullable=True),
         sa.Column("finished_at", utc(), nullable=True),
