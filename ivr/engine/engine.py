@@ -30,6 +30,7 @@ from ivr.media.session import MediaSession
 from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.sip import sdp
 from ivr.channels.caller_id import normalize
+from ivr.channels.dialer import Dialer, Dialled
 from ivr.sip.message import parse_uri
 from ivr.sip.transaction import Endpoint
 from ivr.sip.transport import SipTransport
@@ -47,8 +48,7 @@ from .campaigns import NOT_IN_SERVICE, CampaignRegistry
 from .config import EngineConfig
 from .inbound import UasDialog, caller_of
 from .metrics import EngineMetrics
-from .dialer import Dialer
-from .outgoing import Dialled, UacDialog, dialled
+from .outgoing import UacDialog, VoiceSender, dialled
 from .rtp_socket import RtpSocket
 from .trunk import POLL_TICKS, TrunkRegistration, registration_config
 from .view import EngineView
@@ -121,8 +121,12 @@ class Engine:
                                                                         self.config.server_header), self._flush_soon)
             self.trunk.start(self.now())
         if self.trunk_endpoint() is not None:
-            self.dialer = Dialer(self)
+            config = self.config
+            self.dialer = Dialer(self.store, VoiceSender(self), node=config.node_name or f"{socket.gethostname()}:{port}",
+                                 rate=config.outbound_rate, concurrent=config.outbound_concurrent,
+                                 lease=config.outbound_ring_seconds + config.max_call_seconds, clock=self.now)
             await self.dialer.start()
+            self.tick_listeners.append(self.dialer.on_tick)
         self.ready = True
         log.info("SIP listening on %s:%s (UDP%s), %d campaign(s) on numbers %s", host, port,
                  "+TCP" if self.config.sip_tcp else "", len(self.campaigns.all()),

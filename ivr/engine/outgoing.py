@@ -9,24 +9,39 @@ turns the answer into the `VoiceCall`'s `answered` and `confirmed`, like an inbo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ivr.channels.dialer import Dialled
 from ivr.sip.message import Response
 from ivr.sip.ua import Call, UserAgent
-
-from ivr.store.outbound import INTERRUPTED
+from ivr.store.outbound import INTERRUPTED, Claimed, Outbound
 
 from .call import COMPLETED, ReferResult, VoiceCall
 
+if TYPE_CHECKING:
+    from .engine import Engine
 
-@dataclass(frozen=True)
-class Dialled:
-    """What a call out came to, for its campaign's results: `result` answered, completed, busy, no_answer
-    or failed; `outcome` the flow's last step when it reached an end."""
 
-    call_id: str
-    result: str
-    outcome: str | None
+class VoiceSender:
+    """The dialer's voice channel: an attempt is a call out placed by the engine (`Engine.place_call`),
+    running the outbound campaign's flow with the contact's variables once answered."""
+
+    channel = "voice"
+
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+
+    def ready(self, outbound: Outbound) -> bool:
+        return self.engine.campaigns.running(outbound.campaign_id) is not None
+
+    def send(self, outbound: Outbound, claimed: Claimed, done: Callable[[Dialled], None]) -> None:
+        campaign = self.engine.campaigns.running(outbound.campaign_id)
+        assert campaign is not None
+        self.engine.place_call(number=outbound.number, campaign=campaign, callee=claimed.recipient,
+                               variables={"contact": {"number": claimed.recipient, **claimed.variables}}, on_done=done)
+
+    def flush(self) -> None:
+        return None                     # each call is placed at once
 
 
 def dialled(call: VoiceCall) -> Dialled:

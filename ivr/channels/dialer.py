@@ -1,13 +1,14 @@
-"""The dialer of outbound voice campaigns: claims numbers from the store's queue and places their calls at
-the campaign's and the trunk's pace.
+"""The dialer of outbound campaigns: claims numbers from the store's queue and hands them to the channel's
+`Sender` (a call out, an SMS into the outbox) at the campaign's and the route's pace.
 
-Everything runs from the engine's media clock (`on_tick`, every 20 ms): no timer or task per number. Once a
+Everything runs from one timer (`on_tick`, every 20 ms: the engine's media clock for calls, the SMS
+broadcaster's loop for messages): no timer or task per number. Once a
 second the running campaigns are read again (so a pause, a cancel, another node's start are seen). The
 campaign's pace is the store's: each claimed number comes with its start time (1/rate after the previous
 one, whichever node claimed it) and the claim never exceeds the campaign's free concurrent calls on all
-nodes. Each tick, the numbers whose start time has come are called, as the trunk's own pace allows (this
-node's `--outbound-rate` and `--outbound-concurrent`: one call per 1/rate seconds, never a burst after a
-lull). A campaign that holds fewer numbers than it can start within a second claims more, one claim at a
+nodes. Each tick, the numbers whose start time has come are handed over, as the route's own pace allows
+(for calls this node's `--outbound-rate` and `--outbound-concurrent` over the trunk: one call per 1/rate
+seconds, never a burst after a lull). A campaign that holds fewer numbers than it can start within a second claims more, one claim at a
 time: a claim held here is a number no other node will call, so few are held. Results go back to the store as each call ends (retries and
 back-off are the store's); numbers held when the campaign stops running are given back.
 """
@@ -17,20 +18,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import socket
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ivr.store.outbound import Claimed, Outbound
 
-from .outgoing import Dialled
-
-if TYPE_CHECKING:
-    from .engine import Engine
-
 log = logging.getLogger("ivr.outbound")
+
+
+@dataclass(frozen=True)
+class Dialled:
+    """What one attempt came to, for its campaign's results: `result` answered, completed, busy, no_answer,
+    failed, sent or opted_out; `outcome` the flow's last step (a call that reached an end), or why."""
+
+    call_id: str
+    result: str
+    outcome: str | None
+
+
+class Sender(Protocol):
+    """A channel's way of making one attempt."""
+
+    channel: str
+
+    def ready(self, outbound: Outbound) -> bool:
+        """Whether the campaign's attempts can be made now (its flow in service, a route to send on)."""
+
+    def send(self, outbound: Outbound, claimed: Claimed, done: Callable[[Dialled], None]) -> None:
+        """Make the attempt; `done` gets its result (once, now or later). Raises when it cannot be made."""
+
+    def flush(self) -> Coroutine[Any, Any, None] | None:
+        """End of a tick: the work for what `send` gathered (one store write for a tick's messages)."""
 
 REFRESH_TICKS = 50          # media clock ticks between reads of the running campaigns (one second)
 LEASE_MARGIN = 60.0         # seconds a claim outlives the longest possible call
@@ -44,19 +65,25 @@ class Pace:
     waiting: deque[tuple[float, Claimed]] = field(default_factory=deque)   # (when to call, on the loop's clock)
     active: int = 0
     claiming: bool = False
+    last_start: float = float("-inf")       # on this node: never two starts closer than 1/rate, however late
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.outbound.rate
 
 
 class Dialer:
     """The outbound voice campaigns of one engine node (see the module docstring)."""
 
-    def __init__(self, engine: "Engine", node: str | None = None) -> None:
-        self.engine = engine
-        self.store = engine.store
-        config = engine.config
-        self.node = node or config.node_name or f"{socket.gethostname()}:{config.sip_port}"
-        self.rate = config.outbound_rate
-        self.concurrent = config.outbound_concurrent
-        self.lease = config.outbound_ring_seconds + config.max_call_seconds + LEASE_MARGIN
+    def __init__(self, store: Any, sender: Sender, *, node: str, rate: float, concurrent: int, lease: float,
+                 clock: Callable[[], float]) -> None:
+        self.store = store
+        self.sender = sender
+        self.node = node
+        self.rate = rate                         # the route's pace on this node (the trunk's, the SMS links')
+        self.concurrent = concurrent
+        self.lease = lease + LEASE_MARGIN        # the longest attempt, and some
+        self.clock = clock
         self.paces: dict[str, Pace] = {}
         self.next_at = 0.0                       # the trunk's next start
         self.stopped = False
@@ -64,16 +91,15 @@ class Dialer:
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        """Attempts this node's previous life left claimed are done (never called twice), then ticks begin."""
+        """Attempts this node's previous life left claimed are done (never made twice); the owner then ticks."""
         try:
             released = await self.store.outbound_release(self.node)
         except Exception as exc:                   # the database is down: the claims run out instead
             log.warning("outbound: cannot release this node's previous claims: %s", exc)
             released = 0
         if released:
-            log.warning("outbound: %d calls of this node's previous run were interrupted; not called again",
+            log.warning("outbound: %d attempts of this node's previous run were interrupted; not made again",
                         released)
-        self.engine.tick_listeners.append(self.on_tick)
 
     def pause(self) -> None:
         """Place no more calls (the node drains); numbers held are given back."""
@@ -82,10 +108,10 @@ class Dialer:
             self._give_back(pace)
 
     async def stop(self) -> None:
-        """After the engine hung up its calls: their results and the numbers given back are written."""
+        """After the attempts in progress ended (calls hung up): their results and the numbers given back
+        are written."""
         self.pause()
-        if self.on_tick in self.engine.tick_listeners:
-            self.engine.tick_listeners.remove(self.on_tick)
+        self._flush()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -108,19 +134,26 @@ class Dialer:
                 if want > 0:
                     pace.claiming = True
                     self._spawn(self._claim(pace, want))
+        self._flush()
+
+    def _flush(self) -> None:
+        work = self.sender.flush()
+        if work is not None:
+            self._spawn(work)
 
     def _start_due(self, pace: Pace, now: float) -> None:
         while pace.waiting and pace.outbound.state == "running":
             if pace.active >= pace.outbound.concurrent or self.active >= self.concurrent:
                 return
-            if now < pace.waiting[0][0] or now < self.next_at:
+            if now < pace.waiting[0][0] or now < self.next_at or now < pace.last_start + pace.interval:
                 return
+            pace.last_start = now
             self.next_at = max(self.next_at, now - 0.02) + 1.0 / self.rate
             self._place(pace, pace.waiting.popleft()[1])
 
     def _wanted(self, pace: Pace) -> int:
         """How many more numbers the campaign should hold: what it could start within a second."""
-        if self.engine.campaigns.running(pace.outbound.campaign_id) is None:
+        if not self.sender.ready(pace.outbound):
             return 0
         free = min(pace.outbound.concurrent - pace.active, self.concurrent - self.active)
         soon = max(1, math.ceil(min(pace.outbound.rate, self.rate)))
@@ -128,8 +161,7 @@ class Dialer:
 
     def _place(self, pace: Pace, claimed: Claimed) -> None:
         outbound = pace.outbound
-        campaign = self.engine.campaigns.running(outbound.campaign_id)
-        if campaign is None:
+        if not self.sender.ready(outbound):
             self._finish(claimed, None)
             return
         pace.active += 1
@@ -138,19 +170,17 @@ class Dialer:
             pace.active -= 1
             self._finish(claimed, result)
         try:
-            self.engine.place_call(number=outbound.number, campaign=campaign, callee=claimed.recipient,
-                                   variables={"contact": {"number": claimed.recipient, **claimed.variables}},
-                                   on_done=done)
+            self.sender.send(outbound, claimed, done)
         except Exception as exc:
             pace.active -= 1
-            log.warning("outbound %s: cannot call %s: %s", outbound.id, claimed.recipient, exc)
+            log.warning("outbound %s: cannot reach %s: %s", outbound.id, claimed.recipient, exc)
             self._finish(claimed, Dialled("", "failed", None))
 
     # -- the store --------------------------------------------------------------------------------
 
     async def _refresh(self) -> None:
         try:
-            running = {o.id: o for o in await self.store.outbound_running("voice")}
+            running = {o.id: o for o in await self.store.outbound_running(self.sender.channel)}
         except Exception as exc:
             log.warning("outbound: cannot read the running campaigns: %s", exc)
             return
@@ -176,7 +206,7 @@ class Dialer:
             claimed = []
         finally:
             pace.claiming = False
-        offset = self.engine.now() - datetime.now(timezone.utc).timestamp()     # wall clock -> loop clock
+        offset = self.clock() - datetime.now(timezone.utc).timestamp()     # wall clock -> loop clock
         pace.waiting.extend((c.start_at.timestamp() + offset, c) for c in claimed)
         if self.stopped or pace.outbound.state != "running":
             self._give_back(pace)
