@@ -20,6 +20,7 @@ import { uploadView } from "./views/upload.js";
 import { versionsView } from "./views/versions.js";
 import { simulateView } from "./views/flow.js";
 import { nodeView } from "./views/node.js";
+import { outboundListView, outboundView } from "./views/outbound.js";
 
 const BUSINESS = ["business", "admin"];
 const BUSINESS_ONLY = ["business"];
@@ -36,6 +37,8 @@ const ROUTES = [
   [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "frame.menu.upload"],
   [["pools"], BUSINESS, poolsView, "frame.menu.pools"],
+  [["outbound"], BUSINESS, outboundListView, "frame.menu.outbound"],
+  [["outbound", ":id"], BUSINESS, outboundView],
   [["pools", ":name"], BUSINESS, poolView],
   [["calls"], EVERYONE, callsView, "frame.menu.calls"],
   [["calls", ":id"], EVERYONE, callView],
