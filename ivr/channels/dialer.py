@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from ivr.store.outbound import Claimed, Outbound
+from ivr.store.outbound import Claimed, Finished, Outbound
 
 log = logging.getLogger("ivr.outbound")
 
@@ -53,6 +53,7 @@ class Sender(Protocol):
     def flush(self) -> Coroutine[Any, Any, None] | None:
         """End of a tick: the work for what `send` gathered (one store write for a tick's messages)."""
 
+TICK = 0.02                 # seconds between ticks (the media clock's)
 REFRESH_TICKS = 50          # media clock ticks between reads of the running campaigns (one second)
 LEASE_MARGIN = 60.0         # seconds a claim outlives the longest possible call
 
@@ -65,7 +66,7 @@ class Pace:
     waiting: deque[tuple[float, Claimed]] = field(default_factory=deque)   # (when to call, on the loop's clock)
     active: int = 0
     claiming: bool = False
-    last_start: float = float("-inf")       # on this node: never two starts closer than 1/rate, however late
+    next_local: float = float("-inf")       # on this node: the next start 1/rate after the last one's due time
 
     @property
     def interval(self) -> float:
@@ -89,6 +90,7 @@ class Dialer:
         self.stopped = False
         self._refreshing = False
         self._tasks: set[asyncio.Task] = set()
+        self._results: list[Finished] = []      # attempts that ended this tick, written together
 
     async def start(self) -> None:
         """Attempts this node's previous life left claimed are done (never made twice); the owner then ticks."""
@@ -112,7 +114,8 @@ class Dialer:
         are written."""
         self.pause()
         self._flush()
-        while self._tasks:
+        while self._tasks or self._results:
+            self._flush()
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     @property
@@ -123,6 +126,7 @@ class Dialer:
 
     def on_tick(self, tick: int, now: float) -> None:
         if self.stopped:
+            self._flush()                       # results of calls still ending while the node drains
             return
         if tick % REFRESH_TICKS == 0 and not self._refreshing:
             self._refreshing = True
@@ -137,18 +141,22 @@ class Dialer:
         self._flush()
 
     def _flush(self) -> None:
+        """The tick's work: the sender's, and the results of the attempts that ended, in one store write."""
         work = self.sender.flush()
         if work is not None:
             self._spawn(work)
+        if self._results:
+            results, self._results = self._results, []
+            self._spawn(self.store.outbound_finish_many(node=self.node, results=results))
 
     def _start_due(self, pace: Pace, now: float) -> None:
         while pace.waiting and pace.outbound.state == "running":
             if pace.active >= pace.outbound.concurrent or self.active >= self.concurrent:
                 return
-            if now < pace.waiting[0][0] or now < self.next_at or now < pace.last_start + pace.interval:
+            if now < pace.waiting[0][0] or now < self.next_at or now < pace.next_local:
                 return
-            pace.last_start = now
-            self.next_at = max(self.next_at, now - 0.02) + 1.0 / self.rate
+            pace.next_local = max(pace.next_local, now - TICK) + pace.interval     # a late tick makes no burst
+            self.next_at = max(self.next_at, now - TICK) + 1.0 / self.rate
             self._place(pace, pace.waiting.popleft()[1])
 
     def _wanted(self, pace: Pace) -> int:
@@ -220,8 +228,7 @@ class Dialer:
         if result is None:
             self._spawn(self.store.outbound_give_back(contact_id=claimed.contact_id, node=self.node))
             return
-        self._spawn(self.store.outbound_finish(contact_id=claimed.contact_id, node=self.node, result=result.result,
-                                               outcome=result.outcome, call_id=result.call_id or None))
+        self._results.append(Finished(claimed.contact_id, result.result, result.outcome, result.call_id or None))
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)

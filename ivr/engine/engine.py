@@ -319,6 +319,8 @@ class Engine:
         if trunk is None or self.ua is None:
             raise RuntimeError("no trunk to place calls through: --outbound-trunk or --register")
         dest, domain = trunk
+        if len(self.calls) >= self.config.max_calls or self.draining:
+            raise RuntimeError("the node is at its --max-calls or draining")
         rtp = self._open_rtp(self.config.rtp_host or self.config.sip_host)
         media_host = self._media_host_towards(dest.host)
         try:

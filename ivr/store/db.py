@@ -743,6 +743,10 @@ class Store:
         return await self._run(functools.partial(outbound.finish, contact_id=contact_id, node=node, result=result,
                                                  outcome=outcome, call_id=call_id, at=_now()), write=True)
 
+    async def outbound_finish_many(self, *, node: str, results: list[outbound.Finished]) -> list[str | None]:
+        return await self._run(functools.partial(outbound.finish_many, node=node, results=list(results), at=_now()),
+                               write=True)
+
     async def outbound_give_back(self, *, contact_id: int, node: str) -> bool:
         return await self._run(functools.partial(outbound.give_back, contact_id=contact_id, node=node, at=_now()),
                                write=True)
