@@ -209,7 +209,7 @@ class Dialer:
     async def _claim(self, pace: Pace, limit: int) -> None:
         try:
             claimed = await self.store.outbound_claim(outbound_id=pace.outbound.id, node=self.node, limit=limit,
-                                                      lease=self.lease)
+                                                      lease=self.lease, channel=self.sender.channel)
         except Exception as exc:
             log.warning("outbound %s: claim failed: %s", pace.outbound.id, exc)
             claimed = []

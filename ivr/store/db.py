@@ -734,9 +734,10 @@ class Store:
     async def outbound_running(self, channel: str) -> list[outbound.Outbound]:
         return await self._run(outbound.running, channel)
 
-    async def outbound_claim(self, *, outbound_id: str, node: str, limit: int, lease: float) -> list[outbound.Claimed]:
+    async def outbound_claim(self, *, outbound_id: str, node: str, limit: int, lease: float,
+                             channel: str | None = None) -> list[outbound.Claimed]:
         return await self._run(functools.partial(outbound.claim, outbound_id=outbound_id, node=node, now=_now(),
-                                                 limit=limit, lease=lease), write=True)
+                                                 limit=limit, lease=lease, channel=channel), write=True)
 
     async def outbound_finish(self, *, contact_id: int, node: str, result: str, outcome: str | None,
                               call_id: str | None) -> str | None:

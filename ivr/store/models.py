@@ -531,6 +531,7 @@ class OutboundContactRow(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     variables: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8))                # voice | sms (a voice_sms campaign's fallback)
     result: Mapped[str | None] = mapped_column(String(16))
     outcome: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer)

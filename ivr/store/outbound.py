@@ -15,6 +15,10 @@ Pacing per campaign holds across nodes: a claim runs with the campaign's row loc
 than the campaign's free concurrent calls (its rows being called, on every node), and gives each number its
 start time, 1/rate after the previous one (`next_slot_at`, kept on the row): the nodes start them then.
 
+Voice with SMS fallback (`voice_sms`): each number is called first (its row's `channel` is voice); once its
+calls are over without an answer (busy, no_answer or failed after the last attempt), the row is queued again
+on the SMS channel and the SMS broadcaster sends it the campaign's text.
+
 Retries: busy, no_answer and failed are queued again after `retry_seconds`, doubling per attempt, until
 `max_attempts`. Claims are only taken in the allowed hours of the audience's time zone.
 """
@@ -39,7 +43,8 @@ from .errors import Conflict, NotFound
 from .models import CampaignRow, OutboundContactRow, OutboundRow, OutcomeRow
 from .outbox import is_blocked
 
-CHANNELS = ("voice", "sms")
+CHANNELS = ("voice", "sms", "voice_sms")   # voice_sms: a call, then an SMS to whom no call reached
+FALLBACK_AFTER = ("busy", "no_answer", "failed")
 RESULTS = ("answered", "busy", "no_answer", "failed", "opted_out", "completed", "sent")
 RETRIED = ("busy", "no_answer", "failed")
 STATES = ("draft", "running", "paused", "done", "cancelled")
@@ -195,6 +200,7 @@ def add_audience(session: Session, tenant_id: str, outbound_id: str,
         raise OutboundConflict(t("an audience holds at most {n} numbers", n=MAX_AUDIENCE))
     insert_ignore(session, OutboundContactRow.__table__,                             # type: ignore[arg-type]
                   [{"outbound_id": outbound_id, "recipient": number, "variables": variables, "state": "queued",
+                    "channel": "sms" if row.channel == "sms" else "voice",
                     "result": None, "outcome": None, "attempts": 0, "next_attempt_at": at, "claimed_by": None,
                     "claimed_until": None, "call_id": None, "updated_at": at} for number, variables in contacts])
     return _count(session, outbound_id) - before
@@ -231,8 +237,9 @@ def control(session: Session, tenant_id: str | None, outbound_id: str, action: s
 
 def running(session: Session, channel: str) -> list[Outbound]:
     """The campaigns of a channel being worked on now (every node reads this to know what to claim)."""
+    channels = (channel, "voice_sms")
     return [_view(row) for row in session.scalars(select(OutboundRow).where(
-        OutboundRow.state == "running", OutboundRow.channel == channel).order_by(OutboundRow.started_at))]
+        OutboundRow.state == "running", OutboundRow.channel.in_(channels)).order_by(OutboundRow.started_at))]
 
 
 def in_hours(row: Outbound | OutboundRow, now: datetime) -> bool:
@@ -245,7 +252,7 @@ def in_hours(row: Outbound | OutboundRow, now: datetime) -> bool:
 
 
 def claim(session: Session, *, outbound_id: str, node: str, now: datetime, limit: int,
-          lease: float) -> list[Claimed]:
+          lease: float, channel: str | None = None) -> list[Claimed]:
     """Up to `limit` due numbers of a running campaign in its allowed hours, each handed to this node only
     (see the module docstring); numbers on the block list or whose consent was withdrawn are done as
     opted_out instead."""
@@ -260,6 +267,7 @@ def claim(session: Session, *, outbound_id: str, node: str, now: datetime, limit
         return []
     rows = list(session.scalars(select(OutboundContactRow).where(
         OutboundContactRow.outbound_id == outbound_id, OutboundContactRow.state == "queued",
+        OutboundContactRow.channel == (channel or ("sms" if row.channel == "sms" else "voice")),
         OutboundContactRow.next_attempt_at <= now).order_by(OutboundContactRow.next_attempt_at, OutboundContactRow.id)
         .limit(limit).with_for_update(skip_locked=True)))
     withdrawn = _withdrawn(session, row.tenant_id, [r.recipient for r in rows])
@@ -359,6 +367,10 @@ def finish(session: Session, *, contact_id: int, node: str, result: str, outcome
     if retry and row.state in ("running", "paused"):
         contact.state = "queued"
         contact.next_attempt_at = at + timedelta(seconds=row.retry_seconds * 2 ** (contact.attempts - 1))
+    elif (row.channel == "voice_sms" and contact.channel == "voice" and result in FALLBACK_AFTER
+          and outcome != INTERRUPTED and row.state in ("running", "paused")):
+        contact.state, contact.channel, contact.next_attempt_at = "queued", "sms", at    # not reached: an SMS
+        contact.outcome = f"sms after {result}"
     else:
         contact.state, contact.next_attempt_at = "done", None
         _maybe_done(session, row, at)

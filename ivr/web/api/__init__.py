@@ -292,7 +292,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/outbound", outbound.create, BUSINESS,
           "A new outbound campaign (draft): a flow campaign (voice) or a text (SMS) from a number the tenant leases "
           "to an audience, at a pace, in allowed hours of the audience's time zone, with retries",
-          body=_obj(campaign_id=STR, name=STR, channel={"enum": ["voice", "sms"]}, number=STR, text=STR,
+          body=_obj(campaign_id=STR, name=STR, channel={"enum": ["voice", "sms", "voice_sms"]}, number=STR, text=STR,
                     rate={"type": "number"}, concurrent=INT, time_zone=STR, hours=_list(STR), max_attempts=INT,
                     retry_seconds=INT), response=OUTBOUND, status=201, query=("tenant",),
           errors=((403, "the number is not leased to the tenant"),)),

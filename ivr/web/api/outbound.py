@@ -58,12 +58,12 @@ async def create(request: web.Request) -> web.Response:
     store = store_of(request)
     channel = body.get("channel", "voice")
     if channel not in CHANNELS:
-        raise ApiError(400, t("channel must be voice or sms"))
+        raise ApiError(400, t("channel must be voice, sms or voice_sms"))
     number = str(body.get("number", ""))
     if number not in {n.number for n in await store.tenant_numbers(tenant_id)}:
         raise ApiError(403, t("number {number} is not leased to you", number=number))
     text = body.get("text")
-    if channel == "sms" and (not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT):
+    if channel != "voice" and (not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT):
         raise ApiError(400, t("an SMS broadcast needs a text of 1 to {n} characters", n=MAX_TEXT))
     zone = str(body.get("time_zone", "Europe/Kyiv"))
     try:
@@ -75,7 +75,7 @@ async def create(request: web.Request) -> web.Response:
         raise ApiError(400, t("hours are HH:MM, e.g. 09:00"))
     settings = Settings(
         campaign_id=str(body.get("campaign_id", "")), name=str(body.get("name") or "outbound")[:128], channel=channel,
-        number=number, text=text if channel == "sms" else None,
+        number=number, text=text if channel != "voice" else None,
         rate=_number(body, "rate", 0.01, 200, 1.0, whole=False), concurrent=_number(body, "concurrent", 1, 1000, 10),
         time_zone=zone, hours_start=_minutes(hours[0]), hours_end=_minutes(hours[1]),
         max_attempts=_number(body, "max_attempts", 1, 10, 3), retry_seconds=_number(body, "retry_seconds", 0, 86400, 600))

@@ -34,7 +34,7 @@ class Store:
     async def outbound_running(self, channel):
         return [c for c in self.campaigns.values() if c.state == "running"]
 
-    async def outbound_claim(self, *, outbound_id, node, limit, lease):
+    async def outbound_claim(self, *, outbound_id, node, limit, lease, channel=None):
         out = []
         campaign = self.campaigns[outbound_id]
         for _ in range(min(limit, self.left[outbound_id])):

@@ -20,8 +20,9 @@ ALL_DAY = dict(hours_start=0, hours_end=24 * 60)
 async def world(store, **settings):
     tenant = await store.create_tenant("acme")
     await store.save_dialplan_version(tenant.id, "remind", "id: remind", "yaml")
-    outbound = await store.outbound_create(tenant.id, Settings(campaign_id="remind", name="reminder", channel="voice",
-                                                               number="3838", **{**ALL_DAY, **settings}))
+    outbound = await store.outbound_create(tenant.id, Settings(**{"campaign_id": "remind", "name": "reminder",
+                                                                  "channel": "voice", "number": "3838", **ALL_DAY,
+                                                                  **settings}))
     added = await store.outbound_add_audience(tenant.id, outbound.id, [
         (ANNA, {"name": "Anna"}), (BORYS, {"name": "Borys"}), (CHRYSTIA, {"name": "Chrystia"}),
         (DMYTRO, {"name": "Dmytro"}), (ANNA, {"name": "twice"})])
@@ -118,3 +119,25 @@ def test_allowed_hours_are_the_audiences_local_time() -> None:
     assert not in_hours(day, at(-11 * 3600))    # 01:00 UTC is 03:00 in Kyiv
     night = Settings(**{**day.__dict__, "hours_start": 22 * 60, "hours_end": 6 * 60})
     assert in_hours(night, at(-11 * 3600)) and not in_hours(night, at(0))
+
+
+@run
+async def test_voice_with_sms_fallback_texts_whom_no_call_reached(tmp_path: Path) -> None:
+    async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
+        tenant_id, oid = await world(store, channel="voice_sms", text="Hi {{contact.name}}", max_attempts=1)
+        await store.outbound_control(tenant_id, oid, "start")
+        assert [o.id for o in await store.outbound_running("sms")] == [oid]        # both dialers work on it
+        assert await store.outbound_claim(outbound_id=oid, node="a", limit=10, lease=60, channel="sms") == []
+        calls = await store.outbound_claim(outbound_id=oid, node="a", limit=10, lease=60, channel="voice")
+        results = dict(zip((ANNA, BORYS, CHRYSTIA, DMYTRO), ("completed", "no_answer", "busy", "answered")))
+        for c in calls:
+            await store.outbound_finish(contact_id=c.contact_id, node="a", result=results[c.recipient],
+                                        outcome=None, call_id="v")
+        texts = await store.outbound_claim(outbound_id=oid, node="b", limit=10, lease=60, channel="sms")
+        assert sorted(c.recipient for c in texts) == [BORYS, CHRYSTIA]             # no call reached them
+        for c in texts:
+            assert await store.outbound_finish(contact_id=c.contact_id, node="b", result="sent", outcome=None,
+                                               call_id="m") == "done"
+        assert (await store.outbound(tenant_id, oid)).state == "done"
+        assert sorted(rows(store, "SELECT recipient, channel, result FROM outbound_contacts")) == sorted([
+            (ANNA, "voice", "completed"), (BORYS, "sms", "sent"), (CHRYSTIA, "sms", "sent"), (DMYTRO, "voice", "answered")])

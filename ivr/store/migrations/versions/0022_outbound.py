@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(64), nullable=False),
         sa.Column("variables", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("channel", sa.String(8), nullable=False),
         sa.Column("result", sa.String(16), nullable=True),
         sa.Column("outcome", sa.String(128), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),

@@ -16,7 +16,8 @@ const RESULTS = {
 };
 const STATES = { draft: "outbound.states.draft", running: "outbound.states.running", paused: "outbound.states.paused",
   done: "outbound.states.done", cancelled: "outbound.states.cancelled" };
-const CHANNELS = { voice: "outbound.channels.voice", sms: "outbound.channels.sms" };
+const CHANNELS = { voice: "outbound.channels.voice", sms: "outbound.channels.sms",
+  voice_sms: "outbound.channels.voice_sms" };
 const ACTIONS = { start: "outbound.actions.start", pause: "outbound.actions.pause", resume: "outbound.actions.resume",
   cancel: "outbound.actions.cancel" };
 const ALLOWED = { draft: ["start", "cancel"], running: ["pause", "cancel"], paused: ["resume", "cancel"] };
@@ -38,7 +39,7 @@ export async function outboundListView(root, params, { signal }) {
     Object.entries(CHANNELS).map(([value, key]) => h("option", { value }, t(key))));
   const text = h("textarea", { id: "ob-text", name: "text", rows: "3", maxlength: "1000" });
   const textField = h("div", { hidden: true }, ...field("ob-text", t("outbound.text"), text, t("outbound.textHelp")));
-  channel.addEventListener("change", () => { textField.hidden = channel.value !== "sms"; });
+  channel.addEventListener("change", () => { textField.hidden = channel.value === "voice"; });
   const form = h("form", { class: "card", novalidate: true },
     ...field("ob-name", t("outbound.name"), h("input", { id: "ob-name", name: "name", required: true, maxlength: "128" })),
     ...field("ob-campaign", t("outbound.campaign"), h("select", { id: "ob-campaign", name: "campaign_id" },
@@ -66,7 +67,7 @@ export async function outboundListView(root, params, { signal }) {
     const f = Object.fromEntries(new FormData(form));
     const body = { name: f.name, campaign_id: f.campaign_id, channel: f.channel, number: f.number,
       rate: Number(f.rate), concurrent: Number(f.concurrent), hours: [f.from, f.until === "00:00" ? "24:00" : f.until],
-      time_zone: f.time_zone, max_attempts: Number(f.max_attempts), ...(f.channel === "sms" ? { text: f.text } : {}) };
+      time_zone: f.time_zone, max_attempts: Number(f.max_attempts), ...(f.channel !== "voice" ? { text: f.text } : {}) };
     fill(feedback);
     try {
       const made = await send("POST", "/api/outbound", { json: body, signal });
