@@ -280,8 +280,9 @@ class Phones:
                                             "-Y", str(self.workdir / "kamailio-run")],
                                            stdout=subprocess.DEVNULL, stderr=open(self.workdir / "kamailio.log", "w")))
         time.sleep(1.0)
-        for proc in self.procs:
-            assert proc.poll() is None, self.diagnostics()
+        if any(proc.poll() is not None for proc in self.procs):
+            self.stop()                                   # no peer left running behind a failed start
+            raise AssertionError(self.diagnostics())
         return self
 
     def invites(self, behaviour: str | None = None) -> list[tuple[int, str, str]]:
