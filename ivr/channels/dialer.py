@@ -2,16 +2,19 @@
 `Sender` (a call out, an SMS into the outbox) at the campaign's and the route's pace.
 
 Everything runs from one timer (`on_tick`, every 20 ms: the engine's media clock for calls, the SMS
-broadcaster's loop for messages): no timer or task per number. Once a
-second the running campaigns are read again (so a pause, a cancel, another node's start are seen). The
-campaign's pace is the store's: each claimed number comes with its start time (1/rate after the previous
-one, whichever node claimed it) and the claim never exceeds the campaign's free concurrent calls on all
-nodes. Each tick, the numbers whose start time has come are handed over, as the route's own pace allows
-(for calls this node's `--outbound-rate` and `--outbound-concurrent` over the trunk). Spacing is kept on a
-virtual clock: each start is due 1/rate after the previous one's due time, so a start may come one tick
-early to make up for a late tick (the pace holds on the 20 ms clock), and a lull never turns into a burst. A campaign that holds fewer numbers than it can start within a second claims more, one claim at a
-time: a claim held here is a number no other node will call, so few are held. Results go back to the store as each call ends (retries and
-back-off are the store's); numbers held when the campaign stops running are given back.
+broadcaster's loop for messages): no timer or task per number. Once a second the running campaigns are read
+again (so a pause, a cancel, another node's start are seen). The campaign's pace is the store's: each
+claimed number comes with its start time (1/rate after the previous one, whichever node claimed it) and a
+claim never exceeds the campaign's free concurrent calls on all nodes. Each tick, the numbers whose start
+time has come are handed over, as the route's own pace allows (for calls, this node's `--outbound-rate`
+and `--outbound-concurrent` over the trunk). Spacing is kept on a virtual clock: each start is due 1/rate
+after the previous one's due time, so a start may come one tick early to make up for a late tick (the pace
+holds on the 20 ms clock), and a lull never turns into a burst.
+
+A campaign that holds fewer numbers than it can start within a second claims more, one claim at a time: a
+claim held here is a number no other node will call, so few are held. The results of the attempts that
+ended are written once per tick, in one transaction (retries and back-off are the store's); numbers held
+when the campaign stops running are given back.
 """
 
 from __future__ import annotations

@@ -308,7 +308,8 @@ class Engine:
             return None
         parsed = parse_uri(uri)
         transport = (parsed.params.get("transport") or "udp").upper()
-        return Endpoint(transport, parsed.host.strip("[]"), parsed.port or 5060), self.config.outbound_domain or parsed.host
+        endpoint = Endpoint(transport, parsed.host.strip("[]"), parsed.port or 5060)
+        return endpoint, self.config.outbound_domain or parsed.host
 
     def place_call(self, *, number: str, campaign: Campaign, callee: str, variables: dict,
                    on_done: Callable[[Dialled], None]) -> str:
@@ -332,7 +333,7 @@ class Engine:
             now = self.now()
             sip_call = self.ua.invite(target=f"sip:{callee}@{domain}", from_uri=identity, dest=dest, sdp=offer, now=now,
                                       credentials=credentials, asserted=identity if config.outbound_pai else None,
-                                      number=number, callee=callee)
+                                      number=number, callee=callee, local_host=self._sip_host_towards(dest.host))
         except Exception:
             rtp.close()
             self.ports.release(rtp.port)
@@ -353,6 +354,11 @@ class Engine:
         voice.begin()
         self._flush_soon()
         return voice.call_id
+
+    def _sip_host_towards(self, host: str) -> str:
+        """Our SIP address as `host` reaches it (bound to any address: the one the kernel would use)."""
+        advertised = self.config.advertise_host or self.config.sip_host
+        return _local_address_towards(host) if advertised in ("0.0.0.0", "::") else advertised
 
     def _media_host_towards(self, host: str) -> str:
         advertised = self.config.advertise_host or self.config.rtp_host or self.config.sip_host

@@ -101,6 +101,7 @@ class Outgoing:
     per realm), its transaction, a CANCEL asked for before any provisional response, the ACK of the 2xx."""
 
     credentials: Credentials | None
+    local_host: str | None = None       # our address as the trunk reaches it (Via, Contact), when bound to any
     challenged: set[tuple[int, str]] = field(default_factory=set)   # (401/407, realm) answered
     provisional: bool = False
     cancel_asked: bool = False
@@ -382,27 +383,29 @@ class UserAgent:
 
     def invite(self, *, target: str, from_uri: str, dest: Endpoint, sdp: bytes, now: float,
                credentials: Credentials | None = None, asserted: str | None = None,
-               number: str | None = None, callee: str | None = None) -> Call:
+               number: str | None = None, callee: str | None = None, local_host: str | None = None) -> Call:
         """Place a call to `target` (a SIP URI) through `dest` (the trunk or outbound proxy) as `from_uri`,
         offering `sdp`; `asserted`: a P-Asserted-Identity URI to add. `number`: our short number (Contact
-        user), `callee`: the number called."""
+        user), `callee`: the number called; `local_host`: our address towards the trunk, for Via and Contact
+        (default: the configured host)."""
+        out = Outgoing(credentials, local_host)
         call_id = f"{new_tag()}{new_tag()}@{self._host()}"
         dialog = Dialog(call_id=call_id, local_tag=new_tag(), remote_tag=None, local_uri=f"<{from_uri}>",
                         remote_uri=f"<{target}>", remote_target=target, peer=dest)
         extra = [("P-Asserted-Identity", f"<{asserted}>")] if asserted else []
-        invite = self._outgoing_invite(dialog, dest, sdp, extra, number)
-        call = Call(call_id, number, callee, invite, dest, (), dialog, state="calling",
-                    outgoing=Outgoing(credentials))
+        invite = self._outgoing_invite(dialog, dest, sdp, extra, number, local_host)
+        call = Call(call_id, number, callee, invite, dest, (), dialog, state="calling", outgoing=out)
         call.invite_key = self.layer.send_invite(invite, dest, now)
         self.calls[call_id] = call
         return call
 
     def _outgoing_invite(self, dialog: Dialog, dest: Endpoint, sdp: bytes, extra: list[tuple[str, str]],
-                         number: str | None) -> Request:
+                         number: str | None, local_host: str | None) -> Request:
         user = f"{number}@" if number and re.fullmatch(r"[\w.+*#-]+", number) else ""
         suffix = "" if dest.transport == "UDP" else f";transport={dest.transport.lower()}"
-        return dialog.create_request("INVITE", self._host(), self.config.port, dest.transport, headers=[
-            ("Contact", f"<sip:{user}{self._host()}:{self.config.port}{suffix}>"), *extra, ("Allow", ALLOW),
+        host = self._host(local_host)
+        return dialog.create_request("INVITE", host, self.config.port, dest.transport, headers=[
+            ("Contact", f"<sip:{user}{host}:{self.config.port}{suffix}>"), *extra, ("Allow", ALLOW),
             *self._agent("User-Agent"), ("Content-Type", "application/sdp")], body=sdp)
 
     def _on_invite_response(self, call: Call, response: Response, now: float) -> None:
@@ -449,7 +452,8 @@ class UserAgent:
                 and n.lower() != header.lower()]
         credentials = authorization(challenge, "INVITE", previous.uri, out.credentials.username,
                                     out.credentials.password)
-        via = f"SIP/2.0/{call.source.transport} {self._host()}:{self.config.port};branch={new_branch()};rport"
+        host = self._host(out.local_host)
+        via = f"SIP/2.0/{call.source.transport} {host}:{self.config.port};branch={new_branch()};rport"
         invite = Request(Headers([("Via", via), ("CSeq", f"{call.dialog.local_cseq} INVITE"), *headers, *kept,
                                   (header, credentials)]), previous.body, method="INVITE", uri=previous.uri)
         call.invite = invite
@@ -479,7 +483,7 @@ class UserAgent:
         dialog.route_set = list(reversed(response.headers.get_all("Record-Route")))
         dest = dialog.next_hop()
         assert dest is not None
-        ack = dialog.create_request("ACK", self._host(), self.config.port, dest.transport,
+        ack = dialog.create_request("ACK", self._host(out.local_host), self.config.port, dest.transport,
                                     headers=self._agent("User-Agent"))
         dialog.local_cseq -= 1                          # an ACK takes the INVITE's CSeq number
         ack.headers.set("CSeq", f"{call.invite.cseq[0]} ACK")
@@ -542,7 +546,7 @@ class UserAgent:
             domain = parse_uri(call.invite.uri).host
             target = f"sip:{target}@{domain}"
         refer = call.dialog.create_request(
-            "REFER", self._host(), self.config.port, dest.transport,
+            "REFER", self._call_host(call), self.config.port, dest.transport,
             headers=[("Refer-To", f"<{target}>"), ("Referred-By", f"<{parse_name_addr(call.dialog.local_uri).uri}>"),
                      *self._agent("User-Agent")] + self._contact(call))
         self.send_request(refer, dest, now, on_result)
@@ -585,10 +589,14 @@ class UserAgent:
         transport = call.source.transport
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
         user = f"{call.number}@" if call.number and re.fullmatch(r"[\w.+*#-]+", call.number) else ""
-        return [("Contact", f"<sip:{user}{self._host()}:{self.config.port}{suffix}>")]
+        return [("Contact", f"<sip:{user}{self._call_host(call)}:{self.config.port}{suffix}>")]
 
-    def _host(self) -> str:
-        host = self.config.host
+    def _call_host(self, call: Call) -> str:
+        """Our address in the call's requests (a call we placed: the one its INVITE gave)."""
+        return self._host(call.outgoing.local_host if call.outgoing is not None else None)
+
+    def _host(self, host: str | None = None) -> str:
+        host = host or self.config.host
         return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
     def _send_direct(self, request: Request, response: Response, source: Endpoint) -> None:
@@ -598,7 +606,7 @@ class UserAgent:
         dest = call.dialog.next_hop()
         if dest is None:
             return
-        bye = call.dialog.create_request("BYE", self._host(), self.config.port, dest.transport,
+        bye = call.dialog.create_request("BYE", self._call_host(call), self.config.port, dest.transport,
                                          headers=self._agent("User-Agent"))
         call.bye_key = self.layer.send_request(bye, dest, now)
 

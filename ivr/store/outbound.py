@@ -221,7 +221,8 @@ def control(session: Session, tenant_id: str | None, outbound_id: str, action: s
     row = _owned(session, tenant_id, outbound_id, lock=True)
     allowed, target = MOVES[action]
     if row.state not in allowed:
-        raise OutboundConflict(t("cannot {action} an outbound campaign that is {state}", action=action, state=row.state))
+        raise OutboundConflict(t("cannot {action} an outbound campaign that is {state}", action=action,
+                                 state=row.state))
     if action == "start" and _count(session, outbound_id) == 0:
         raise OutboundConflict(t("the audience is empty"))
     row.state, row.updated_at = target, at

@@ -302,7 +302,8 @@ class Phones:
 
     def diagnostics(self) -> str:
         texts = []
-        for path in [self.workdir / "kamailio.log", *self.workdir.glob("*/errors.log"), *self.workdir.glob("*/sipp.stderr")]:
+        logs = [self.workdir / "kamailio.log", *self.workdir.glob("*/errors.log"), *self.workdir.glob("*/sipp.stderr")]
+        for path in logs:
             if path.exists():
                 texts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}")
         return "\n".join(texts)

@@ -78,7 +78,8 @@ async def create(request: web.Request) -> web.Response:
         number=number, text=text if channel != "voice" else None,
         rate=_number(body, "rate", 0.01, 200, 1.0, whole=False), concurrent=_number(body, "concurrent", 1, 1000, 10),
         time_zone=zone, hours_start=_minutes(hours[0]), hours_end=_minutes(hours[1]),
-        max_attempts=_number(body, "max_attempts", 1, 10, 3), retry_seconds=_number(body, "retry_seconds", 0, 86400, 600))
+        max_attempts=_number(body, "max_attempts", 1, 10, 3),
+        retry_seconds=_number(body, "retry_seconds", 0, 86400, 600))
     outbound = await store.outbound_create(tenant_id, settings)
     return web.json_response(outbound.as_json(), status=201)
 
@@ -117,7 +118,8 @@ async def upload_audience(request: web.Request) -> web.Response:
     region = engine_of(request).region
     contacts, problems = await asyncio.to_thread(parse_audience, text, region)     # 100,000 lines: off the loop
     added = await store_of(request).outbound_add_audience(tenant_id, request.match_info["outbound_id"], contacts)
-    return web.json_response({"added": added, "lines": len(contacts) + len(problems), "problems": problems[:MAX_PROBLEMS]})
+    return web.json_response({"added": added, "lines": len(contacts) + len(problems),
+                              "problems": problems[:MAX_PROBLEMS]})
 
 
 def parse_audience(text: str, region: str) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
