@@ -156,7 +156,7 @@ def test_pacing_never_exceeds_the_rate_and_a_restart_calls_nobody_twice(tmp_path
         assert Counter(number for _, number in mine) == Counter({n: 1 for n, _ in numbers})   # nobody twice
         times = [at for at, _ in mine]                       # SIPp's own clock, ms
         gaps = [b - a for a, b in zip(times, times[1:])]
-        assert min(gaps) >= 0.8 * 250, gaps                   # never two calls closer than 1/rate (jitter aside)
+        assert min(gaps) >= 0.7 * 250, gaps                   # 1/rate apart (a 20 ms tick and the path's jitter aside)
         windows = [times[i + 4] - times[i] for i in range(len(times) - 4)]
         assert min(windows) >= 0.95 * 4 * 250, windows        # nor 5 calls within less than 4/rate
     finally:
