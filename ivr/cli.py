@@ -89,6 +89,15 @@ def _serve_arguments(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--register-user", help="digest user name")
     p.add_argument("--register-password", default="", help="digest password (or IVR_REGISTER_PASSWORD)")
     p.add_argument("--register-expires", type=int, default=3600)
+    p.add_argument("--outbound-trunk", metavar="URI",
+                   help="send calls out to this trunk or outbound proxy (default: the --register registrar); "
+                        "digest credentials are --register-user/--register-password")
+    p.add_argument("--outbound-domain", help="host of the called party's URI (default: the trunk's host)")
+    p.add_argument("--outbound-pai", action="store_true", help="add P-Asserted-Identity (the short number) to calls out")
+    p.add_argument("--outbound-rate", type=float, default=10.0, help="calls out per second over the trunk (all campaigns)")
+    p.add_argument("--outbound-concurrent", type=int, default=50, help="calls out in progress at once over the trunk")
+    p.add_argument("--outbound-ring", type=float, default=30.0, help="seconds a call out may ring before it is cancelled")
+    p.add_argument("--node-name", help="this node's name in the queue of calls out shared with other nodes")
     p.add_argument("--sms-outbound", metavar="URL", help="POST outbound SMS to this URL (your HTTP SMS gateway), "
                                                          "signed and retried (docs/api.md)")
     p.add_argument("--sms-outbound-secret", help="HMAC key signing those POSTs (or IVR_SMS_OUTBOUND_SECRET; "
@@ -220,7 +229,10 @@ def config_from_args(args: argparse.Namespace) -> EngineConfig:
         accept_register=args.accept_register, register=args.register, register_aor=args.register_aor,
         register_user=args.register_user,
         register_password=args.register_password or os.environ.get("IVR_REGISTER_PASSWORD", ""),
-        register_expires=args.register_expires, sms_outbound_url=args.sms_outbound,
+        register_expires=args.register_expires, outbound_trunk=args.outbound_trunk,
+        outbound_domain=args.outbound_domain, outbound_pai=args.outbound_pai, outbound_rate=args.outbound_rate,
+        outbound_concurrent=args.outbound_concurrent, outbound_ring_seconds=args.outbound_ring,
+        node_name=args.node_name, sms_outbound_url=args.sms_outbound,
         sms_outbound_secret=args.sms_outbound_secret or os.environ.get("IVR_SMS_OUTBOUND_SECRET") or None,
         smsc=smsc,
         sms_token=args.sms_token or os.environ.get("IVR_SMS_TOKEN") or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from aiohttp import web
 
@@ -60,7 +61,8 @@ class Node:
         webhooks.campaign_secret = self.engine.campaigns.webhook_secret
         self.sms = SmsChannel(self.store, self.engine.campaigns, services, config.smsc, config.sms_outbound_url,
                               config.sms_outbound_secret or config.webhook_secret, identity=config.identity,
-                              on_link=self.engine.metrics.set_link)
+                              on_link=self.engine.metrics.set_link,
+                              outbound_node=config.node_name or f"{socket.gethostname()}:{config.sip_port}")
         demo = self._demo_campaigns()
         app = create_app(self.engine.view(), self.store, self.sms, config.sms_token, config.metrics_token, demo=demo)
         self._runner = web.AppRunner(app, access_log=None)

@@ -93,7 +93,8 @@ class CallRecorder(Protocol):
     """Where a call's life is written (the store's per-call records)."""
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None: ...
+                     at: datetime, version: int | None = None, caller_raw: str | None = None,
+                     direction: str = "inbound") -> None: ...
 
     def call_answered(self, call_id: str, at: datetime) -> None: ...
 
@@ -156,7 +157,8 @@ class VoiceCall:
 
     def __init__(self, *, call_id: str, caller: CallerId, number: str, dialog: CallDialog, sdp: CallSdp,
                  rtp: DatagramSocket, media: MediaSession, campaign: Campaign, version: int | None,
-                 env: CallEnvironment, signalled_from: str = "") -> None:
+                 env: CallEnvironment, signalled_from: str = "", direction: str = "inbound",
+                 variables: dict[str, Any] | None = None) -> None:
         self.call_id = call_id
         self.caller = caller           # who calls, normalised (see `inbound.caller_of`)
         self.signalled_from = signalled_from    # the From user part as the network sent it (the call log's)
@@ -168,6 +170,8 @@ class VoiceCall:
         self.campaign = campaign       # the version the call started on, kept until it ends
         self.version = version         # the stored dialplan version (None: a file)
         self.env = env
+        self.direction = direction     # outbound: a call we placed (`caller` is then the number called)
+        self.variables = variables or {}   # given to the flow (a call out: `contact.*` of its audience)
         self.state = CallState.NEW
         self.started = env.clock()
         self.answered_at: float | None = None
@@ -197,7 +201,7 @@ class VoiceCall:
         """Write the call's start (once it is in the node's table)."""
         self.env.recorder.call_started(call_id=self.call_id, caller=self.caller.key, number=self.number,
                                        campaign_id=self.campaign_id, channel="voice", at=_utcnow(),
-                                       version=self.version, caller_raw=self.caller.raw)
+                                       version=self.version, caller_raw=self.caller.raw, direction=self.direction)
 
     def answered(self, now: float) -> None:
         """The call is answered: media flows from now on."""
@@ -236,6 +240,7 @@ class VoiceCall:
 
     def start_flow(self, variables: dict[str, Any]) -> None:
         """Run the campaign's flow on this call."""
+        variables = {**self.variables, **variables}
         known = {**variables.get("caller", {}), **self.caller.variables()}
         session = FlowSession(self.campaign, channel="voice", caller=self.caller.key, short_number=self.number,
                               now=datetime.now(timezone.utc), variables={**variables, "caller": known})
@@ -442,7 +447,8 @@ class VoiceCall:
         self.env.recorder.call_ended(call_id=self.call_id, at=_utcnow(), disposition=outcome, cause=cause, path=path)
         call_log.info(json.dumps({
             "event": "call_ended", "call_id": self.call_id, "from": self.signalled_from, "caller": self.caller.key,
-            "number": self.number, "campaign": self.campaign_id, "disposition": outcome, "cause": cause,
+            "number": self.number, "campaign": self.campaign_id, "direction": self.direction,
+            "disposition": outcome, "cause": cause,
             "duration": round(self.env.clock() - self.started, 3), "digits": "".join(self.digits), "path": path,
             **(speech_log(conversation) if conversation is not None else {}),
         }))

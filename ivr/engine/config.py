@@ -83,6 +83,13 @@ class EngineConfig:
     register_user: str | None = None
     register_password: str = ""
     register_expires: int = 3600
+    outbound_trunk: str | None = None        # where calls out go (trunk or outbound proxy; default: the registrar)
+    outbound_domain: str | None = None       # host of the called URI (default: the trunk's host)
+    outbound_pai: bool = False               # add P-Asserted-Identity with the short number to calls out
+    outbound_rate: float = 10.0              # calls out started per second over the trunk, all campaigns together
+    outbound_concurrent: int = 50            # calls out in progress at once over the trunk
+    outbound_ring_seconds: float = 30.0      # a call out not answered by then is cancelled (no answer)
+    node_name: str | None = None             # this node's name in claims shared with other nodes (default: host:port)
     sms_outbound_url: str | None = None      # the HTTP gateway: outbound SMS are POSTed here
     sms_outbound_secret: str | None = None   # signs those POSTs (default: webhook_secret)
     smsc: SmscConfig | None = None           # SMPP operator links (`--smsc FILE`)
@@ -116,5 +123,7 @@ class EngineConfig:
             raise ConfigError("max_calls must be at least 1")
         if self.max_calls_per_caller < 0 or self.max_setup_per_source < 0 or self.max_setup < 0:
             raise ConfigError("per-caller, per-source and set-up limits must be 0 (off or default) or more")
+        if self.outbound_rate <= 0 or self.outbound_concurrent < 1 or self.outbound_ring_seconds <= 0:
+            raise ConfigError("outbound rate, concurrent calls and ring time must be above 0")
         if self.ack_timeout <= 0 or self.tcp_idle <= 0:
             raise ConfigError("ack_timeout and tcp_idle must be above 0")

@@ -7,12 +7,18 @@ everything of that call from then on. It routes each SIP event to its call, keep
 with a carrier trunk (`trunk.py`), and runs the one `MediaClock`: every 20 ms every call sends its RTP
 frame first, then each call reads what its socket received and runs its timers. The web side sees it
 through `view()`.
+
+Calls out are `VoiceCall`s too: `place_call` sends the INVITE through the trunk (`UserAgent.invite`, digest
+auth, the short number as caller id), cancels it when it rings too long, and once answered tells the call
+`answered` and `confirmed` exactly as for a call in; the outbound campaigns' `Dialer` (`dialer.py`) paces
+them from the same media clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 import logging
 import socket
 
@@ -24,11 +30,14 @@ from ivr.media.session import MediaSession
 from ivr.media.tts import DEFAULT_ENGINES, TtsRegistry
 from ivr.media.voice_pack import TenantPacks
 from ivr.sip import sdp
+from ivr.channels.caller_id import normalize
+from ivr.channels.dialer import Dialer, Dialled
 from ivr.sip.message import parse_uri
+from ivr.sip.transaction import Endpoint
 from ivr.sip.transport import SipTransport
 from ivr.sip.ua import (
-    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, DtmfInfo, SessionAnswer, SessionModify, TransferProgress,
-    UAConfig, UserAgent,
+    Call, CallConfirmed, CallEnded, CallEvent, CallOffered, Credentials, DtmfInfo, OutgoingAnswered, SessionAnswer,
+    SessionModify, TransferProgress, UAConfig, UserAgent,
 )
 from ivr.speech.service import SpeechService
 
@@ -40,6 +49,7 @@ from .campaigns import NOT_IN_SERVICE, CampaignRegistry
 from .config import EngineConfig
 from .inbound import UasDialog, caller_of
 from .metrics import EngineMetrics
+from .outgoing import UacDialog, VoiceSender, dialled
 from .rtp_socket import RtpSocket
 from .trunk import POLL_TICKS, TrunkRegistration, registration_config
 from .view import EngineView
@@ -72,11 +82,15 @@ class Engine:
         self.ua: UserAgent | None = None
         self.transport: SipTransport | None = None
         self.trunk: TrunkRegistration | None = None
+        self.dialer: Dialer | None = None
         self.ready = False
         self.draining = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_tick: int | None = None
         self._answer_at: dict[str, float] = {}       # calls ringing (--ring): when to answer each
+        self._ring_until: dict[str, float] = {}      # calls out not yet answered: when to give up on each
+        self._outgoing_done: dict[str, Callable[[Dialled], None]] = {}   # calls out: whom to tell their result
+        self.tick_listeners: list[Callable[[int, float], None]] = []     # run on each media clock tick (dialers)
         self._flush_pending = False
         self.call_env = CallEnvironment(
             recorder=store, metrics=self.metrics, services=services, prompts=self.prompts.for_campaign,
@@ -108,6 +122,13 @@ class Engine:
             self.trunk = TrunkRegistration(self.ua, registration_config(self.config, contact, port,
                                                                         self.config.server_header), self._flush_soon)
             self.trunk.start(self.now())
+        if self.trunk_endpoint() is not None:
+            config = self.config
+            self.dialer = Dialer(self.store, VoiceSender(self), node=config.node_name or f"{socket.gethostname()}:{port}",
+                                 rate=config.outbound_rate, concurrent=config.outbound_concurrent,
+                                 lease=config.outbound_ring_seconds + config.max_call_seconds, clock=self.now)
+            await self.dialer.start()
+            self.tick_listeners.append(self.dialer.on_tick)
         self.ready = True
         log.info("SIP listening on %s:%s (UDP%s), %d campaign(s) on numbers %s", host, port,
                  "+TCP" if self.config.sip_tcp else "", len(self.campaigns.all()),
@@ -146,6 +167,8 @@ class Engine:
         """Refuse new calls (503, OPTIONS too), end the calls still waiting for their ACK at once (no flood
         of half-open calls can hold a stopping node) and let the calls in progress finish."""
         self.draining = True
+        if self.dialer is not None:
+            self.dialer.pause()
         if self.ua is not None:
             self.ua.accepting = False
             dropped = self.ua.drop_setups(self.now())
@@ -159,6 +182,8 @@ class Engine:
         await self.campaigns.stop()
         for call in list(self.calls.values()):
             call.hangup("shutdown")
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.trunk is not None:
             self.trunk.stop(self.now())
         if self.transport is not None:
@@ -201,6 +226,10 @@ class Engine:
                 elif call is None:
                     continue
                 elif isinstance(event, CallConfirmed):
+                    call.confirmed(event.answer, now)
+                elif isinstance(event, OutgoingAnswered):
+                    self._ring_until.pop(call.call_id, None)
+                    call.answered(now)
                     call.confirmed(event.answer, now)
                 elif isinstance(event, DtmfInfo):
                     call.on_digit(event.digit, "info", now)
@@ -272,6 +301,71 @@ class Engine:
         else:
             self._answer(voice, now)
 
+    # -- calls out --------------------------------------------------------------------------------
+
+    def trunk_endpoint(self) -> tuple[Endpoint, str] | None:
+        """Where calls out go (the trunk or outbound proxy, else the registrar) and the called URIs' host."""
+        uri = self.config.outbound_trunk or self.config.register
+        if uri is None:
+            return None
+        parsed = parse_uri(uri)
+        transport = (parsed.params.get("transport") or "udp").upper()
+        endpoint = Endpoint(transport, parsed.host.strip("[]"), parsed.port or 5060)
+        return endpoint, self.config.outbound_domain or parsed.host
+
+    def place_call(self, *, number: str, campaign: Campaign, callee: str, variables: dict,
+                   on_done: Callable[[Dialled], None]) -> str:
+        """Call `callee` (E.164) from the short `number` and run `campaign` once answered, with `variables`
+        (`contact.*`); `on_done` gets the result when the call is over. Returns the call id. Raises
+        NoPortAvailable/OSError when no RTP port can be had, RuntimeError without a trunk."""
+        trunk = self.trunk_endpoint()
+        if trunk is None or self.ua is None:
+            raise RuntimeError("no trunk to place calls through: --outbound-trunk or --register")
+        dest, domain = trunk
+        if len(self.calls) >= self.config.max_calls or self.draining:
+            raise RuntimeError("the node is at its --max-calls or draining")
+        rtp = self._open_rtp(self.config.rtp_host or self.config.sip_host)
+        media_host = self._media_host_towards(dest.host)
+        try:
+            session = CallSdp(media_host, rtp.port, session_id=sdp.session_id(f"{callee}{rtp.port}{self.now()}"))
+            offer = session.make_offer().serialize().encode()
+            config = self.config
+            credentials = Credentials(config.register_user, config.register_password) if config.register_user else None
+            identity = f"sip:{number}@{domain}"
+            now = self.now()
+            sip_call = self.ua.invite(target=f"sip:{callee}@{domain}", from_uri=identity, dest=dest, sdp=offer, now=now,
+                                      credentials=credentials, asserted=identity if config.outbound_pai else None,
+                                      number=number, callee=callee, local_host=self._sip_host_towards(dest.host))
+        except Exception:
+            rtp.close()
+            self.ports.release(rtp.port)
+            raise
+        codec_pt, dtmf_pt, _ = session.media
+        media = MediaSession(codec_pt, dtmf_pt, ptime=20, remote=None, inband_dtmf=self.config.inband_dtmf,
+                             signalling_host=dest.host, drops=self.metrics.rtp_dropped)
+        deployed = self.campaigns.deployed(campaign.id)
+        voice = VoiceCall(call_id=sip_call.call_id, caller=normalize(callee, campaign.region or config.region),
+                          signalled_from=callee, number=number, dialog=UacDialog(self.ua, sip_call, self._flush_soon),
+                          sdp=session, rtp=rtp, media=media, campaign=campaign,
+                          version=deployed.version if deployed else None, env=self.call_env, direction="outbound",
+                          variables=variables)
+        self.calls[voice.call_id] = voice
+        self._ring_until[voice.call_id] = now + config.outbound_ring_seconds
+        self._outgoing_done[voice.call_id] = on_done
+        self.metrics.calls_placed += 1
+        voice.begin()
+        self._flush_soon()
+        return voice.call_id
+
+    def _sip_host_towards(self, host: str) -> str:
+        """Our SIP address as `host` reaches it (bound to any address: the one the kernel would use)."""
+        advertised = self.config.advertise_host or self.config.sip_host
+        return _local_address_towards(host) if advertised in ("0.0.0.0", "::") else advertised
+
+    def _media_host_towards(self, host: str) -> str:
+        advertised = self.config.advertise_host or self.config.rtp_host or self.config.sip_host
+        return _local_address_towards(host) if advertised in ("0.0.0.0", "::") else advertised
+
     def _inbound_calls(self) -> list[Call]:
         """The SIP side of the calls in progress that came in (all of them, as yet), for admission."""
         return [c.dialog.call for c in self.calls.values() if isinstance(c.dialog, UasDialog)]
@@ -318,7 +412,14 @@ class Engine:
         if self.calls.get(call.call_id) is call:
             del self.calls[call.call_id]
         self._answer_at.pop(call.call_id, None)
+        self._ring_until.pop(call.call_id, None)
         self.ports.release(call.rtp.port)
+        on_done = self._outgoing_done.pop(call.call_id, None)
+        if on_done is not None:
+            try:
+                on_done(dialled(call))
+            except Exception:
+                log.exception("call %s: recording the result of a call out failed", call.call_id)
 
     # -- the media clock ------------------------------------------------------------------------
 
@@ -330,6 +431,11 @@ class Engine:
         for call_id, at in list(self._answer_at.items()):
             if now >= at and call_id in self.calls:
                 self._answer(self.calls[call_id], now)
+        for call_id, at in list(self._ring_until.items()):
+            if now >= at and call_id in self.calls:
+                self.calls[call_id].hangup("no_answer")        # CANCEL: rang too long
+        for listener in self.tick_listeners:
+            listener(tick, now)
         calls = list(self.calls.values())
         dropped = tick - self._last_tick - 1 if self._last_tick is not None else 0
         self._last_tick = tick

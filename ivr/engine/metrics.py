@@ -70,6 +70,7 @@ from ivr.media.latch import DropCounts
 class EngineMetrics:
     calls_offered: int = 0
     calls_answered: int = 0
+    calls_placed: int = 0                  # calls out (outbound campaigns) whose INVITE was sent
     rtp_packets_sent: int = 0
     rtp_packets_received: int = 0
     dtmf_events: int = 0
@@ -100,6 +101,8 @@ class EngineMetrics:
                [("", self.calls_offered)])
         series("ivr_calls_answered_total", "counter", "Calls answered with 200 OK.",
                [("", self.calls_answered)])
+        series("ivr_calls_placed_total", "counter", "Calls out placed by outbound campaigns.",
+               [("", self.calls_placed)])
         series("ivr_calls_total", "counter", "Ended or refused calls by disposition.",
                [(f'{{disposition="{d}"}}', n) for d, n in sorted(self.dispositions.items())] or [("", 0)])
         series("ivr_rtp_packets_sent_total", "counter", "RTP packets sent.", [("", self.rtp_packets_sent)])

@@ -10,7 +10,10 @@ keep them 32 s).
 Server side: INVITE and non-INVITE server transactions absorb retransmitted requests (answering
 with the last response), retransmit final INVITE responses over UDP (Timer G) until the ACK, and
 report a missing ACK (Timer H). Client side: non-INVITE client transactions (BYE, REGISTER, OPTIONS,
-REFER) retransmit over UDP (Timer E) and time out (Timer F).
+REFER, CANCEL) retransmit over UDP (Timer E) and time out (Timer F); INVITE client transactions (calls we
+place) retransmit until a provisional response (Timer A), time out (Timer B), ACK every non-2xx final
+response themselves (Timer D absorbs its retransmissions) and, per RFC 6026, stay "accepted" after a 2xx
+so its retransmissions still reach the transaction user, which ACKs them end to end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import itertools
 import secrets
 from dataclasses import dataclass
 
-from .message import Request, Response, SipError, SipParseError, make_response, parse_via
+from .message import Headers, Request, Response, SipError, SipParseError, make_response, parse_via
 
 
 @dataclass(frozen=True)
@@ -141,10 +144,12 @@ class _ClientTransaction:
     request: Request
     data: bytes
     dest: Endpoint
-    state: str = "trying"               # trying | proceeding | completed
+    state: str = "trying"               # trying (INVITE: calling) | proceeding | completed | accepted
     retransmit_at: float | None = None
     interval: float = 0.0
     expire_at: float = 0.0
+    invite: bool = False
+    ack: bytes | None = None            # INVITE: our ACK of its non-2xx final response (sent again on retransmits)
 
 
 @dataclass
@@ -218,6 +223,8 @@ class TransactionLayer:
         if tx is None:
             self.stats.stray_responses += 1
             return []
+        if tx.invite:
+            return self._invite_response(tx, response, now)
         if tx.state == "completed":
             return []
         if response.status < 200:
@@ -226,6 +233,38 @@ class TransactionLayer:
         tx.state = "completed"
         tx.retransmit_at = None
         tx.expire_at = now + (0 if tx.dest.reliable else self.timers.t4)  # Timer K
+        self._arm(tx.expire_at, tx)
+        return [IncomingResponse(response, tx.key, tx.request)]
+
+    def _invite_response(self, tx: _ClientTransaction, response: Response, now: float) -> list[Event]:
+        """RFC 3261 17.1.1 with RFC 6026: provisional responses stop the retransmissions; a non-2xx final
+        response is ACKed here (again for each retransmission of it); a 2xx, and each retransmission of it,
+        goes to the transaction user, which ACKs it in the dialog."""
+        if tx.state == "completed":
+            if response.status >= 300 and tx.ack is not None:
+                self.outbox.append(Send(tx.ack, tx.dest))
+            return []
+        if response.status < 200:
+            if tx.state == "accepted":
+                return []
+            if tx.state == "trying":
+                tx.state = "proceeding"
+                tx.retransmit_at = None
+                tx.expire_at = float("inf")          # ringing has no transaction timeout: the TU's ring timer ends it
+            return [IncomingResponse(response, tx.key, tx.request)]
+        tx.retransmit_at = None
+        if response.status < 300:
+            if tx.state != "accepted":
+                tx.state = "accepted"
+                tx.expire_at = now + 64 * self.timers.t1                     # Timer M
+                self._arm(tx.expire_at, tx)
+            return [IncomingResponse(response, tx.key, tx.request)]
+        if tx.state == "accepted":
+            return []
+        tx.state = "completed"
+        tx.ack = _ack_for(tx.request, response).serialize()
+        self.outbox.append(Send(tx.ack, tx.dest))
+        tx.expire_at = now + (0 if tx.dest.reliable else 32.0)              # Timer D
         self._arm(tx.expire_at, tx)
         return [IncomingResponse(response, tx.key, tx.request)]
 
@@ -307,6 +346,42 @@ class TransactionLayer:
         self.outbox.append(Send(data, dest))
         return key
 
+    def send_invite(self, request: Request, dest: Endpoint, now: float) -> tuple:
+        """Start an INVITE client transaction; returns its key."""
+        via = parse_via(request.headers.get_all("Via")[0])
+        key = (via.branch, "INVITE")
+        data = request.serialize()
+        t = self.timers
+        tx = _ClientTransaction(key, request, data, dest, interval=t.t1, invite=True,
+                                retransmit_at=None if dest.reliable else now + t.t1,   # Timer A
+                                expire_at=now + 64 * t.t1)                            # Timer B
+        self._clients[key] = tx
+        self._arm(tx.retransmit_at, tx)
+        self._arm(tx.expire_at, tx)
+        self.outbox.append(Send(data, dest))
+        return key
+
+    def cancel(self, invite_key: tuple, now: float) -> tuple | None:
+        """CANCEL a pending INVITE client transaction (RFC 3261 9.1): the key of the CANCEL's own
+        transaction, or None when the INVITE has had its final response or no provisional one yet (a CANCEL
+        may only follow a provisional response)."""
+        tx = self._clients.get(invite_key)
+        if tx is None or not tx.invite or tx.state != "proceeding":
+            return None
+        invite = tx.request
+        headers = [("Via", invite.headers.get_all("Via")[0]), ("Max-Forwards", "70"),
+                   ("From", invite.headers.get("From") or ""), ("To", invite.headers.get("To") or ""),
+                   ("Call-ID", invite.call_id), ("CSeq", f"{invite.cseq[0]} CANCEL")]
+        headers += [("Route", route) for route in invite.headers.get_all("Route")]
+        tx.expire_at = now + 64 * self.timers.t1         # no final response to the INVITE by then: it times out
+        self._arm(tx.expire_at, tx)
+        return self.send_request(Request(Headers(headers), b"", method="CANCEL", uri=invite.uri), tx.dest, now)
+
+    def invite_pending(self, invite_key: tuple) -> str | None:
+        """The state of an INVITE client transaction (None once it is gone)."""
+        tx = self._clients.get(invite_key)
+        return tx.state if tx is not None and tx.invite else None
+
     # -- timers -------------------------------------------------------------------------------
 
     def _arm(self, when: float | None, tx: _ServerTransaction | _ClientTransaction) -> None:
@@ -359,9 +434,16 @@ class TransactionLayer:
             if now >= ctx.expire_at:
                 del self._clients[ctx.key]
             return
+        if ctx.state == "accepted":
+            if now >= ctx.expire_at:
+                del self._clients[ctx.key]
+            return
         if ctx.retransmit_at is not None and now >= ctx.retransmit_at:
             self.outbox.append(Send(ctx.data, ctx.dest))
-            ctx.interval = t.t2 if ctx.state == "proceeding" else min(2 * ctx.interval, t.t2)
+            if ctx.invite:
+                ctx.interval *= 2                                             # Timer A doubles, uncapped
+            else:
+                ctx.interval = t.t2 if ctx.state == "proceeding" else min(2 * ctx.interval, t.t2)
             ctx.retransmit_at = now + ctx.interval
             self._arm(ctx.retransmit_at, ctx)
         if now >= ctx.expire_at:
@@ -377,6 +459,16 @@ class TransactionLayer:
     @property
     def active(self) -> int:
         return len(self._servers) + len(self._clients)
+
+
+def _ack_for(invite: Request, response: Response) -> Request:
+    """The ACK of a non-2xx final response (RFC 3261 17.1.1.3): the INVITE's branch, its To with the
+    response's tag, its Route set."""
+    headers = [("Via", invite.headers.get_all("Via")[0]), ("Max-Forwards", "70"),
+               ("From", invite.headers.get("From") or ""), ("To", response.headers.get("To") or ""),
+               ("Call-ID", invite.call_id), ("CSeq", f"{invite.cseq[0]} ACK")]
+    headers += [("Route", route) for route in invite.headers.get_all("Route")]
+    return Request(Headers(headers), b"", method="ACK", uri=invite.uri)
 
 
 __all__ = [

@@ -1,7 +1,11 @@
-"""The SIP user agent server core, sans-I/O: calls in, answers, DTMF over INFO, BYE either way.
+"""The SIP user agent core, sans-I/O: calls in, answers, DTMF over INFO, BYE either way; calls out.
 
 `UserAgent.receive(data, source, now)` takes one datagram or framed stream message; the application
 drains call events with `drain_events()` and acts with `answer`, `reject`, `hangup`, `accept_modify`.
+`invite` places a call (UAC): a digest challenge (401/407) is answered once per realm, provisional
+responses and their early media are only reported (`CallProgress`), the 2xx is ACKed and confirms the
+dialog (`OutgoingAnswered`), a final error ends the call (`CallEnded` with busy, no_answer or failed);
+`hangup` before the answer CANCELs.
 Bytes to send come out of `drain_outgoing()`. It knows nothing of campaigns or media: the
 application decides which numbers exist and what SDP to answer with.
 """
@@ -14,16 +18,17 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from .access import AllowList, Network
+from .auth import AuthError, Challenge, authorization, is_supported, parse_challenge
 from .dialog import Dialog, new_tag, uri_user
 from .message import (
-    Request, Response, SipError, SipMessageTooLarge, SipParseError, can_respond, check_request,
+    Headers, Request, Response, SipError, SipMessageTooLarge, SipParseError, can_respond, check_request,
     make_response, parse_message, parse_name_addr, parse_uri, split_list,
 )
 from .ratelimit import Rate, SourceLimiter, Verdict, limit_class
 from .setup_guard import SetupGuard
 from .transaction import (
     Endpoint, IncomingAck, IncomingRequest, IncomingResponse, Send, Timers, TransactionLayer,
-    TransactionTimeout, response_destination,
+    TransactionTimeout, new_branch, response_destination,
 )
 
 ResultHandler = Callable[[Response | None, float], None]
@@ -79,6 +84,28 @@ class Call:
     hangup_pending: bool = False
     offer_cseq: int | None = None      # a re-INVITE without SDP whose 200 carried our offer: its ACK answers
     identity: SipIdentity = SipIdentity("")   # what the INVITE says of the caller (From, P-Asserted-Identity)
+    outgoing: "Outgoing | None" = None  # a call we place: how it was dialled (None: a call to us)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Digest credentials for the trunk's challenges."""
+
+    username: str
+    password: str
+
+
+@dataclass
+class Outgoing:
+    """What a call we place needs until it is answered or fails: the INVITE (re-sent with credentials once
+    per realm), its transaction, a CANCEL asked for before any provisional response, the ACK of the 2xx."""
+
+    credentials: Credentials | None
+    local_host: str | None = None       # our address as the trunk reaches it (Via, Contact), when bound to any
+    challenged: set[tuple[int, str]] = field(default_factory=set)   # (401/407, realm) answered
+    provisional: bool = False
+    cancel_asked: bool = False
+    ack: bytes | None = None
 
 
 @dataclass
@@ -101,10 +128,12 @@ class CallConfirmed:
 
 @dataclass
 class CallEnded:
-    """The call is over; `cause` is cancelled, remote_bye, local_bye, no_ack or rejected."""
+    """The call is over; `cause` is cancelled, remote_bye, local_bye, no_ack or rejected, and for a call we
+    placed that was not answered busy, no_answer, failed or cancelled_by_us (with the final `status`)."""
 
     call: Call
     cause: str
+    status: int | None = None
 
 
 @dataclass
@@ -144,8 +173,37 @@ class TransferProgress:
     final: bool
 
 
+@dataclass
+class CallProgress:
+    """A provisional response to a call we place (180, 183: its early media is ignored)."""
+
+    call: Call
+    status: int
+
+
+@dataclass
+class OutgoingAnswered:
+    """A call we placed was answered (2xx, now ACKed): `answer` is the callee's SDP answer."""
+
+    call: Call
+    answer: bytes
+
+
 CallEvent = (CallOffered | CallConfirmed | CallEnded | DtmfInfo | SessionModify | SessionAnswer
-             | TransferProgress)
+             | TransferProgress | CallProgress | OutgoingAnswered)
+
+BUSY_STATUSES = frozenset({486, 600})
+NO_ANSWER_STATUSES = frozenset({408, 480, 487, 603})
+
+
+def failure_cause(status: int | None) -> str:
+    """How a call we placed ended without an answer: busy, no_answer (the callee did not pick up, or we
+    cancelled it) or failed (anything else, and no response at all)."""
+    if status in BUSY_STATUSES:
+        return "busy"
+    if status in NO_ANSWER_STATUSES:
+        return "no_answer"
+    return "failed"
 
 
 @dataclass
@@ -323,8 +381,134 @@ class UserAgent:
                                  + [("Content-Type", "application/sdp")], body=sdp)
         self.layer.respond(call.invite_key, response, now)
 
+    def invite(self, *, target: str, from_uri: str, dest: Endpoint, sdp: bytes, now: float,
+               credentials: Credentials | None = None, asserted: str | None = None,
+               number: str | None = None, callee: str | None = None, local_host: str | None = None) -> Call:
+        """Place a call to `target` (a SIP URI) through `dest` (the trunk or outbound proxy) as `from_uri`,
+        offering `sdp`; `asserted`: a P-Asserted-Identity URI to add. `number`: our short number (Contact
+        user), `callee`: the number called; `local_host`: our address towards the trunk, for Via and Contact
+        (default: the configured host)."""
+        out = Outgoing(credentials, local_host)
+        call_id = f"{new_tag()}{new_tag()}@{self._host()}"
+        dialog = Dialog(call_id=call_id, local_tag=new_tag(), remote_tag=None, local_uri=f"<{from_uri}>",
+                        remote_uri=f"<{target}>", remote_target=target, peer=dest)
+        extra = [("P-Asserted-Identity", f"<{asserted}>")] if asserted else []
+        invite = self._outgoing_invite(dialog, dest, sdp, extra, number, local_host)
+        call = Call(call_id, number, callee, invite, dest, (), dialog, state="calling", outgoing=out)
+        call.invite_key = self.layer.send_invite(invite, dest, now)
+        self.calls[call_id] = call
+        return call
+
+    def _outgoing_invite(self, dialog: Dialog, dest: Endpoint, sdp: bytes, extra: list[tuple[str, str]],
+                         number: str | None, local_host: str | None) -> Request:
+        user = f"{number}@" if number and re.fullmatch(r"[\w.+*#-]+", number) else ""
+        suffix = "" if dest.transport == "UDP" else f";transport={dest.transport.lower()}"
+        host = self._host(local_host)
+        return dialog.create_request("INVITE", host, self.config.port, dest.transport, headers=[
+            ("Contact", f"<sip:{user}{host}:{self.config.port}{suffix}>"), *extra, ("Allow", ALLOW),
+            *self._agent("User-Agent"), ("Content-Type", "application/sdp")], body=sdp)
+
+    def _on_invite_response(self, call: Call, response: Response, now: float) -> None:
+        """A response to the INVITE of a call we placed (see the module docstring)."""
+        out = call.outgoing
+        assert out is not None
+        status = response.status
+        if status < 200:
+            if call.state != "calling":
+                return
+            out.provisional = True
+            if out.cancel_asked:
+                self.layer.cancel(call.invite_key, now)
+                return
+            self._events.append(CallProgress(call, status))
+            return
+        if status < 300:
+            self._on_outgoing_2xx(call, response, now)
+            return
+        if call.state != "calling":
+            return
+        if status in (401, 407) and not out.cancel_asked and self._answer_challenge(call, response, now):
+            return
+        self._end(call, "cancelled_by_us" if out.cancel_asked else failure_cause(status), status)
+
+    def _answer_challenge(self, call: Call, response: Response, now: float) -> bool:
+        """Send the INVITE again with digest credentials; False when we cannot (no credentials, a second
+        challenge of the same realm: they were refused, or one we cannot answer)."""
+        out = call.outgoing
+        assert out is not None
+        if out.credentials is None:
+            return False
+        name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = next(filter(None, (_challenge(v) for v in response.headers.get_all(name))), None)
+        if challenge is None or (response.status, challenge.realm) in out.challenged:
+            return False
+        out.challenged.add((response.status, challenge.realm))
+        previous = call.invite
+        headers = [(n, v) for n, v in previous.headers
+                   if n.lower() not in ("via", "cseq", "authorization", "proxy-authorization")]
+        call.dialog.local_cseq += 1
+        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        kept = [(n, v) for n, v in previous.headers if n.lower() in ("authorization", "proxy-authorization")
+                and n.lower() != header.lower()]
+        credentials = authorization(challenge, "INVITE", previous.uri, out.credentials.username,
+                                    out.credentials.password)
+        host = self._host(out.local_host)
+        via = f"SIP/2.0/{call.source.transport} {host}:{self.config.port};branch={new_branch()};rport"
+        invite = Request(Headers([("Via", via), ("CSeq", f"{call.dialog.local_cseq} INVITE"), *headers, *kept,
+                                  (header, credentials)]), previous.body, method="INVITE", uri=previous.uri)
+        call.invite = invite
+        call.invite_key = self.layer.send_invite(invite, call.source, now)
+        return True
+
+    def _on_outgoing_2xx(self, call: Call, response: Response, now: float) -> None:
+        """ACK the 2xx (every retransmission of it too); the first one confirms the dialog, unless we
+        already gave up on the call: then it is ended at once with a BYE."""
+        out = call.outgoing
+        assert out is not None
+        dest = call.dialog.next_hop()
+        if out.ack is not None:
+            if dest is not None:
+                self.layer.outbox.append(Send(out.ack, dest))
+            return
+        if call.state != "calling":
+            return
+        dialog = call.dialog
+        dialog.remote_tag = response.to_addr.tag
+        contacts = response.headers.get_all("Contact")
+        if contacts:
+            try:
+                dialog.remote_target = parse_name_addr(contacts[0]).uri
+            except SipParseError:
+                pass
+        dialog.route_set = list(reversed(response.headers.get_all("Record-Route")))
+        dest = dialog.next_hop()
+        assert dest is not None
+        ack = dialog.create_request("ACK", self._host(out.local_host), self.config.port, dest.transport,
+                                    headers=self._agent("User-Agent"))
+        dialog.local_cseq -= 1                          # an ACK takes the INVITE's CSeq number
+        ack.headers.set("CSeq", f"{call.invite.cseq[0]} ACK")
+        for name in ("Authorization", "Proxy-Authorization"):
+            for value in call.invite.headers.get_all(name):
+                ack.headers.add(name, value)
+        out.ack = ack.serialize()
+        self.layer.outbox.append(Send(out.ack, dest))
+        call.state = "confirmed"
+        if out.cancel_asked:
+            self._send_bye(call, now)
+            self._end(call, "cancelled_by_us")
+            return
+        self._events.append(OutgoingAnswered(call, response.body))
+
     def hangup(self, call: Call, now: float) -> None:
         """End the call from our side: BYE once answered, or a final error before that."""
+        if call.state == "calling":
+            out = call.outgoing
+            assert out is not None
+            if not out.cancel_asked:
+                out.cancel_asked = True
+                if out.provisional:
+                    self.layer.cancel(call.invite_key, now)
+            return
         if call.state == "offered":
             self.reject(call, 480, now=now)
             return
@@ -362,7 +546,7 @@ class UserAgent:
             domain = parse_uri(call.invite.uri).host
             target = f"sip:{target}@{domain}"
         refer = call.dialog.create_request(
-            "REFER", self._host(), self.config.port, dest.transport,
+            "REFER", self._call_host(call), self.config.port, dest.transport,
             headers=[("Refer-To", f"<{target}>"), ("Referred-By", f"<{parse_name_addr(call.dialog.local_uri).uri}>"),
                      *self._agent("User-Agent")] + self._contact(call))
         self.send_request(refer, dest, now, on_result)
@@ -405,10 +589,14 @@ class UserAgent:
         transport = call.source.transport
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
         user = f"{call.number}@" if call.number and re.fullmatch(r"[\w.+*#-]+", call.number) else ""
-        return [("Contact", f"<sip:{user}{self._host()}:{self.config.port}{suffix}>")]
+        return [("Contact", f"<sip:{user}{self._call_host(call)}:{self.config.port}{suffix}>")]
 
-    def _host(self) -> str:
-        host = self.config.host
+    def _call_host(self, call: Call) -> str:
+        """Our address in the call's requests (a call we placed: the one its INVITE gave)."""
+        return self._host(call.outgoing.local_host if call.outgoing is not None else None)
+
+    def _host(self, host: str | None = None) -> str:
+        host = host or self.config.host
         return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
     def _send_direct(self, request: Request, response: Response, source: Endpoint) -> None:
@@ -418,19 +606,19 @@ class UserAgent:
         dest = call.dialog.next_hop()
         if dest is None:
             return
-        bye = call.dialog.create_request("BYE", self._host(), self.config.port, dest.transport,
+        bye = call.dialog.create_request("BYE", self._call_host(call), self.config.port, dest.transport,
                                          headers=self._agent("User-Agent"))
         call.bye_key = self.layer.send_request(bye, dest, now)
 
-    def _end(self, call: Call, cause: str) -> None:
+    def _end(self, call: Call, cause: str, status: int | None = None) -> None:
         if call.state == "ended":
             return
-        if call.state in ("offered", "answered"):
+        if call.state in ("offered", "answered") and call.outgoing is None:
             self.setups.ended(call.call_id, self._now, abandoned=cause in ("no_ack", "setup_evicted"))
         call.state = "ended"
         call.end_cause = cause
         self.calls.pop(call.call_id, None)
-        self._events.append(CallEnded(call, cause))
+        self._events.append(CallEnded(call, cause, status))
 
     def _on_transaction_event(self, event: object, now: float) -> None:
         if isinstance(event, IncomingRequest):
@@ -450,7 +638,11 @@ class UserAgent:
                 call.offer_cseq = None
                 self._events.append(SessionAnswer(call, event.request.body))
         elif isinstance(event, IncomingResponse):
-            if event.response.status >= 200 and event.key in self._handlers:
+            if event.request.method == "INVITE":
+                call = self.calls.get(event.request.call_id)
+                if call is not None and call.outgoing is not None:
+                    self._on_invite_response(call, event.response, now)
+            elif event.response.status >= 200 and event.key in self._handlers:
                 self._handlers.pop(event.key)(event.response, now)
         elif isinstance(event, TransactionTimeout):
             handler = self._handlers.pop(event.key, None)
@@ -458,6 +650,10 @@ class UserAgent:
                 handler(None, now)
                 return
             call = self.calls.get(event.request.call_id)
+            if call is not None and call.outgoing is not None and event.request.method == "INVITE":
+                if call.state == "calling" and event.key == call.invite_key:
+                    self._end(call, "cancelled_by_us" if call.outgoing.cancel_asked else "failed")
+                return
             if event.no_ack and call is not None and call.state == "answered":
                 log.info("call %s: no ACK for our 200, hanging up", call.call_id)
                 self._send_bye(call, now)
@@ -653,3 +849,12 @@ class UserAgent:
         self._respond(event, 200, now, to_tag=call.dialog.local_tag)
         if call.state in ("answered", "confirmed"):
             self._events.append(DtmfInfo(call, digit, duration))
+
+
+def _challenge(value: str) -> Challenge | None:
+    """The digest challenge in `value` if we can answer it."""
+    try:
+        challenge = parse_challenge(value)
+    except AuthError:
+        return None
+    return challenge if is_supported(challenge) else None

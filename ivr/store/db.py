@@ -52,6 +52,7 @@ from ivr.i18n import t
 from ivr.numbering.operators import UKRAINE, OperatorTable
 
 from . import accounts, audit, charges, code_pools, contacts, draws, flow_counts, inventory, operations, outbox
+from . import outbound
 from . import queries, statements, tariffs, traffic
 from .code_import import ImportWorkers
 from .code_pools import CodeImport, Issued, Pool
@@ -169,10 +170,12 @@ class Store:
     # -- records: fire-and-forget ---------------------------------------------------------------
 
     def call_started(self, *, call_id: str, caller: str, number: str, campaign_id: str, channel: str,
-                     at: datetime, version: int | None = None, caller_raw: str | None = None) -> None:
+                     at: datetime, version: int | None = None, caller_raw: str | None = None,
+                     direction: str = "inbound") -> None:
         """A call or SMS session began: `caller` normalised (see `ivr.channels.caller_id`), `caller_raw` as
-        the network sent it."""
-        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version, caller_raw=caller_raw))
+        the network sent it; `direction` outbound for a call we placed (`caller`: the number called)."""
+        self._record(CallStarted(call_id, caller, number, campaign_id, channel, at, version, caller_raw=caller_raw,
+                                 direction=direction))
 
     def call_answered(self, call_id: str, at: datetime) -> None:
         self._record(CallAnswered(call_id, at))
@@ -715,6 +718,54 @@ class Store:
         (StoreUnavailable while the database is down)."""
         self._check_online()
         return await self._run(queries.last_vote, campaign_id, caller, list(names))
+
+    # -- outbound campaigns (see `outbound`) ------------------------------------------------------
+
+    async def outbound_create(self, tenant_id: str, settings: outbound.Settings) -> outbound.Outbound:
+        return await self._run(outbound.create, tenant_id, settings, _now(), write=True)
+
+    async def outbound(self, tenant_id: str | None, outbound_id: str) -> outbound.Outbound:
+        return await self._run(outbound.get, tenant_id, outbound_id)
+
+    async def outbound_list(self, tenant_id: str | None) -> list[outbound.Outbound]:
+        return await self._run(outbound.listing, tenant_id)
+
+    async def outbound_add_audience(self, tenant_id: str, outbound_id: str,
+                                    contacts: list[tuple[str, dict[str, Any]]]) -> int:
+        return await self._run(outbound.add_audience, tenant_id, outbound_id, contacts, _now(), write=True)
+
+    async def outbound_control(self, tenant_id: str | None, outbound_id: str, action: str) -> outbound.Outbound:
+        return await self._run(outbound.control, tenant_id, outbound_id, action, _now(), write=True)
+
+    async def outbound_running(self, channel: str) -> list[outbound.Outbound]:
+        return await self._run(outbound.running, channel)
+
+    async def outbound_claim(self, *, outbound_id: str, node: str, limit: int, lease: float,
+                             channel: str | None = None) -> list[outbound.Claimed]:
+        return await self._run(functools.partial(outbound.claim, outbound_id=outbound_id, node=node, now=_now(),
+                                                 limit=limit, lease=lease, channel=channel), write=True)
+
+    async def outbound_finish(self, *, contact_id: int, node: str, result: str, outcome: str | None,
+                              call_id: str | None) -> str | None:
+        return await self._run(functools.partial(outbound.finish, contact_id=contact_id, node=node, result=result,
+                                                 outcome=outcome, call_id=call_id, at=_now()), write=True)
+
+    async def outbound_finish_many(self, *, node: str, results: list[outbound.Finished]) -> list[str | None]:
+        return await self._run(functools.partial(outbound.finish_many, node=node, results=list(results), at=_now()),
+                               write=True)
+
+    async def outbound_give_back(self, *, contact_id: int, node: str) -> bool:
+        return await self._run(functools.partial(outbound.give_back, contact_id=contact_id, node=node, at=_now()),
+                               write=True)
+
+    async def outbound_release(self, node: str) -> int:
+        return await self._run(functools.partial(outbound.release, node=node, now=_now()), write=True)
+
+    async def outbound_progress(self, tenant_id: str | None, outbound_id: str) -> outbound.Progress:
+        return await self._run(outbound.progress, tenant_id, outbound_id, _now())
+
+    async def outbound_results(self, tenant_id: str | None, outbound_id: str) -> list[outbound.ContactResult]:
+        return await self._run(outbound.results, tenant_id, outbound_id)
 
     def _check_online(self) -> None:
         """StoreUnavailable at once while the writer knows the database is down (a caller is waiting: no

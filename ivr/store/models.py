@@ -219,6 +219,7 @@ class CallRow(Base):
     cause: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[list[str] | None] = mapped_column(JSON)
     last_node: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8), server_default="inbound")   # inbound | outbound
     __table_args__ = (Index(None, "campaign_id", "started_at"),)
 
 
@@ -487,3 +488,57 @@ class AuditRow(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(32), index=True)    # whose data changed
     target: Mapped[str] = mapped_column(String(255))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboundRow(Base):
+    """An outbound campaign: a flow (voice) or a text (SMS) sent from a short number to an audience, at a
+    pace (`rate` started per second, `concurrent` at once), in allowed hours of the audience's time zone
+    (`hours_start`..`hours_end`, minutes after midnight), with retries (`max_attempts`, back-off from
+    `retry_seconds` doubling). State: draft → running ⇄ paused → done | cancelled."""
+
+    __tablename__ = "outbound_campaigns"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(32), ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(8))              # voice | sms
+    number: Mapped[str] = mapped_column(String(32))              # the short number: caller id, SMS sender
+    text: Mapped[str | None] = mapped_column(Text)               # SMS: the message, with {{contact.*}}
+    state: Mapped[str] = mapped_column(String(16))
+    rate: Mapped[float] = mapped_column(Float)
+    concurrent: Mapped[int] = mapped_column(Integer)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    hours_start: Mapped[int] = mapped_column(Integer)
+    hours_end: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    retry_seconds: Mapped[int] = mapped_column(Integer)
+    next_slot_at: Mapped[datetime | None] = mapped_column(UtcDateTime)   # the next call's start, every node's
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboundContactRow(Base):
+    """One number of an outbound campaign's audience and its place in the queue of attempts: queued (due at
+    `next_attempt_at`) → calling (claimed by one node) → queued again for a retry, or done with its `result`
+    (answered, busy, no_answer, failed, opted_out, completed) and the flow's `outcome`; cancelled with the
+    campaign. One row per number (UNIQUE), so an audience never holds a number twice."""
+
+    __tablename__ = "outbound_contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbound_id: Mapped[str] = mapped_column(String(32), ForeignKey("outbound_campaigns.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(64))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8))                # voice | sms (a voice_sms campaign's fallback)
+    result: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    call_id: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("outbound_id", "recipient"),
+                      Index(None, "outbound_id", "state", "next_attempt_at"))

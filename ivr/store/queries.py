@@ -65,6 +65,7 @@ class CallSummary(CsvRow):
     disposition: str | None
     cause: str | None
     last_node: str | None
+    direction: str                   # inbound, or outbound for a call an outbound campaign placed
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class CallStarted:
     version: int | None = None
     id: str = field(default_factory=new_id)
     caller_raw: str | None = None        # what the network sent; `caller` is normalised
+    direction: str = "inbound"           # outbound: a call we placed (the caller is then the number called)
 
 
 @dataclass(frozen=True)

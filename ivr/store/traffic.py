@@ -192,7 +192,8 @@ def _end_call(session: Session, ended: CallEnded, pricing: Pricing) -> None:
 
 def _call_row(r: CallStarted) -> dict[str, Any]:
     return {"call_id": r.call_id, "channel": r.channel, "caller": r.caller, "caller_raw": r.caller_raw,
-            "number": r.number, "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at}
+            "number": r.number, "campaign_id": r.campaign_id, "version": r.version, "started_at": r.at,
+            "direction": r.direction}
 
 
 def _event_row(r: CallEvent) -> dict[str, Any]:

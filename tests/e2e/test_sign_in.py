@@ -32,7 +32,7 @@ def test_a_wrong_key_then_the_right_one_then_sign_out(page: Page, site: Site) ->
     expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
     expect(page.locator("#who")).to_contain_text("demo · business")
     menu = page.get_by_role("navigation", name="Main")
-    expect(menu.get_by_role("link")).to_have_text(["Campaigns", "Upload a campaign", "Code pools", "Voice packs",
+    expect(menu.get_by_role("link")).to_have_text(["Campaigns", "Upload a campaign", "Code pools", "Outbound", "Voice packs",
                                                    "Call log", "Numbers", "Tariffs", "Money"])
     expect(page.get_by_role("link", name="Talent show vote", exact=True)).to_be_visible()
 
@@ -51,7 +51,7 @@ def test_each_role_gets_its_own_menu(page: Page, site: Site) -> None:
     expect(page.get_by_role("alert")).to_have_text("This page is not available with your key (role: operator).")
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, site, site.keys["ops", "admin"])
-    expect(menu.get_by_role("link")).to_have_text(["Campaigns", "Upload a campaign", "Code pools", "Voice packs",
+    expect(menu.get_by_role("link")).to_have_text(["Campaigns", "Upload a campaign", "Code pools", "Outbound", "Voice packs",
                                                    "Call log", "Calls now", "This node", "Tenants and keys",
                                                    "Numbers", "Tariffs", "Money"])
 

@@ -213,3 +213,13 @@ def run_sipp(target: str, scenario: str | Path, *, service: str = "3838", calls:
     errors = (workdir / "sipp_errors.log")
     output = proc.stdout[-3000:] + proc.stderr[-3000:] + (errors.read_text()[-3000:] if errors.exists() else "")
     return SippResult(proc.returncode, successful, failed, output)
+
+
+@pytest.fixture(scope="session")
+def phones(tmp_path_factory):
+    """Kamailio as a carrier trunk and the SIPp phones behind it (`outbound_peers`), started once for every
+    outbound test."""
+    from .outbound_peers import Phones
+    started = Phones(tmp_path_factory.mktemp("phones")).start()
+    yield started
+    started.stop()

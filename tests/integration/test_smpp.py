@@ -297,3 +297,54 @@ def test_a_tx_rx_link_submits_on_its_transmitter_and_hears_on_its_receiver(jasmi
     assert sent.accepted and binds == {("two", "bound"): 1}
     assert [(r.source, r.short_message) for r in parts_to(jasmin, "380671110009", 1)] == [("3939", b"hello")]
     assert [(i.source, i.destination, i.short_message) for i in heard] == [("380671110009", "3939", b"back")]
+
+
+@pytest.mark.outbound
+def test_an_sms_broadcast_goes_over_the_link_paced_charged_per_part_and_skips_opt_outs(jasmin, engine) -> None:
+    """An outbound campaign on the SMS channel: each number of the uploaded audience gets the text with its
+    own variables over the SMPP link, at the campaign's pace; each message is charged per part when queued;
+    a number that sent STOP to the short number gets nothing."""
+    from .api.conftest import Api, make_key
+    store_engine = make_engine(engine.db_url)
+    try:
+        with Session(writing(store_engine)) as session, session.begin():
+            demo = session.scalar(select(TenantRow.id).where(TenantRow.name == "demo"))
+            tariff = tariffs.set_tariff(session, Tariff(demo, "sms", "premium", "message", campaign_id="golos",
+                                                        price=500, shares={"vodafone": 4000, "kyivstar": 5000},
+                                                        outbound_cost=25))
+    finally:
+        store_engine.dispose()
+    business = make_key(engine, "demo", "business")
+    api = Api(engine)
+    text = ("Вітаємо, {{contact.name}}! Ваше замовлення {{contact.order}} чекає у відділенні. Заберіть його "
+            "протягом п'яти днів, будь ласка.")
+    reply = api("POST", "/api/outbound", business, json_body={
+        "campaign_id": "golos", "name": "pickup", "channel": "sms", "number": SHORT, "text": text, "rate": 4,
+        "concurrent": 10, "hours": ["00:00", "24:00"]})
+    assert reply.status == 201, reply.body
+    oid = reply.json()["id"]
+    audience = "phone,name,order\n0501230001,Анна,A-1\n0501230002,Борис,B-2\n+380501230003,Олена,C-3\n" \
+               "0501230004,Дмитро,D-4\nnot-a-number,Хтось,X\n"
+    reply = api("POST", f"/api/outbound/{oid}/audience", business, text=audience.encode(), content_type="text/csv")
+    assert reply.json()["added"] == 4 and reply.json()["problems"][0]["line"] == 6, reply.body
+    db_path = engine.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db_path) as conn:                  # Дмитро sent STOP to 3838
+        conn.execute("INSERT INTO sms_optouts (number, caller, word, at) VALUES (?, '+380501230004', 'stop', "
+                     "'2025-01-01 00:00:00')", (SHORT,))
+    time.sleep(max(0.0, (tariff.valid_from - datetime.now(timezone.utc)).total_seconds() + 0.1))  # in force
+    assert api("POST", f"/api/outbound/{oid}/start", business).status == 200
+    wait_for(lambda: api("GET", f"/api/outbound/{oid}", business).json()["state"] == "done", 30, "the broadcast")
+    progress = api("GET", f"/api/outbound/{oid}/progress", business).json()
+    assert (progress["total"], progress["results"]["sent"], progress["results"]["opted_out"]) == (4, 3, 1)
+    for number, name, order in (("380501230001", "Анна", "A-1"), ("380501230002", "Борис", "B-2"),
+                                ("380501230003", "Олена", "C-3")):
+        parts = parts_to(jasmin, number, 2)
+        assert len(parts) == 2 and joined(parts) == text.replace("{{contact.name}}", name).replace(
+            "{{contact.order}}", order)
+    assert parts_to(jasmin, "380501230004", 1, timeout=1) == []
+    charged = db(engine, "SELECT recipient, quantity, amount FROM charges c JOIN sms_outbox o "
+                         "ON c.event_key = 'sms-out:' || o.id WHERE o.kind = 'broadcast'")
+    assert sorted(charged) == [("+380501230001", 2, 50), ("+380501230002", 2, 50), ("+380501230003", 2, 50)]
+    sent = sorted(r[0] for r in db(engine, "SELECT created_at FROM sms_outbox WHERE kind = 'broadcast'"))
+    stamps = [datetime.fromisoformat(s) for s in sent]
+    assert all((b - a).total_seconds() >= 0.2 for a, b in zip(stamps, stamps[1:])), stamps   # 4 a second at most

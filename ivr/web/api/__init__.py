@@ -13,7 +13,8 @@ from aiohttp import web
 from ivr.i18n import load_all
 
 from . import (
-    admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, pools, voice_packs,
+    admin, billing, business, draws, flow, inventory, lifecycle, monitoring, operator, openapi, outbound, pools,
+    voice_packs,
 )
 from .core import LIVE_CLOSING, Route, setup
 
@@ -86,7 +87,15 @@ RESULTS = _obj(votes=COUNTS, answers=COUNTS,
                issued={"type": "object", "additionalProperties": _obj(codes=INT, issued=INT)},
                calls_per_minute=_list({"type": "array", "prefixItems": [STR, INT]}),
                drop_off={"type": "object", "additionalProperties": INT})
-CALL = _obj(call_id=STR, channel=STR, caller=STR, caller_raw={"type": ["string", "null"]}, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
+OUTBOUND = _obj(id=STR, campaign_id=STR, name=STR, channel=STR, number=STR, text={"type": ["string", "null"]}, state=STR,
+                rate={"type": "number"}, concurrent=INT, time_zone=STR, hours=_list(STR), max_attempts=INT,
+                retry_seconds=INT, created_at=STR, started_at={"type": ["string", "null"]},
+                finished_at={"type": ["string", "null"]})
+OUTBOUND_PROGRESS = _obj(total=INT, done=INT, queued=INT, calling=INT, cancelled=INT,
+                         results={"type": "object", "additionalProperties": INT},
+                         eta_seconds={"type": ["number", "null"]})
+AUDIENCE = _obj(added=INT, lines=INT, problems=_list(_obj(line=INT, value=STR, problem=STR)))
+CALL = _obj(call_id=STR, direction={"enum": ["inbound", "outbound"]}, channel=STR, caller=STR, caller_raw={"type": ["string", "null"]}, number=STR, campaign_id=STR, version={"type": ["integer", "null"]},
             started_at=STR, answered_at={"type": ["string", "null"]}, ended_at={"type": ["string", "null"]},
             duration={"type": ["number", "null"]}, disposition={"type": ["string", "null"]},
             cause={"type": ["string", "null"]}, last_node={"type": ["string", "null"]})
@@ -313,6 +322,33 @@ ROUTES: list[Route] = [
           "Erase a person's number: replaced by a pseudonym in calls, messages and outcomes (tallies unchanged)",
           body=_obj(number=STR), response=_obj(number=STR, changed={"type": "object",
                                                                       "additionalProperties": INT})),
+    Route("POST", "/api/outbound", outbound.create, BUSINESS,
+          "A new outbound campaign (draft): a flow campaign (voice) or a text (SMS) from a number the tenant leases "
+          "to an audience, at a pace, in allowed hours of the audience's time zone, with retries",
+          body=_obj(campaign_id=STR, name=STR, channel={"enum": ["voice", "sms", "voice_sms"]}, number=STR, text=STR,
+                    rate={"type": "number"}, concurrent=INT, time_zone=STR, hours=_list(STR), max_attempts=INT,
+                    retry_seconds=INT), response=OUTBOUND, status=201, query=("tenant",),
+          errors=((403, "the number is not leased to the tenant"),)),
+    Route("GET", "/api/outbound", outbound.list_outbound, ANY, "The tenant's outbound campaigns, newest first",
+          response=_list(OUTBOUND)),
+    Route("GET", "/api/outbound/{outbound_id}", outbound.get_outbound, ANY, "An outbound campaign with its progress",
+          response={"type": "object", "properties": {**OUTBOUND["properties"], "progress": OUTBOUND_PROGRESS}}),
+    Route("GET", "/api/outbound/{outbound_id}/progress", outbound.progress, ANY,
+          "Numbers done of the total, per state and result, and the estimated seconds left", response=OUTBOUND_PROGRESS),
+    Route("POST", "/api/outbound/{outbound_id}/audience", outbound.upload_audience, BUSINESS,
+          "Add an audience as CSV: a header with a number column (number, phone, msisdn) and the contacts' "
+          "variables ({{contact.name}}); numbers already in it are kept once", upload=("text/csv", "text/plain"),
+          max_body=outbound.MAX_CSV, response=AUDIENCE, query=("tenant",)),
+    Route("POST", "/api/outbound/{outbound_id}/audience/contacts", outbound.audience_from_contacts, BUSINESS,
+          "Add the contact base (of campaign_id, or all) as the audience: consent given (default) or not withdrawn; "
+          "opted-out numbers never", body=_obj(campaign_id=STR, consent={"enum": ["given", "not_withdrawn"]}),
+          response=AUDIENCE, query=("tenant",)),
+    Route("POST", "/api/outbound/{outbound_id}/{action}", outbound.control, BUSINESS,
+          "start, pause, resume or cancel (the calls in progress finish; numbers not yet called are cancelled)",
+          response=OUTBOUND, query=("tenant",), errors=((409, "the campaign's state does not allow it"),)),
+    Route("GET", "/api/outbound/{outbound_id}/results.csv", outbound.results_csv, ANY,
+          "Per number: state, result (answered, busy, no_answer, failed, opted_out, completed, sent), the flow's "
+          "outcome, attempts, the last call", media="text/csv", response=STR),
     Route("GET", "/api/tenants", admin.list_tenants, ADMIN, "Every tenant", response=_list(TENANT)),
     Route("POST", "/api/tenants", admin.create_tenant, ADMIN, "Create a tenant", body=_obj(name=STR),
           response=TENANT, status=201),

@@ -49,6 +49,11 @@ LABELS: dict[str, Message] = {
     "place": t("Place"),
     "entry": t("Entry"),
     "outcome": t("Outcome"),
+    "state": t("State"),
+    "result": t("Result"),
+    "attempts": t("Attempts"),
+    "updated_at": t("Updated"),
+    "direction": t("Direction"),
 }
 
 

@@ -72,8 +72,13 @@ def world(tmp_path_factory):
         packed = api("PUT", "/api/voice-packs/demo-voice/words/ваш", keys["demo", "business"],
                      text=tone_wav(tmp / "word.wav", 330), content_type="audio/wav")
         assert packed.status == 200, packed.body
-        yield SimpleNamespace(engine=engine, api=api, keys=keys, demo_call=demo_call["call_id"],
-                              other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp,
+        outbound = api("POST", "/api/outbound", keys["demo", "business"], json_body={
+            "campaign_id": "talent-vote", "name": "reminder", "channel": "voice", "number": "3838"})
+        assert outbound.status == 201, outbound.body
+        assert api("POST", f"/api/outbound/{outbound.json()['id']}/audience", keys["demo", "business"],
+                   text="number\n+380501110001\n", content_type="text/csv").json()["added"] == 1
+        yield SimpleNamespace(demo_outbound=outbound.json()["id"], engine=engine, api=api, keys=keys,
+                              demo_call=demo_call["call_id"], other_call=other_call["call_id"], recording=detail[0]["id"], tmp=tmp,
                               jingle=reply.json(), demo_import=imported.json()["id"])
     finally:
         engine.stop()
@@ -203,6 +208,15 @@ def _isolation_table(w) -> list[tuple[str, str, str, str, dict | str | bytes | N
         ("get_pack", "other", "business", "GET /api/voice-packs/demo-voice", None),
         ("delete_word", "other", "business", "DELETE /api/voice-packs/demo-voice/words/ваш", None),
         ("delete_pack", "other", "business", "DELETE /api/voice-packs/demo-voice", None),
+        ("create", "other", "business", "POST /api/outbound", {"campaign_id": "talent-vote", "number": "6060"}),
+        ("get_outbound", "other", "operator", f"GET /api/outbound/{w.demo_outbound}", None),
+        ("progress", "other", "business", f"GET /api/outbound/{w.demo_outbound}/progress", None),
+        ("results_csv", "other", "operator", f"GET /api/outbound/{w.demo_outbound}/results.csv", None),
+        ("upload_audience", "other", "business", f"POST /api/outbound/{w.demo_outbound}/audience",
+         b"number\n+380501110002\n"),
+        ("audience_from_contacts", "other", "business", f"POST /api/outbound/{w.demo_outbound}/audience/contacts", {}),
+        ("control", "other", "business", f"POST /api/outbound/{w.demo_outbound}/start", None),
+        ("control", "other", "business", f"POST /api/outbound/{w.demo_outbound}/cancel", None),
     ]
 
 
@@ -212,7 +226,8 @@ def test_another_tenant_gets_404_for_every_endpoint_naming_a_resource(world) -> 
         if isinstance(body, str):
             reply = world.api(method, path, world.keys[tenant, role], text=body, content_type="application/yaml")
         elif isinstance(body, bytes):
-            reply = world.api(method, path, world.keys[tenant, role], text=body, content_type="audio/wav")
+            reply = world.api(method, path, world.keys[tenant, role], text=body,
+                              content_type="text/csv" if path.endswith("/audience") else "audio/wav")
         else:
             reply = world.api(method, path, world.keys[tenant, role], json_body=body)
         assert reply.status == 404, (name, reply.status, reply.body)
@@ -268,7 +283,7 @@ def test_lists_show_only_the_tenants_own(world) -> None:
 def test_every_route_is_covered_by_the_access_tests(world) -> None:
     covered = {name for name, *_ in _isolation_table(world)}
     lists = {"list_campaigns", "list_numbers", "calls", "calls_csv", "active_calls", "assign_number", "node",
-             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv", "list_packs"}
+             "list_pools", "list_leases", "list_tariffs", "statement", "statement_csv", "list_packs", "list_outbound"}
     tenant_free = {"me", "schema", "openapi_document", "validate_dialplan", "create_pool", "import_codes",
                    "upload_pack", "put_word"}                 # a pack of one's own name is one's own
     admin = {"list_tenants", "create_tenant", "list_keys", "create_key", "revoke_key", "audit_log", "erase_number",

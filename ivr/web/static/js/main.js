@@ -21,6 +21,7 @@ import { versionsView } from "./views/versions.js";
 import { voicePacksView } from "./views/voicepacks.js";
 import { simulateView } from "./views/flow.js";
 import { nodeView } from "./views/node.js";
+import { outboundListView, outboundView } from "./views/outbound.js";
 
 const BUSINESS = ["business", "admin"];
 const BUSINESS_ONLY = ["business"];
@@ -37,6 +38,8 @@ const ROUTES = [
   [["campaigns", ":id", "simulate"], BUSINESS, simulateView],
   [["upload"], BUSINESS, uploadView, "frame.menu.upload"],
   [["pools"], BUSINESS, poolsView, "frame.menu.pools"],
+  [["outbound"], BUSINESS, outboundListView, "frame.menu.outbound"],
+  [["outbound", ":id"], BUSINESS, outboundView],
   [["pools", ":name"], BUSINESS, poolView],
   [["voice-packs"], BUSINESS, voicePacksView, "frame.menu.voicePacks"],
   [["calls"], EVERYONE, callsView, "frame.menu.calls"],
