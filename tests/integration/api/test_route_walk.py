@@ -62,7 +62,7 @@ def test_every_route_is_413_for_a_body_over_the_limit(node, route) -> None:
 
 def test_only_uploads_take_more_than_the_default_limit() -> None:
     assert {route.name for route in ROUTES if route.max_body != MAX_BODY} == {"upload_recording", "import_codes",
-                                                                             "upload_pack", "put_word"}
+                                                                             "upload_pack", "put_word", "upload_audience"}
 
 
 def test_a_chunked_body_over_the_limit_is_413_too(node) -> None:
