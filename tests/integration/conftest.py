@@ -122,7 +122,12 @@ class EngineProcess:
 
 
 def start_engine(tmp: Path, *extra: str, db_url: str | None = None, timeout: float = 180.0,
-                 dialplans: Path = ROOT / "dialplans") -> EngineProcess:
+                 dialplans: Path = ROOT / "dialplans", english_speech: str | None = "pocketsphinx") -> EngineProcess:
+    """`ivr serve` on free loopback ports. English speech is heard by PocketSphinx unless a test asks for the
+    node's default (`english_speech=None`, Whisper) or names engines itself: loading Whisper takes ~4 s of
+    every start, and only the tests about speech need it."""
+    if english_speech is not None and "--speech-engine" not in extra:
+        extra = (*extra, "--speech-engine", f"en={english_speech}")
     sip_port, http_port = free_port(), free_port(udp_and_tcp=False)
     rtp_low = 20000 + (sip_port % 100) * 400
     db_url = db_url or f"sqlite:///{tmp / 'ivr.db'}"

@@ -123,7 +123,7 @@ def test_russian_line_with_whisper_choices_silence_and_other_speech(tmp_path: Pa
 def test_speech_during_the_prompt_stops_it_as_the_caller_hears(tmp_path: Path) -> None:
     """pyVoIP, a Python phone, says "boris" 4 s into the call, while the 10 s choice prompt plays, and
     records what it hears: the prompt stops at once, then the thank-you for Boris comes."""
-    engine = start_engine(tmp_path, "--accept-register")
+    engine = start_engine(tmp_path, "--accept-register", english_speech=None)     # the node's default: Whisper
     loud: list[float] = []                       # when each loud frame was heard (pyVoIP skips silent ones)
     try:
         with pyvoip_call(engine.sip_port, "3838") as call:
