@@ -26,7 +26,9 @@ each campaign's report for a period once across every node sharing the store (`c
 no mailbox accepted is released and tried again at the next run. Periods that passed while no node ran
 are not sent afterwards: the latest one is. A campaign with charges (premium SMS or calls, business-paid
 traffic, outbound SMS) also gets its money so far: what subscribers paid, the business's share and what
-the traffic cost it.
+the traffic cost it. A campaign that outbound campaigns run (calls and SMS out, docs/outbound.md) also gets,
+for each of them, its numbers done of the audience and the results of the period (completed with which
+outcome, hung up, busy, no answer, failed, opted out; an SMS broadcast's sent and blocked).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from zoneinfo import ZoneInfo
 
 from ivr.flow.model import Campaign, named_pools
 from ivr.flow.schedule import duration, moment, zone
-from ivr.i18n import DEFAULT, LANGUAGES, format_datetime, format_number, format_time, t
+from ivr.i18n import DEFAULT, LANGUAGES, format_datetime, format_number, format_time, t, tn
 from ivr.store.db import Store
 from ivr.store.money import CURRENCY, format_amount
+from ivr.store.outbound import PeriodResults
 from ivr.store.queries import CallFilter, Tallies
 from ivr.store.statements import CampaignDay
 
@@ -79,7 +82,15 @@ TEXT = {
     "revenue": t("premium revenue: {amount} {currency} paid by subscribers (VAT included)"),
     "share": t("your share: {amount} {currency} (VAT excluded)"),
     "cost": t("cost of the traffic: {amount} {currency} (VAT excluded)"),
+    "outbound": t("Outbound campaigns (calls and SMS from the short number):"),
 }
+CHANNEL = {"voice": t("calls"), "sms": t("SMS"), "voice_sms": t("calls, then SMS to those not reached")}
+RESULT = {"completed": t("completed"), "answered": t("hung up before the end"), "busy": t("busy"),
+          "no_answer": t("no answer"), "failed": t("failed"), "opted_out": t("opted out"), "sent": t("sent")}
+BLOCKED = t("blocked")                                     # an SMS broadcast's opted_out: the block list stopped it
+SHOWN = {"voice": ("completed", "answered", "busy", "no_answer", "failed", "opted_out"),   # even when none
+         "sms": ("sent", "opted_out"),
+         "voice_sms": ("completed", "answered", "busy", "no_answer", "failed", "opted_out", "sent")}
 
 
 def report_language(campaign: Campaign) -> str:
@@ -174,6 +185,7 @@ class Report:
     messages_per_minute: list[tuple[datetime, int]]
     ended: dict[str, int] = field(default_factory=dict)    # voice calls by disposition (completed, abandoned)
     money: CampaignDay | None = None                       # the campaign's charges up to the period's end
+    outbound: list[PeriodResults] = field(default_factory=list)   # the outbound campaigns that run it
 
     @property
     def zone(self) -> ZoneInfo:
@@ -216,6 +228,9 @@ def render(report: Report) -> tuple[str, str, str]:
     if left:
         lines.append(say("left") + left_text)
     lines += ["", say("totals"), *[f"  {line}" for line in totals]]
+    outbound = _outbound(report.outbound, language, n)
+    if outbound:
+        lines += ["", say("outbound"), *[f"  {line}" for line in outbound]]
     money = _money(report.money, say, n)
     if money:
         lines += ["", money[0], *[f"  {line}" for line in money[1:]]]
@@ -228,6 +243,10 @@ def render(report: Report) -> tuple[str, str, str]:
     body.append(f"<h2 style=\"font-size:16px\">{e(say('totals'))}</h2><ul>")
     body += [f"<li>{e(line)}</li>" for line in totals]
     body.append("</ul>")
+    if outbound:
+        body.append(f"<h2 style=\"font-size:16px\">{e(say('outbound'))}</h2><ul>")
+        body += [f"<li>{e(line)}</li>" for line in outbound]
+        body.append("</ul>")
     if money:
         body.append(f"<h2 style=\"font-size:16px\">{e(money[0])}</h2><ul>")
         body += [f"<li>{e(line)}</li>" for line in money[1:]]
@@ -235,6 +254,27 @@ def render(report: Report) -> tuple[str, str, str]:
     page = (f'<!doctype html><html lang="{language}"><head><meta charset="utf-8"></head>'
             '<body style="font-family:sans-serif;color:#1c2430">' + "".join(body) + "</body></html>")
     return subject, "\n".join(lines) + "\n", page
+
+
+def _outbound(campaigns: list[PeriodResults], language: str, n: Callable[[int], str]) -> list[str]:
+    """A line per outbound campaign: its numbers done of the audience, and the period's count per result (the
+    channel's results even when none, any other one that occurred); completed ones by outcome."""
+    lines = []
+    for campaign in campaigns:
+        counts = []
+        shown = SHOWN[campaign.channel]
+        for result in (*shown, *sorted(r for r in campaign.results if r not in shown)):
+            word = BLOCKED if campaign.channel == "sms" and result == "opted_out" else RESULT[result]
+            count = f"{word.render(language)} {n(campaign.results.get(result, 0))}"
+            if result == "completed" and campaign.outcomes:
+                count += " (" + ", ".join(f"{outcome} {n(times)}" for outcome, times in sorted(
+                    campaign.outcomes.items(), key=lambda item: (-item[1], item[0]))) + ")"
+            counts.append(count)
+        lines.append(tn("{name} ({channel}): {done} of {n} number done; in the period: {results}",
+                        "{name} ({channel}): {done} of {n} numbers done; in the period: {results}", campaign.total,
+                        name=campaign.name, channel=CHANNEL[campaign.channel], done=n(campaign.done),
+                        results=", ".join(counts)).render(language))
+    return lines
 
 
 def _money(money: CampaignDay | None, say: Callable[..., str], n: Callable[[int], str]) -> list[str]:
@@ -310,7 +350,8 @@ class ReportSender:
                       await store.drop_off(None, campaign.id, period.start, period.end),
                       await store.tallies(None, campaign.id, redeem, issue),
                       await store.calls_per_minute(None, period.start, period.end, campaign.id, "voice"), per_minute,
-                      ended, await store.campaign_totals(campaign.id, period.end))
+                      ended, await store.campaign_totals(campaign.id, period.end),
+                      await store.outbound_period(campaign.id, period.start, period.end))
 
     async def _send(self, campaign: Campaign, period: Period) -> bool:
         report = await self.gather(campaign, period)

@@ -767,6 +767,11 @@ class Store:
     async def outbound_results(self, tenant_id: str | None, outbound_id: str) -> list[outbound.ContactResult]:
         return await self._run(outbound.results, tenant_id, outbound_id)
 
+    async def outbound_period(self, campaign_id: str, since: datetime,
+                              until: datetime) -> list[outbound.PeriodResults]:
+        """A flow campaign's outbound campaigns in a report period (`outbound.period_results`)."""
+        return await self._run(outbound.period_results, campaign_id, since, until)
+
     def _check_online(self) -> None:
         """StoreUnavailable at once while the writer knows the database is down (a caller is waiting: no
         connection attempt of several seconds)."""

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.i18n import t
@@ -440,3 +440,52 @@ def results(session: Session, tenant_id: str | None, outbound_id: str) -> list[C
     return [ContactResult(c.recipient, c.state, c.result, c.outcome, c.attempts, c.call_id, c.updated_at)
             for c in session.scalars(select(OutboundContactRow).where(OutboundContactRow.outbound_id == outbound_id)
                                      .order_by(OutboundContactRow.id))]
+
+
+@dataclass(frozen=True)
+class PeriodResults:
+    """An outbound campaign in a report period: its numbers done by the period's end of all it holds, and of
+    those done in the period how many per result; of those completed, how many per outcome (the flow's end)."""
+
+    id: str
+    name: str
+    channel: str
+    total: int
+    done: int
+    results: dict[str, int]
+    outcomes: dict[str, int]
+
+
+def period_results(session: Session, campaign_id: str, since: datetime, until: datetime) -> list[PeriodResults]:
+    """The outbound campaigns of a flow campaign in [since, until), oldest first, in one query: those created
+    before `until` and not over before `since` (or over, yet with a number done in the period: a call that
+    outlived the cancel). A number's row is written last when it is done, so its `updated_at` is then."""
+    contact = OutboundContactRow
+    done_by = and_(contact.state == "done", contact.updated_at < until)
+    in_period = and_(done_by, contact.updated_at >= since)
+    query = (select(OutboundRow.id, OutboundRow.name, OutboundRow.channel, OutboundRow.finished_at, contact.result,
+                    contact.outcome, func.count(contact.id), func.sum(case((done_by, 1), else_=0)),
+                    func.sum(case((in_period, 1), else_=0)))
+             .outerjoin(contact, contact.outbound_id == OutboundRow.id)
+             .where(OutboundRow.campaign_id == campaign_id, OutboundRow.created_at < until)
+             .group_by(OutboundRow.id, OutboundRow.name, OutboundRow.channel, OutboundRow.finished_at,
+                       OutboundRow.created_at, contact.result, contact.outcome)
+             .order_by(OutboundRow.created_at, OutboundRow.id))
+    found: dict[str, tuple[str, str, datetime | None]] = {}
+    totals: dict[str, list[int]] = {}
+    results: dict[str, dict[str, int]] = {}
+    outcomes: dict[str, dict[str, int]] = {}
+    for oid, name, channel, finished_at, result, outcome, count, done, lately in session.execute(query):
+        found.setdefault(oid, (name, channel, finished_at))
+        total = totals.setdefault(oid, [0, 0])
+        total[0] += count
+        total[1] += int(done or 0)
+        per_result, per_outcome = results.setdefault(oid, {}), outcomes.setdefault(oid, {})
+        if lately:
+            per_result[result] = per_result.get(result, 0) + int(lately)
+            if result == "completed" and outcome:
+                per_outcome[outcome] = per_outcome.get(outcome, 0) + int(lately)
+    return [PeriodResults(oid, name, channel, totals[oid][0], totals[oid][1], results[oid], outcomes[oid])
+            for oid, (name, channel, finished_at) in found.items()
+            if finished_at is None or finished_at >= since or results[oid]]
+

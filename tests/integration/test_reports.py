@@ -27,6 +27,7 @@ from ivr.engine.report_chart import CALLS, MESSAGES
 from ivr.engine.reports import Period, ReportSender, due_period, last_period
 from ivr.store import tariffs
 from ivr.store.db import Store
+from ivr.store.outbound import Settings
 from ivr.store.rating import Tariff
 from tests.unit.store.billing_world import transaction
 
@@ -163,6 +164,7 @@ def test_first_report_ten_minutes_after_going_live_with_chart(tmp_path: Path) ->
     text = text_of(mail)
     assert f"results from {english(kyiv)} to {english(end)} (Europe/Kyiv)" in text
     assert "Calls: 3    SMS conversations: 1    SMS messages: 5" in text      # two in, three replies
+    assert "Outbound" not in text                                                # no outbound campaign: none
     assert "answers to satisfaction: 4 1" in text
     page = mail.get_body(("html",))
     assert page.get_content_type() == "text/html" and '<img src="cid:chart@ivr"' in page.get_content()
@@ -306,6 +308,93 @@ def test_a_premium_campaigns_report_tells_its_revenue_so_far(tmp_path: Path) -> 
             "  your share: 3.76 UAH (VAT excluded)\n") in text
     page = inbox.received[0].get_body(("html",)).get_content()
     assert "<li>your share: 3.76 UAH (VAT excluded)</li>" in page
+
+
+async def outbound_results(store: Store, tenant_id: str, campaign_id: str, channel: str, name: str,
+                           results: dict[str, tuple[str, str | None]], waiting: int = 0) -> None:
+    """An outbound campaign of the flow campaign whose numbers got `results` (number: result, outcome), as the
+    dialer writes them, plus `waiting` numbers not reached yet; a number with result opted_out is on the block
+    list, so the claim itself marks it."""
+    outbound = await store.outbound_create(tenant_id, Settings(
+        campaign_id=campaign_id, name=name, channel=channel, number="5050", text="Hi" if channel == "sms" else None,
+        hours_start=0, hours_end=24 * 60, max_attempts=1, concurrent=len(results)))
+    later = [(f"+38050999{n:04d}", {}) for n in range(waiting)]
+    await store.outbound_add_audience(tenant_id, outbound.id, [(number, {}) for number in results] + later)
+    for number, (result, _) in results.items():
+        if result == "opted_out":
+            await store.sms_opt_out(number="5050", caller=number, word="stop")
+    await store.outbound_control(tenant_id, outbound.id, "start")
+    claimed = await store.outbound_claim(outbound_id=outbound.id, node="n1", limit=len(results), lease=600)
+    for c in claimed:
+        result, outcome = results[c.recipient]
+        assert await store.outbound_finish(contact_id=c.contact_id, node="n1", result=result, outcome=outcome,
+                                           call_id=f"x{c.contact_id}") == "done"
+
+
+def test_report_tells_the_outbound_campaigns_results(tmp_path: Path) -> None:
+    """Two outbound campaigns run the campaign: calls (two completed as "thanks", one confirmed, one hung up,
+    busy, opted out, one number still waiting) and an SMS broadcast (two sent, one blocked). The first report
+    counts each result, the next one (nothing done in it) only the calls still running, with zeros."""
+    async def run(inbox: Inbox) -> None:
+        store = await Store.open(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool")
+        try:
+            registry = await live_registry(store, plans_with(tmp_path, KYIV, "report: {email: [brand@brand.test], "
+                                                                               "every: 30m}\n"))
+            campaign = registry.get("satisfaction-survey")
+            demo = await store.tenant_by_name("demo")
+            assert campaign.live_at is not None and demo is not None
+            await outbound_results(store, demo.id, campaign.id, "voice", "Order reminders", {
+                "+380501110001": ("completed", "thanks"), "+380501110002": ("completed", "thanks"),
+                "+380501110003": ("completed", "confirmed"), "+380501110004": ("answered", "q1"),
+                "+380501110005": ("busy", None), "+380501110006": ("opted_out", None)}, waiting=1)
+            await outbound_results(store, demo.id, campaign.id, "sms", "Promo <May>", {
+                "+380671110001": ("sent", None), "+380671110002": ("sent", None),
+                "+380671110003": ("opted_out", None)})
+            sender = ReportSender(store, Mailer("127.0.0.1", inbox.port, "ivr@brand.test"))
+            assert await sender.run_due(registry.all(), campaign.live_at + timedelta(minutes=10)) == [
+                "satisfaction-survey"]
+            assert await sender.run_due(registry.all(), campaign.live_at + timedelta(minutes=40)) == [
+                "satisfaction-survey"]
+            await registry.stop()
+        finally:
+            await store.close()
+    with Inbox() as inbox:
+        asyncio.run(run(inbox))
+    first, second = (text_of(mail).replace("\r\n", "\n") for mail in inbox.received)
+    assert ("\nOutbound campaigns (calls and SMS from the short number):\n"
+            "  Order reminders (calls): 6 of 7 numbers done; in the period: completed 3 (thanks 2, confirmed 1), "
+            "hung up before the end 1, busy 1, no answer 0, failed 0, opted out 1\n"
+            "  Promo <May> (SMS): 3 of 3 numbers done; in the period: sent 2, blocked 1\n") in first
+    assert ("\nOutbound campaigns (calls and SMS from the short number):\n"
+            "  Order reminders (calls): 6 of 7 numbers done; in the period: completed 0, hung up before the end 0, "
+            "busy 0, no answer 0, failed 0, opted out 0\n") in second
+    assert "Promo" not in second                       # done before the period, nothing in it
+    page = inbox.received[0].get_body(("html",)).get_content()
+    assert "<li>Promo &lt;May&gt; (SMS): 3 of 3 numbers done; in the period: sent 2, blocked 1</li>" in page
+
+
+def test_report_tells_outbound_results_in_ukrainian() -> None:
+    """The outbound lines in Ukrainian: the plural of "numbers" after "з" (1 номера, 12 345 номерів), counts
+    grouped with a space, an SMS broadcast's opted out as blocked."""
+    from ivr.engine.reports import Report, render
+    from ivr.flow.model import Campaign
+    from ivr.store.outbound import PeriodResults
+    from ivr.store.queries import Tallies
+    campaign = Campaign.from_dict({"id": "c", "name": "Доставка", "languages": ["uk"],
+                                   "report": {"email": ["a@b.c"]}, "nodes": {"a": {"type": "end"}}, "start": "a"})
+    start = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+    report = Report(campaign, Period(start, start + timedelta(minutes=10)), {}, 0, {},
+                    Tallies(votes={}, answers={}, codes={}), [], [], outbound=[
+                        PeriodResults("o1", "Нагадування", "voice_sms", 12345, 10002,
+                                      {"completed": 10000, "no_answer": 1, "sent": 1}, {"confirmed": 10000}),
+                        PeriodResults("o2", "Акція", "sms", 1, 1, {"opted_out": 1}, {})])
+    _, text, page = render(report)
+    assert ("\nВихідні кампанії (дзвінки та SMS з короткого номера):\n"
+            "  Нагадування (дзвінки, потім SMS тим, до кого не додзвонилися): оброблено 10\u00a0002 з 12\u00a0345 "
+            "номерів; за період: завершено 10\u00a0000 (confirmed 10\u00a0000), поклали слухавку до кінця 0, "
+            "зайнято 0, без відповіді 1, не вдалося 0, відмовилися від розсилок 0, надіслано 1\n"
+            "  Акція (SMS): оброблено 1 з 1 номера; за період: надіслано 0, заблоковано 1\n") in text
+    assert "<h2 style=\"font-size:16px\">Вихідні кампанії (дзвінки та SMS з короткого номера):</h2>" in page
 
 
 UK_MOMENT = re.compile(r"(\d{1,2}) (\S+) (\d{4})[\s\u202f]р\., (\d{2}:\d{2})")    # CLDR: a narrow space before р.

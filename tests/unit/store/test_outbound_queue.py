@@ -4,6 +4,7 @@ and withdrawn consent are respected, retries back off to a maximum, allowed hour
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,50 @@ async def test_voice_with_sms_fallback_texts_whom_no_call_reached(tmp_path: Path
         assert (await store.outbound(tenant_id, oid)).state == "done"
         assert sorted(rows(store, "SELECT recipient, channel, result FROM outbound_contacts")) == sorted([
             (ANNA, "voice", "completed"), (BORYS, "sms", "sent"), (CHRYSTIA, "sms", "sent"), (DMYTRO, "voice", "answered")])
+
+
+async def period_results_scenario(store) -> None:
+    """A flow campaign's outbound campaigns in report periods (their results by when each number was done), on
+    the store's clock: the periods are cut between the steps."""
+    async def moment():
+        await asyncio.sleep(0.01)
+        instant = datetime.now(timezone.utc)
+        await asyncio.sleep(0.01)
+        return instant
+    before = await moment()
+    tenant_id, oid = await world(store, max_attempts=1)
+    await store.save_dialplan_version(tenant_id, "other", "id: other", "yaml")
+    await store.outbound_create(tenant_id, Settings(campaign_id="other", name="elsewhere", channel="sms",
+                                                    number="3838", text="hi"))
+    empty = await store.outbound_create(tenant_id, Settings(campaign_id="remind", name="later", channel="sms",
+                                                            number="3838", text="hi"))
+    await store.sms_opt_out(number="3838", caller=BORYS, word="stop")
+    await store.outbound_control(tenant_id, oid, "start")
+    calls = {c.recipient: c for c in await store.outbound_claim(outbound_id=oid, node="a", limit=10, lease=60)}
+    for number, result in ((ANNA, "completed"), (CHRYSTIA, "busy")):
+        assert await store.outbound_finish(contact_id=calls[number].contact_id, node="a", result=result,
+                                           outcome="confirmed", call_id="c") == "done"
+    first = await moment()
+    period = await store.outbound_period("remind", before, first)
+    assert [(p.name, p.channel, p.total, p.done, p.results, p.outcomes) for p in period] == [
+        ("reminder", "voice", 4, 3, {"opted_out": 1, "completed": 1, "busy": 1}, {"confirmed": 1}),
+        ("later", "sms", 0, 0, {}, {})]                  # not started: shown, with nothing done
+    assert await store.outbound_period("remind", before - timedelta(hours=1), before) == []   # none existed yet
+    await store.outbound_control(tenant_id, oid, "cancel")
+    await store.outbound_control(tenant_id, empty.id, "cancel")
+    cancelled = await moment()
+    assert await store.outbound_finish(contact_id=calls[DMYTRO].contact_id, node="a", result="answered",
+                                       outcome="q1", call_id="c") == "done"       # the call outlived the cancel
+    end = await moment()
+    period = await store.outbound_period("remind", first, end)
+    assert [(p.name, p.total, p.done, p.results, p.outcomes) for p in period] == [
+        ("reminder", 4, 4, {"answered": 1}, {}), ("later", 0, 0, {}, {})]     # both cancelled in the period
+    period = await store.outbound_period("remind", cancelled, end)
+    assert [(p.name, p.results) for p in period] == [("reminder", {"answered": 1})]   # over, yet a number done
+    assert await store.outbound_period("remind", end, end + timedelta(hours=1)) == []   # both over before
+
+
+@run
+async def test_report_periods_count_each_number_where_it_was_done(tmp_path: Path) -> None:
+    async with opened(f"sqlite:///{tmp_path}/ivr.db", tmp_path / "spool") as store:
+        await period_results_scenario(store)
